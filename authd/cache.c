@@ -1,0 +1,276 @@
+/*
+ * cache.c: sharded hash table with a least-recently-used list per shard.
+ *
+ * An entry packs the identity strings after its header, so a warm client
+ * costs one small allocation when first seen and a short copy under one
+ * shard lock afterwards.  The fingerprint is the key itself.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+
+#define CACHE_SHARDS	 64
+
+struct cache_entry {
+	unsigned char		 key[IDENTITY_SHA256_LEN];
+	unsigned long		 gen;
+	time_t			 expires;
+	time_t			 not_before, not_after;
+	struct cache_entry	*hnext;		/* hash chain */
+	struct cache_entry	*prev, *next;	/* LRU list, most recent first */
+	unsigned char		 reason;
+	unsigned char		 has_identity;
+	uint16_t		 len[4];	/* subject, issuer, serial, detail */
+	char			 data[];	/* the four strings, no NULs */
+};
+
+struct cache_shard {
+	pthread_mutex_t		 lock;
+	struct cache_entry	**buckets;
+	size_t			 mask;
+	struct cache_entry	*head, *tail;
+	size_t			 count, cap;
+};
+
+struct cache {
+	struct cache_shard	 shards[CACHE_SHARDS];
+};
+
+static uint64_t
+cache_hash(const unsigned char *key)
+{
+	uint64_t	 h;
+
+	memcpy(&h, key, sizeof(h));	/* a SHA-256 is already uniform */
+	return h;
+}
+
+struct cache *
+cache_new(size_t capacity)
+{
+	struct cache	*c;
+	size_t		 i, per, nb;
+
+	if (capacity == 0 || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	per = (capacity + CACHE_SHARDS - 1) / CACHE_SHARDS;
+	for (nb = 16; nb < per; nb <<= 1)
+		;
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		struct cache_shard *s = &c->shards[i];
+
+		pthread_mutex_init(&s->lock, NULL);
+		s->cap = per;
+		s->mask = nb - 1;
+		if ((s->buckets = calloc(nb, sizeof(*s->buckets))) == NULL) {
+			cache_free(&c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+static void
+cache_unlink(struct cache_shard *s, struct cache_entry *e)
+{
+	struct cache_entry	**pp;
+
+	for (pp = &s->buckets[(cache_hash(e->key) >> 6) & s->mask]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		s->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		s->tail = e->prev;
+	s->count--;
+	free(e);
+}
+
+static void
+cache_shard_clear(struct cache_shard *s)
+{
+	while (s->head != NULL)
+		cache_unlink(s, s->head);
+}
+
+void
+cache_free(struct cache **pc)
+{
+	struct cache	*c = *pc;
+	size_t		 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		if (c->shards[i].buckets != NULL)
+			cache_shard_clear(&c->shards[i]);
+		free(c->shards[i].buckets);
+		pthread_mutex_destroy(&c->shards[i].lock);
+	}
+	free(c);
+	*pc = NULL;
+}
+
+static struct cache_entry *
+cache_find(struct cache_shard *s, const unsigned char *key, uint64_t h)
+{
+	struct cache_entry	*e;
+
+	for (e = s->buckets[(h >> 6) & s->mask]; e != NULL; e = e->hnext)
+		if (memcmp(e->key, key, IDENTITY_SHA256_LEN) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+cache_copy_str(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+int
+cache_lookup(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
+    unsigned long gen, time_t now, struct verdict *out)
+{
+	struct cache_shard	*s;
+	struct cache_entry	*e;
+	uint64_t		 h = cache_hash(key);
+	const char		*p;
+	int			 hit = 0;
+
+	if (c == NULL)
+		return 0;
+	s = &c->shards[h & (CACHE_SHARDS - 1)];
+	pthread_mutex_lock(&s->lock);
+	if ((e = cache_find(s, key, h)) == NULL)
+		goto end;
+	if (e->gen != gen || now >= e->expires) {
+		cache_unlink(s, e);
+		goto end;
+	}
+	if (e != s->head) {		/* move to the front */
+		e->prev->next = e->next;
+		if (e->next != NULL)
+			e->next->prev = e->prev;
+		else
+			s->tail = e->prev;
+		e->prev = NULL;
+		e->next = s->head;
+		s->head->prev = e;
+		s->head = e;
+	}
+	out->reason = (enum verdict_reason)e->reason;
+	out->has_identity = e->has_identity;
+	out->cached = 1;
+	p = e->data;
+	cache_copy_str(out->id.subject, sizeof(out->id.subject), p, e->len[0]);
+	p += e->len[0];
+	cache_copy_str(out->id.issuer, sizeof(out->id.issuer), p, e->len[1]);
+	p += e->len[1];
+	cache_copy_str(out->id.serial, sizeof(out->id.serial), p, e->len[2]);
+	p += e->len[2];
+	cache_copy_str(out->detail, sizeof(out->detail), p, e->len[3]);
+	out->id.not_before = e->not_before;
+	out->id.not_after = e->not_after;
+	identity_hex(e->key, out->id.fingerprint);
+	hit = 1;
+end:
+	pthread_mutex_unlock(&s->lock);
+	return hit;
+}
+
+void
+cache_store(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
+    unsigned long gen, time_t expires, const struct verdict *v)
+{
+	struct cache_shard	*s;
+	struct cache_entry	*e, *old;
+	const char		*strs[4];
+	size_t			 lens[4], total = 0, i;
+	uint64_t		 h = cache_hash(key);
+	char			*p;
+
+	if (c == NULL)
+		return;
+	strs[0] = v->id.subject;
+	strs[1] = v->id.issuer;
+	strs[2] = v->id.serial;
+	strs[3] = v->detail;
+	for (i = 0; i < 4; i++) {
+		lens[i] = strnlen(strs[i], UINT16_MAX);
+		total += lens[i];
+	}
+	if ((e = malloc(sizeof(*e) + total)) == NULL)
+		return;
+	memcpy(e->key, key, IDENTITY_SHA256_LEN);
+	e->gen = gen;
+	e->expires = expires;
+	e->not_before = v->id.not_before;
+	e->not_after = v->id.not_after;
+	e->reason = (unsigned char)v->reason;
+	e->has_identity = (unsigned char)v->has_identity;
+	for (p = e->data, i = 0; i < 4; i++) {
+		e->len[i] = (uint16_t)lens[i];
+		memcpy(p, strs[i], lens[i]);
+		p += lens[i];
+	}
+	s = &c->shards[h & (CACHE_SHARDS - 1)];
+	pthread_mutex_lock(&s->lock);
+	if ((old = cache_find(s, key, h)) != NULL)
+		cache_unlink(s, old);
+	while (s->count >= s->cap && s->tail != NULL)
+		cache_unlink(s, s->tail);
+	e->hnext = s->buckets[(h >> 6) & s->mask];
+	s->buckets[(h >> 6) & s->mask] = e;
+	e->prev = NULL;
+	e->next = s->head;
+	if (s->head != NULL)
+		s->head->prev = e;
+	s->head = e;
+	if (s->tail == NULL)
+		s->tail = e;
+	s->count++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+cache_clear(struct cache *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_lock(&c->shards[i].lock);
+		cache_shard_clear(&c->shards[i]);
+		pthread_mutex_unlock(&c->shards[i].lock);
+	}
+}
+
+size_t
+cache_count(struct cache *c)
+{
+	size_t	 i, n = 0;
+
+	if (c == NULL)
+		return 0;
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_lock(&c->shards[i].lock);
+		n += c->shards[i].count;
+		pthread_mutex_unlock(&c->shards[i].lock);
+	}
+	return n;
+}

@@ -1,0 +1,41 @@
+/*
+ * cache.h: the verdict cache, keyed by the SHA-256 of the certificate DER.
+ *
+ * Bounded (least recently used entries go first), sharded so that request
+ * threads rarely wait on each other, and safe to use from any thread.  An
+ * entry answers only while it is younger than its expiry and was made under
+ * the current generation of the trust configuration.
+ */
+#ifndef AUTHD_CACHE_H
+#define AUTHD_CACHE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "identity.h"
+#include "verdict.h"
+
+struct cache;
+
+/* A cache of at most capacity verdicts; NULL when capacity is 0 or no memory. */
+struct cache	*cache_new(size_t capacity);
+void		 cache_free(struct cache **cache);
+
+/*
+ * Copy the verdict for key into out and return 1, or return 0.  Entries of
+ * another generation or expired at now are dropped on the way.
+ */
+int		 cache_lookup(struct cache *cache,
+		    const unsigned char key[IDENTITY_SHA256_LEN],
+		    unsigned long gen, time_t now, struct verdict *out);
+
+/* Remember v for key until expires (exclusive).  Failure only loses the entry. */
+void		 cache_store(struct cache *cache,
+		    const unsigned char key[IDENTITY_SHA256_LEN],
+		    unsigned long gen, time_t expires, const struct verdict *v);
+
+/* Drop every entry (after a trust reload, to free the memory at once). */
+void		 cache_clear(struct cache *cache);
+size_t		 cache_count(struct cache *cache);
+
+#endif

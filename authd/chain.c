@@ -1,0 +1,431 @@
+/*
+ * chain.c: path validation with OpenSSL's X509_verify_cert.
+ *
+ * Two ways to the same answer.  The full way builds leaf -> intermediates
+ * -> anchor and checks every signature.  The fast way knows which
+ * intermediates were already verified (at load) and lets a leaf stop at
+ * its issuer: one signature per new client.  The fast way is only taken
+ * when it cannot differ from the full one: the intermediate's whole chain
+ * is inside its validity, carries no name or policy constraints (they
+ * would reach the leaf from above the partial chain), and any failure
+ * is re-checked the full way so the reason is always the full answer.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "chain.h"
+#include "err.h"
+#include "identity.h"
+#include "log.h"
+
+struct chain_fast {
+	X509		*cert;		/* a verified intermediate */
+	X509_STORE	*store;		/* that intermediate alone, partial */
+	time_t		 valid_from;	/* its full chain's validity */
+	time_t		 valid_until;
+};
+
+struct chain_store {
+	X509_STORE		*full;	/* trust anchors */
+	STACK_OF(X509)		*ints;	/* untrusted intermediates */
+	size_t			 nanchors;
+	struct chain_fast	*fast;
+	size_t			 nfast;
+	unsigned int		 depth;
+	enum config_purpose	 purpose;
+};
+
+static int
+chain_purpose_id(enum config_purpose p)
+{
+	switch (p) {
+	case CONFIG_PURPOSE_CLIENT:
+		return X509_PURPOSE_SSL_CLIENT;
+	case CONFIG_PURPOSE_SERVER:
+		return X509_PURPOSE_SSL_SERVER;
+	default:
+		return 0;
+	}
+}
+
+/* Read every certificate of a PEM bundle; appends to sk. */
+static int
+chain_load_bundle(struct config *cfg, const struct config_item *it,
+    STACK_OF(X509) *sk, size_t *count)
+{
+	BIO		*bio = NULL;
+	X509		*x;
+	unsigned long	 e;
+	char		 msg[256] = "";
+	int		 rc = AUTHD_EIO;
+
+	*count = 0;
+	ERR_clear_error();
+	if ((bio = BIO_new_file(it->value, "r")) == NULL) {
+		config_error(cfg, it->origin, "cannot read %s: %s", it->value,
+		    strerror(errno));
+		goto end;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			rc = AUTHD_ENOMEM;
+			goto end;
+		}
+		(*count)++;
+	}
+	e = ERR_peek_last_error();
+	if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+		ERR_clear_error();	/* the normal end of the file */
+	else if (e != 0) {
+		config_error(cfg, it->origin, "%s: bad certificate after %zu "
+		    "good ones: %s", it->value, *count,
+		    err_openssl(msg, sizeof(msg)));
+		goto end;
+	}
+	if (*count == 0) {
+		config_error(cfg, it->origin, "%s: no PEM certificates found",
+		    it->value);
+		goto end;
+	}
+	rc = 0;
+end:
+	BIO_free(bio);
+	return rc;
+}
+
+static int
+chain_has_constraints(X509 *x)
+{
+	return X509_get_ext_by_NID(x, NID_name_constraints, -1) >= 0 ||
+	    X509_get_ext_by_NID(x, NID_policy_constraints, -1) >= 0 ||
+	    X509_get_ext_by_NID(x, NID_inhibit_any_policy, -1) >= 0 ||
+	    X509_get_ext_by_NID(x, NID_policy_mappings, -1) >= 0;
+}
+
+static void
+chain_window(STACK_OF(X509) *chain, time_t *from, time_t *until)
+{
+	time_t	 nb, na;
+	int	 i;
+
+	*from = 0;
+	*until = (time_t)1 << 62;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+
+		if (identity_time(X509_get0_notBefore(x), &nb) != 0 ||
+		    identity_time(X509_get0_notAfter(x), &na) != 0) {
+			*until = 0;	/* never valid: never cached */
+			return;
+		}
+		if (nb > *from)
+			*from = nb;
+		if (na < *until)
+			*until = na;
+	}
+}
+
+static enum chain_status
+chain_status_of(int err)
+{
+	switch (err) {
+	case X509_V_OK:
+		return CHAIN_OK;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return CHAIN_EXPIRED;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return CHAIN_NOT_YET_VALID;
+	case X509_V_ERR_INVALID_PURPOSE:
+		return CHAIN_WRONG_PURPOSE;
+	case X509_V_ERR_OUT_OF_MEM:
+		return CHAIN_ERROR;
+	default:
+		return CHAIN_UNTRUSTED;
+	}
+}
+
+/* One X509_verify_cert run; fills res except the fast flag. */
+static int
+chain_run(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *x,
+    time_t at, int purpose, int depth, int want_chain,
+    struct chain_result *res)
+{
+	X509_STORE_CTX		*ctx = NULL;
+	X509_VERIFY_PARAM	*param;
+	STACK_OF(X509)		*chain;
+	char			 dn[256], ossl[128] = "";
+	int			 rc = AUTHD_ECRYPTO, ok, err;
+
+	res->status = CHAIN_ERROR;
+	res->x509_error = 0;
+	res->error_depth = -1;
+	res->detail[0] = '\0';
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, store, x, untrusted) != 1) {
+		snprintf(res->detail, sizeof(res->detail), "cannot set up "
+		    "verification: %s", err_openssl(ossl, sizeof(ossl)));
+		goto end;
+	}
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_depth(param, depth);
+	if (at != 0)
+		X509_VERIFY_PARAM_set_time(param, at);
+	if (purpose != 0 && X509_STORE_CTX_set_purpose(ctx, purpose) != 1) {
+		snprintf(res->detail, sizeof(res->detail), "cannot set "
+		    "purpose: %s", err_openssl(ossl, sizeof(ossl)));
+		goto end;
+	}
+	ok = X509_verify_cert(ctx);
+	err = X509_STORE_CTX_get_error(ctx);
+	if (ok == 1 && err == X509_V_OK) {
+		res->status = CHAIN_OK;
+		chain_window(X509_STORE_CTX_get0_chain(ctx), &res->valid_from,
+		    &res->valid_until);
+	} else {
+		if (err == X509_V_OK)	/* failed without saying why */
+			err = X509_V_ERR_UNSPECIFIED;
+		res->status = chain_status_of(err);
+		res->x509_error = err;
+		res->error_depth = X509_STORE_CTX_get_error_depth(ctx);
+		dn[0] = '\0';
+		if (X509_STORE_CTX_get_current_cert(ctx) != NULL)
+			identity_dn(X509_get_subject_name(
+			    X509_STORE_CTX_get_current_cert(ctx)), dn, sizeof(dn));
+		snprintf(res->detail, sizeof(res->detail), "%s (depth %d%s%s)",
+		    X509_verify_cert_error_string(err), res->error_depth,
+		    dn[0] ? ": " : "", dn);
+	}
+	if (want_chain && (chain = X509_STORE_CTX_get1_chain(ctx)) != NULL) {
+		chain_result_cleanup(res);
+		res->chain = chain;
+	}
+	ERR_clear_error();
+	rc = 0;
+end:
+	X509_STORE_CTX_free(ctx);
+	return rc;
+}
+
+/*
+ * Verify one intermediate the full way, at load time, and make it a fast
+ * start if its chain allows.  A leaf adds one level, hence depth - 1.
+ */
+static int
+chain_add_fast(struct chain_store *st, X509 *ic)
+{
+	struct chain_result	 res;
+	struct chain_fast	*f;
+	char			 dn[256];
+	int			 i, rc, pid = chain_purpose_id(st->purpose);
+
+	memset(&res, 0, sizeof(res));
+	identity_dn(X509_get_subject_name(ic), dn, sizeof(dn));
+	if (st->depth < 1)
+		return 0;
+	/*
+	 * Verified as a target, the intermediate would be held to a leaf's
+	 * purpose rules; what a leaf's chain asks of it (and of every CA
+	 * above it) is the CA form of the purpose, checked next.
+	 */
+	rc = chain_run(st->full, st->ints, ic, 0, 0, (int)st->depth - 1, 1,
+	    &res);
+	if (rc != 0 || res.status != CHAIN_OK) {
+		log_warnx("intermediate %s does not verify: %s; leaves it "
+		    "issued will be refused", dn, res.detail);
+		goto end;
+	}
+	for (i = 0; i < sk_X509_num(res.chain); i++) {
+		X509 *x = sk_X509_value(res.chain, i);
+
+		if (chain_has_constraints(x)) {
+			log_info("intermediate %s: name or policy constraints "
+			    "in its chain; its leaves take the full path", dn);
+			goto end;
+		}
+		if (pid != 0 && X509_check_purpose(x, pid, 1) != 1) {
+			log_info("intermediate %s: its chain is not for this "
+			    "purpose; its leaves take the full path", dn);
+			goto end;
+		}
+	}
+	f = &st->fast[st->nfast];
+	f->valid_from = res.valid_from;
+	f->valid_until = res.valid_until;
+	if ((f->store = X509_STORE_new()) == NULL ||
+	    X509_STORE_add_cert(f->store, ic) != 1 ||
+	    X509_STORE_set_flags(f->store, X509_V_FLAG_PARTIAL_CHAIN) != 1) {
+		X509_STORE_free(f->store);
+		f->store = NULL;
+		rc = AUTHD_ENOMEM;
+		goto end;
+	}
+	X509_up_ref(ic);
+	f->cert = ic;
+	st->nfast++;
+end:
+	chain_result_cleanup(&res);
+	return rc;
+}
+
+int
+chain_store_load(struct config *cfg, struct chain_store **out)
+{
+	struct chain_store	*st = NULL;
+	STACK_OF(X509)		*anchors = NULL;
+	size_t			 i, n;
+	int			 rc = AUTHD_ENOMEM, bad = 0;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->full = X509_STORE_new()) == NULL ||
+	    (st->ints = sk_X509_new_null()) == NULL ||
+	    (anchors = sk_X509_new_null()) == NULL)
+		goto end;
+	st->depth = cfg->verify_depth;
+	st->purpose = cfg->purpose;
+	for (i = 0; i < cfg->trust.n; i++)
+		if (chain_load_bundle(cfg, &cfg->trust.items[i], anchors, &n) != 0)
+			bad = 1;
+	for (i = 0; i < cfg->intermediates.n; i++)
+		if (chain_load_bundle(cfg, &cfg->intermediates.items[i],
+		    st->ints, &n) != 0)
+			bad = 1;
+	if (bad) {
+		rc = AUTHD_ECONFIG;
+		goto end;
+	}
+	for (i = 0; i < (size_t)sk_X509_num(anchors); i++) {
+		X509 *x = sk_X509_value(anchors, (int)i);
+
+		if (X509_STORE_add_cert(st->full, x) != 1)
+			goto end;
+		if (X509_check_ca(x) == 0) {
+			char dn[256];
+
+			identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+			log_warnx("trust anchor %s is not a CA certificate", dn);
+		}
+	}
+	st->nanchors = (size_t)sk_X509_num(anchors);
+	n = (size_t)sk_X509_num(st->ints);
+	if (n > 0 && (st->fast = calloc(n, sizeof(*st->fast))) == NULL)
+		goto end;
+	for (i = 0; i < n; i++)
+		if ((rc = chain_add_fast(st, sk_X509_value(st->ints, (int)i))) != 0)
+			goto end;
+	*out = st;
+	st = NULL;
+	rc = 0;
+end:
+	if (rc == AUTHD_ENOMEM)
+		log_error("loading trust: out of memory");
+	sk_X509_pop_free(anchors, X509_free);
+	chain_store_free(&st);
+	return rc;
+}
+
+void
+chain_store_free(struct chain_store **pst)
+{
+	struct chain_store	*st = *pst;
+	size_t			 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->nfast; i++) {
+		X509_STORE_free(st->fast[i].store);
+		X509_free(st->fast[i].cert);
+	}
+	free(st->fast);
+	sk_X509_pop_free(st->ints, X509_free);
+	X509_STORE_free(st->full);
+	free(st);
+	*pst = NULL;
+}
+
+size_t
+chain_store_anchors(const struct chain_store *st)
+{
+	return st->nanchors;
+}
+
+size_t
+chain_store_intermediates(const struct chain_store *st)
+{
+	return (size_t)sk_X509_num(st->ints);
+}
+
+size_t
+chain_store_fast(const struct chain_store *st)
+{
+	return st->nfast;
+}
+
+void
+chain_result_cleanup(struct chain_result *res)
+{
+	sk_X509_pop_free(res->chain, X509_free);
+	res->chain = NULL;
+}
+
+/* Try the fast way; returns 1 when it gave a trustworthy allow. */
+static int
+chain_try_fast(const struct chain_store *st, X509 *leaf, time_t at,
+    int purpose, int want_chain, struct chain_result *res)
+{
+	const struct chain_fast	*f;
+	time_t			 now = at != 0 ? at : time(NULL);
+	size_t			 i;
+
+	for (i = 0; i < st->nfast; i++) {
+		f = &st->fast[i];
+		if (X509_check_issued(f->cert, leaf) != X509_V_OK)
+			continue;
+		if (now < f->valid_from || now > f->valid_until)
+			return 0;	/* let the full way say why */
+		if (chain_run(f->store, NULL, leaf, at, purpose, 1, want_chain,
+		    res) != 0 || res->status != CHAIN_OK)
+			return 0;
+		if (f->valid_from > res->valid_from)
+			res->valid_from = f->valid_from;
+		if (f->valid_until < res->valid_until)
+			res->valid_until = f->valid_until;
+		res->fast = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int
+chain_verify(const struct chain_store *st, X509 *leaf, time_t at,
+    enum config_purpose purpose, int flags, struct chain_result *res)
+{
+	int	 pid = chain_purpose_id(purpose);
+
+	memset(res, 0, sizeof(*res));
+	/*
+	 * A CA certificate is never a client: with the fast way it could even
+	 * be its own trust anchor.
+	 */
+	if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
+		res->status = CHAIN_WRONG_PURPOSE;
+		res->x509_error = X509_V_ERR_INVALID_PURPOSE;
+		res->error_depth = 0;
+		snprintf(res->detail, sizeof(res->detail), "a CA certificate, "
+		    "not an end-entity certificate");
+		return 0;
+	}
+	if ((flags & CHAIN_FAST) && purpose == st->purpose &&
+	    chain_try_fast(st, leaf, at, pid, flags & CHAIN_WANT_CHAIN, res))
+		return 0;
+	chain_result_cleanup(res);
+	return chain_run(st->full, st->ints, leaf, at, pid, (int)st->depth,
+	    flags & CHAIN_WANT_CHAIN, res);
+}

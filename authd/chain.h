@@ -1,0 +1,73 @@
+/*
+ * chain.h: certificate path validation against the configured trust.
+ *
+ * A chain_store is built once by the loader and then only read, by any
+ * number of threads.  nginx forwards the leaf only, so the store also holds
+ * the intermediates.  Each intermediate is verified once, when loaded; a
+ * leaf it issued then costs one signature check, not one per level
+ * (chain_verify with CHAIN_FAST).
+ */
+#ifndef AUTHD_CHAIN_H
+#define AUTHD_CHAIN_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "config.h"
+
+enum chain_status {
+	CHAIN_OK = 0,
+	CHAIN_UNTRUSTED,
+	CHAIN_EXPIRED,
+	CHAIN_NOT_YET_VALID,
+	CHAIN_WRONG_PURPOSE,
+	CHAIN_ERROR,		/* internal failure: fail closed */
+};
+
+#define CHAIN_DETAIL_MAX	 512
+
+struct chain_result {
+	enum chain_status	 status;
+	int			 x509_error;	/* X509_V_ERR_*, 0 when ok */
+	int			 error_depth;	/* -1 when not applicable */
+	char			 detail[CHAIN_DETAIL_MAX];
+	/* Interval in which every certificate of the chain is in its validity. */
+	time_t			 valid_from;
+	time_t			 valid_until;
+	int			 fast;		/* answered by a verified intermediate */
+	STACK_OF(X509)		*chain;		/* CHAIN_WANT_CHAIN: owned by caller */
+};
+
+struct chain_store;
+
+/* chain_verify flags */
+#define CHAIN_FAST		 0x01	/* may start at a verified intermediate */
+#define CHAIN_WANT_CHAIN	 0x02	/* return the chain that was built */
+
+/*
+ * Load trust anchors and intermediates named by cfg.  Problems are printed
+ * as "origin: message" (config_error) and counted in cfg->nerrors.
+ * Returns 0 with *out set, or a negative authd_err.
+ */
+int	 chain_store_load(struct config *cfg, struct chain_store **out);
+void	 chain_store_free(struct chain_store **store);
+
+/* Counts for log lines and explanations. */
+size_t	 chain_store_anchors(const struct chain_store *store);
+size_t	 chain_store_intermediates(const struct chain_store *store);
+size_t	 chain_store_fast(const struct chain_store *store);
+
+/*
+ * Verify leaf at time at (0: now) for purpose.  res is overwritten (clean
+ * it first if it holds a chain).  Always fills res; returns
+ * 0 when res->status is meaningful, a negative authd_err only if res could
+ * not be filled (then treat as CHAIN_ERROR).  With CHAIN_WANT_CHAIN the
+ * caller frees res->chain with chain_result_cleanup.
+ */
+int	 chain_verify(const struct chain_store *store, X509 *leaf, time_t at,
+	    enum config_purpose purpose, int flags, struct chain_result *res);
+void	 chain_result_cleanup(struct chain_result *res);
+
+#endif

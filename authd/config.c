@@ -1,0 +1,530 @@
+/*
+ * config.c: "key value" files with # comments and include, and long flags
+ * with the same names.  Every error names its origin; parsing continues so
+ * that one run shows them all.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+
+enum config_type {
+	CT_STRING,	/* one value */
+	CT_PATHS,	/* repeatable path, relative to the file that names it */
+	CT_PATH,	/* one path */
+	CT_UINT,
+	CT_SIZE,
+	CT_MODE,
+	CT_DURATION,
+	CT_PURPOSE,
+	CT_LOGLEVEL,
+};
+
+struct config_key {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 off;
+	unsigned long		 min, max;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct config_key config_keys[] = {
+	{ "listen",		CT_STRING,	OFF(listen),		0, 0 },
+	{ "listen_mode",	CT_MODE,	OFF(listen_mode),	0, 0777 },
+	{ "threads",		CT_UINT,	OFF(threads),		1, 256 },
+	{ "trust",		CT_PATHS,	OFF(trust),		0, 0 },
+	{ "intermediates",	CT_PATHS,	OFF(intermediates),	0, 0 },
+	{ "crl",		CT_PATHS,	OFF(crl),		0, 0 },
+	{ "policy",		CT_PATH,	OFF(policy),		0, 0 },
+	{ "data_dir",		CT_PATH,	OFF(data_dir),		0, 0 },
+	{ "verify_depth",	CT_UINT,	OFF(verify_depth),	1, 16 },
+	{ "cache_size",		CT_SIZE,	OFF(cache_size),	0, 10000000 },
+	{ "cache_ttl",		CT_DURATION,	OFF(cache_ttl),		0, 7 * 86400 },
+	{ "purpose",		CT_PURPOSE,	OFF(purpose),		0, 0 },
+	{ "log_level",		CT_LOGLEVEL,	OFF(log_level),		0, 0 },
+};
+
+#define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+void
+config_init(struct config *cfg)
+{
+	long	 n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg->threads = n > 0 && n <= 256 ? (unsigned int)n : 1;
+	cfg->listen_mode = 0666;
+	cfg->verify_depth = 4;
+	cfg->cache_size = 100000;
+	cfg->cache_ttl = 600;
+	cfg->purpose = CONFIG_PURPOSE_CLIENT;
+	cfg->log_level = LOG_LEVEL_INFO;
+}
+
+static void
+config_item_cleanup(struct config_item *it)
+{
+	free(it->value);
+	it->value = NULL;
+}
+
+static void
+config_list_cleanup(struct config_list *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		config_item_cleanup(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+void
+config_cleanup(struct config *cfg)
+{
+	config_item_cleanup(&cfg->listen);
+	config_list_cleanup(&cfg->trust);
+	config_list_cleanup(&cfg->intermediates);
+	config_list_cleanup(&cfg->crl);
+	config_item_cleanup(&cfg->policy);
+	config_item_cleanup(&cfg->data_dir);
+	free(cfg->file);
+	cfg->file = NULL;
+}
+
+void
+config_error(struct config *cfg, const char *origin, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "%s: ", origin);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cfg->nerrors++;
+}
+
+static const struct config_key *
+config_find(const char *name)
+{
+	char	 norm[64];
+	size_t	 i, len = strlen(name);
+
+	if (len >= sizeof(norm))
+		return NULL;
+	for (i = 0; i <= len; i++)
+		norm[i] = name[i] == '-' ? '_' : name[i];
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(config_keys[i].name, norm) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+int
+config_is_key(const char *key)
+{
+	return config_find(key) != NULL;
+}
+
+int
+config_parse_duration(const char *s, time_t *out, const char **why)
+{
+	unsigned long long	 v = 0;
+	const char		*p = s;
+	time_t			 unit;
+
+	if (!isdigit((unsigned char)*p)) {
+		*why = "expected a number with a unit (30s, 10m, 12h, 7d)";
+		return AUTHD_EINVAL;
+	}
+	for (; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (unsigned long long)(*p - '0');
+		if (v > 100000000ULL) {
+			*why = "duration too large";
+			return AUTHD_EINVAL;
+		}
+	}
+	switch (*p) {
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	case '\0':
+		*why = "missing unit (write 30s, 10m, 12h or 7d)";
+		return AUTHD_EINVAL;
+	default:
+		*why = "unknown unit (use s, m, h or d)";
+		return AUTHD_EINVAL;
+	}
+	if (p[1] != '\0') {
+		*why = "unexpected text after the unit";
+		return AUTHD_EINVAL;
+	}
+	if (v > (unsigned long long)(100 * 365 * 86400LL) / (unsigned long long)unit) {
+		*why = "duration too large";
+		return AUTHD_EINVAL;
+	}
+	*out = (time_t)v * unit;
+	return 0;
+}
+
+static int
+config_parse_ulong(const char *s, int base, unsigned long *out)
+{
+	char		*end;
+	unsigned long	 v;
+
+	if (*s == '\0' || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Resolve a relative path against the directory of the file naming it. */
+static char *
+config_resolve(const char *path, const char *relto)
+{
+	const char	*slash;
+	char		*out;
+	size_t		 dlen;
+
+	if (path[0] == '/' || relto == NULL ||
+	    (slash = strrchr(relto, '/')) == NULL)
+		return strdup(path);
+	dlen = (size_t)(slash - relto);
+	if ((out = malloc(dlen + 1 + strlen(path) + 1)) == NULL)
+		return NULL;
+	memcpy(out, relto, dlen);
+	out[dlen] = '/';
+	memcpy(out + dlen + 1, path, strlen(path) + 1);
+	return out;
+}
+
+static int
+config_item_set(struct config_item *it, const char *value, const char *origin)
+{
+	char	*v;
+
+	if ((v = strdup(value)) == NULL)
+		return AUTHD_ENOMEM;
+	free(it->value);
+	it->value = v;
+	snprintf(it->origin, sizeof(it->origin), "%s", origin);
+	return 0;
+}
+
+static int
+config_list_add(struct config_list *l, char *value, const char *origin)
+{
+	struct config_item	*n;
+
+	if (l->n >= 64) {
+		free(value);
+		return AUTHD_ERANGE;
+	}
+	n = realloc(l->items, (l->n + 1) * sizeof(*n));
+	if (n == NULL) {
+		free(value);
+		return AUTHD_ENOMEM;
+	}
+	l->items = n;
+	l->items[l->n].value = value;
+	snprintf(l->items[l->n].origin, sizeof(l->items[l->n].origin), "%s",
+	    origin);
+	l->n++;
+	return 0;
+}
+
+/* Apply one key.  relto is the file a path is relative to (NULL: cwd). */
+static int
+config_apply(struct config *cfg, const struct config_key *k,
+    const char *value, const char *origin, const char *relto)
+{
+	void		*field = (char *)cfg + k->off;
+	unsigned long	 u;
+	time_t		 d;
+	const char	*why;
+	char		*path;
+	int		 rc;
+
+	if (*value == '\0') {
+		config_error(cfg, origin, "%s: missing value", k->name);
+		return AUTHD_ECONFIG;
+	}
+	switch (k->type) {
+	case CT_STRING:
+		rc = config_item_set(field, value, origin);
+		break;
+	case CT_PATH:
+	case CT_PATHS:
+		if ((path = config_resolve(value, relto)) == NULL)
+			return AUTHD_ENOMEM;
+		if (k->type == CT_PATH) {
+			rc = config_item_set(field, path, origin);
+			free(path);
+		} else if ((rc = config_list_add(field, path, origin)) ==
+		    AUTHD_ERANGE) {
+			config_error(cfg, origin, "%s: more than 64 files",
+			    k->name);
+			return AUTHD_ECONFIG;
+		}
+		break;
+	case CT_UINT:
+	case CT_SIZE:
+	case CT_MODE:
+		if (config_parse_ulong(value, k->type == CT_MODE ? 8 : 10,
+		    &u) != 0 || u < k->min || u > k->max) {
+			config_error(cfg, origin, "%s: expected %s from %lu to "
+			    "%lu%s, got \"%s\"", k->name,
+			    k->type == CT_MODE ? "an octal mode" : "a number",
+			    k->min, k->max, k->type == CT_MODE ? " (octal)" :
+			    "", value);
+			return AUTHD_ECONFIG;
+		}
+		if (k->type == CT_SIZE)
+			*(size_t *)field = u;
+		else
+			*(unsigned int *)field = (unsigned int)u;
+		rc = 0;
+		break;
+	case CT_DURATION:
+		if (config_parse_duration(value, &d, &why) != 0) {
+			config_error(cfg, origin, "%s: %s, got \"%s\"",
+			    k->name, why, value);
+			return AUTHD_ECONFIG;
+		}
+		if ((unsigned long)d > k->max) {
+			config_error(cfg, origin, "%s: at most %lus, got \"%s\"",
+			    k->name, k->max, value);
+			return AUTHD_ECONFIG;
+		}
+		*(time_t *)field = d;
+		rc = 0;
+		break;
+	case CT_PURPOSE:
+		if (strcmp(value, "client") == 0)
+			cfg->purpose = CONFIG_PURPOSE_CLIENT;
+		else if (strcmp(value, "server") == 0)
+			cfg->purpose = CONFIG_PURPOSE_SERVER;
+		else if (strcmp(value, "any") == 0)
+			cfg->purpose = CONFIG_PURPOSE_ANY;
+		else {
+			config_error(cfg, origin, "%s: expected client, server "
+			    "or any, got \"%s\"", k->name, value);
+			return AUTHD_ECONFIG;
+		}
+		rc = 0;
+		break;
+	case CT_LOGLEVEL:
+		if (log_level_parse(value, &cfg->log_level) != 0) {
+			config_error(cfg, origin, "%s: expected error, warn, "
+			    "info or debug, got \"%s\"", k->name, value);
+			return AUTHD_ECONFIG;
+		}
+		rc = 0;
+		break;
+	default:
+		rc = AUTHD_EINVAL;
+	}
+	if (rc == AUTHD_ENOMEM)
+		config_error(cfg, origin, "%s: out of memory", k->name);
+	return rc;
+}
+
+int
+config_set_flag(struct config *cfg, const char *key, const char *value)
+{
+	const struct config_key	*k;
+	char			 origin[80];
+	size_t			 idx;
+
+	if ((k = config_find(key)) == NULL)
+		return AUTHD_EINVAL;
+	idx = (size_t)(k - config_keys);
+	snprintf(origin, sizeof(origin), "--%s", key);
+	if (k->type == CT_PATHS && !cfg->flagged[idx])
+		config_list_cleanup((struct config_list *)(void *)
+		    ((char *)cfg + k->off));
+	cfg->flagged[idx] = 1;
+	return config_apply(cfg, k, value, origin, NULL) == 0 ? 0 :
+	    AUTHD_ECONFIG;
+}
+
+/* Split a line into key and value; strips comments and optional quotes. */
+static int
+config_split(char *line, char **key, char **value, const char **why)
+{
+	char	*p = line, *v, *end;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0' || *p == '#') {
+		*key = NULL;
+		return 0;
+	}
+	*key = p;
+	while (*p != '\0' && !isspace((unsigned char)*p))
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	v = p;
+	if (*v == '"') {
+		v++;
+		if ((end = strchr(v, '"')) == NULL) {
+			*why = "unterminated quoted value";
+			return -1;
+		}
+		*end++ = '\0';
+		while (isspace((unsigned char)*end))
+			end++;
+		if (*end != '\0' && *end != '#') {
+			*why = "unexpected text after the quoted value";
+			return -1;
+		}
+	} else {
+		/* A '#' after whitespace starts a comment. */
+		for (end = v; *end != '\0'; end++)
+			if (*end == '#' && end > v &&
+			    isspace((unsigned char)end[-1]))
+				break;
+		*end = '\0';
+		while (end > v && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+	}
+	*value = v;
+	return 0;
+}
+
+static int
+config_load_depth(struct config *cfg, const char *path, int depth,
+    const char *from)
+{
+	FILE			*f;
+	char			 line[CONFIG_LINE_MAX + 2], origin[CONFIG_ORIGIN_MAX];
+	char			*key, *value, *inc;
+	const char		*why;
+	const struct config_key	*k;
+	size_t			 idx, len;
+	int			 lineno = 0, toolong = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		config_error(cfg, from, "cannot open %s: %s", path,
+		    strerror(errno));
+		return AUTHD_ECONFIG;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		len = strlen(line);
+		if (toolong) {		/* rest of an overlong line */
+			toolong = len > 0 && line[len - 1] != '\n';
+			continue;
+		}
+		lineno++;
+		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
+		if (len > 0 && line[len - 1] != '\n' && !feof(f)) {
+			config_error(cfg, origin, "line longer than %d bytes",
+			    CONFIG_LINE_MAX);
+			toolong = 1;
+			continue;
+		}
+		if (memchr(line, '\0', len) != NULL || strlen(line) != len) {
+			config_error(cfg, origin, "NUL byte in line");
+			continue;
+		}
+		if (config_split(line, &key, &value, &why) != 0) {
+			config_error(cfg, origin, "%s", why);
+			continue;
+		}
+		if (key == NULL)
+			continue;
+		if (strcmp(key, "include") == 0) {
+			if (*value == '\0') {
+				config_error(cfg, origin, "include: missing file");
+				continue;
+			}
+			if (depth >= CONFIG_INCLUDE_DEPTH) {
+				config_error(cfg, origin, "include: nested more "
+				    "than %d deep (a loop?)", CONFIG_INCLUDE_DEPTH);
+				continue;
+			}
+			if ((inc = config_resolve(value, path)) == NULL) {
+				config_error(cfg, origin, "out of memory");
+				continue;
+			}
+			config_load_depth(cfg, inc, depth + 1, origin);
+			free(inc);
+			continue;
+		}
+		if ((k = config_find(key)) == NULL) {
+			config_error(cfg, origin, "unknown key \"%.64s\"", key);
+			continue;
+		}
+		idx = (size_t)(k - config_keys);
+		if (cfg->flagged[idx])
+			continue;	/* the flag wins */
+		if (cfg->seen[idx] && k->type != CT_PATHS) {
+			config_error(cfg, origin, "%s: set twice (only %s may "
+			    "be repeated)", k->name, "trust, intermediates and crl");
+			continue;
+		}
+		cfg->seen[idx] = 1;
+		config_apply(cfg, k, value, origin, path);
+	}
+	if (ferror(f))
+		config_error(cfg, from, "error reading %s", path);
+	fclose(f);
+	return cfg->nerrors ? AUTHD_ECONFIG : 0;
+}
+
+int
+config_load(struct config *cfg, const char *path)
+{
+	free(cfg->file);
+	if ((cfg->file = strdup(path)) == NULL)
+		return AUTHD_ENOMEM;
+	return config_load_depth(cfg, path, 0, "--config");
+}
+
+int
+config_check(struct config *cfg, int need_trust)
+{
+	const char	*where = cfg->file != NULL ? cfg->file : "authd";
+
+	if (need_trust && cfg->trust.n == 0)
+		config_error(cfg, where, "trust: no trust anchors configured "
+		    "(set \"trust FILE\" or --trust FILE)");
+	/*
+	 * Revocation and policy come in later versions.  Accepting the keys
+	 * and ignoring them would let revoked or unwanted clients in.
+	 */
+	if (cfg->crl.n > 0)
+		config_error(cfg, cfg->crl.items[0].origin, "crl: CRL checking "
+		    "is not implemented in this version; refusing to run "
+		    "without it");
+	if (cfg->policy.value != NULL)
+		config_error(cfg, cfg->policy.origin, "policy: policy rules are "
+		    "not implemented in this version; refusing to run "
+		    "without them");
+	if (cfg->listen.value != NULL &&
+	    strncmp(cfg->listen.value, "unix:", 5) == 0 &&
+	    cfg->listen.value[5] != '/')
+		config_error(cfg, cfg->listen.origin, "listen: unix socket "
+		    "path must be absolute: %s", cfg->listen.value);
+	return cfg->nerrors ? AUTHD_ECONFIG : 0;
+}

@@ -1,0 +1,97 @@
+/*
+ * config.h: the configuration, from a file of "key value" lines and from
+ * long flags of the same names (docs/configuration.md).
+ *
+ * A struct config is built once by the loader, then only read.  Strings
+ * and lists it holds are owned by it and freed by config_cleanup.
+ */
+#ifndef AUTHD_CONFIG_H
+#define AUTHD_CONFIG_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "log.h"
+
+#define CONFIG_ORIGIN_MAX	 512
+#define CONFIG_INCLUDE_DEPTH	 8
+#define CONFIG_LINE_MAX		 4096
+
+enum config_purpose {
+	CONFIG_PURPOSE_CLIENT = 0,
+	CONFIG_PURPOSE_SERVER,
+	CONFIG_PURPOSE_ANY,
+};
+
+/* A value with the place it was set, for "file:line: message" errors. */
+struct config_item {
+	char	*value;
+	char	 origin[CONFIG_ORIGIN_MAX];	/* "file:line" or "--flag" */
+};
+
+struct config_list {
+	struct config_item	*items;
+	size_t			 n;
+};
+
+struct config {
+	struct config_item	 listen;
+	unsigned int		 listen_mode;
+	unsigned int		 threads;
+	struct config_list	 trust;
+	struct config_list	 intermediates;
+	struct config_list	 crl;
+	struct config_item	 policy;
+	struct config_item	 data_dir;
+	unsigned int		 verify_depth;
+	size_t			 cache_size;
+	time_t			 cache_ttl;
+	enum config_purpose	 purpose;
+	enum log_level		 log_level;
+
+	char			*file;		/* main config file, or NULL */
+	int			 nerrors;	/* errors printed so far */
+	unsigned char		 seen[32];	/* per key: set in a file */
+	unsigned char		 flagged[32];	/* per key: set by a flag */
+};
+
+void	 config_init(struct config *cfg);
+void	 config_cleanup(struct config *cfg);
+
+/*
+ * Read a configuration file (and what it includes).  Every error is
+ * printed to stderr as "file:line: message" and counted in cfg->nerrors;
+ * reading goes on after an error.  Keys already set by a flag are skipped,
+ * so the flag wins.  Returns 0 or AUTHD_ECONFIG.
+ */
+int	 config_load(struct config *cfg, const char *path);
+
+/*
+ * Set one key from a long flag: key may use '-' or '_'.  The first flag for
+ * a repeatable key replaces what a file gave.  Errors are printed and
+ * counted as for config_load.  Returns 0, AUTHD_ECONFIG, or AUTHD_EINVAL when
+ * the key is unknown (the caller decides whether that is a usage error).
+ */
+int	 config_set_flag(struct config *cfg, const char *key, const char *value);
+
+/* Whether key (either spelling) names a configuration key. */
+int	 config_is_key(const char *key);
+
+/*
+ * Checks that need the whole configuration (required keys, features not
+ * in this version).  need_trust is 0 for tools that can run without it.
+ * Returns 0 or AUTHD_ECONFIG, printing every problem.
+ */
+int	 config_check(struct config *cfg, int need_trust);
+
+/*
+ * Parse a duration with a unit: 30s, 10m, 12h, 7d.  Returns 0 or
+ * AUTHD_EINVAL with *why set to a static explanation.
+ */
+int	 config_parse_duration(const char *s, time_t *out, const char **why);
+
+/* Report one error against an origin ("file:line" or "--flag"). */
+void	 config_error(struct config *cfg, const char *origin,
+	    const char *fmt, ...) LOG_PRINTF(3, 4);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * explain.c: the human and machine readable account of one decision.
+ *
+ * OpenSSL stops at the first failure, in this order: build the chain to a
+ * trust anchor, check purposes, then signatures and validity from the top
+ * down.  The checks listed here follow that order, so a check after the
+ * failing one is "not reached" rather than a guess.
+ */
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "chain.h"
+#include "explain.h"
+#include "identity.h"
+
+enum explain_step {
+	STEP_PARSE,
+	STEP_CHAIN,
+	STEP_PURPOSE,
+	STEP_VALIDITY,
+	STEP_POLICY,
+	STEP_COUNT
+};
+
+static const char *const explain_step_names[STEP_COUNT] = {
+	"parse", "chain", "purpose", "validity", "policy",
+};
+
+struct explain_check {
+	const char	*result;	/* ok, fail, not reached, skipped */
+	char		 detail[CHAIN_DETAIL_MAX + 64];
+};
+
+void
+explain_time(time_t t, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+static const char *
+explain_purpose(enum config_purpose p)
+{
+	switch (p) {
+	case CONFIG_PURPOSE_CLIENT:
+		return "client (clientAuth when the certificate has an EKU)";
+	case CONFIG_PURPOSE_SERVER:
+		return "server (serverAuth when the certificate has an EKU)";
+	default:
+		return "any (purpose not checked)";
+	}
+}
+
+/* Which step failed, from the reason. */
+static void
+explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
+    STACK_OF(X509) *chain, struct explain_check *c)
+{
+	enum explain_step	 failed;
+	int			 i, n = chain != NULL ? sk_X509_num(chain) : 0;
+
+	switch (v->reason) {
+	case VERDICT_OK:
+		failed = STEP_COUNT;
+		break;
+	case VERDICT_NO_CERTIFICATE:
+	case VERDICT_MALFORMED:
+	case VERDICT_INTERNAL_ERROR:
+		failed = STEP_PARSE;
+		break;
+	case VERDICT_WRONG_PURPOSE:
+		failed = STEP_PURPOSE;
+		break;
+	case VERDICT_EXPIRED:
+	case VERDICT_NOT_YET_VALID:
+		failed = STEP_VALIDITY;
+		break;
+	default:
+		failed = STEP_CHAIN;
+	}
+	for (i = 0; i < STEP_COUNT; i++) {
+		c[i].detail[0] = '\0';
+		c[i].result = i < (int)failed ? "ok" : i == (int)failed ?
+		    "fail" : "not reached";
+	}
+	if (failed < STEP_COUNT)
+		snprintf(c[failed].detail, sizeof(c[failed].detail), "%s",
+		    v->detail);
+	if (failed > STEP_PARSE)
+		snprintf(c[STEP_PARSE].detail, sizeof(c[STEP_PARSE].detail),
+		    "one X.509 certificate");
+	if (failed > STEP_CHAIN && n == 0)
+		c[STEP_CHAIN].result = "skipped";
+	if (failed > STEP_CHAIN && n > 0)
+		snprintf(c[STEP_CHAIN].detail, sizeof(c[STEP_CHAIN].detail),
+		    "%d certificate%s up to a trust anchor, signatures checked",
+		    n, n == 1 ? "" : "s");
+	if (failed > STEP_PURPOSE)
+		snprintf(c[STEP_PURPOSE].detail, sizeof(c[STEP_PURPOSE].detail),
+		    "%s", explain_purpose(ctx->snap->cfg.purpose));
+	if (failed > STEP_VALIDITY)
+		snprintf(c[STEP_VALIDITY].detail,
+		    sizeof(c[STEP_VALIDITY].detail),
+		    "every certificate valid at the decision time");
+	if (failed > STEP_POLICY) {
+		c[STEP_POLICY].result = "skipped";
+		snprintf(c[STEP_POLICY].detail, sizeof(c[STEP_POLICY].detail),
+		    "no policy in this version: a valid certificate is allowed");
+	}
+}
+
+static int
+explain_is_anchor(STACK_OF(X509) *chain, int i)
+{
+	return i == sk_X509_num(chain) - 1 &&
+	    X509_check_issued(sk_X509_value(chain, i),
+	    sk_X509_value(chain, i)) == X509_V_OK;
+}
+
+void
+explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
+    STACK_OF(X509) *chain)
+{
+	struct explain_check	 c[STEP_COUNT];
+	char			 t1[32], t2[32], dn[IDENTITY_DN_MAX];
+	time_t			 nb, na;
+	int			 i;
+
+	if (v->reason == VERDICT_OK)
+		fprintf(f, "allow\n");
+	else
+		fprintf(f, "deny %s\n", verdict_reason_str(v->reason));
+	fprintf(f, "status       %d\n", verdict_reason_status(v->reason));
+	fprintf(f, "certificate  %s\n", ctx->cert_path);
+	if (v->has_identity) {
+		explain_time(v->id.not_before, t1, sizeof(t1));
+		explain_time(v->id.not_after, t2, sizeof(t2));
+		fprintf(f, "  subject    %s\n", v->id.subject);
+		fprintf(f, "  issuer     %s\n", v->id.issuer);
+		fprintf(f, "  serial     %s\n", v->id.serial);
+		fprintf(f, "  sha256     %s\n", v->id.fingerprint);
+		fprintf(f, "  validity   %s to %s\n", t1, t2);
+	}
+	explain_time(ctx->at, t1, sizeof(t1));
+	fprintf(f, "time         %s (%s)\n", t1, ctx->at_given ? "--at" : "now");
+	fprintf(f, "trust        %zu anchor%s, %zu intermediate%s\n",
+	    chain_store_anchors(ctx->snap->chain),
+	    chain_store_anchors(ctx->snap->chain) == 1 ? "" : "s",
+	    chain_store_intermediates(ctx->snap->chain),
+	    chain_store_intermediates(ctx->snap->chain) == 1 ? "" : "s");
+	if (chain != NULL && sk_X509_num(chain) > 0) {
+		fprintf(f, "chain\n");
+		for (i = 0; i < sk_X509_num(chain); i++) {
+			X509 *x = sk_X509_value(chain, i);
+
+			identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+			t1[0] = t2[0] = '\0';
+			if (identity_time(X509_get0_notBefore(x), &nb) == 0)
+				explain_time(nb, t1, sizeof(t1));
+			if (identity_time(X509_get0_notAfter(x), &na) == 0)
+				explain_time(na, t2, sizeof(t2));
+			fprintf(f, "  %d  %s\n      valid %s to %s%s\n", i, dn,
+			    t1, t2, explain_is_anchor(chain, i) ?
+			    ", trust anchor" : "");
+		}
+	}
+	explain_checks(ctx, v, chain, c);
+	fprintf(f, "checks\n");
+	for (i = 0; i < STEP_COUNT; i++)
+		fprintf(f, "  %-9s  %s%s%s\n", explain_step_names[i],
+		    c[i].result, c[i].detail[0] ? ": " : "", c[i].detail);
+}
+
+/* A JSON string; input is already printable ASCII except quote/backslash. */
+static void
+explain_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void
+explain_json_kv(FILE *f, const char *k, const char *v, int comma)
+{
+	explain_json_str(f, k);
+	fputc(':', f);
+	explain_json_str(f, v);
+	if (comma)
+		fputc(',', f);
+}
+
+void
+explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
+    STACK_OF(X509) *chain)
+{
+	struct explain_check	 c[STEP_COUNT];
+	char			 t1[32], t2[32], dn[IDENTITY_DN_MAX];
+	time_t			 nb, na;
+	int			 i;
+
+	fputc('{', f);
+	explain_json_kv(f, "decision", v->reason == VERDICT_OK ? "allow" :
+	    "deny", 1);
+	explain_json_kv(f, "reason", verdict_reason_str(v->reason), 1);
+	fprintf(f, "\"status\":%d,", verdict_reason_status(v->reason));
+	explain_json_kv(f, "detail", v->detail, 1);
+	explain_time(ctx->at, t1, sizeof(t1));
+	explain_json_kv(f, "time", t1, 1);
+	explain_json_kv(f, "time_source", ctx->at_given ? "--at" : "now", 1);
+	explain_json_kv(f, "file", ctx->cert_path, 1);
+	fprintf(f, "\"certificate\":");
+	if (v->has_identity) {
+		explain_time(v->id.not_before, t1, sizeof(t1));
+		explain_time(v->id.not_after, t2, sizeof(t2));
+		fputc('{', f);
+		explain_json_kv(f, "subject", v->id.subject, 1);
+		explain_json_kv(f, "issuer", v->id.issuer, 1);
+		explain_json_kv(f, "serial", v->id.serial, 1);
+		explain_json_kv(f, "sha256", v->id.fingerprint, 1);
+		explain_json_kv(f, "not_before", t1, 1);
+		explain_json_kv(f, "not_after", t2, 0);
+		fputc('}', f);
+	} else
+		fprintf(f, "null");
+	fprintf(f, ",\"chain\":[");
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+
+		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+		t1[0] = t2[0] = '\0';
+		if (identity_time(X509_get0_notBefore(x), &nb) == 0)
+			explain_time(nb, t1, sizeof(t1));
+		if (identity_time(X509_get0_notAfter(x), &na) == 0)
+			explain_time(na, t2, sizeof(t2));
+		fprintf(f, "%s{\"depth\":%d,", i ? "," : "", i);
+		explain_json_kv(f, "subject", dn, 1);
+		explain_json_kv(f, "not_before", t1, 1);
+		explain_json_kv(f, "not_after", t2, 1);
+		fprintf(f, "\"trust_anchor\":%s}",
+		    explain_is_anchor(chain, i) ? "true" : "false");
+	}
+	fprintf(f, "],\"checks\":[");
+	explain_checks(ctx, v, chain, c);
+	for (i = 0; i < STEP_COUNT; i++) {
+		fprintf(f, "%s{", i ? "," : "");
+		explain_json_kv(f, "check", explain_step_names[i], 1);
+		explain_json_kv(f, "result", c[i].result, 1);
+		explain_json_kv(f, "detail", c[i].detail, 0);
+		fputc('}', f);
+	}
+	fprintf(f, "]}\n");
+}

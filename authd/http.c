@@ -1,0 +1,355 @@
+/*
+ * http.c: libmicrohttpd glue.
+ *
+ * A request is decided when its headers are in (nginx's auth_request sends
+ * no body; any body is read and dropped).  The headers that matter are
+ * collected in one pass, so a duplicated one is seen and refused.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "snapshot.h"
+#include "verdict.h"
+
+struct http_server {
+	struct MHD_Daemon	*mhd;
+	struct cache		*cache;
+	int			 fd;
+	char			*unix_path;
+};
+
+/* What one pass over the request headers found. */
+struct http_headers {
+	struct verdict_input	 in;
+	int			 dup_cert;
+	int			 dup_verify;
+};
+
+static void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	 msg[512];
+	size_t	 n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_warnx("http: %s", msg);
+}
+
+static enum MHD_Result
+http_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct http_headers	*h = cls;
+
+	(void)kind;
+	(void)key_size;
+	if (strcasecmp(key, "X-SSL-Client-Cert") == 0) {
+		h->dup_cert |= h->in.cert != NULL;
+		h->in.cert = value;
+		h->in.cert_len = value_size;
+	} else if (strcasecmp(key, "X-SSL-Client-Verify") == 0) {
+		h->dup_verify |= h->in.client_verify != NULL;
+		h->in.client_verify = value;
+	} else if (strcasecmp(key, "X-Original-URI") == 0)
+		h->in.uri = value;
+	else if (strcasecmp(key, "X-Original-Method") == 0)
+		h->in.method = value;
+	else if (strcasecmp(key, "X-Original-Host") == 0)
+		h->in.host = value;
+	else if (strcasecmp(key, "X-Authd-Ruleset") == 0)
+		h->in.ruleset = value;
+	return MHD_YES;
+}
+
+static int
+http_add(struct MHD_Response *r, const char *name, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return 0;
+	return MHD_add_response_header(r, name, value) == MHD_YES ? 0 : -1;
+}
+
+static enum MHD_Result
+http_reply(struct MHD_Connection *c, unsigned int status,
+    const struct verdict *v, const char *body)
+{
+	struct MHD_Response	*r;
+	enum MHD_Result		 ret;
+	int			 bad = 0;
+
+	r = MHD_create_response_from_buffer(body != NULL ? strlen(body) : 0,
+	    (void *)(uintptr_t)(body != NULL ? body : ""),
+	    MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	if (v != NULL) {
+		bad |= http_add(r, "X-Authd-Reason",
+		    verdict_reason_str(v->reason));
+		if (v->reason == VERDICT_OK) {
+			bad |= http_add(r, "X-Authd-Subject", v->id.subject);
+			bad |= http_add(r, "X-Authd-Issuer", v->id.issuer);
+			bad |= http_add(r, "X-Authd-Serial", v->id.serial);
+			bad |= http_add(r, "X-Authd-Fingerprint",
+			    v->id.fingerprint);
+		}
+	}
+	if (bad) {
+		/* Never send a partial allow. */
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void
+http_log_verdict(const struct verdict *v, const struct http_headers *h)
+{
+	char	 uri[256];
+
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	log_escape(uri, sizeof(uri), h->in.uri != NULL ? h->in.uri : "",
+	    h->in.uri != NULL ? strlen(h->in.uri) : 0);
+	log_debug("decision %d %s%s fp=%s uri=\"%s\": %s",
+	    verdict_reason_status(v->reason), verdict_reason_str(v->reason),
+	    v->cached ? " (cached)" : "",
+	    v->id.fingerprint[0] ? v->id.fingerprint : "-", uri, v->detail);
+}
+
+static enum MHD_Result
+http_handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	static int		 started;
+	struct http_server	*srv = cls;
+	struct http_headers	 h;
+	struct snapshot		*snap;
+	struct verdict		 v;
+
+	(void)version;
+	(void)upload_data;
+	if (*req_cls == NULL) {		/* headers are in; body may follow */
+		*req_cls = &started;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {	/* auth_request sends none: drop it */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(url, "/healthz") == 0 && (strcmp(method, "GET") == 0 ||
+	    strcmp(method, "HEAD") == 0))
+		return http_reply(c, MHD_HTTP_OK, NULL, "ok\n");
+
+	memset(&h, 0, sizeof(h));
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &h);
+	snap = snapshot_acquire();
+	if (h.dup_cert || h.dup_verify) {
+		memset(&v, 0, sizeof(v));
+		v.reason = VERDICT_MALFORMED;
+		snprintf(v.detail, sizeof(v.detail), "duplicate %s header",
+		    h.dup_cert ? "X-SSL-Client-Cert" : "X-SSL-Client-Verify");
+	} else
+		verdict_decide(snap, srv->cache, &h.in, 0, &v, NULL);
+	snapshot_release(snap);
+	http_log_verdict(&v, &h);
+	return http_reply(c, (unsigned int)verdict_reason_status(v.reason), &v,
+	    NULL);
+}
+
+int
+http_parse_listen(const char *s, char *host, size_t hostlen, char *port,
+    size_t portlen)
+{
+	const char	*colon, *hs = s, *he;
+
+	if (s[0] == '[') {
+		if ((he = strchr(s, ']')) == NULL || he[1] != ':')
+			return AUTHD_EINVAL;
+		hs = s + 1;
+		colon = he + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return AUTHD_EINVAL;
+		he = colon;
+	}
+	if ((size_t)(he - hs) >= hostlen || strlen(colon + 1) >= portlen ||
+	    colon[1] == '\0')
+		return AUTHD_EINVAL;
+	memcpy(host, hs, (size_t)(he - hs));
+	host[he - hs] = '\0';
+	memcpy(port, colon + 1, strlen(colon + 1) + 1);
+	return 0;
+}
+
+static int
+http_bind_unix(const char *path, unsigned int mode, int *fdp)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("listen: unix socket path too long: %s", path);
+		return AUTHD_EINVAL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	/* A stale socket from an earlier run is replaced; anything else is not. */
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			log_error("listen: %s exists and is not a socket", path);
+			return AUTHD_EINVAL;
+		}
+		unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("listen: socket");
+		return AUTHD_ESYS;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, mode) == -1 || listen(fd, 1024) == -1) {
+		log_warn("listen: %s", path);
+		close(fd);
+		return AUTHD_ESYS;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static int
+http_bind_inet(const char *listen_on, int *fdp)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	char		 host[256], port[32];
+	int		 fd = -1, one = 1, gai;
+
+	if (http_parse_listen(listen_on, host, sizeof(host), port,
+	    sizeof(port)) != 0) {
+		log_error("listen: expected host:port, [v6]:port or "
+		    "unix:/path, got \"%s\"", listen_on);
+		return AUTHD_EINVAL;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0) {
+		log_error("listen: %s: %s", listen_on, gai_strerror(gai));
+		return AUTHD_EINVAL;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 1024) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1)
+		log_warn("listen: %s", listen_on);
+	freeaddrinfo(res);
+	if (fd == -1)
+		return AUTHD_ESYS;
+	*fdp = fd;
+	return 0;
+}
+
+int
+http_start(const struct config *cfg, struct cache *cache,
+    struct http_server **out)
+{
+	struct http_server	*srv;
+	const char		*listen_on;
+	unsigned int		 flags;
+	int			 rc;
+
+	*out = NULL;
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return AUTHD_ENOMEM;
+	srv->fd = -1;
+	srv->cache = cache;
+	listen_on = cfg->listen.value != NULL ? cfg->listen.value :
+	    "127.0.0.1:9180";
+	if (strncmp(listen_on, "unix:", 5) == 0) {
+		if ((srv->unix_path = strdup(listen_on + 5)) == NULL) {
+			rc = AUTHD_ENOMEM;
+			goto fail;
+		}
+		rc = http_bind_unix(srv->unix_path, cfg->listen_mode, &srv->fd);
+		if (rc != 0) {
+			free(srv->unix_path);
+			srv->unix_path = NULL;
+		}
+	} else
+		rc = http_bind_inet(listen_on, &srv->fd);
+	if (rc != 0)
+		goto fail;
+
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_handle, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_END);
+	if (srv->mhd == NULL) {
+		log_error("http: cannot start the server on %s", listen_on);
+		rc = AUTHD_ESYS;
+		goto fail;
+	}
+	srv->fd = -1;		/* MHD owns and closes it now */
+	log_info("listening on %s with %u threads", listen_on, cfg->threads);
+	*out = srv;
+	return 0;
+fail:
+	http_stop(&srv);
+	return rc;
+}
+
+void
+http_stop(struct http_server **psrv)
+{
+	struct http_server	*srv = *psrv;
+
+	if (srv == NULL)
+		return;
+	if (srv->mhd != NULL)
+		MHD_stop_daemon(srv->mhd);
+	if (srv->fd != -1)
+		close(srv->fd);
+	if (srv->unix_path != NULL) {
+		unlink(srv->unix_path);
+		free(srv->unix_path);
+	}
+	free(srv);
+	*psrv = NULL;
+}

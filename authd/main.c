@@ -1,0 +1,269 @@
+/*
+ * main.c: authd serve | check | version.
+ *
+ * The only file outside the library: it wires the modules together and
+ * owns the process (signals, exit codes).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "cache.h"
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "explain.h"
+#include "http.h"
+#include "log.h"
+#include "snapshot.h"
+#include "verdict.h"
+
+#define EXIT_DENY	 1
+#define EXIT_USAGE	 2
+#define CHECK_FILE_MAX	 (1024 * 1024)
+
+/*
+ * Read the configuration the way the command line says: file first, then
+ * the flags over it.  Returns 0 or AUTHD_ECONFIG with every error printed.
+ */
+static int
+main_config(const struct cli *cli, struct config *cfg, int need_trust)
+{
+	size_t	 i;
+
+	config_init(cfg);
+	/* Flags first, marked, so that the file cannot override them. */
+	for (i = 0; i < cli->nflags; i++)
+		config_set_flag(cfg, cli->flags[i].key, cli->flags[i].value);
+	if (cli->config != NULL)
+		config_load(cfg, cli->config);
+	if (cfg->nerrors == 0)
+		config_check(cfg, need_trust);
+	return cfg->nerrors ? AUTHD_ECONFIG : 0;
+}
+
+static int
+main_load(const struct cli *cli, struct snapshot **snap)
+{
+	struct config	 cfg;
+	int		 rc;
+
+	*snap = NULL;
+	if ((rc = main_config(cli, &cfg, 1)) == 0)
+		rc = snapshot_new(&cfg, snap);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+/* What a reload cannot change without a restart. */
+static void
+main_reload_warn(const struct snapshot *fresh)
+{
+	struct snapshot	*cur = snapshot_acquire();
+	const char	*a, *b;
+
+	if (cur == NULL)
+		return;
+	a = cur->cfg.listen.value != NULL ? cur->cfg.listen.value : "";
+	b = fresh->cfg.listen.value != NULL ? fresh->cfg.listen.value : "";
+	if (strcmp(a, b) != 0 || cur->cfg.threads != fresh->cfg.threads ||
+	    cur->cfg.cache_size != fresh->cfg.cache_size)
+		log_warnx("listen, threads and cache_size change only on "
+		    "restart; keeping the running values");
+	snapshot_release(cur);
+}
+
+static int
+main_serve(const struct cli *cli)
+{
+	struct snapshot		*snap = NULL, *fresh, *cur;
+	struct http_server	*srv = NULL;
+	struct cache		*cache = NULL;
+	sigset_t		 set;
+	int			 sig, rc = 1;
+
+	if (main_load(cli, &snap) != 0) {
+		fprintf(stderr, "authd: configuration has errors\n");
+		return EXIT_USAGE;
+	}
+	log_init(snap->cfg.log_level);
+	if (cli->check_only) {
+		printf("configuration OK: %zu trust anchor(s), %zu "
+		    "intermediate(s)\n", chain_store_anchors(snap->chain),
+		    chain_store_intermediates(snap->chain));
+		snapshot_release(snap);
+		return 0;
+	}
+
+	/* Threads started from here on inherit the blocked set. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (snap->cfg.cache_size > 0 &&
+	    (cache = cache_new(snap->cfg.cache_size)) == NULL) {
+		log_error("cannot allocate the verdict cache");
+		goto end;
+	}
+	snapshot_publish(snap);
+	log_info("trust: %zu anchor(s), %zu intermediate(s), %zu verified "
+	    "for the fast path", chain_store_anchors(snap->chain),
+	    chain_store_intermediates(snap->chain),
+	    chain_store_fast(snap->chain));
+	snap = NULL;
+	cur = snapshot_acquire();
+	sig = http_start(&cur->cfg, cache, &srv);
+	snapshot_release(cur);
+	if (sig != 0)
+		goto end;
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading configuration and trust");
+			if (main_load(cli, &fresh) != 0) {
+				log_error("reload failed; still serving the "
+				    "previous configuration");
+				continue;
+			}
+			log_init(fresh->cfg.log_level);
+			main_reload_warn(fresh);
+			snapshot_publish(fresh);
+			cache_clear(cache);
+			log_info("reloaded: %zu trust anchor(s), %zu "
+			    "intermediate(s); verdict cache dropped",
+			    chain_store_anchors(fresh->chain),
+			    chain_store_intermediates(fresh->chain));
+			continue;
+		}
+		log_info("signal %d: stopping", sig);
+		break;
+	}
+	rc = 0;
+end:
+	http_stop(&srv);
+	snapshot_release(snap);
+	snapshot_shutdown();
+	cache_free(&cache);
+	return rc;
+}
+
+static int
+main_read_file(const char *path, char **buf, size_t *len)
+{
+	FILE	*f;
+	size_t	 n;
+
+	*buf = NULL;
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "authd: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if ((*buf = malloc(CHECK_FILE_MAX + 1)) == NULL) {
+		fprintf(stderr, "authd: out of memory\n");
+		goto fail;
+	}
+	n = fread(*buf, 1, CHECK_FILE_MAX + 1, f);
+	if (ferror(f)) {
+		fprintf(stderr, "authd: %s: read error\n", path);
+		goto fail;
+	}
+	if (n > CHECK_FILE_MAX) {
+		fprintf(stderr, "authd: %s: larger than %d bytes\n", path,
+		    CHECK_FILE_MAX);
+		goto fail;
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return 0;
+fail:
+	if (f != stdin)
+		fclose(f);
+	free(*buf);
+	*buf = NULL;
+	return -1;
+}
+
+static int
+main_check(const struct cli *cli)
+{
+	struct snapshot		*snap = NULL;
+	struct verdict_input	 in;
+	struct explain_ctx	 ctx;
+	struct verdict		 v;
+	STACK_OF(X509)		*chain = NULL;
+	char			*pem = NULL;
+	size_t			 len;
+	int			 rc = EXIT_USAGE;
+
+	if (main_load(cli, &snap) != 0) {
+		fprintf(stderr, "authd: configuration has errors\n");
+		return EXIT_USAGE;
+	}
+	log_init(snap->cfg.log_level);
+	if (main_read_file(cli->cert, &pem, &len) != 0)
+		goto end;
+	memset(&in, 0, sizeof(in));
+	in.cert = pem;
+	in.cert_len = len;
+	in.cert_is_pem = 1;
+	in.uri = cli->uri != NULL ? cli->uri : "/";
+	in.method = cli->method != NULL ? cli->method : "GET";
+	in.host = cli->host;
+	in.ruleset = cli->ruleset;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cert_path = cli->cert;
+	ctx.at = cli->have_at ? cli->at : time(NULL);
+	ctx.at_given = cli->have_at;
+	ctx.snap = snap;
+	ctx.in = &in;
+	verdict_decide(snap, NULL, &in, ctx.at, &v, &chain);
+	if (cli->json)
+		explain_json(stdout, &ctx, &v, chain);
+	else
+		explain_text(stdout, &ctx, &v, chain);
+	rc = v.reason == VERDICT_OK ? 0 : EXIT_DENY;
+end:
+	sk_X509_pop_free(chain, X509_free);
+	free(pem);
+	snapshot_release(snap);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cli	 cli;
+	char		 err[256];
+
+	if (cli_parse(argc, argv, &cli, err, sizeof(err)) != 0) {
+		fprintf(stderr, "authd: %s\n", err);
+		cli_usage(stderr);
+		return EXIT_USAGE;
+	}
+	switch (cli.command) {
+	case CLI_SERVE:
+		return main_serve(&cli);
+	case CLI_CHECK:
+		return main_check(&cli);
+	case CLI_VERSION:
+		printf("authd %s (%s)\n", AUTHD_VERSION,
+		    OpenSSL_version(OPENSSL_VERSION));
+		return 0;
+	default:
+		cli_usage(stdout);
+		return 0;
+	}
+}

@@ -1,0 +1,219 @@
+/*
+ * request.c: strict decoding of the certificate nginx forwards.
+ *
+ * Two steps, each rejecting rather than repairing: URL-unescape (nginx's
+ * $ssl_client_escaped_cert), then one PEM CERTIFICATE block to DER.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+
+#define PEM_BEGIN	"-----BEGIN "
+#define PEM_DASHES	"-----"
+#define PEM_CERT_BEGIN	"-----BEGIN CERTIFICATE-----"
+#define PEM_CERT_END	"-----END CERTIFICATE-----"
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static int
+is_pem_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int
+starts_with(const char *p, const char *end, const char *lit)
+{
+	size_t	 n = strlen(lit);
+
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/* Name what a non-certificate PEM block is, for the explanation. */
+static const char *
+pem_label_why(const char *p, const char *end)
+{
+	static const struct {
+		const char	*label, *why;
+	} labels[] = {
+		{ "-----BEGIN PRIVATE KEY-----", "a private key, not a certificate" },
+		{ "-----BEGIN RSA PRIVATE KEY-----", "a private key, not a certificate" },
+		{ "-----BEGIN EC PRIVATE KEY-----", "a private key, not a certificate" },
+		{ "-----BEGIN ENCRYPTED PRIVATE KEY-----", "a private key, not a certificate" },
+		{ "-----BEGIN CERTIFICATE REQUEST-----", "a certificate request, not a certificate" },
+		{ "-----BEGIN NEW CERTIFICATE REQUEST-----", "a certificate request, not a certificate" },
+		{ "-----BEGIN PUBLIC KEY-----", "a public key, not a certificate" },
+		{ "-----BEGIN X509 CRL-----", "a CRL, not a certificate" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (starts_with(p, end, labels[i].label))
+			return labels[i].why;
+	return "PEM block is not a CERTIFICATE";
+}
+
+enum request_cert_status
+request_pem_decode(const char *pem, size_t len, unsigned char *der,
+    size_t *derlen, const char **why)
+{
+	const char	*p = pem, *end = pem + len;
+	unsigned int	 acc = 0, nacc = 0, pad = 0;
+	size_t		 out = 0;
+	int		 v;
+
+	while (p < end && is_pem_space((unsigned char)*p))
+		p++;
+	if (p == end)
+		return REQUEST_CERT_ABSENT;
+	if (!starts_with(p, end, PEM_CERT_BEGIN)) {
+		*why = starts_with(p, end, PEM_BEGIN) ? pem_label_why(p, end) :
+		    "not a PEM certificate (no BEGIN CERTIFICATE line)";
+		return REQUEST_CERT_MALFORMED;
+	}
+	p += strlen(PEM_CERT_BEGIN);
+	if (p == end || (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t')) {
+		*why = "text after the BEGIN CERTIFICATE line";
+		return REQUEST_CERT_MALFORMED;
+	}
+	for (; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (is_pem_space(c))
+			continue;
+		if (c == '-')
+			break;
+		if (c == '=') {
+			pad++;
+			if (pad > 2) {
+				*why = "bad base64 padding";
+				return REQUEST_CERT_MALFORMED;
+			}
+			nacc++;
+			acc <<= 6;
+		} else {
+			if (pad > 0 || (v = b64val(c)) < 0) {
+				*why = c == '\0' ? "NUL byte in certificate" :
+				    "invalid base64 in certificate";
+				return REQUEST_CERT_MALFORMED;
+			}
+			acc = (acc << 6) | (unsigned int)v;
+			nacc++;
+		}
+		if (nacc == 4) {
+			if (out + 3 > REQUEST_DER_MAX) {
+				*why = "certificate larger than the limit";
+				return REQUEST_CERT_MALFORMED;
+			}
+			der[out++] = (unsigned char)(acc >> 16);
+			if (pad < 2)
+				der[out++] = (unsigned char)(acc >> 8);
+			if (pad < 1)
+				der[out++] = (unsigned char)acc;
+			acc = 0;
+			nacc = 0;
+		}
+	}
+	if (p == end || !starts_with(p, end, PEM_CERT_END)) {
+		*why = "truncated PEM (no END CERTIFICATE line)";
+		return REQUEST_CERT_MALFORMED;
+	}
+	if (nacc != 0 || out == 0) {
+		*why = nacc != 0 ? "truncated base64 in certificate" :
+		    "empty certificate";
+		return REQUEST_CERT_MALFORMED;
+	}
+	p += strlen(PEM_CERT_END);
+	while (p < end && is_pem_space((unsigned char)*p))
+		p++;
+	if (p != end) {
+		*why = starts_with(p, end, PEM_BEGIN) ?
+		    "more than one PEM block (send the leaf certificate only)" :
+		    "text after the END CERTIFICATE line";
+		return REQUEST_CERT_MALFORMED;
+	}
+	*derlen = out;
+	return REQUEST_CERT_OK;
+}
+
+enum request_cert_status
+request_cert_decode(const char *hdr, size_t len, unsigned char *der,
+    size_t *derlen, const char **why)
+{
+	enum request_cert_status	 st;
+	char				*pem;
+	size_t				 i, o = 0;
+	int				 hi, lo;
+
+	if (len == 0)
+		return REQUEST_CERT_ABSENT;
+	if (len > REQUEST_CERT_HEADER_MAX) {
+		*why = "certificate header larger than the limit";
+		return REQUEST_CERT_MALFORMED;
+	}
+	if ((pem = malloc(len)) == NULL) {
+		*why = "out of memory";
+		return REQUEST_CERT_MALFORMED;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)hdr[i];
+
+		if (c == '%') {
+			if (i + 2 >= len) {
+				*why = "truncated %-escape";
+				st = REQUEST_CERT_MALFORMED;
+				goto end;
+			}
+			if ((hi = hexval((unsigned char)hdr[i + 1])) < 0 ||
+			    (lo = hexval((unsigned char)hdr[i + 2])) < 0) {
+				*why = "invalid %-escape";
+				st = REQUEST_CERT_MALFORMED;
+				goto end;
+			}
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0') {
+			*why = "NUL byte in certificate";
+			st = REQUEST_CERT_MALFORMED;
+			goto end;
+		}
+		pem[o++] = (char)c;
+	}
+	st = request_pem_decode(pem, o, der, derlen, why);
+	if (st == REQUEST_CERT_ABSENT) {
+		/* Whitespace only: the header was sent but says nothing. */
+		*why = "certificate header holds only whitespace";
+		st = REQUEST_CERT_MALFORMED;
+	}
+end:
+	free(pem);
+	return st;
+}

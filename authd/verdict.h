@@ -1,0 +1,68 @@
+/*
+ * verdict.h: the decision for one request, from header to answer.
+ *
+ * verdict_decide runs the request path of DESIGN.md section 3: decode,
+ * verdict cache, chain, (revocation and policy in later versions), answer.
+ * A deny is a verdict with a reason, never an error; anything that goes
+ * wrong inside becomes internal-error, which denies.
+ */
+#ifndef AUTHD_VERDICT_H
+#define AUTHD_VERDICT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "chain.h"
+#include "identity.h"
+
+/* reason, the X-Authd-Reason text, the HTTP status nginx gets */
+#define VERDICT_REASON_LIST(X)						\
+	X(VERDICT_OK,			"ok",			200)	\
+	X(VERDICT_NO_CERTIFICATE,	"no-certificate",	401)	\
+	X(VERDICT_MALFORMED,		"malformed-certificate", 401)	\
+	X(VERDICT_UNTRUSTED,		"untrusted",		401)	\
+	X(VERDICT_EXPIRED,		"expired",		401)	\
+	X(VERDICT_NOT_YET_VALID,	"not-yet-valid",	401)	\
+	X(VERDICT_WRONG_PURPOSE,	"wrong-purpose",	401)	\
+	X(VERDICT_INTERNAL_ERROR,	"internal-error",	401)
+
+enum verdict_reason {
+#define VERDICT_ENUM(name, str, status) name,
+	VERDICT_REASON_LIST(VERDICT_ENUM)
+#undef VERDICT_ENUM
+	VERDICT_NREASONS
+};
+
+const char	*verdict_reason_str(enum verdict_reason r);
+int		 verdict_reason_status(enum verdict_reason r);
+
+struct snapshot;
+struct cache;
+
+/* What nginx sent; pointers borrowed for the call, need not be terminated. */
+struct verdict_input {
+	const char	*cert;		/* X-SSL-Client-Cert, or NULL */
+	size_t		 cert_len;
+	int		 cert_is_pem;	/* a PEM file, not URL-escaped */
+	const char	*client_verify;	/* X-SSL-Client-Verify, or NULL */
+	const char	*uri, *method, *host, *ruleset;
+};
+
+struct verdict {
+	enum verdict_reason	 reason;
+	int			 has_identity;	/* a certificate was parsed */
+	int			 cached;	/* answered by the verdict cache */
+	struct identity		 id;
+	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
+};
+
+/*
+ * Decide.  at is the decision time (0: now; the cache is used only then).
+ * cache may be NULL.  With chain != NULL the built chain is handed back
+ * (caller frees with sk_X509_pop_free(chain, X509_free)) and the full path is taken.
+ */
+void	 verdict_decide(const struct snapshot *snap, struct cache *cache,
+	    const struct verdict_input *in, time_t at, struct verdict *out,
+	    STACK_OF(X509) **chain);
+
+#endif
