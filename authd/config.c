@@ -21,6 +21,7 @@ enum config_type {
 	CT_PATH,	/* one path */
 	CT_UINT,
 	CT_SIZE,
+	CT_BYTES,	/* a size with an optional k or m suffix */
 	CT_MODE,
 	CT_DURATION,
 	CT_PURPOSE,
@@ -46,6 +47,7 @@ static const struct config_key config_keys[] = {
 	{ "policy",		CT_PATH,	OFF(policy),		0, 0 },
 	{ "data_dir",		CT_PATH,	OFF(data_dir),		0, 0 },
 	{ "verify_depth",	CT_UINT,	OFF(verify_depth),	1, 16 },
+	{ "max_request_size",	CT_BYTES,	OFF(max_request_size),	16384, 4194304 },
 	{ "cache_size",		CT_SIZE,	OFF(cache_size),	0, 10000000 },
 	{ "cache_ttl",		CT_DURATION,	OFF(cache_ttl),		0, 7 * 86400 },
 	{ "purpose",		CT_PURPOSE,	OFF(purpose),		0, 0 },
@@ -65,6 +67,7 @@ config_init(struct config *cfg)
 	cfg->listen_mode = 0666;
 	cfg->verify_depth = 4;
 	cfg->cache_size = 100000;
+	cfg->max_request_size = 64 * 1024;
 	cfg->cache_ttl = 600;
 	cfg->purpose = CONFIG_PURPOSE_CLIENT;
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -195,6 +198,29 @@ config_parse_ulong(const char *s, int base, unsigned long *out)
 	return 0;
 }
 
+/* 65536, 64k, 1m */
+static int
+config_parse_bytes(const char *s, unsigned long *out)
+{
+	char		 num[32];
+	size_t		 n = strlen(s);
+	unsigned long	 mul = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	if (num[n - 1] == 'k' || num[n - 1] == 'K')
+		mul = 1024;
+	else if (num[n - 1] == 'm' || num[n - 1] == 'M')
+		mul = 1024 * 1024;
+	if (mul != 1)
+		num[n - 1] = '\0';
+	if (config_parse_ulong(num, 10, out) != 0 || *out > ULONG_MAX / mul)
+		return -1;
+	*out *= mul;
+	return 0;
+}
+
 /* Resolve a relative path against the directory of the file naming it. */
 static char *
 config_resolve(const char *path, const char *relto)
@@ -300,6 +326,17 @@ config_apply(struct config *cfg, const struct config_key *k,
 			*(size_t *)field = u;
 		else
 			*(unsigned int *)field = (unsigned int)u;
+		rc = 0;
+		break;
+	case CT_BYTES:
+		if (config_parse_bytes(value, &u) != 0 || u < k->min ||
+		    u > k->max) {
+			config_error(cfg, origin, "%s: expected a size from %luk "
+			    "to %lum (bytes, or with a k or m suffix), got \"%s\"",
+			    k->name, k->min / 1024, k->max / (1024 * 1024), value);
+			return AUTHD_ECONFIG;
+		}
+		*(size_t *)field = u;
 		rc = 0;
 		break;
 	case CT_DURATION:

@@ -45,6 +45,7 @@ struct config {
 	struct config_item	 data_dir;
 	unsigned int		 verify_depth;
 	size_t			 cache_size;
+	size_t			 max_request_size;	/* per-connection buffer */
 	time_t			 cache_ttl;
 	enum config_purpose	 purpose;
 	enum log_level		 log_level;

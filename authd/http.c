@@ -312,12 +312,13 @@ http_start(const struct config *cfg, struct cache *cache,
 		goto fail;
 
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	    MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+	    MHD_USE_SUPPRESS_DATE_NO_CLOCK;	/* nginx ignores it; saves gmtime */
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_handle, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_request_size,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
 	    MHD_OPTION_END);

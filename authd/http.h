@@ -11,9 +11,6 @@
 #include "cache.h"
 #include "config.h"
 
-/* Largest request header block read (a 200 kB certificate header gets a verdict). */
-#define HTTP_MEMORY_LIMIT	 (512 * 1024)
-
 struct http_server;
 
 /*

@@ -72,9 +72,12 @@ main_reload_warn(const struct snapshot *fresh)
 	a = cur->cfg.listen.value != NULL ? cur->cfg.listen.value : "";
 	b = fresh->cfg.listen.value != NULL ? fresh->cfg.listen.value : "";
 	if (strcmp(a, b) != 0 || cur->cfg.threads != fresh->cfg.threads ||
-	    cur->cfg.cache_size != fresh->cfg.cache_size)
-		log_warnx("listen, threads and cache_size change only on "
-		    "restart; keeping the running values");
+	    cur->cfg.cache_size != fresh->cfg.cache_size ||
+	    cur->cfg.max_request_size != fresh->cfg.max_request_size ||
+	    cur->cfg.listen_mode != fresh->cfg.listen_mode)
+		log_warnx("listen, listen_mode, threads, cache_size and "
+		    "max_request_size change only on restart; keeping the "
+		    "running values");
 	snapshot_release(cur);
 }
 

@@ -4,6 +4,7 @@
  * Two steps, each rejecting rather than repairing: URL-unescape (nginx's
  * $ssl_client_escaped_cert), then one PEM CERTIFICATE block to DER.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,20 +27,29 @@ hexval(unsigned char c)
 	return -1;
 }
 
-static int
-b64val(unsigned char c)
+/* Base64 alphabet value, B64_SPACE for PEM whitespace, B64_BAD otherwise. */
+#define B64_BAD		 0xff
+#define B64_SPACE	 0xfe
+#define B64_PAD		 0xfd
+#define B64_DASH	 0xfc
+
+static unsigned char	 b64_table[256];
+static pthread_once_t	 b64_once = PTHREAD_ONCE_INIT;
+
+static void
+b64_init(void)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	static const char	 alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t			 i;
+
+	memset(b64_table, B64_BAD, sizeof(b64_table));
+	for (i = 0; i < 64; i++)
+		b64_table[(unsigned char)alpha[i]] = (unsigned char)i;
+	b64_table[' '] = b64_table['\t'] = B64_SPACE;
+	b64_table['\r'] = b64_table['\n'] = B64_SPACE;
+	b64_table['='] = B64_PAD;
+	b64_table['-'] = B64_DASH;
 }
 
 static int
@@ -87,7 +97,6 @@ request_pem_decode(const char *pem, size_t len, unsigned char *der,
 	const char	*p = pem, *end = pem + len;
 	unsigned int	 acc = 0, nacc = 0, pad = 0;
 	size_t		 out = 0;
-	int		 v;
 
 	while (p < end && is_pem_space((unsigned char)*p))
 		p++;
@@ -103,30 +112,28 @@ request_pem_decode(const char *pem, size_t len, unsigned char *der,
 		*why = "text after the BEGIN CERTIFICATE line";
 		return REQUEST_CERT_MALFORMED;
 	}
+	pthread_once(&b64_once, b64_init);
 	for (; p < end; p++) {
-		unsigned char c = (unsigned char)*p;
+		unsigned char c = b64_table[(unsigned char)*p];
 
-		if (is_pem_space(c))
+		if (c < 64) {
+			if (pad > 0)
+				goto bad_b64;
+			acc = (acc << 6) | c;
+			nacc++;
+		} else if (c == B64_SPACE)
 			continue;
-		if (c == '-')
+		else if (c == B64_DASH)
 			break;
-		if (c == '=') {
-			pad++;
-			if (pad > 2) {
+		else if (c == B64_PAD) {
+			if (++pad > 2) {
 				*why = "bad base64 padding";
 				return REQUEST_CERT_MALFORMED;
 			}
-			nacc++;
 			acc <<= 6;
-		} else {
-			if (pad > 0 || (v = b64val(c)) < 0) {
-				*why = c == '\0' ? "NUL byte in certificate" :
-				    "invalid base64 in certificate";
-				return REQUEST_CERT_MALFORMED;
-			}
-			acc = (acc << 6) | (unsigned int)v;
 			nacc++;
-		}
+		} else
+			goto bad_b64;
 		if (nacc == 4) {
 			if (out + 3 > REQUEST_DER_MAX) {
 				*why = "certificate larger than the limit";
@@ -161,7 +168,14 @@ request_pem_decode(const char *pem, size_t len, unsigned char *der,
 	}
 	*derlen = out;
 	return REQUEST_CERT_OK;
+bad_b64:
+	*why = *p == '\0' ? "NUL byte in certificate" :
+	    "invalid base64 in certificate";
+	return REQUEST_CERT_MALFORMED;
 }
+
+/* Unescaped header; per thread, so the warm path allocates nothing. */
+static _Thread_local char	 request_buf[REQUEST_CERT_HEADER_MAX];
 
 enum request_cert_status
 request_cert_decode(const char *hdr, size_t len, unsigned char *der,
@@ -178,34 +192,41 @@ request_cert_decode(const char *hdr, size_t len, unsigned char *der,
 		*why = "certificate header larger than the limit";
 		return REQUEST_CERT_MALFORMED;
 	}
-	if ((pem = malloc(len)) == NULL) {
-		*why = "out of memory";
-		return REQUEST_CERT_MALFORMED;
-	}
+	pem = request_buf;
 	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)hdr[i];
+		const char	*pct;
+		size_t		 span;
+		unsigned char	 c;
 
-		if (c == '%') {
-			if (i + 2 >= len) {
-				*why = "truncated %-escape";
-				st = REQUEST_CERT_MALFORMED;
-				goto end;
+		/* Copy the run up to the next escape in one go. */
+		pct = memchr(hdr + i, '%', len - i);
+		span = (pct != NULL ? (size_t)(pct - hdr) : len) - i;
+		if (span > 0) {
+			if (memchr(hdr + i, '\0', span) != NULL) {
+				*why = "NUL byte in certificate";
+				return REQUEST_CERT_MALFORMED;
 			}
-			if ((hi = hexval((unsigned char)hdr[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)hdr[i + 2])) < 0) {
-				*why = "invalid %-escape";
-				st = REQUEST_CERT_MALFORMED;
-				goto end;
-			}
-			c = (unsigned char)(hi << 4 | lo);
-			i += 2;
+			memcpy(pem + o, hdr + i, span);
+			o += span;
+			i += span;
+			if (i == len)
+				break;
 		}
-		if (c == '\0') {
+		if (i + 2 >= len) {
+			*why = "truncated %-escape";
+			return REQUEST_CERT_MALFORMED;
+		}
+		if ((hi = hexval((unsigned char)hdr[i + 1])) < 0 ||
+		    (lo = hexval((unsigned char)hdr[i + 2])) < 0) {
+			*why = "invalid %-escape";
+			return REQUEST_CERT_MALFORMED;
+		}
+		if ((c = (unsigned char)(hi << 4 | lo)) == '\0') {
 			*why = "NUL byte in certificate";
-			st = REQUEST_CERT_MALFORMED;
-			goto end;
+			return REQUEST_CERT_MALFORMED;
 		}
 		pem[o++] = (char)c;
+		i += 2;
 	}
 	st = request_pem_decode(pem, o, der, derlen, why);
 	if (st == REQUEST_CERT_ABSENT) {
@@ -213,7 +234,5 @@ request_cert_decode(const char *hdr, size_t len, unsigned char *der,
 		*why = "certificate header holds only whitespace";
 		st = REQUEST_CERT_MALFORMED;
 	}
-end:
-	free(pem);
 	return st;
 }
