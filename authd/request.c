@@ -114,7 +114,27 @@ request_pem_decode(const char *pem, size_t len, unsigned char *der,
 	}
 	pthread_once(&b64_once, b64_init);
 	for (; p < end; p++) {
-		unsigned char c = b64_table[(unsigned char)*p];
+		unsigned char c;
+
+		/* Fast path: four alphabet characters make three bytes. */
+		while (nacc == 0 && end - p >= 4 && out + 3 <= REQUEST_DER_MAX) {
+			unsigned char a = b64_table[(unsigned char)p[0]];
+			unsigned char b = b64_table[(unsigned char)p[1]];
+			unsigned char d = b64_table[(unsigned char)p[2]];
+			unsigned char e = b64_table[(unsigned char)p[3]];
+
+			if ((a | b | d | e) >= 64)
+				break;
+			acc = (unsigned int)a << 18 | (unsigned int)b << 12 |
+			    (unsigned int)d << 6 | e;
+			der[out++] = (unsigned char)(acc >> 16);
+			der[out++] = (unsigned char)(acc >> 8);
+			der[out++] = (unsigned char)acc;
+			p += 4;
+		}
+		if (p == end)
+			break;
+		c = b64_table[(unsigned char)*p];
 
 		if (c < 64) {
 			if (pad > 0)
