@@ -17,7 +17,10 @@
 
 struct cache;
 
-/* A cache of at most capacity verdicts; NULL when capacity is 0 or no memory. */
+/*
+ * A cache of about capacity verdicts (rounded up to a multiple of its 64
+ * shards); NULL when capacity is 0 or memory is short.
+ */
 struct cache	*cache_new(size_t capacity);
 void		 cache_free(struct cache **cache);
 

@@ -45,6 +45,16 @@ cli_days_from_civil(long long y, unsigned m, unsigned d)
 }
 
 static int
+cli_month_days(int y, int m)
+{
+	static const int	 days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
+				    31, 30, 31 };
+	int			 leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+static int
 cli_digits(const char **p, int n, int *out)
 {
 	int	 v = 0, i;
@@ -83,8 +93,8 @@ cli_parse_time(const char *s, time_t *out)
 	    cli_digits(&p, 2, &h) || *p++ != ':' || cli_digits(&p, 2, &mi) ||
 	    *p++ != ':' || cli_digits(&p, 2, &sec))
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > cli_month_days(y, mo) ||
+	    h > 23 || mi > 59 || sec > 60)
 		return -1;
 	if (*p == '.') {		/* fractional seconds are ignored */
 		p++;

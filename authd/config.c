@@ -449,38 +449,59 @@ config_split(char *line, char **key, char **value, const char **why)
 	return 0;
 }
 
+/*
+ * Read one line (without its newline) into buf.  A line that does not fit
+ * is consumed to its end and flagged; so is a NUL byte, which fgets would
+ * hide.  Returns 0 at the end of the file.
+ */
+static int
+config_read_line(FILE *f, char *buf, size_t cap, int *toolong, int *nul)
+{
+	size_t	 n = 0;
+	int	 c, any = 0;
+
+	*toolong = *nul = 0;
+	while ((c = getc(f)) != EOF) {
+		any = 1;
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			*nul = 1;
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			*toolong = 1;
+	}
+	buf[n] = '\0';
+	return any;
+}
+
 static int
 config_load_depth(struct config *cfg, const char *path, int depth,
     const char *from)
 {
 	FILE			*f;
-	char			 line[CONFIG_LINE_MAX + 2], origin[CONFIG_ORIGIN_MAX];
+	char			 line[CONFIG_LINE_MAX + 1], origin[CONFIG_ORIGIN_MAX];
 	char			*key, *value, *inc;
 	const char		*why;
 	const struct config_key	*k;
-	size_t			 idx, len;
-	int			 lineno = 0, toolong = 0;
+	size_t			 idx;
+	int			 lineno = 0, toolong, nul;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		config_error(cfg, from, "cannot open %s: %s", path,
 		    strerror(errno));
 		return AUTHD_ECONFIG;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		len = strlen(line);
-		if (toolong) {		/* rest of an overlong line */
-			toolong = len > 0 && line[len - 1] != '\n';
-			continue;
-		}
+	while (config_read_line(f, line, sizeof(line), &toolong, &nul)) {
 		lineno++;
 		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
-		if (len > 0 && line[len - 1] != '\n' && !feof(f)) {
+		if (toolong) {
 			config_error(cfg, origin, "line longer than %d bytes",
 			    CONFIG_LINE_MAX);
-			toolong = 1;
 			continue;
 		}
-		if (memchr(line, '\0', len) != NULL || strlen(line) != len) {
+		if (nul) {
 			config_error(cfg, origin, "NUL byte in line");
 			continue;
 		}

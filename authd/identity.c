@@ -36,35 +36,35 @@ size_t
 identity_sanitize(char *dst, size_t len, const char *src, size_t srclen)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
-	size_t			 i, o = 0;
+	size_t			 i, o = 0, need = 0, room;
 	unsigned char		 c;
 
 	if (len == 0)
 		return 0;
 	for (i = 0; i < srclen; i++) {
 		c = (unsigned char)src[i];
+		need += c >= 0x20 && c < 0x7f ? 1 : 3;
+	}
+	/* When it does not all fit, stop early enough for "...", never mid-escape. */
+	room = need < len ? len - 1 : (len >= 4 ? len - 4 : 0);
+	for (i = 0; i < srclen; i++) {
+		c = (unsigned char)src[i];
 		if (c >= 0x20 && c < 0x7f) {
-			if (o + 1 >= len)
-				goto cut;
+			if (o + 1 > room)
+				break;
 			dst[o++] = (char)c;
 		} else {
-			if (o + 3 >= len)
-				goto cut;
+			if (o + 3 > room)
+				break;
 			dst[o++] = '\\';
 			dst[o++] = hex[c >> 4];
 			dst[o++] = hex[c & 0xf];
 		}
 	}
-	dst[o] = '\0';
-	return o;
-cut:
-	if (len > 4) {
-		if (o > len - 4)
-			o = len - 4;
+	if (need >= len && len >= 4) {
 		memcpy(dst + o, "...", 3);
 		o += 3;
-	} else
-		o = 0;
+	}
 	dst[o] = '\0';
 	return o;
 }

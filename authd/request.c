@@ -117,7 +117,8 @@ request_pem_decode(const char *pem, size_t len, unsigned char *der,
 		unsigned char c;
 
 		/* Fast path: four alphabet characters make three bytes. */
-		while (nacc == 0 && end - p >= 4 && out + 3 <= REQUEST_DER_MAX) {
+		while (nacc == 0 && pad == 0 && end - p >= 4 &&
+		    out + 3 <= REQUEST_DER_MAX) {
 			unsigned char a = b64_table[(unsigned char)p[0]];
 			unsigned char b = b64_table[(unsigned char)p[1]];
 			unsigned char d = b64_table[(unsigned char)p[2]];
@@ -155,7 +156,7 @@ request_pem_decode(const char *pem, size_t len, unsigned char *der,
 		} else
 			goto bad_b64;
 		if (nacc == 4) {
-			if (out + 3 > REQUEST_DER_MAX) {
+			if (out + 3 - pad > REQUEST_DER_MAX) {
 				*why = "certificate larger than the limit";
 				return REQUEST_CERT_MALFORMED;
 			}

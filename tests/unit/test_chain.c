@@ -1,0 +1,583 @@
+/*
+ * test_chain.c PKI_DIR: chain_store_load and chain_verify against the
+ * fixtures of tests/pki/gen.sh.  Every case runs the full way and the
+ * fast way, which must agree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "chain.h"
+#include "config.h"
+#include "err.h"
+#include "identity.h"
+#include "t.h"
+
+#define DAY	 86400
+
+static const char	*pki;
+static time_t		 now;
+
+static X509 *
+load_cert(const char *name)
+{
+	char	 path[512];
+	FILE	*f;
+	X509	*x;
+
+	snprintf(path, sizeof(path), "%s/%s", pki, name);
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "cannot open fixture %s\n", path);
+		exit(2);
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL) {
+		fprintf(stderr, "cannot parse fixture %s\n", path);
+		exit(2);
+	}
+	return x;
+}
+
+static void
+validity(X509 *x, time_t *nb, time_t *na)
+{
+	if (identity_time(X509_get0_notBefore(x), nb) != 0 ||
+	    identity_time(X509_get0_notAfter(x), na) != 0) {
+		fprintf(stderr, "fixture without validity\n");
+		exit(2);
+	}
+}
+
+/*
+ * A store from trust files and intermediates files (space-separated
+ * fixture names, NULL for none), with purpose; stderr is captured into
+ * *err (may be NULL to discard).  Returns chain_store_load's rc.
+ */
+static int
+store_of(const char *trust, const char *ints, enum config_purpose purpose,
+    struct config *cfg, struct chain_store **st, char **err)
+{
+	struct t_capture	 cap;
+	const char		*lists[2] = { trust, ints };
+	const char		*keys[2] = { "trust", "intermediates" };
+	char			 path[512], name[128];
+	const char		*p, *sp;
+	size_t			 len;
+	int			 i, rc;
+	char			*text;
+
+	config_init(cfg);
+	cfg->purpose = purpose;
+	for (i = 0; i < 2; i++) {
+		for (p = lists[i]; p != NULL && *p != '\0'; p = *sp ? sp + 1 : sp) {
+			if ((sp = strchr(p, ' ')) == NULL)
+				sp = p + strlen(p);
+			len = (size_t)(sp - p);
+			snprintf(name, sizeof(name), "%.*s", (int)len, p);
+			if (name[0] == '/')
+				snprintf(path, sizeof(path), "%s", name);
+			else
+				snprintf(path, sizeof(path), "%s/%s", pki, name);
+			config_set_flag(cfg, keys[i], path);
+		}
+	}
+	t_capture_start(&cap);
+	rc = chain_store_load(cfg, st);
+	text = t_capture_end(&cap);
+	if (err != NULL)
+		*err = text;
+	else
+		free(text);
+	return rc;
+}
+
+static const char *
+status_name(enum chain_status s)
+{
+	switch (s) {
+	case CHAIN_OK: return "OK";
+	case CHAIN_UNTRUSTED: return "UNTRUSTED";
+	case CHAIN_EXPIRED: return "EXPIRED";
+	case CHAIN_NOT_YET_VALID: return "NOT_YET_VALID";
+	case CHAIN_WRONG_PURPOSE: return "WRONG_PURPOSE";
+	case CHAIN_ERROR: return "ERROR";
+	}
+	return "?";
+}
+
+static const char *
+purpose_name(enum config_purpose p)
+{
+	return p == CONFIG_PURPOSE_CLIENT ? "client" :
+	    p == CONFIG_PURPOSE_SERVER ? "server" : "any";
+}
+
+/* when to verify, relative to the leaf or to now */
+enum when {
+	NOW,
+	PLUS_2Y,		/* now + 730 days */
+	LEAF_NB_MINUS_1D,	/* the leaf's notBefore - 1 day */
+	LEAF_NB_PLUS_1D,
+	LEAF_NA_MINUS_1S,
+	LEAF_NA_PLUS_1S,
+	CA_NB_MINUS_1D,		/* before the CAs (now - 800d) */
+};
+
+struct vcase {
+	const char		*file;
+	enum config_purpose	 purpose;
+	enum when		 when;
+	enum chain_status	 want;
+	const char		*detail;	/* substring of res.detail, or NULL */
+	int			 via_int;	/* issued by the intermediate */
+};
+
+static const struct vcase vcases[] = {
+	{ "client.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_OK, NULL, 1 },
+	{ "client2.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_OK, NULL, 1 },
+	{ "noeku.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_OK, NULL, 1 },
+	{ "noeku.pem", CONFIG_PURPOSE_SERVER, NOW, CHAIN_OK, NULL, 1 },
+	{ "noeku.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_OK, NULL, 1 },
+	{ "client.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_OK, NULL, 1 },
+	{ "client.pem", CONFIG_PURPOSE_SERVER, NOW, CHAIN_WRONG_PURPOSE, "purpose", 1 },
+	{ "expired.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_EXPIRED, "expired", 1 },
+	{ "expired.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_EXPIRED, "expired", 1 },
+	{ "notyet.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_NOT_YET_VALID, "not yet valid", 1 },
+	{ "server-only.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_WRONG_PURPOSE, "purpose", 1 },
+	{ "server-only.pem", CONFIG_PURPOSE_SERVER, NOW, CHAIN_OK, NULL, 1 },
+	{ "server-only.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_OK, NULL, 1 },
+	{ "server.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_WRONG_PURPOSE, "purpose", 1 },
+	{ "server.pem", CONFIG_PURPOSE_SERVER, NOW, CHAIN_OK, NULL, 1 },
+	{ "other-client.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_UNTRUSTED, "local issuer", 0 },
+	{ "other-client.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_UNTRUSTED, NULL, 0 },
+	{ "intermediate.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
+	{ "intermediate.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
+	{ "root.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
+	{ "root.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
+	{ "other-root.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
+	/* the clock moved */
+	{ "client.pem", CONFIG_PURPOSE_CLIENT, PLUS_2Y, CHAIN_EXPIRED, "expired", 1 },
+	{ "client.pem", CONFIG_PURPOSE_CLIENT, LEAF_NB_MINUS_1D, CHAIN_NOT_YET_VALID, "not yet valid", 1 },
+	{ "client.pem", CONFIG_PURPOSE_CLIENT, LEAF_NB_PLUS_1D, CHAIN_OK, NULL, 1 },
+	{ "client.pem", CONFIG_PURPOSE_CLIENT, LEAF_NA_MINUS_1S, CHAIN_OK, NULL, 1 },
+	{ "client.pem", CONFIG_PURPOSE_CLIENT, LEAF_NA_PLUS_1S, CHAIN_EXPIRED, "expired", 1 },
+	{ "client.pem", CONFIG_PURPOSE_CLIENT, CA_NB_MINUS_1D, CHAIN_NOT_YET_VALID, NULL, 1 },
+	{ "expired.pem", CONFIG_PURPOSE_CLIENT, LEAF_NB_PLUS_1D, CHAIN_OK, NULL, 1 },
+	{ "expired.pem", CONFIG_PURPOSE_CLIENT, LEAF_NA_MINUS_1S, CHAIN_OK, NULL, 1 },
+	{ "expired.pem", CONFIG_PURPOSE_CLIENT, LEAF_NB_MINUS_1D, CHAIN_NOT_YET_VALID, NULL, 1 },
+	{ "notyet.pem", CONFIG_PURPOSE_CLIENT, LEAF_NB_PLUS_1D, CHAIN_OK, NULL, 1 },
+	{ "notyet.pem", CONFIG_PURPOSE_CLIENT, PLUS_2Y, CHAIN_EXPIRED, NULL, 1 },
+	{ "server-only.pem", CONFIG_PURPOSE_CLIENT, LEAF_NB_PLUS_1D, CHAIN_WRONG_PURPOSE, NULL, 1 },
+	{ "other-client.pem", CONFIG_PURPOSE_CLIENT, LEAF_NB_PLUS_1D, CHAIN_UNTRUSTED, NULL, 0 },
+	{ "intermediate.pem", CONFIG_PURPOSE_CLIENT, PLUS_2Y, CHAIN_WRONG_PURPOSE, NULL, 0 },
+};
+
+static const char *
+when_name(enum when w)
+{
+	static const char *const names[] = { "now", "now+730d",
+	    "leaf notBefore-1d", "leaf notBefore+1d", "leaf notAfter-1s",
+	    "leaf notAfter+1s", "CA notBefore-1d" };
+
+	return names[w];
+}
+
+static time_t
+when_of(enum when w, X509 *leaf, time_t ca_nb)
+{
+	time_t	 nb, na;
+
+	validity(leaf, &nb, &na);
+	switch (w) {
+	case NOW: return 0;
+	case PLUS_2Y: return now + 730 * DAY;
+	case LEAF_NB_MINUS_1D: return nb - DAY;
+	case LEAF_NB_PLUS_1D: return nb + DAY;
+	case LEAF_NA_MINUS_1S: return na - 1;
+	case LEAF_NA_PLUS_1S: return na + 1;
+	case CA_NB_MINUS_1D: return ca_nb - DAY;
+	}
+	return 0;
+}
+
+/* The table against a store whose own purpose is store_purpose. */
+static void
+test_table(enum config_purpose store_purpose)
+{
+	const struct vcase	*c;
+	struct config		 cfg;
+	struct chain_store	*st = NULL;
+	struct chain_result	 full, fast;
+	X509			*leaf, *root;
+	time_t			 at, nb, na, ca_nb, ca_na, t;
+	char			*err;
+	size_t			 i;
+	int			 rc1, rc2, want_fast;
+
+	root = load_cert("root.pem");
+	validity(root, &ca_nb, &ca_na);
+	X509_free(root);
+	rc1 = store_of("trust.pem", "intermediates.pem", store_purpose, &cfg,
+	    &st, &err);
+	CHECK(rc1 == 0 && st != NULL && cfg.nerrors == 0 && err[0] == '\0',
+	    "store (purpose %s): rc %d, %d errors: %s",
+	    purpose_name(store_purpose), rc1, cfg.nerrors, err);
+	free(err);
+	if (st == NULL) {
+		config_cleanup(&cfg);
+		return;
+	}
+	CHECK(chain_store_anchors(st) == 1 && chain_store_intermediates(st) == 1 &&
+	    chain_store_fast(st) == 1, "store counts: anchors %zu "
+	    "intermediates %zu fast %zu, expected 1 1 1",
+	    chain_store_anchors(st), chain_store_intermediates(st),
+	    chain_store_fast(st));
+
+	for (i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
+		c = &vcases[i];
+		leaf = load_cert(c->file);
+		at = when_of(c->when, leaf, ca_nb);
+		rc1 = chain_verify(st, leaf, at, c->purpose, 0, &full);
+		rc2 = chain_verify(st, leaf, at, c->purpose, CHAIN_FAST, &fast);
+		CHECK(rc1 == 0 && full.status == c->want,
+		    "[store %s] %s, purpose %s, at %s: expected %s, got rc %d "
+		    "%s (%s)", purpose_name(store_purpose), c->file,
+		    purpose_name(c->purpose), when_name(c->when),
+		    status_name(c->want), rc1, status_name(full.status),
+		    full.detail);
+		CHECK(rc2 == 0 && fast.status == full.status,
+		    "[store %s] %s, purpose %s, at %s: CHAIN_FAST gave %s, the "
+		    "full way %s (%s / %s)", purpose_name(store_purpose),
+		    c->file, purpose_name(c->purpose), when_name(c->when),
+		    status_name(fast.status), status_name(full.status),
+		    fast.detail, full.detail);
+		if (c->detail != NULL)
+			CHECK(t_contains(full.detail, c->detail) &&
+			    t_contains(fast.detail, c->detail),
+			    "%s at %s: detail expected to contain \"%s\", got "
+			    "\"%s\" / fast \"%s\"", c->file, when_name(c->when),
+			    c->detail, full.detail, fast.detail);
+		want_fast = c->want == CHAIN_OK && c->via_int &&
+		    c->purpose == store_purpose;
+		CHECK(full.fast == 0 && fast.fast == want_fast,
+		    "[store %s] %s, purpose %s, at %s: fast flag expected 0 "
+		    "(full) and %d (CHAIN_FAST), got %d and %d",
+		    purpose_name(store_purpose), c->file,
+		    purpose_name(c->purpose), when_name(c->when), want_fast,
+		    full.fast, fast.fast);
+		if (full.status == CHAIN_OK) {
+			validity(leaf, &nb, &na);
+			t = at != 0 ? at : time(NULL);
+			CHECK(full.valid_from == nb && full.valid_until == na &&
+			    fast.valid_from == nb && fast.valid_until == na,
+			    "%s at %s: valid window expected the leaf's "
+			    "%lld..%lld, got %lld..%lld (fast %lld..%lld)",
+			    c->file, when_name(c->when), (long long)nb,
+			    (long long)na, (long long)full.valid_from,
+			    (long long)full.valid_until,
+			    (long long)fast.valid_from,
+			    (long long)fast.valid_until);
+			CHECK(full.valid_from <= t && t <= full.valid_until,
+			    "%s at %s: decision time outside the window",
+			    c->file, when_name(c->when));
+			CHECK(full.x509_error == 0 && full.error_depth == -1,
+			    "%s: OK with x509_error %d depth %d", c->file,
+			    full.x509_error, full.error_depth);
+		} else {
+			CHECK(full.x509_error != 0 && full.detail[0] != '\0',
+			    "%s: %s without x509_error or detail", c->file,
+			    status_name(full.status));
+		}
+		CHECK(full.chain == NULL && fast.chain == NULL,
+		    "%s: a chain without CHAIN_WANT_CHAIN", c->file);
+		chain_result_cleanup(&full);
+		chain_result_cleanup(&fast);
+		X509_free(leaf);
+	}
+	chain_store_free(&st);
+	CHECK(st == NULL, "chain_store_free sets NULL");
+	chain_store_free(&st);
+	config_cleanup(&cfg);
+}
+
+static void
+test_want_chain(void)
+{
+	struct config		 cfg;
+	struct chain_store	*st = NULL;
+	struct chain_result	 res;
+	X509			*leaf, *inter, *root;
+	int			 n, rc;
+
+	store_of("trust.pem", "intermediates.pem", CONFIG_PURPOSE_CLIENT, &cfg,
+	    &st, NULL);
+	if (st == NULL) {
+		CHECK(0, "want_chain: no store");
+		config_cleanup(&cfg);
+		return;
+	}
+	leaf = load_cert("client.pem");
+	inter = load_cert("intermediate.pem");
+	root = load_cert("root.pem");
+
+	rc = chain_verify(st, leaf, 0, CONFIG_PURPOSE_CLIENT, CHAIN_WANT_CHAIN,
+	    &res);
+	n = res.chain != NULL ? sk_X509_num(res.chain) : -1;
+	CHECK(rc == 0 && res.status == CHAIN_OK && n == 3,
+	    "CHAIN_WANT_CHAIN: expected OK and 3 certificates, got %s and %d",
+	    status_name(res.status), n);
+	if (n == 3)
+		CHECK(X509_cmp(sk_X509_value(res.chain, 0), leaf) == 0 &&
+		    X509_cmp(sk_X509_value(res.chain, 1), inter) == 0 &&
+		    X509_cmp(sk_X509_value(res.chain, 2), root) == 0,
+		    "CHAIN_WANT_CHAIN: expected client, intermediate, root");
+	/* res may be reused after cleanup */
+	chain_result_cleanup(&res);
+	CHECK(res.chain == NULL, "chain_result_cleanup leaves chain NULL");
+	chain_result_cleanup(&res);
+
+	rc = chain_verify(st, leaf, 0, CONFIG_PURPOSE_CLIENT,
+	    CHAIN_WANT_CHAIN | CHAIN_FAST, &res);
+	n = res.chain != NULL ? sk_X509_num(res.chain) : -1;
+	CHECK(rc == 0 && res.status == CHAIN_OK && res.fast == 1 && n >= 2 &&
+	    X509_cmp(sk_X509_value(res.chain, 0), leaf) == 0,
+	    "CHAIN_WANT_CHAIN|CHAIN_FAST: expected OK, fast, a chain from the "
+	    "leaf; got %s fast %d, %d certificates", status_name(res.status),
+	    res.fast, n);
+	chain_result_cleanup(&res);
+
+	/* a failed verification may return a chain too: it must be freeable */
+	X509_free(leaf);
+	leaf = load_cert("expired.pem");
+	rc = chain_verify(st, leaf, 0, CONFIG_PURPOSE_CLIENT, CHAIN_WANT_CHAIN,
+	    &res);
+	CHECK(rc == 0 && res.status == CHAIN_EXPIRED && res.error_depth == 0,
+	    "expired, CHAIN_WANT_CHAIN: got %s depth %d",
+	    status_name(res.status), res.error_depth);
+	chain_result_cleanup(&res);
+
+	X509_free(leaf);
+	X509_free(inter);
+	X509_free(root);
+	chain_store_free(&st);
+	config_cleanup(&cfg);
+}
+
+/* stores built differently */
+static void
+test_stores(void)
+{
+	static const struct {
+		const char		*name;
+		const char		*trust, *ints;
+		const char		*leaf;
+		enum chain_status	 want;
+		size_t			 anchors, nints, nfast;
+		const char		*stderr_has;	/* or NULL: silent */
+	} cases[] = {
+		{ "no intermediates", "trust.pem", NULL, "client.pem",
+		    CHAIN_UNTRUSTED, 1, 0, 0, NULL },
+		{ "no intermediates, noeku", "trust.pem", NULL, "noeku.pem",
+		    CHAIN_UNTRUSTED, 1, 0, 0, NULL },
+		{ "intermediate as anchor only", "intermediate.pem", NULL,
+		    "client.pem", CHAIN_UNTRUSTED, 1, 0, 0, NULL },
+		{ "foreign root only", "other-root.pem", "intermediates.pem",
+		    "client.pem", CHAIN_UNTRUSTED, 1, 1, 0,
+		    "does not verify" },
+		{ "foreign root: its client", "other-root.pem", NULL,
+		    "other-client.pem", CHAIN_OK, 1, 0, 0, NULL },
+		{ "two roots: ours", "trust.pem other-root.pem",
+		    "intermediates.pem", "client.pem", CHAIN_OK, 2, 1, 1, NULL },
+		{ "two roots: theirs", "trust.pem other-root.pem",
+		    "intermediates.pem", "other-client.pem", CHAIN_OK, 2, 1, 1,
+		    NULL },
+		{ "two trust files", "root.pem other-root.pem", NULL,
+		    "other-client.pem", CHAIN_OK, 2, 0, 0, NULL },
+		{ "the chain file as intermediates", "trust.pem",
+		    "client-chain.pem", "client2.pem", CHAIN_OK, 1, 2, 1,
+		    "take the full path" },
+		{ "a foreign root as intermediate", "trust.pem",
+		    "intermediates.pem other-root.pem", "other-client.pem",
+		    CHAIN_UNTRUSTED, 1, 2, 1, "does not verify" },
+	};
+	struct config		 cfg;
+	struct chain_store	*st;
+	struct chain_result	 full, fast;
+	X509			*leaf;
+	char			*err;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		st = NULL;
+		rc = store_of(cases[i].trust, cases[i].ints,
+		    CONFIG_PURPOSE_CLIENT, &cfg, &st, &err);
+		CHECK(rc == 0 && st != NULL, "%s: store rc %d: %s",
+		    cases[i].name, rc, err);
+		if (st == NULL) {
+			free(err);
+			config_cleanup(&cfg);
+			continue;
+		}
+		CHECK(cases[i].stderr_has != NULL ?
+		    t_contains(err, cases[i].stderr_has) : err[0] == '\0',
+		    "%s: stderr expected %s%s, got: %s", cases[i].name,
+		    cases[i].stderr_has ? "to contain " : "empty",
+		    cases[i].stderr_has ? cases[i].stderr_has : "", err);
+		CHECK(chain_store_anchors(st) == cases[i].anchors &&
+		    chain_store_intermediates(st) == cases[i].nints &&
+		    chain_store_fast(st) == cases[i].nfast,
+		    "%s: anchors/intermediates/fast expected %zu %zu %zu, got "
+		    "%zu %zu %zu", cases[i].name, cases[i].anchors,
+		    cases[i].nints, cases[i].nfast, chain_store_anchors(st),
+		    chain_store_intermediates(st), chain_store_fast(st));
+		leaf = load_cert(cases[i].leaf);
+		chain_verify(st, leaf, 0, CONFIG_PURPOSE_CLIENT, 0, &full);
+		chain_verify(st, leaf, 0, CONFIG_PURPOSE_CLIENT, CHAIN_FAST,
+		    &fast);
+		CHECK(full.status == cases[i].want && fast.status == full.status,
+		    "%s: %s expected %s, got %s (fast %s): %s", cases[i].name,
+		    cases[i].leaf, status_name(cases[i].want),
+		    status_name(full.status), status_name(fast.status),
+		    full.detail);
+		X509_free(leaf);
+		free(err);
+		chain_store_free(&st);
+		config_cleanup(&cfg);
+	}
+}
+
+/* files that are not trust stores */
+static void
+test_load_errors(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*file;		/* written to the temp dir */
+		const char	*content;	/* NULL: do not create */
+		int		 as_ints;	/* as intermediates, not trust */
+		const char	*msg;
+	} cases[] = {
+		{ "missing trust file", "none.pem", NULL, 0, "cannot read " },
+		{ "empty trust file", "empty.pem", "", 0,
+		    "no PEM certificates found" },
+		{ "garbage trust file", "garbage.pem",
+		    "this is not a certificate\n\x01\x02\xff\n", 0,
+		    "no PEM certificates found" },
+		{ "armoured garbage", "armoured.pem",
+		    "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n",
+		    0, "bad certificate after 0 good ones" },
+		{ "bad base64", "badb64.pem",
+		    "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+		    0, "bad certificate after 0 good ones" },
+		{ "truncated PEM", "trunc.pem",
+		    "-----BEGIN CERTIFICATE-----\nMIIB\n", 0,
+		    "bad certificate after 0 good ones" },
+		{ "a key, not a certificate", "key.pem", "@client.key", 0,
+		    "no PEM certificates found" },
+		{ "missing intermediates file", "none.pem", NULL, 1,
+		    "cannot read " },
+		{ "empty intermediates file", "empty.pem", "", 1,
+		    "no PEM certificates found" },
+		{ "good certificate, then garbage", "half.pem", "@root.pem+", 0,
+		    "bad certificate after 1 good ones" },
+	};
+	char			 tmp[64], path[512], want[700], *err, *data;
+	struct config		 cfg;
+	struct chain_store	*st;
+	size_t			 i, len;
+	int			 rc;
+
+	t_tmpdir(tmp, sizeof(tmp));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmp, cases[i].file);
+		if (cases[i].content != NULL && cases[i].content[0] == '@') {
+			/* a fixture's content, "+": with armoured garbage after */
+			char	 fx[512], *plus;
+
+			snprintf(fx, sizeof(fx), "%s/%s", pki, cases[i].content + 1);
+			if ((plus = strchr(fx, '+')) != NULL)
+				*plus = '\0';
+			data = t_read(fx, &len);
+			if (data == NULL) {
+				CHECK(0, "cannot read fixture %s", fx);
+				continue;
+			}
+			if (plus != NULL) {
+				static const char g[] = "-----BEGIN CERTIFICATE-----\n"
+				    "QUJD\n-----END CERTIFICATE-----\n";
+				char *n = malloc(len + sizeof(g));
+
+				memcpy(n, data, len);
+				memcpy(n + len, g, sizeof(g));
+				free(data);
+				data = n;
+				len += sizeof(g) - 1;
+			}
+			t_write(tmp, cases[i].file, data, len, path, sizeof(path));
+			free(data);
+		} else if (cases[i].content != NULL)
+			t_write(tmp, cases[i].file, cases[i].content,
+			    strlen(cases[i].content), path, sizeof(path));
+		st = NULL;
+		rc = store_of(cases[i].as_ints ? "trust.pem" : path,
+		    cases[i].as_ints ? path : NULL, CONFIG_PURPOSE_CLIENT, &cfg,
+		    &st, &err);
+		snprintf(want, sizeof(want), "--%s: ", cases[i].as_ints ?
+		    "intermediates" : "trust");
+		CHECK(rc != 0 && st == NULL && cfg.nerrors > 0 &&
+		    t_contains(err, want) && t_contains(err, cases[i].msg),
+		    "%s: expected rc != 0, no store, errors, stderr with \"%s\" "
+		    "and \"%s\"; got rc %d, store %p, %d errors, stderr: %s",
+		    cases[i].name, want, cases[i].msg, rc, (void *)st,
+		    cfg.nerrors, err);
+		free(err);
+		chain_store_free(&st);
+		config_cleanup(&cfg);
+	}
+
+	/* every bad file is reported, not only the first */
+	snprintf(path, sizeof(path), "%s/none.pem", tmp);
+	snprintf(want, sizeof(want), "%s/empty.pem", tmp);
+	config_init(&cfg);
+	config_set_flag(&cfg, "trust", path);
+	config_set_flag(&cfg, "trust", want);
+	snprintf(want, sizeof(want), "%s/garbage.pem", tmp);
+	config_set_flag(&cfg, "intermediates", want);
+	{
+		struct t_capture cap;
+
+		t_capture_start(&cap);
+		rc = chain_store_load(&cfg, &st);
+		err = t_capture_end(&cap);
+	}
+	CHECK(rc != 0 && st == NULL && cfg.nerrors == 3 &&
+	    t_count(err, "\n") == 3, "three bad files: expected 3 errors, got "
+	    "rc %d, %d errors: %s", rc, cfg.nerrors, err);
+	free(err);
+	config_cleanup(&cfg);
+	t_rmtree(tmp);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s PKI_DIR\n", argv[0]);
+		return 2;
+	}
+	pki = argv[1];
+	now = time(NULL);
+	test_table(CONFIG_PURPOSE_CLIENT);
+	test_table(CONFIG_PURPOSE_SERVER);
+	test_want_chain();
+	test_stores();
+	test_load_errors();
+	return t_done();
+}

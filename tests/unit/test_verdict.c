@@ -1,0 +1,764 @@
+/*
+ * test_verdict.c PKI_DIR: verdict_decide from header to answer, with the
+ * fixtures of tests/pki/gen.sh: identities, every deny reason, hostile
+ * input, the verdict cache, decision times and snapshot generations.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "cache.h"
+#include "config.h"
+#include "identity.h"
+#include "snapshot.h"
+#include "verdict.h"
+#include "t.h"
+
+#define DAY	 86400
+
+static const char	*pki;
+
+/* helpers */
+
+static char *
+fixture(const char *name, size_t *len)
+{
+	char	 path[512], *s;
+
+	snprintf(path, sizeof(path), "%s/%s", pki, name);
+	if ((s = t_read(path, len)) == NULL) {
+		fprintf(stderr, "cannot read fixture %s\n", path);
+		exit(2);
+	}
+	return s;
+}
+
+static X509 *
+fixture_x509(const char *name)
+{
+	char	*pem;
+	size_t	 len;
+	BIO	*bio;
+	X509	*x;
+
+	pem = fixture(name, &len);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	free(pem);
+	if (x == NULL) {
+		fprintf(stderr, "cannot parse fixture %s\n", name);
+		exit(2);
+	}
+	return x;
+}
+
+/* DER of a fixture (caller frees with OPENSSL_free). */
+static unsigned char *
+fixture_der(const char *name, size_t *len)
+{
+	X509		*x = fixture_x509(name);
+	unsigned char	*der = NULL;
+	int		 n;
+
+	n = i2d_X509(x, &der);
+	X509_free(x);
+	*len = n > 0 ? (size_t)n : 0;
+	return der;
+}
+
+/* Every byte outside [A-Za-z0-9-._~] as %XX, as nginx would at worst. */
+static char *
+url_escape(const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			*out = malloc(3 * len + 1), *o = out;
+	size_t			 i;
+	unsigned char		 c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
+			*o++ = (char)c;
+		else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* PEM armour around DER, 64 columns. */
+static char *
+armour(const unsigned char *der, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----\n";
+	static const char end[] = "-----END CERTIFICATE-----\n";
+	char	*b64 = malloc(4 * ((len + 2) / 3) + 1), *out, *o;
+	int	 n = EVP_EncodeBlock((unsigned char *)b64, der, (int)len), i;
+
+	out = malloc((size_t)n + (size_t)n / 64 + sizeof(begin) + sizeof(end) + 1);
+	o = out;
+	memcpy(o, begin, sizeof(begin) - 1);
+	o += sizeof(begin) - 1;
+	for (i = 0; i < n; i += 64) {
+		int k = n - i < 64 ? n - i : 64;
+
+		memcpy(o, b64 + i, (size_t)k);
+		o += k;
+		*o++ = '\n';
+	}
+	memcpy(o, end, sizeof(end));
+	free(b64);
+	return out;
+}
+
+static const char *
+reason_name(enum verdict_reason r)
+{
+	return verdict_reason_str(r);
+}
+
+/* The header nginx would send for a fixture, or a made-up input. */
+enum input_kind {
+	IN_FILE,	/* the fixture, URL-escaped */
+	IN_FILE_PEM,	/* the fixture as PEM text (cert_is_pem) */
+	IN_CONCAT,	/* two fixtures, URL-escaped */
+	IN_TRUNCATED,	/* the first half of the fixture */
+	IN_TRAILING,	/* the fixture's DER + 2 bytes, armoured */
+	IN_CUT_DER,	/* the fixture's DER without its last 10 bytes */
+	IN_FLIP_SIG,	/* the fixture's DER, last byte (signature) changed */
+	IN_FLIP_TBS,	/* the fixture's DER, a subject byte changed */
+	IN_LITERAL,	/* text as given (already escaped) */
+	IN_NULL,	/* cert == NULL */
+};
+
+struct input {
+	char	*buf;
+	size_t	 len;
+	int	 is_pem;
+};
+
+static void
+make_input(enum input_kind kind, const char *a, const char *b,
+    struct input *in)
+{
+	char		*pem, *pem2, *both, *arm;
+	unsigned char	*der, *copy, *p;
+	size_t		 len, len2, dlen;
+
+	memset(in, 0, sizeof(*in));
+	switch (kind) {
+	case IN_FILE:
+	case IN_FILE_PEM:
+		pem = fixture(a, &len);
+		if (kind == IN_FILE_PEM) {
+			in->buf = pem;
+			in->len = len;
+			in->is_pem = 1;
+			return;
+		}
+		in->buf = url_escape(pem, len);
+		free(pem);
+		break;
+	case IN_CONCAT:
+		pem = fixture(a, &len);
+		pem2 = fixture(b, &len2);
+		both = malloc(len + len2);
+		memcpy(both, pem, len);
+		memcpy(both + len, pem2, len2);
+		in->buf = url_escape(both, len + len2);
+		free(pem);
+		free(pem2);
+		free(both);
+		break;
+	case IN_TRUNCATED:
+		pem = fixture(a, &len);
+		in->buf = url_escape(pem, len / 2);
+		free(pem);
+		break;
+	case IN_TRAILING:
+	case IN_CUT_DER:
+	case IN_FLIP_SIG:
+	case IN_FLIP_TBS:
+		der = fixture_der(a, &dlen);
+		copy = malloc(dlen + 2);
+		memcpy(copy, der, dlen);
+		if (kind == IN_TRAILING) {
+			copy[dlen] = 0x05;	/* an ASN.1 NULL */
+			copy[dlen + 1] = 0x00;
+			dlen += 2;
+		} else if (kind == IN_CUT_DER)
+			dlen -= 10;
+		else if (kind == IN_FLIP_SIG)
+			copy[dlen - 1] ^= 0x01;
+		else if ((p = memmem(copy, dlen, "alice", 5)) != NULL)
+			p[0] = 'A';	/* CN=Alice: the signature breaks */
+		arm = armour(copy, dlen);
+		in->buf = url_escape(arm, strlen(arm));
+		free(arm);
+		free(copy);
+		OPENSSL_free(der);
+		break;
+	case IN_LITERAL:
+		in->buf = strdup(a);
+		break;
+	case IN_NULL:
+		return;
+	}
+	in->len = strlen(in->buf);
+}
+
+static void
+decide(const struct snapshot *snap, struct cache *cache,
+    const struct input *inp, const char *client_verify, time_t at,
+    struct verdict *v)
+{
+	struct verdict_input	 in;
+
+	memset(&in, 0, sizeof(in));
+	in.cert = inp != NULL ? inp->buf : NULL;
+	in.cert_len = inp != NULL ? inp->len : 0;
+	in.cert_is_pem = inp != NULL ? inp->is_pem : 0;
+	in.client_verify = client_verify;
+	in.uri = "/";
+	in.method = "GET";
+	in.host = "example.org";
+	verdict_decide(snap, cache, &in, at, v, NULL);
+}
+
+/* What identity_extract must give for a fixture, computed independently. */
+struct expect_id {
+	char	 subject[IDENTITY_DN_MAX];
+	char	 serial[IDENTITY_SERIAL_MAX];
+	char	 fingerprint[IDENTITY_FP_MAX];
+	time_t	 nb, na;
+};
+
+static void
+expect_identity(const char *name, struct expect_id *e)
+{
+	X509		*x = fixture_x509(name);
+	unsigned char	*der = NULL, md[32];
+	unsigned int	 mdlen = 0, i;
+	BIGNUM		*bn;
+	char		*hex;
+	int		 n;
+
+	n = i2d_X509(x, &der);
+	EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	for (i = 0; i < mdlen; i++)
+		snprintf(e->fingerprint + 2 * i, 3, "%02x", md[i]);
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	hex = BN_bn2hex(bn);
+	/* BN_bn2hex drops a leading zero nibble; nginx prints whole octets */
+	snprintf(e->serial, sizeof(e->serial), "%s%s",
+	    strlen(hex) % 2 ? "0" : "", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	identity_time(X509_get0_notBefore(x), &e->nb);
+	identity_time(X509_get0_notAfter(x), &e->na);
+	e->subject[0] = '\0';
+	OPENSSL_free(der);
+	X509_free(x);
+}
+
+/* the snapshot */
+
+static struct snapshot *
+publish(const char *trust, const char *ints)
+{
+	struct config	 cfg;
+	struct snapshot	*snap = NULL;
+	char		 path[512];
+	int		 rc;
+
+	config_init(&cfg);
+	snprintf(path, sizeof(path), "%s/%s", pki, trust);
+	config_set_flag(&cfg, "trust", path);
+	if (ints != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", pki, ints);
+		config_set_flag(&cfg, "intermediates", path);
+	}
+	rc = snapshot_new(&cfg, &snap);
+	CHECK(rc == 0 && snap != NULL, "snapshot_new(trust %s): rc %d", trust,
+	    rc);
+	config_cleanup(&cfg);
+	if (snap == NULL)
+		return NULL;
+	snapshot_publish(snap);
+	return snapshot_acquire();
+}
+
+/* the table */
+
+struct vcase {
+	const char		*name;
+	enum input_kind		 kind;
+	const char		*a, *b;
+	const char		*client_verify;
+	enum verdict_reason	 want;
+	const char		*detail;	/* substring, or NULL */
+};
+
+static const struct vcase vcases[] = {
+	{ "alice", IN_FILE, "client.pem", NULL, NULL, VERDICT_OK, "chain verified" },
+	{ "alice, verify SUCCESS", IN_FILE, "client.pem", NULL, "SUCCESS", VERDICT_OK, NULL },
+	{ "alice as PEM text", IN_FILE_PEM, "client.pem", NULL, NULL, VERDICT_OK, NULL },
+	{ "bob", IN_FILE, "client2.pem", NULL, NULL, VERDICT_OK, NULL },
+	{ "carol, no EKU", IN_FILE, "noeku.pem", NULL, NULL, VERDICT_OK, NULL },
+	{ "expired", IN_FILE, "expired.pem", NULL, NULL, VERDICT_EXPIRED, "expired" },
+	{ "expired, nginx says FAILED", IN_FILE, "expired.pem", NULL,
+	    "FAILED:certificate has expired", VERDICT_EXPIRED, "expired" },
+	{ "expired as PEM text", IN_FILE_PEM, "expired.pem", NULL, NULL, VERDICT_EXPIRED, NULL },
+	{ "not yet valid", IN_FILE, "notyet.pem", NULL, NULL, VERDICT_NOT_YET_VALID, "not yet valid" },
+	{ "server only", IN_FILE, "server-only.pem", NULL, NULL, VERDICT_WRONG_PURPOSE, "purpose" },
+	{ "server certificate", IN_FILE, "server.pem", NULL, NULL, VERDICT_WRONG_PURPOSE, "purpose" },
+	{ "mallory", IN_FILE, "other-client.pem", NULL, NULL, VERDICT_UNTRUSTED, "issuer" },
+	{ "foreign root", IN_FILE, "other-root.pem", NULL, NULL, VERDICT_WRONG_PURPOSE, "CA certificate" },
+	{ "intermediate as client", IN_FILE, "intermediate.pem", NULL, NULL, VERDICT_WRONG_PURPOSE, "CA certificate" },
+	{ "root as client", IN_FILE, "root.pem", NULL, NULL, VERDICT_WRONG_PURPOSE, "CA certificate" },
+	{ "root as PEM text", IN_FILE_PEM, "root.pem", NULL, NULL, VERDICT_WRONG_PURPOSE, NULL },
+	/* nothing sent */
+	{ "verify NONE, valid cert", IN_FILE, "client.pem", NULL, "NONE", VERDICT_NO_CERTIFICATE, NULL },
+	{ "verify none", IN_FILE, "client.pem", NULL, "none", VERDICT_NO_CERTIFICATE, NULL },
+	{ "cert NULL", IN_NULL, NULL, NULL, NULL, VERDICT_NO_CERTIFICATE, NULL },
+	{ "cert NULL, verify SUCCESS", IN_NULL, NULL, NULL, "SUCCESS", VERDICT_NO_CERTIFICATE, NULL },
+	{ "empty header", IN_LITERAL, "", NULL, NULL, VERDICT_NO_CERTIFICATE, NULL },
+	/* hostile */
+	{ "CSR", IN_FILE, "csr.pem", NULL, NULL, VERDICT_MALFORMED, "certificate request" },
+	{ "private key", IN_FILE, "client.key", NULL, NULL, VERDICT_MALFORMED, "private key" },
+	{ "private key as PEM text", IN_FILE_PEM, "client.key", NULL, NULL, VERDICT_MALFORMED, "private key" },
+	{ "two certificates", IN_CONCAT, "client.pem", "client2.pem", NULL, VERDICT_MALFORMED, "more than one" },
+	{ "leaf and its issuer", IN_FILE, "client-chain.pem", NULL, NULL, VERDICT_MALFORMED, "more than one" },
+	{ "key after the certificate", IN_CONCAT, "client.pem", "client.key", NULL, VERDICT_MALFORMED, "more than one" },
+	{ "truncated PEM", IN_TRUNCATED, "client.pem", NULL, NULL, VERDICT_MALFORMED, NULL },
+	{ "not X.509", IN_LITERAL, "-----BEGIN%20CERTIFICATE-----%0AQUJD%0A-----END%20CERTIFICATE-----%0A",
+	    NULL, NULL, VERDICT_MALFORMED, "not a valid X.509" },
+	{ "DER + trailing bytes", IN_TRAILING, "client.pem", NULL, NULL, VERDICT_MALFORMED, "data after the certificate" },
+	{ "DER cut short", IN_CUT_DER, "client.pem", NULL, NULL, VERDICT_MALFORMED, "not a valid X.509" },
+	{ "%00", IN_LITERAL, "-----BEGIN%20CERTIFICATE-----%0AQUJD%00%0A-----END%20CERTIFICATE-----%0A",
+	    NULL, NULL, VERDICT_MALFORMED, "NUL" },
+	{ "bad escape", IN_LITERAL, "-----BEGIN%20CERTIFICATE-----%0AQU%ZZ%0A-----END%20CERTIFICATE-----%0A",
+	    NULL, NULL, VERDICT_MALFORMED, "escape" },
+	{ "whitespace", IN_LITERAL, "%20%0A", NULL, NULL, VERDICT_MALFORMED, "whitespace" },
+	{ "garbage", IN_LITERAL, "hello", NULL, NULL, VERDICT_MALFORMED, NULL },
+	{ "raw DER bytes", IN_LITERAL, "%30%82%02%10%30%82", NULL, NULL, VERDICT_MALFORMED, "no BEGIN" },
+	/* parses, but the signature does not hold */
+	{ "signature changed", IN_FLIP_SIG, "client.pem", NULL, NULL, VERDICT_UNTRUSTED, NULL },
+	{ "subject changed", IN_FLIP_TBS, "client.pem", NULL, NULL, VERDICT_UNTRUSTED, "signature" },
+};
+
+static void
+test_table(struct snapshot *snap)
+{
+	const struct vcase	*c;
+	struct verdict		 v;
+	struct input		 in;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
+		c = &vcases[i];
+		make_input(c->kind, c->a, c->b, &in);
+		memset(&v, 0x5a, sizeof(v));
+		decide(snap, NULL, &in, c->client_verify, 0, &v);
+		CHECK(v.reason == c->want, "%s (%s%s%s, verify %s): expected %s, "
+		    "got %s (%s)", c->name, c->a ? c->a : "-", c->b ? "+" : "",
+		    c->b ? c->b : "", c->client_verify ? c->client_verify : "-",
+		    reason_name(c->want), reason_name(v.reason), v.detail);
+		if (c->detail != NULL)
+			CHECK(t_contains(v.detail, c->detail),
+			    "%s: detail expected to contain \"%s\", got \"%s\"",
+			    c->name, c->detail, v.detail);
+		CHECK(v.cached == 0, "%s: cached without a cache", c->name);
+		CHECK(v.has_identity == (c->want != VERDICT_MALFORMED &&
+		    c->want != VERDICT_NO_CERTIFICATE),
+		    "%s: has_identity %d for %s", c->name, v.has_identity,
+		    reason_name(v.reason));
+		CHECK(verdict_reason_status(v.reason) ==
+		    (c->want == VERDICT_OK ? 200 : 401),
+		    "%s: HTTP status %d", c->name,
+		    verdict_reason_status(v.reason));
+		free(in.buf);
+	}
+}
+
+/* alice's identity, then the cache */
+static void
+test_identity_and_cache(struct snapshot *snap)
+{
+	static const char *const files[] = { "client.pem", "expired.pem",
+	    "server-only.pem", "other-client.pem", "notyet.pem" };
+	static const enum verdict_reason reasons[] = { VERDICT_OK,
+	    VERDICT_EXPIRED, VERDICT_WRONG_PURPOSE, VERDICT_UNTRUSTED,
+	    VERDICT_NOT_YET_VALID };
+	struct cache		*cache = cache_new(1000);
+	struct expect_id	 e;
+	struct verdict		 v1, v2;
+	struct input		 in;
+	size_t			 i, n;
+
+	expect_identity("client.pem", &e);
+	make_input(IN_FILE, "client.pem", NULL, &in);
+	decide(snap, cache, &in, NULL, 0, &v1);
+	CHECK(v1.reason == VERDICT_OK && v1.cached == 0 && v1.has_identity == 1,
+	    "alice, first: expected ok, not cached; got %s cached %d",
+	    reason_name(v1.reason), v1.cached);
+	CHECK(strcmp(v1.id.subject, "CN=alice,OU=Engineering,O=Example Corp") == 0,
+	    "alice subject: got %s", T_STR(v1.id.subject));
+	CHECK(strcmp(v1.id.issuer,
+	    "CN=authd Test Intermediate CA,O=authd tests") == 0,
+	    "alice issuer: got %s", T_STR(v1.id.issuer));
+	CHECK(strcmp(v1.id.fingerprint, e.fingerprint) == 0,
+	    "alice fingerprint: expected %s, got %s", e.fingerprint,
+	    v1.id.fingerprint);
+	CHECK(strcmp(v1.id.serial, e.serial) == 0 &&
+	    strspn(v1.id.serial, "0123456789ABCDEF") == strlen(v1.id.serial),
+	    "alice serial: expected %s (uppercase hex), got %s", e.serial,
+	    v1.id.serial);
+	CHECK(v1.id.not_before == e.nb && v1.id.not_after == e.na,
+	    "alice validity: expected %lld..%lld, got %lld..%lld",
+	    (long long)e.nb, (long long)e.na, (long long)v1.id.not_before,
+	    (long long)v1.id.not_after);
+	CHECK(cache_count(cache) == 1, "after alice: %zu cache entries",
+	    cache_count(cache));
+
+	decide(snap, cache, &in, NULL, 0, &v2);
+	CHECK(v2.reason == VERDICT_OK && v2.cached == 1 && v2.has_identity == 1,
+	    "alice, second: expected ok from the cache, got %s cached %d",
+	    reason_name(v2.reason), v2.cached);
+	CHECK(strcmp(v1.id.subject, v2.id.subject) == 0 &&
+	    strcmp(v1.id.issuer, v2.id.issuer) == 0 &&
+	    strcmp(v1.id.serial, v2.id.serial) == 0 &&
+	    strcmp(v1.id.fingerprint, v2.id.fingerprint) == 0 &&
+	    v1.id.not_before == v2.id.not_before &&
+	    v1.id.not_after == v2.id.not_after &&
+	    strcmp(v1.detail, v2.detail) == 0,
+	    "alice from the cache differs: %s / %s / %s / %s", v2.id.subject,
+	    v2.id.issuer, v2.id.serial, v2.id.fingerprint);
+
+	/* the same certificate as PEM text is the same key */
+	free(in.buf);
+	make_input(IN_FILE_PEM, "client.pem", NULL, &in);
+	decide(snap, cache, &in, NULL, 0, &v2);
+	CHECK(v2.reason == VERDICT_OK && v2.cached == 1,
+	    "alice as PEM text: expected a cache hit, got %s cached %d",
+	    reason_name(v2.reason), v2.cached);
+	/* NONE wins over a cached allow */
+	decide(snap, cache, &in, "NONE", 0, &v2);
+	CHECK(v2.reason == VERDICT_NO_CERTIFICATE && v2.cached == 0,
+	    "cached alice, verify NONE: got %s cached %d",
+	    reason_name(v2.reason), v2.cached);
+	free(in.buf);
+
+	/* denies are cached too, with their reason */
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		make_input(IN_FILE, files[i], NULL, &in);
+		decide(snap, cache, &in, NULL, 0, &v1);
+		decide(snap, cache, &in, NULL, 0, &v2);
+		CHECK(v1.reason == reasons[i] && v2.reason == reasons[i] &&
+		    v2.cached == 1 && strcmp(v1.detail, v2.detail) == 0 &&
+		    strcmp(v1.id.subject, v2.id.subject) == 0,
+		    "%s twice: expected %s then %s cached, got %s, %s cached %d",
+		    files[i], reason_name(reasons[i]), reason_name(reasons[i]),
+		    reason_name(v1.reason), reason_name(v2.reason), v2.cached);
+		free(in.buf);
+	}
+
+	/* malformed input is never cached */
+	n = cache_count(cache);
+	for (i = 0; i < 2; i++) {
+		make_input(i == 0 ? IN_LITERAL : IN_TRAILING, i == 0 ?
+		    "-----BEGIN%20CERTIFICATE-----%0AQUJD%0A-----END%20"
+		    "CERTIFICATE-----%0A" : "client.pem", NULL, &in);
+		decide(snap, cache, &in, NULL, 0, &v1);
+		decide(snap, cache, &in, NULL, 0, &v2);
+		CHECK(v1.reason == VERDICT_MALFORMED &&
+		    v2.reason == VERDICT_MALFORMED && v2.cached == 0 &&
+		    cache_count(cache) == n, "malformed %zu twice: got %s, %s "
+		    "cached %d, %zu entries (was %zu)", i,
+		    reason_name(v1.reason), reason_name(v2.reason), v2.cached,
+		    cache_count(cache), n);
+		free(in.buf);
+	}
+	cache_free(&cache);
+}
+
+/* a decision time: no cache read or written, the clock moved */
+static void
+test_at(struct snapshot *snap)
+{
+	struct cache		*cache = cache_new(1000);
+	struct expect_id	 alice, old;
+	struct verdict		 v;
+	struct input		 client, expired;
+	time_t			 now = time(NULL);
+	STACK_OF(X509)		*chain = NULL;
+	struct verdict_input	 vin;
+
+	expect_identity("client.pem", &alice);
+	expect_identity("expired.pem", &old);
+	make_input(IN_FILE, "client.pem", NULL, &client);
+	make_input(IN_FILE, "expired.pem", NULL, &expired);
+
+	decide(snap, cache, &client, NULL, now, &v);
+	CHECK(v.reason == VERDICT_OK && v.cached == 0 && cache_count(cache) == 0,
+	    "alice at now: expected ok, nothing cached; got %s, cached %d, %zu "
+	    "entries", reason_name(v.reason), v.cached, cache_count(cache));
+	decide(snap, cache, &client, NULL, 0, &v);
+	CHECK(v.reason == VERDICT_OK && v.cached == 0 && cache_count(cache) == 1,
+	    "alice at 0 after at=now: expected ok, not cached, then stored; "
+	    "got %s, cached %d, %zu entries", reason_name(v.reason), v.cached,
+	    cache_count(cache));
+
+	/* a cached allow does not answer for another time */
+	decide(snap, cache, &client, NULL, now + 730 * DAY, &v);
+	CHECK(v.reason == VERDICT_EXPIRED && v.cached == 0,
+	    "alice 2 years ahead (an allow cached): expected expired, got %s "
+	    "cached %d", reason_name(v.reason), v.cached);
+	decide(snap, cache, &client, NULL, alice.nb - DAY, &v);
+	CHECK(v.reason == VERDICT_NOT_YET_VALID && v.cached == 0,
+	    "alice at notBefore-1d: expected not-yet-valid, got %s",
+	    reason_name(v.reason));
+	decide(snap, cache, &client, NULL, alice.na + 1, &v);
+	CHECK(v.reason == VERDICT_EXPIRED, "alice at notAfter+1s: got %s",
+	    reason_name(v.reason));
+	decide(snap, cache, &client, NULL, alice.na - 1, &v);
+	CHECK(v.reason == VERDICT_OK, "alice at notAfter-1s: got %s",
+	    reason_name(v.reason));
+
+	/* the expired certificate inside its validity, a cached deny aside */
+	decide(snap, cache, &expired, NULL, 0, &v);
+	CHECK(v.reason == VERDICT_EXPIRED, "expired now: got %s",
+	    reason_name(v.reason));
+	decide(snap, cache, &expired, NULL, old.nb + DAY, &v);
+	CHECK(v.reason == VERDICT_OK && v.cached == 0,
+	    "expired at its notBefore+1d (a deny cached): expected ok, got %s "
+	    "cached %d (%s)", reason_name(v.reason), v.cached, v.detail);
+	decide(snap, cache, &client, NULL, old.nb + DAY, &v);
+	CHECK(v.reason == VERDICT_NOT_YET_VALID,
+	    "alice when the expired one was valid: got %s",
+	    reason_name(v.reason));
+
+	/* asking for the chain takes the full path, not the cache */
+	memset(&vin, 0, sizeof(vin));
+	vin.cert = client.buf;
+	vin.cert_len = client.len;
+	verdict_decide(snap, cache, &vin, 0, &v, &chain);
+	CHECK(v.reason == VERDICT_OK && v.cached == 0 && chain != NULL &&
+	    sk_X509_num(chain) == 3, "alice with chain: expected ok, not "
+	    "cached, 3 certificates; got %s cached %d, %d", reason_name(v.reason),
+	    v.cached, chain ? sk_X509_num(chain) : -1);
+	sk_X509_pop_free(chain, X509_free);
+	chain = NULL;
+	vin.cert = expired.buf;
+	vin.cert_len = expired.len;
+	verdict_decide(snap, cache, &vin, old.nb + DAY, &v, &chain);
+	CHECK(v.reason == VERDICT_OK && chain != NULL && sk_X509_num(chain) == 3,
+	    "expired at its notBefore+1d with chain: got %s, %d certificates",
+	    reason_name(v.reason), chain ? sk_X509_num(chain) : -1);
+	sk_X509_pop_free(chain, X509_free);
+	chain = NULL;
+	vin.cert = "QUJD";
+	vin.cert_len = 4;
+	verdict_decide(snap, cache, &vin, 0, &v, &chain);
+	CHECK(v.reason == VERDICT_MALFORMED && chain == NULL,
+	    "malformed with chain: got %s, chain %p", reason_name(v.reason),
+	    (void *)chain);
+
+	free(client.buf);
+	free(expired.buf);
+	cache_free(&cache);
+}
+
+/* request threads: shared snapshot and cache, per-thread buffers */
+#define NTHREADS	 4
+#define NITER		 300
+
+struct worker {
+	struct cache	*cache;
+	struct input	*inputs;	/* alice, mallory, expired, hostile, big */
+	unsigned int	 wrong;
+};
+
+static void *
+work(void *arg)
+{
+	static const enum verdict_reason want[] = { VERDICT_OK,
+	    VERDICT_UNTRUSTED, VERDICT_EXPIRED, VERDICT_MALFORMED,
+	    VERDICT_MALFORMED };
+	struct worker	*w = arg;
+	struct snapshot	*snap;
+	struct verdict	 v;
+	unsigned int	 i, k;
+
+	for (i = 0; i < NITER; i++) {
+		k = i % 5;
+		snap = snapshot_acquire();
+		decide(snap, w->cache, &w->inputs[k], NULL, 0, &v);
+		if (v.reason != want[k] || (k == 0 && strcmp(v.id.subject,
+		    "CN=alice,OU=Engineering,O=Example Corp") != 0))
+			w->wrong++;
+		snapshot_release(snap);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct worker	 w[NTHREADS];
+	pthread_t	 th[NTHREADS];
+	struct input	 inputs[5];
+	struct cache	*cache = cache_new(1000);
+	unsigned int	 wrong = 0;
+	int		 i, started = 0;
+	size_t		 n = 200 * 1024;
+
+	make_input(IN_FILE, "client.pem", NULL, &inputs[0]);
+	make_input(IN_FILE, "other-client.pem", NULL, &inputs[1]);
+	make_input(IN_FILE, "expired.pem", NULL, &inputs[2]);
+	make_input(IN_CONCAT, "client.pem", "client2.pem", &inputs[3]);
+	inputs[4].buf = malloc(n);	/* a 200 kB header */
+	memset(inputs[4].buf, 'A', n);
+	inputs[4].len = n;
+	inputs[4].is_pem = 0;
+	for (i = 0; i < NTHREADS; i++) {
+		w[i].cache = cache;
+		w[i].inputs = inputs;
+		w[i].wrong = 0;
+		if (pthread_create(&th[i], NULL, work, &w[i]) == 0)
+			started++;
+	}
+	CHECK(started == NTHREADS, "started %d of %d threads", started,
+	    NTHREADS);
+	for (i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		wrong += w[i].wrong;
+	}
+	CHECK(wrong == 0, "threads: %u of %d decisions wrong", wrong,
+	    started * NITER);
+	for (i = 0; i < 5; i++)
+		free(inputs[i].buf);
+	cache_free(&cache);
+}
+
+/* reasons: strings and statuses from the one list */
+static void
+test_reasons(void)
+{
+	static const struct {
+		enum verdict_reason	 r;
+		const char		*str;
+		int			 status;
+	} cases[] = {
+		{ VERDICT_OK, "ok", 200 },
+		{ VERDICT_NO_CERTIFICATE, "no-certificate", 401 },
+		{ VERDICT_MALFORMED, "malformed-certificate", 401 },
+		{ VERDICT_UNTRUSTED, "untrusted", 401 },
+		{ VERDICT_EXPIRED, "expired", 401 },
+		{ VERDICT_NOT_YET_VALID, "not-yet-valid", 401 },
+		{ VERDICT_WRONG_PURPOSE, "wrong-purpose", 401 },
+		{ VERDICT_INTERNAL_ERROR, "internal-error", 401 },
+		{ VERDICT_NREASONS, "internal-error", 401 },
+		{ (enum verdict_reason)-1, "internal-error", 401 },
+		{ (enum verdict_reason)1000, "internal-error", 401 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(strcmp(verdict_reason_str(cases[i].r), cases[i].str) == 0 &&
+		    verdict_reason_status(cases[i].r) == cases[i].status,
+		    "reason %d: expected %s/%d, got %s/%d", (int)cases[i].r,
+		    cases[i].str, cases[i].status,
+		    verdict_reason_str(cases[i].r),
+		    verdict_reason_status(cases[i].r));
+}
+
+int
+main(int argc, char **argv)
+{
+	struct snapshot	*s1, *s2;
+	struct cache	*cache;
+	struct verdict	 v;
+	struct input	 alice, mallory;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s PKI_DIR\n", argv[0]);
+		return 2;
+	}
+	pki = argv[1];
+
+	/* no snapshot: fail closed */
+	make_input(IN_FILE, "client.pem", NULL, &alice);
+	make_input(IN_FILE, "other-client.pem", NULL, &mallory);
+	decide(NULL, NULL, &alice, NULL, 0, &v);
+	CHECK(v.reason == VERDICT_INTERNAL_ERROR && snapshot_acquire() == NULL,
+	    "no snapshot: expected internal-error, got %s",
+	    reason_name(v.reason));
+
+	if ((s1 = publish("trust.pem", "intermediates.pem")) == NULL)
+		return t_done();
+	test_reasons();
+	test_table(s1);
+	test_identity_and_cache(s1);
+	test_at(s1);
+	test_threads();
+
+	/* a new generation: the old entries do not answer */
+	cache = cache_new(1000);
+	decide(s1, cache, &alice, NULL, 0, &v);
+	decide(s1, cache, &alice, NULL, 0, &v);
+	CHECK(v.reason == VERDICT_OK && v.cached == 1,
+	    "generation 1: alice expected cached ok, got %s cached %d",
+	    reason_name(v.reason), v.cached);
+	decide(s1, cache, &mallory, NULL, 0, &v);
+	CHECK(v.reason == VERDICT_UNTRUSTED, "generation 1: mallory got %s",
+	    reason_name(v.reason));
+
+	/* now only the foreign root is trusted */
+	s2 = publish("other-root.pem", NULL);
+	CHECK(s2 != NULL && s2 != s1 && s2->generation != s1->generation,
+	    "second snapshot: expected a new generation");
+	if (s2 != NULL) {
+		decide(s2, cache, &alice, NULL, 0, &v);
+		CHECK(v.reason == VERDICT_UNTRUSTED && v.cached == 0,
+		    "generation 2: alice (ok cached in generation 1) expected "
+		    "untrusted, not cached; got %s cached %d",
+		    reason_name(v.reason), v.cached);
+		decide(s2, cache, &mallory, NULL, 0, &v);
+		CHECK(v.reason == VERDICT_OK && v.cached == 0,
+		    "generation 2: mallory (denied in generation 1) expected "
+		    "ok, got %s cached %d", reason_name(v.reason), v.cached);
+		decide(s2, cache, &alice, NULL, 0, &v);
+		CHECK(v.reason == VERDICT_UNTRUSTED && v.cached == 1,
+		    "generation 2, again: alice expected untrusted from the "
+		    "cache, got %s cached %d", reason_name(v.reason), v.cached);
+		/* a request still holding generation 1 */
+		decide(s1, cache, &alice, NULL, 0, &v);
+		CHECK(v.reason == VERDICT_OK && v.cached == 0,
+		    "generation 1 after 2: alice expected ok, not cached; got "
+		    "%s cached %d", reason_name(v.reason), v.cached);
+		snapshot_release(s2);
+	}
+	/* s1 is no longer current: the last release frees it */
+	snapshot_release(s1);
+	cache_free(&cache);
+	free(alice.buf);
+	free(mallory.buf);
+	snapshot_shutdown();
+	CHECK(snapshot_acquire() == NULL, "after shutdown: a snapshot remains");
+	snapshot_shutdown();
+	return t_done();
+}
