@@ -1,0 +1,431 @@
+#!/usr/bin/env bash
+# authd benchmark: one command, one table. Not part of tests/run.sh.
+#
+#   tests/bench/run.sh
+#
+# Measures, in one run, with wrk on loopback (keep-alive):
+#   nginx return 200 (ref)     nginx answering `return 200` to the same bytes
+#   authd warm                 one certificate, repeated (verdict cache hits)
+#   openssl verify p256 (ref)  `openssl speed ecdsap256` verify/s, one core
+#   authd cold                 every request a certificate never seen before
+#                              (full chain verification, known intermediate)
+#   nginx static file (ref)    } optional (BENCH_PROXY=1, default): the
+#   nginx auth_request->authd  } deployment pattern, nginx and authd sharing
+#                                the server core
+# The server side (nginx, authd, openssl speed) is pinned to BENCH_SERVER_CPU,
+# wrk to BENCH_CLIENT_CPU; the servers get one worker each.
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION [10]    seconds per measured case
+#   BENCH_WARMUP [2]       seconds of warm-up before each case
+#   BENCH_CONNECTIONS [32] wrk connections (keep-alive)
+#   BENCH_WRK_THREADS [1]  wrk threads
+#   BENCH_SERVER_CPU [0]   BENCH_CLIENT_CPU [1]
+#   BENCH_SPEED_SECONDS [5] openssl speed duration
+#   BENCH_NCERTS [auto]    cold certificates (auto: 1.2 x verify/s x duration;
+#                          a cold request costs at least one verify)
+#   BENCH_PROXY [1]        0 skips the nginx auth_request rows
+#   BENCH_PORT [18480]     first of three loopback ports used
+#   AUTHD [build-bench/authd, built with cmake Release if missing or stale]
+#   AUTHD_ARGS []          extra arguments for `authd serve`
+#   BENCH_PERF [unset]     directory: `perf record --call-graph dwarf` of authd during
+#                          the warm and cold runs there (perturbs the figures)
+#   BENCH_KEEP [0]         1 keeps the temporary directory
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNECTIONS:-32}
+WRK_THREADS=${BENCH_WRK_THREADS:-1}
+SCPU=${BENCH_SERVER_CPU:-0}
+CCPU=${BENCH_CLIENT_CPU:-1}
+SPEED_SECONDS=${BENCH_SPEED_SECONDS:-5}
+NCERTS=${BENCH_NCERTS:-auto}
+PROXY=${BENCH_PROXY:-1}
+PORT=${BENCH_PORT:-18480}
+NGINX_PORT=$PORT AUTHD_PORT=$((PORT + 1)) PROXY_PORT=$((PORT + 2))
+AUTHD=${AUTHD:-}
+AUTHD_ARGS=${AUTHD_ARGS:-}
+PERF_DIR=${BENCH_PERF:-}
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 1; }
+
+# ---------------------------------------------------------------- tools
+need_pkgs=()
+for c in wrk:wrk nginx:nginx cc:build-essential make:build-essential cmake:cmake \
+         pkg-config:pkg-config curl:curl openssl:openssl taskset:util-linux ss:iproute2; do
+    command -v "${c%%:*}" >/dev/null 2>&1 || need_pkgs+=("${c#*:}")
+done
+for p in libssl-dev libmicrohttpd-dev libpcre2-dev liblmdb-dev; do
+    dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
+if [ -n "$PERF_DIR" ] && ! command -v perf >/dev/null 2>&1; then
+    need_pkgs+=(linux-perf)
+fi
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    say "bench: installing ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+NPROC=$(nproc)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "$SCPU" -ge "$NPROC" ] || [ "$CCPU" -ge "$NPROC" ]; then
+    die "need CPUs $SCPU and $CCPU, this machine has $NPROC"
+fi
+[ "$SCPU" != "$CCPU" ] || say "bench: WARNING: server and client share CPU $SCPU"
+
+# ---------------------------------------------------------------- authd
+if [ -z "$AUTHD" ]; then
+    AUTHD=$ROOT/build-bench/authd
+    say "bench: building authd (cmake Release, build-bench/)"
+    cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DAUTHD_TESTS=OFF >/dev/null ||
+        die "cmake configure failed"
+    cmake --build "$ROOT/build-bench" -j"$NPROC" --target authd >/dev/null ||
+        die "authd build failed"
+fi
+[ -x "$AUTHD" ] || die "no authd binary at $AUTHD"
+
+# ---------------------------------------------------------------- temp dir, cleanup
+T=$(mktemp -d /tmp/bench-authd.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "bench: kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for p in "$NGINX_PORT" "$AUTHD_PORT" "$PROXY_PORT"; do
+    if ss -Htln "sport = :$p" | grep -q .; then die "port $p is in use (set BENCH_PORT)"; fi
+done
+
+# stop PID: TERM it and wait for it to go (it was started by this script)
+stop() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local keep=()
+    for i in "${PIDS[@]}"; do [ "$i" = "$pid" ] || keep+=("$i"); done
+    PIDS=("${keep[@]}")
+}
+
+# wait_http URL: until it answers at all (any status), 10 s at most
+wait_http() {
+    local i
+    for i in $(seq 100); do
+        curl -s -o /dev/null --max-time 1 "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- PKI and certificates
+say "bench: PKI (tests/pki/gen.sh)"
+[ -x "$ROOT/tests/pki/gen.sh" ] || [ -f "$ROOT/tests/pki/gen.sh" ] || die "tests/pki/gen.sh missing"
+bash "$ROOT/tests/pki/gen.sh" "$T/pki" || die "gen.sh failed"
+PKI=$T/pki
+TRUST=$PKI/trust.pem; [ -f "$TRUST" ] || TRUST=$PKI/root.pem
+INTER=$PKI/intermediates.pem; [ -f "$INTER" ] || INTER=$PKI/intermediate.pem
+
+cc -O2 -Wall -Wextra -o "$T/gencerts" "$HERE/gencerts.c" -lcrypto || die "cannot build gencerts"
+
+# openssl_speed SECONDS: ECDSA P-256 verify/s on the server CPU
+openssl_speed() {
+    taskset -c "$SCPU" openssl speed -seconds "$1" -mr ecdsap256 >"$T/speed.txt" 2>&1 ||
+        die "openssl speed failed: $(tail -3 "$T/speed.txt")"
+    # machine-readable summary: +F4:<n>:<bits>:<sign/s>:<verify/s>
+    awk -F: '/^\+F4:/ && $3 == 256 { printf "%.0f", $5 }' "$T/speed.txt"
+}
+
+# a first, short estimate only sizes the certificate list
+VERIFY_RATE=$(openssl_speed 1)
+[ "${VERIFY_RATE:-0}" -gt 0 ] || die "cannot parse openssl speed output"
+if [ "$NCERTS" = auto ]; then
+    NCERTS=$(( VERIFY_RATE * DURATION * 6 / 5 + 1000 ))
+fi
+say "bench: generating $NCERTS cold certificates"
+# one generator per CPU; each uses its own random serial prefix
+jobs_n=$NPROC gpids=()
+for j in $(seq 0 $((jobs_n - 1))); do
+    n=$(( NCERTS / jobs_n + (j < NCERTS % jobs_n ? 1 : 0) ))
+    "$T/gencerts" leaves "$PKI/intermediate.pem" "$PKI/intermediate.key" "$n" "$T/cold.$j" &
+    gpids+=($!)
+done
+for p in "${gpids[@]}"; do wait "$p" || die "gencerts failed"; done
+cat "$T"/cold.[0-9]* > "$T/cold.txt"; rm -f "$T"/cold.[0-9]*
+"$T/gencerts" leaves "$PKI/intermediate.pem" "$PKI/intermediate.key" 1 "$T/warm.txt" || die "gencerts failed"
+"$T/gencerts" leaves "$PKI/intermediate.pem" "$PKI/intermediate.key" 1 "$T/probe.txt" || die "gencerts failed"
+
+# ---------------------------------------------------------------- wrk
+# wait_idle: the host is shared; wait (30 s at most) until both CPUs are
+# nearly idle so one case does not inherit another process's load
+wait_idle() {
+    local i a b
+    for i in $(seq 60); do
+        a=$(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat)
+        sleep 0.5
+        b=$(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat)
+        awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+            exit !((y[1] - x[1]) * 100 < 10 * (y[2] - x[2] > 0 ? y[2] - x[2] : 1)) }' && return 0
+    done
+    say "bench: WARNING: machine still busy after 30 s; figures may be low"
+    BUSY_WARN=1
+}
+BUSY_WARN=0
+
+# cpu_sample: "busy total" jiffies of the server CPU, then of the client CPU
+cpu_sample() {
+    awk -v s="cpu$SCPU" -v c="cpu$CCPU" '$1 == s || $1 == c {
+        t = 0; for (i = 2; i <= NF; i++) t += $i; v[$1] = (t - $5 - $6) " " t }
+        END { print v[s], v[c] }' /proc/stat
+}
+
+# run_wrk NAME URL SECONDS ENV...: leaves
+# "rps p50_us p99_us non2xx sock_errors wraps server_cpu% client_cpu%" in $T/NAME.res
+run_wrk() {
+    local name=$1 url=$2 secs=$3; shift 3
+    local sb0 st0 cb0 ct0 sb1 st1 cb1 ct1
+    read -r sb0 st0 cb0 ct0 < <(cpu_sample)
+    env "$@" BENCH_THREADS="$WRK_THREADS" taskset -c "$CCPU" \
+        wrk -t"$WRK_THREADS" -c"$CONNS" -d"${secs}s" --timeout 5s -s "$HERE/bench.lua" "$url" \
+        >"$T/$name.wrk" 2>&1 || die "wrk failed ($name): $(tail -5 "$T/$name.wrk")"
+    read -r sb1 st1 cb1 ct1 < <(cpu_sample)
+    awk -v scpu="$(( (sb1 - sb0) * 100 / (st1 - st0 > 0 ? st1 - st0 : 1) ))" \
+        -v ccpu="$(( (cb1 - cb0) * 100 / (ct1 - ct0 > 0 ? ct1 - ct0 : 1) ))" '
+        /^BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                    print v["rps"], v["p50_us"], v["p99_us"], v["non2xx"], v["sock_errors"], v["wraps"], scpu, ccpu }
+    ' "$T/$name.wrk" >"$T/$name.res"
+    [ -s "$T/$name.res" ] || die "no result from wrk ($name): $(tail -5 "$T/$name.wrk")"
+}
+
+# measure NAME URL ENV...: warm-up then the measured run
+measure() {
+    local name=$1 url=$2; shift 2
+    say "bench: $name"
+    wait_idle
+    if [ "$WARMUP" -gt 0 ]; then
+        run_wrk "$name.warmup" "$url" "$WARMUP" BENCH_CERT="$T/warm.txt"
+    fi
+    run_wrk "$name" "$url" "$DURATION" "$@"
+}
+
+# check_200 URL CERTFILE WHAT: one request, must be 200
+check_200() {
+    local code
+    code=$(curl -s -o /dev/null -D "$T/check.h" -w '%{http_code}' --max-time 5 \
+        -H "X-SSL-Client-Cert: $(head -n1 "$2")" "$1") || true
+    if [ "$code" != 200 ]; then
+        say "bench: $3: expected 200, got '${code}'; response headers:"
+        sed 's/^/    /' "$T/check.h" >&2 || true
+        die "refusing to benchmark non-200 answers"
+    fi
+}
+
+# ---------------------------------------------------------------- nginx
+mkdir -p "$T/nginx/tmp" "$T/www"
+: > "$T/www/auth"
+nginx_conf() { # nginx_conf PORT SERVER_BLOCK_BODY [HTTP_EXTRA]
+    cat <<EOF
+user root;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $T/nginx/tmp/body;
+    proxy_temp_path $T/nginx/tmp/proxy;
+    fastcgi_temp_path $T/nginx/tmp/fastcgi;
+    uwsgi_temp_path $T/nginx/tmp/uwsgi;
+    scgi_temp_path $T/nginx/tmp/scgi;
+    # the certificate header is ~1 kB: no large-header-buffer path
+    client_header_buffer_size 4k;
+    keepalive_requests 100000000;
+    keepalive_timeout 60s;
+    ${3:-}
+    server {
+        listen 127.0.0.1:$1 backlog=4096;
+        $2
+    }
+}
+EOF
+}
+start_nginx() { # start_nginx CONF
+    taskset -c "$SCPU" nginx -p "$T/nginx" -c "$1" -e "$T/nginx/error.log" -g 'daemon off;' \
+        2>>"$T/nginx/stderr" &
+    NGINX_PID=$!
+    PIDS+=("$NGINX_PID")
+}
+
+nginx_conf "$NGINX_PORT" 'location / { return 200; }' >"$T/nginx/ref.conf"
+start_nginx "$T/nginx/ref.conf"
+wait_http "http://127.0.0.1:$NGINX_PORT/" || die "nginx did not start: $(tail -3 "$T/nginx/error.log" "$T/nginx/stderr")"
+check_200 "http://127.0.0.1:$NGINX_PORT/auth" "$T/warm.txt" "nginx return 200"
+measure nginx "http://127.0.0.1:$NGINX_PORT/auth" BENCH_CERT="$T/warm.txt"
+stop "$NGINX_PID"
+
+# ---------------------------------------------------------------- authd
+read -ra EXTRA_ARGS <<<"$AUTHD_ARGS"    # a list of words
+AUTHD_CMD=("$AUTHD" serve --listen "127.0.0.1:$AUTHD_PORT" --threads 1
+           --trust "$TRUST" --intermediates "$INTER" "${EXTRA_ARGS[@]}")
+start_authd() {
+    taskset -c "$SCPU" "${AUTHD_CMD[@]}" 2>>"$T/authd.log" &
+    AUTHD_PID=$!
+    PIDS+=("$AUTHD_PID")
+    wait_http "http://127.0.0.1:$AUTHD_PORT/healthz" ||
+        die "authd did not start: $(tail -5 "$T/authd.log")"
+}
+start_authd
+check_200 "http://127.0.0.1:$AUTHD_PORT/auth" "$T/warm.txt" "authd, warm certificate"
+check_200 "http://127.0.0.1:$AUTHD_PORT/auth" "$T/probe.txt" "authd, fresh certificate"
+
+perf_start() { # perf_start NAME
+    [ -n "$PERF_DIR" ] || return 0
+    mkdir -p "$PERF_DIR"
+    perf record --call-graph dwarf,16384 -F 499 -o "$PERF_DIR/$1.data" -p "$AUTHD_PID" >/dev/null 2>&1 &
+    PERF_PID=$!
+    PIDS+=("$PERF_PID")
+}
+perf_stop() {
+    [ -n "$PERF_DIR" ] || return 0
+    kill -INT "$PERF_PID" 2>/dev/null || true
+    wait "$PERF_PID" 2>/dev/null || true
+    local keep=() i
+    for i in "${PIDS[@]}"; do [ "$i" = "$PERF_PID" ] || keep+=("$i"); done
+    PIDS=("${keep[@]}")
+}
+
+perf_start warm
+measure warm "http://127.0.0.1:$AUTHD_PORT/auth" BENCH_CERT="$T/warm.txt"
+perf_stop
+say "bench: openssl speed ecdsap256 (${SPEED_SECONDS}s, CPU $SCPU)"
+wait_idle
+VERIFY_RATE=$(openssl_speed "$SPEED_SECONDS")
+[ "${VERIFY_RATE:-0}" -gt 0 ] || die "cannot parse openssl speed output"
+perf_start cold
+measure cold "http://127.0.0.1:$AUTHD_PORT/auth" BENCH_CERTS="$T/cold.txt"
+perf_stop
+say "bench: OpenSSL floor (d2i_X509 + X509_verify, CPU $SCPU)"
+taskset -c "$SCPU" "$T/gencerts" floor "$T/cold.txt" "$PKI/intermediate.pem" 3 >"$T/floor.txt" ||
+    die "gencerts floor failed"
+read -r FLOOR_RATE FLOOR_PARSE FLOOR_VERIFY < <(awk '/^FLOOR / {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print v["per_s"], v["parse_us"], v["verify_us"] }' "$T/floor.txt")
+[ -n "${FLOOR_RATE:-}" ] || die "cannot parse gencerts floor output"
+
+# ---------------------------------------------------------------- nginx auth_request -> authd
+if [ "$PROXY" = 1 ]; then
+    # wrk cannot present a client certificate, so nginx takes the certificate
+    # from the request header here instead of from the TLS handshake; the
+    # subrequest, the keep-alive upstream and authd's work are the same.
+    nginx_conf "$PROXY_PORT" 'location / { root '"$T/www"'; }' >"$T/nginx/static.conf"
+    # shellcheck disable=SC2016 # $http_x_ssl_client_cert etc. are nginx's
+    nginx_conf "$PROXY_PORT" '
+        location = /_authd {
+            internal;
+            proxy_pass http://authd/auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-SSL-Client-Cert $http_x_ssl_client_cert;
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Original-Method $request_method;
+            proxy_set_header X-Original-Host $host;
+        }
+        location / {
+            auth_request /_authd;
+            root '"$T/www"';
+        }' "upstream authd { server 127.0.0.1:$AUTHD_PORT; keepalive 64; }" >"$T/nginx/proxy.conf"
+
+    start_nginx "$T/nginx/static.conf"
+    wait_http "http://127.0.0.1:$PROXY_PORT/" || die "nginx did not start: $(tail -3 "$T/nginx/error.log")"
+    check_200 "http://127.0.0.1:$PROXY_PORT/auth" "$T/warm.txt" "nginx static file"
+    measure static "http://127.0.0.1:$PROXY_PORT/auth" BENCH_CERT="$T/warm.txt"
+    stop "$NGINX_PID"
+
+    start_nginx "$T/nginx/proxy.conf"
+    wait_http "http://127.0.0.1:$PROXY_PORT/" || die "nginx did not start: $(tail -3 "$T/nginx/error.log")"
+    check_200 "http://127.0.0.1:$PROXY_PORT/auth" "$T/warm.txt" "nginx auth_request -> authd"
+    measure proxy "http://127.0.0.1:$PROXY_PORT/auth" BENCH_CERT="$T/warm.txt"
+    stop "$NGINX_PID"
+fi
+stop "$AUTHD_PID"
+
+# ---------------------------------------------------------------- report
+bad=0
+row() { # row LABEL NAME [REF_RPS TARGET]
+    local label=$1 name=$2 ref=${3:-} target=${4:-}
+    local rps p50 p99 non2xx sock wraps cpu ccpu ratio="" tgt="" notes=""
+    read -r rps p50 p99 non2xx sock wraps cpu ccpu <"$T/$name.res"
+    if [ -n "$ref" ]; then
+        ratio=$(awk -v a="$rps" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')
+    fi
+    if [ -n "$target" ]; then
+        if awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r >= t) }'; then
+            tgt=">= $target ok"
+        else
+            tgt=">= $target MISS"
+        fi
+    fi
+    [ "$non2xx" = 0 ] || { notes+=" $non2xx non-2xx!"; bad=1; }
+    [ "$sock" = 0 ] || notes+=" $sock socket errors"
+    [ "$wraps" = 0 ] || { notes+=" list wrapped ${wraps}x: not all cold!"; bad=1; }
+    if [ "$cpu" -lt 90 ] && [ "$ccpu" -ge 95 ]; then
+        notes+=" wrk saturated its CPU: the server was not (client-bound)"
+    elif [ "$cpu" -lt 90 ]; then
+        notes+=" server CPU not saturated"
+    fi
+    printf '%-28s %9.0f %8s %8s %6s  %-14s %7s  %s\n' "$label" "$rps" \
+        "$(awk -v u="$p50" 'BEGIN { printf "%.2fms", u / 1000 }')" \
+        "$(awk -v u="$p99" 'BEGIN { printf "%.2fms", u / 1000 }')" \
+        "$ratio" "$tgt" "$cpu/$ccpu" "${notes# }"
+}
+rps_of() { awk '{ print $1 }' "$T/$1.res"; }
+
+{
+    echo
+    echo "authd benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  authd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr), load average $LOAD0 at start"
+    echo "versions: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | cut -d' ' -f1-2), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+    echo "server: CPU $SCPU (nginx worker_processes 1, authd --threads 1, openssl speed)"
+    echo "client: CPU $CCPU: wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s (keep-alive, ${WARMUP}s warm-up), GET /auth + X-SSL-Client-Cert (~$(head -n1 "$T/warm.txt" | wc -c) bytes)"
+    echo "authd: ${AUTHD_CMD[*]/#$T\//}"
+    echo "cold: $NCERTS distinct leaves under one intermediate"
+    echo
+    printf '%-28s %9s %8s %8s %6s  %-14s %7s  %s\n' case req/s p50 p99 ratio target cpu% notes
+    row "nginx return 200 (ref)" nginx
+    row "authd warm" warm "$(rps_of nginx)" 0.80
+    printf '%-28s %9d %8s %8s %6s  %-14s %7s\n' "openssl verify p256 (ref)" "$VERIFY_RATE" - - "" "" "100/-"
+    printf '%-28s %9d %8s %8s %6s  %-14s %7s  %s\n' "openssl parse+verify (ref)" "$FLOOR_RATE" - - "" "" "100/-" \
+        "d2i_X509 ${FLOOR_PARSE}us + X509_verify ${FLOOR_VERIFY}us"
+    row "authd cold" cold "$VERIFY_RATE" 0.80
+    printf '%-28s %9s %8s %8s %6s  %s\n' "  cold / parse+verify" "" "" "" \
+        "$(awk -v a="$(rps_of cold)" -v b="$FLOOR_RATE" 'BEGIN { printf "%.2f", a / b }')" "(diagnostic, no target)"
+    if [ "$PROXY" = 1 ]; then
+        row "nginx static file (ref)" static
+        row "nginx auth_request->authd" proxy "$(rps_of static)"
+    fi
+    echo
+    echo "ratio: req/s over the reference row above it; cpu%: busy share of the server CPU / the wrk CPU during the run"
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    [ "$BUSY_WARN" = 0 ] || echo "WARNING: the machine was busy before some cases; figures may be low"
+} >"$T/report.txt"
+cat "$T/report.txt"
+if [ -n "$PERF_DIR" ]; then cp "$T/report.txt" "$PERF_DIR/report.txt"; say "bench: perf data in $PERF_DIR"; fi
+[ "$bad" = 0 ] || die "some rows are not valid measurements (see notes)"

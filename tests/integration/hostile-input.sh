@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Hostile X-SSL-Client-Cert values sent straight to authd (no nginx).
+# Every one must get 401 (malformed-certificate, or no-certificate when
+# empty), never a 5xx, a hang or a crash; authd must keep answering.
+. "$(dirname "$0")/lib.bash"
+
+AUTHD_PORT=$(free_port)
+start_authd authd "127.0.0.1:$AUTHD_PORT" --trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem"
+
+H="$WORK/headers"
+mkdir -p "$H"
+# hfile VALUE...: a curl header file with one X-SSL-Client-Cert line (VALUE
+# written with printf %s, so it may be any length)
+hfile() {
+    local f
+    f=$(mktemp "$H/h.XXXXXX")
+    { printf 'X-SSL-Client-Cert: '; printf '%s' "$@"; printf '\r\n'; } > "$f"
+    printf '%s' "$f"
+}
+# ask HEADERFILE [CURL-ARGS...]: a decision request as nginx would send it
+# (X-SSL-Client-Verify: $VERIFY, SUCCESS unless set)
+ask() {
+    local f=$1; shift
+    req -H "@$f" -H "X-SSL-Client-Verify: ${VERIFY:-SUCCESS}" -H "X-Original-URI: /x" \
+        -H "X-Original-Method: GET" -H "X-Original-Host: localhost" "$@" "http://127.0.0.1:$AUTHD_PORT/auth"
+}
+# expect NAME STATUS REASON HEADERFILE [CURL-ARGS...]
+expect() {
+    local name=$1 status=$2 reason=$3; shift 3
+    ask "$@"
+    if [ "$CODE" = "$status" ] && [ "$(hdr X-Authd-Reason)" = "$reason" ]; then
+        pass "$name ($CODE $reason)"
+    else
+        fail "$name: got $CODE '$(hdr X-Authd-Reason)', expected $status '$reason'"
+    fi
+}
+
+ESC=$(escape_pem "$PKI/client.pem")
+ESC2=$(escape_pem "$PKI/client2.pem")
+B64=$(sed '/-----/d' "$PKI/client.pem" | tr -d '\n')
+
+# --- sanity: the direct path works and identity headers are right
+expect "valid certificate" 200 ok "$(hfile "$ESC")"
+check_eq "valid: X-Authd-Subject" "$(hdr X-Authd-Subject)" "$(cert_subject "$PKI/client.pem")"
+check_eq "valid: X-Authd-Issuer" "$(hdr X-Authd-Issuer)" "$(cert_issuer "$PKI/client.pem")"
+check_eq "valid: X-Authd-Serial" "$(hdr X-Authd-Serial)" "$(cert_serial "$PKI/client.pem")"
+check_eq "valid: X-Authd-Fingerprint" "$(hdr X-Authd-Fingerprint)" "$(cert_fingerprint "$PKI/client.pem")"
+ask "$(hfile "$ESC")" -X POST
+check_eq "valid, method POST: status" "$CODE" 200
+ask "$(hfile "$ESC")" -I
+check_eq "valid, method HEAD: status" "$CODE" 200
+ask "$(hfile "$ESC")" -H "X-Original-URI: /$(head -c 7000 /dev/zero | tr '\0' a)"
+check_eq "valid, 7 kB X-Original-URI: status" "$CODE" 200
+
+# --- the verify header is never trusted alone
+VERIFY=NONE expect "valid certificate but X-SSL-Client-Verify: NONE" 401 no-certificate "$(hfile "$ESC")"
+VERIFY="FAILED:certificate has expired" ask "$(hfile "$ESC")"
+case "$CODE" in 200|401) pass "valid certificate, X-SSL-Client-Verify: FAILED:...: authd decides ($CODE $(hdr X-Authd-Reason))";;
+                *) fail "valid certificate, X-SSL-Client-Verify: FAILED:...: got $CODE, expected 200 or 401";; esac
+ask "$(hfile "$ESC")" -H "X-SSL-Client-Verify: NONE"
+case "$CODE" in 200|401) pass "two X-SSL-Client-Verify header lines: no 5xx ($CODE $(hdr X-Authd-Reason))";;
+                *) fail "two X-SSL-Client-Verify header lines: got $CODE, expected 200 or 401";; esac
+expect "foreign certificate with X-SSL-Client-Verify: SUCCESS" 401 untrusted "$(hfile "$(escape_pem "$PKI/other-client.pem")")"
+expect "expired certificate with X-SSL-Client-Verify: SUCCESS" 401 expired "$(hfile "$(escape_pem "$PKI/expired.pem")")"
+expect "CA certificate as leaf" 401 wrong-purpose "$(hfile "$(escape_pem "$PKI/intermediate.pem")")"
+
+# --- no certificate
+expect "empty header" 401 no-certificate "$(hfile "")"
+: > "$H/none.txt"
+expect "header absent" 401 no-certificate "$H/none.txt"
+
+# --- malformed escapes
+expect "invalid escape %ZZ" 401 malformed-certificate "$(hfile "${ESC:0:40}%ZZ${ESC:40}")"
+expect "invalid escape %G0" 401 malformed-certificate "$(hfile "${ESC:0:40}%G0${ESC:40}")"
+expect "truncated escape at end (%)" 401 malformed-certificate "$(hfile "$ESC%")"
+expect "truncated escape at end (%0)" 401 malformed-certificate "$(hfile "$ESC%0")"
+expect "encoded NUL (%00) inside the PEM" 401 malformed-certificate "$(hfile "${ESC:0:30}%00${ESC:30}")"
+expect "encoded NUL (%00) after the PEM" 401 malformed-certificate "$(hfile "$ESC%00")"
+expect "encoded NUL (%00) as the whole value" 401 malformed-certificate "$(hfile "%00")"
+
+# --- not one certificate
+expect "truncated PEM (first half)" 401 malformed-certificate "$(hfile "${ESC:0:$(( ${#ESC} / 2 ))}")"
+expect "PEM without END line" 401 malformed-certificate "$(hfile "${ESC%%-----END*}")"
+expect "two certificates (alice + bob)" 401 malformed-certificate "$(hfile "$ESC$ESC2")"
+expect "private key PEM" 401 malformed-certificate "$(hfile "$(escape_pem "$PKI/client.key")")"
+expect "CSR PEM" 401 malformed-certificate "$(hfile "$(escape_pem "$PKI/csr.pem")")"
+BAD64="${B64:0:100}!${B64:101}"
+expect "corrupted base64" 401 malformed-certificate "$(hfile "-----BEGIN%20CERTIFICATE-----%0A$BAD64%0A-----END%20CERTIFICATE-----%0A")"
+GARB64=$(head -c 600 /dev/urandom | base64 -w 64 | sed ':a;N;$!ba;s/\n/%0A/g; s/+/%2B/g; s/\//%2F/g; s/=/%3D/g')
+expect "PEM armour around random bytes" 401 malformed-certificate "$(hfile "-----BEGIN%20CERTIFICATE-----%0A$GARB64%0A-----END%20CERTIFICATE-----%0A")"
+TRAIL64=$( { openssl x509 -in "$PKI/client.pem" -outform DER; printf 'TRAILINGJUNK'; } | base64 -w 64 | sed ':a;N;$!ba;s/\n/%0A/g; s/+/%2B/g; s/\//%2F/g; s/=/%3D/g')
+expect "certificate DER followed by trailing bytes" 401 malformed-certificate "$(hfile "-----BEGIN%20CERTIFICATE-----%0A$TRAIL64%0A-----END%20CERTIFICATE-----%0A")"
+expect "base64 DER without PEM armour" 401 malformed-certificate "$(hfile "$B64")"
+expect "garbage text" 401 malformed-certificate "$(hfile 'hello world; <script>alert(1)</script> $(id) %s%n')"
+{ printf 'X-SSL-Client-Cert: '; head -c 3000 /dev/urandom | tr -d '\r\n\000' ; printf '\r\n'; } > "$H/binary.txt"
+expect "binary garbage" 401 malformed-certificate "$H/binary.txt"
+expect "200 kB header" 401 malformed-certificate "$(hfile "$(head -c 204800 /dev/zero | tr '\0' A)")"
+expect "200 kB inside PEM armour" 401 malformed-certificate "$(hfile "-----BEGIN%20CERTIFICATE-----%0A$(head -c 204800 /dev/zero | tr '\0' A)%0A-----END%20CERTIFICATE-----%0A")"
+ask "$(hfile "$ESC")" -H "X-SSL-Client-Cert: $ESC2"
+case "$CODE" in 200|401) pass "two X-SSL-Client-Cert header lines: no 5xx ($CODE $(hdr X-Authd-Reason))";;
+                *) fail "two X-SSL-Client-Cert header lines: got $CODE, expected 200 or 401";; esac
+
+# --- a burst of concurrent good and bad requests
+GOOD=$(hfile "$ESC"); BAD=$(hfile "${ESC:0:300}"); BIG=$(hfile "$(head -c 100000 /dev/zero | tr '\0' B)")
+BURST=()
+for i in $(seq 1 30); do
+    for f in "$GOOD" "$BAD" "$BIG"; do
+        curl -s -o /dev/null --max-time 20 -w '%{http_code}\n' -H "@$f" -H "X-SSL-Client-Verify: SUCCESS" \
+            "http://127.0.0.1:$AUTHD_PORT/auth" >> "$WORK/burst.txt" &
+        BURST+=($!)
+    done
+done
+for p in "${BURST[@]}"; do wait "$p" || true; done
+OTHER=$(grep -cvE '^(200|401)$' "$WORK/burst.txt" || true)
+check_eq "90 concurrent mixed requests: answers other than 200/401" "$OTHER" 0
+check_eq "90 concurrent mixed requests: 200 answers" "$(grep -c '^200$' "$WORK/burst.txt" || true)" 30
+
+# --- still alive and well
+req "http://127.0.0.1:$AUTHD_PORT/healthz"
+check_eq "/healthz after hostile input" "$CODE" 200
+expect "valid certificate after hostile input" 200 ok "$GOOD"
+stop_authd
