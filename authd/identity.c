@@ -1,4 +1,5 @@
 /* identity.c: what the backend learns about a verified client. */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -7,13 +8,28 @@
 #include "err.h"
 #include "identity.h"
 
+static EVP_MD		*identity_md;
+static pthread_once_t	 identity_md_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Fetch SHA-256 once: EVP_sha256() makes OpenSSL 3 look the implementation
+ * up again on every digest, a visible share of a cached decision.
+ */
+static void
+identity_md_init(void)
+{
+	identity_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int
 identity_sha256(const unsigned char *der, size_t len,
     unsigned char out[IDENTITY_SHA256_LEN])
 {
 	unsigned int	 mdlen = 0;
 
-	if (EVP_Digest(der, len, out, &mdlen, EVP_sha256(), NULL) != 1 ||
+	pthread_once(&identity_md_once, identity_md_init);
+	if (identity_md == NULL ||
+	    EVP_Digest(der, len, out, &mdlen, identity_md, NULL) != 1 ||
 	    mdlen != IDENTITY_SHA256_LEN)
 		return AUTHD_ECRYPTO;
 	return 0;
