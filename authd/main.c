@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "cache.h"
@@ -20,6 +21,7 @@
 #include "explain.h"
 #include "http.h"
 #include "log.h"
+#include "request.h"
 #include "snapshot.h"
 #include "verdict.h"
 
@@ -198,6 +200,34 @@ fail:
 	return -1;
 }
 
+/*
+ * A DER file (starts with a SEQUENCE, no PEM armour) is wrapped in PEM so
+ * that check decides it exactly as a PEM file.  Returns 0, or -1 when buf
+ * is left as it is.
+ */
+static int
+main_der_to_pem(char **buf, size_t *len)
+{
+	const unsigned char	*der = (const unsigned char *)*buf;
+	char			*pem;
+	size_t			 cap;
+	int			 n;
+
+	if (*len < 2 || der[0] != 0x30 || memmem(*buf, *len, "-----BEGIN", 10)
+	    != NULL || *len > REQUEST_DER_MAX)
+		return -1;
+	cap = 64 + (*len + 2) / 3 * 4 + 1;
+	if ((pem = malloc(cap)) == NULL)
+		return -1;
+	n = snprintf(pem, cap, "-----BEGIN CERTIFICATE-----\n");
+	n += EVP_EncodeBlock((unsigned char *)pem + n, der, (int)*len);
+	n += snprintf(pem + n, cap - (size_t)n, "\n-----END CERTIFICATE-----\n");
+	free(*buf);
+	*buf = pem;
+	*len = (size_t)n;
+	return 0;
+}
+
 static int
 main_check(const struct cli *cli)
 {
@@ -217,6 +247,7 @@ main_check(const struct cli *cli)
 	log_init(snap->cfg.log_level);
 	if (main_read_file(cli->cert, &pem, &len) != 0)
 		goto end;
+	main_der_to_pem(&pem, &len);
 	memset(&in, 0, sizeof(in));
 	in.cert = pem;
 	in.cert_len = len;
