@@ -71,7 +71,9 @@ check_eq "CA certificate as client certificate: X-Authd-Reason" "$(hdr X-Authd-R
 
 # --- a very large certificate (~95 kB DER, under OpenSSL's 100 kB limit for
 # the client's Certificate message): its escaped PEM is ~140 kB of header
-# to authd. Whatever the client sends, the answer must be 401, never 500.
+# to authd, more than authd's max_request_size (64k), so authd answers 431.
+# authd.conf turns that into 401 malformed-certificate: whatever the client
+# sends, the answer must be 401, never 500.
 mkdir -p "$WORK/big"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/big/big.key" 2>/dev/null
 printf '[ext]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n1.2.3.4=ASN1:UTF8String:%s\n' \
@@ -79,8 +81,22 @@ printf '[ext]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n1.2.3.4=A
 openssl req -new -key "$WORK/big/big.key" -subj "/CN=big" -out "$WORK/big/big.csr" 2>/dev/null
 openssl x509 -req -in "$WORK/big/big.csr" -CA "$PKI/other-root.pem" -CAkey "$PKI/other-root.key" \
     -set_serial 4242 -days 30 -extfile "$WORK/big/ext.cnf" -extensions ext -out "$WORK/big/big.pem" 2>/dev/null
+# nginx refuses it (495, unknown CA): @authd_rejected asks authd
 req "${C[@]}" --cert "$WORK/big/big.pem" --key "$WORK/big/big.key" "$U/"
 check_eq "95 kB certificate (foreign CA): status" "$CODE" 401
+check_eq "95 kB certificate (foreign CA): X-Authd-Reason" "$(hdr X-Authd-Reason)" "malformed-certificate"
+# the same size from the trusted intermediate: nginx accepts it, so the
+# protected location itself (authd-protect.conf) asks authd
+openssl x509 -req -in "$WORK/big/big.csr" -CA "$PKI/intermediate.pem" -CAkey "$PKI/intermediate.key" \
+    -set_serial 4243 -days 30 -extfile "$WORK/big/ext.cnf" -extensions ext -out "$WORK/big/big-trusted.pem" 2>/dev/null
+req "${C[@]}" --cert "$WORK/big/big-trusted.pem" --key "$WORK/big/big.key" "$U/"
+check_eq "95 kB certificate (trusted CA): status" "$CODE" 401
+check_eq "95 kB certificate (trusted CA): X-Authd-Reason" "$(hdr X-Authd-Reason)" "malformed-certificate"
+check_not_contains "95 kB certificate (trusted CA): backend not reached" "$BODY" "subject="
+# authd refused it with 431 and kept serving: the next client is fine
+req "${C[@]}" --cert "$PKI/client-chain.pem" --key "$PKI/client.key" "$U/after-big"
+check_eq "alice after the 95 kB certificates: status" "$CODE" 200
+check_eq "alice after the 95 kB certificates: X-Authd-Reason" "$(hdr X-Authd-Reason)" "ok"
 
 # --- nginx refused (495), authd would allow: the refusal stands
 req "${C[@]}" --cert "$PKI/client.pem" --key "$PKI/client.key" "https://localhost:$TLS_PORT2/"
