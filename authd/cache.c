@@ -24,6 +24,7 @@ struct cache_entry {
 	unsigned char		 reason;
 	unsigned char		 has_identity;
 	uint16_t		 len[4];	/* subject, issuer, serial, detail */
+	uint32_t		 bloblen;	/* the caller's blob, after them */
 	char			 data[];	/* the four strings, no NULs */
 };
 
@@ -145,6 +146,14 @@ int
 cache_lookup(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
     unsigned long gen, time_t now, struct verdict *out)
 {
+	return cache_lookup_blob(c, key, gen, now, out, NULL, 0, NULL);
+}
+
+int
+cache_lookup_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
+    unsigned long gen, time_t now, struct verdict *out, void *blob,
+    size_t blobcap, size_t *bloblen)
+{
 	struct cache_shard	*s;
 	struct cache_entry	*e;
 	uint64_t		 h = cache_hash(key);
@@ -161,6 +170,8 @@ cache_lookup(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 		cache_unlink(s, e);
 		goto end;
 	}
+	if (e->bloblen > 0 && (blob == NULL || e->bloblen > blobcap))
+		goto end;	/* the caller cannot take it: a miss */
 	if (e != s->head) {		/* move to the front */
 		e->prev->next = e->next;
 		if (e->next != NULL)
@@ -183,6 +194,11 @@ cache_lookup(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	cache_copy_str(out->id.serial, sizeof(out->id.serial), p, e->len[2]);
 	p += e->len[2];
 	cache_copy_str(out->detail, sizeof(out->detail), p, e->len[3]);
+	p += e->len[3];
+	if (bloblen != NULL)
+		*bloblen = e->bloblen;
+	if (e->bloblen > 0)
+		memcpy(blob, p, e->bloblen);
 	out->id.not_before = e->not_before;
 	out->id.not_after = e->not_after;
 	identity_hex(e->key, out->id.fingerprint);
@@ -195,6 +211,14 @@ end:
 void
 cache_store(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
     unsigned long gen, time_t expires, const struct verdict *v)
+{
+	cache_store_blob(c, key, gen, expires, v, NULL, 0);
+}
+
+void
+cache_store_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
+    unsigned long gen, time_t expires, const struct verdict *v,
+    const void *blob, size_t bloblen)
 {
 	struct cache_shard	*s;
 	struct cache_entry	*e, *old;
@@ -213,7 +237,8 @@ cache_store(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 		lens[i] = strnlen(strs[i], UINT16_MAX);
 		total += lens[i];
 	}
-	if ((e = malloc(sizeof(*e) + total)) == NULL)
+	if (bloblen > CACHE_BLOB_MAX ||
+	    (e = malloc(sizeof(*e) + total + bloblen)) == NULL)
 		return;
 	memcpy(e->key, key, IDENTITY_SHA256_LEN);
 	e->gen = gen;
@@ -227,6 +252,9 @@ cache_store(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 		memcpy(p, strs[i], lens[i]);
 		p += lens[i];
 	}
+	e->bloblen = (uint32_t)bloblen;
+	if (bloblen > 0)
+		memcpy(p, blob, bloblen);
 	s = &c->shards[h & (CACHE_SHARDS - 1)];
 	pthread_mutex_lock(&s->lock);
 	if ((old = cache_find(s, key, h)) != NULL)

@@ -37,6 +37,22 @@ void		 cache_store(struct cache *cache,
 		    const unsigned char key[IDENTITY_SHA256_LEN],
 		    unsigned long gen, time_t expires, const struct verdict *v);
 
+/*
+ * The same, with an opaque blob kept next to the verdict (the policy's view
+ * of the certificate).  An entry with a blob answers only a lookup that can
+ * take it: blob != NULL and blobcap large enough; *bloblen gets its size
+ * (0 for none).  Blobs larger than CACHE_BLOB_MAX are not cached.
+ */
+#define CACHE_BLOB_MAX	 (64 * 1024)
+int		 cache_lookup_blob(struct cache *cache,
+		    const unsigned char key[IDENTITY_SHA256_LEN],
+		    unsigned long gen, time_t now, struct verdict *out,
+		    void *blob, size_t blobcap, size_t *bloblen);
+void		 cache_store_blob(struct cache *cache,
+		    const unsigned char key[IDENTITY_SHA256_LEN],
+		    unsigned long gen, time_t expires, const struct verdict *v,
+		    const void *blob, size_t bloblen);
+
 /* Drop every entry (after a trust reload, to free the memory at once). */
 void		 cache_clear(struct cache *cache);
 size_t		 cache_count(struct cache *cache);

@@ -16,6 +16,7 @@ cli_usage(FILE *f)
 "       authd check [--config FILE] [--KEY VALUE ...] [--uri PATH]\n"
 "                   [--method M] [--host H] [--ruleset R] [--at TIME]\n"
 "                   [--purpose client|server|any] [--json] CERT.pem\n"
+"       authd policy check FILE\n"
 "       authd version\n"
 "\n"
 "Every configuration key is also a flag: \"trust FILE\" in the file is\n"
@@ -26,7 +27,9 @@ cli_usage(FILE *f)
 "\n"
 "serve -n     check the configuration and exit (0 good, 2 bad)\n"
 "check        decide offline; first line \"allow\" or \"deny REASON\";\n"
-"             exit 0 allow, 1 deny, 2 usage or configuration error\n");
+"             exit 0 allow, 1 deny, 2 usage or configuration error\n"
+"policy check compile a policy file and its lists, print every error as\n"
+"             file:line:col: message; exit 0 good, 2 bad (docs/policy.md)\n");
 }
 
 /* Days from the civil date, proleptic Gregorian (Howard Hinnant's method). */
@@ -150,7 +153,21 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		cli->command = CLI_SERVE;
 	else if (strcmp(cmd, "check") == 0)
 		cli->command = CLI_CHECK;
-	else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+	else if (strcmp(cmd, "policy") == 0) {
+		if (argc < 3 || strcmp(argv[2], "check") != 0) {
+			snprintf(err, errlen, "policy: expected \"policy check "
+			    "FILE\"");
+			return -1;
+		}
+		if (argc != 4 || argv[3][0] == '\0' || (argv[3][0] == '-' &&
+		    argv[3][1] == '-')) {
+			snprintf(err, errlen, "policy check: expected one FILE");
+			return -1;
+		}
+		cli->command = CLI_POLICY_CHECK;
+		cli->policy = argv[3];
+		return 0;
+	} else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
 		cli->command = CLI_VERSION;
 	else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
 	    strcmp(cmd, "-h") == 0)

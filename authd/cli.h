@@ -14,6 +14,7 @@ enum cli_command {
 	CLI_NONE = 0,
 	CLI_SERVE,
 	CLI_CHECK,
+	CLI_POLICY_CHECK,
 	CLI_VERSION,
 	CLI_HELP,
 };
@@ -32,6 +33,7 @@ struct cli {
 	time_t			 at;		/* check --at */
 	const char		*uri, *method, *host, *ruleset;
 	const char		*cert;		/* check: the certificate file */
+	const char		*policy;	/* policy check: the file */
 	struct cli_flag		 flags[CLI_MAX_FLAGS];
 	size_t			 nflags;
 };

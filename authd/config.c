@@ -45,6 +45,8 @@ static const struct config_key config_keys[] = {
 	{ "intermediates",	CT_PATHS,	OFF(intermediates),	0, 0 },
 	{ "crl",		CT_PATHS,	OFF(crl),		0, 0 },
 	{ "policy",		CT_PATH,	OFF(policy),		0, 0 },
+	{ "shadow_policy",	CT_PATH,	OFF(shadow_policy),	0, 0 },
+	{ "watch_interval",	CT_DURATION,	OFF(watch_interval),	0, 3600 },
 	{ "data_dir",		CT_PATH,	OFF(data_dir),		0, 0 },
 	{ "verify_depth",	CT_UINT,	OFF(verify_depth),	1, 16 },
 	{ "max_request_size",	CT_BYTES,	OFF(max_request_size),	16384, 4194304 },
@@ -68,6 +70,7 @@ config_init(struct config *cfg)
 	cfg->verify_depth = 4;
 	cfg->cache_size = 100000;
 	cfg->max_request_size = 64 * 1024;
+	cfg->watch_interval = 2;
 	cfg->cache_ttl = 600;
 	cfg->purpose = CONFIG_PURPOSE_CLIENT;
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -100,6 +103,7 @@ config_cleanup(struct config *cfg)
 	config_list_cleanup(&cfg->intermediates);
 	config_list_cleanup(&cfg->crl);
 	config_item_cleanup(&cfg->policy);
+	config_item_cleanup(&cfg->shadow_policy);
 	config_item_cleanup(&cfg->data_dir);
 	free(cfg->file);
 	cfg->file = NULL;
@@ -575,10 +579,9 @@ config_check(struct config *cfg, int need_trust)
 		config_error(cfg, cfg->crl.items[0].origin, "crl: CRL checking "
 		    "is not implemented in this version; refusing to run "
 		    "without it");
-	if (cfg->policy.value != NULL)
-		config_error(cfg, cfg->policy.origin, "policy: policy rules are "
-		    "not implemented in this version; refusing to run "
-		    "without them");
+	if (cfg->shadow_policy.value != NULL && cfg->policy.value == NULL)
+		config_error(cfg, cfg->shadow_policy.origin, "shadow_policy: "
+		    "needs a policy to compare with (set \"policy FILE\")");
 	if (cfg->listen.value != NULL &&
 	    strncmp(cfg->listen.value, "unix:", 5) == 0 &&
 	    cfg->listen.value[5] != '/')

@@ -42,6 +42,8 @@ struct config {
 	struct config_list	 intermediates;
 	struct config_list	 crl;
 	struct config_item	 policy;
+	struct config_item	 shadow_policy;	/* evaluated, logged, not enforced */
+	time_t			 watch_interval;	/* poll files for changes; 0 off */
 	struct config_item	 data_dir;
 	unsigned int		 verify_depth;
 	size_t			 cache_size;
@@ -52,8 +54,8 @@ struct config {
 
 	char			*file;		/* main config file, or NULL */
 	int			 nerrors;	/* errors printed so far */
-	unsigned char		 seen[32];	/* per key: set in a file */
-	unsigned char		 flagged[32];	/* per key: set by a flag */
+	unsigned char		 seen[64];	/* per key: set in a file */
+	unsigned char		 flagged[64];	/* per key: set by a flag */
 };
 
 void	 config_init(struct config *cfg);
@@ -79,8 +81,8 @@ int	 config_set_flag(struct config *cfg, const char *key, const char *value);
 int	 config_is_key(const char *key);
 
 /*
- * Checks that need the whole configuration (required keys, features not
- * in this version).  need_trust is 0 for tools that can run without it.
+ * Checks that need the whole configuration (required keys, keys that
+ * need others, features not in this version).  need_trust is 0 for tools that can run without it.
  * Returns 0 or AUTHD_ECONFIG, printing every problem.
  */
 int	 config_check(struct config *cfg, int need_trust);

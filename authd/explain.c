@@ -55,6 +55,34 @@ explain_purpose(enum config_purpose p)
 	}
 }
 
+static void
+explain_policy(const struct explain_ctx *ctx, const struct verdict *v,
+    struct explain_check *c)
+{
+	const char	*rs = ctx->in->ruleset != NULL && ctx->in->ruleset[0] ?
+			    ctx->in->ruleset : "default";
+
+	if (!v->policy_applied) {
+		c->result = "skipped";
+		snprintf(c->detail, sizeof(c->detail), "no policy configured: "
+		    "a valid certificate is allowed");
+		return;
+	}
+	if (v->reason == VERDICT_OK)
+		snprintf(c->detail, sizeof(c->detail), "rule set %s: allowed by "
+		    "%s", rs, v->rule);
+	else if (v->rule[0] != '\0')
+		snprintf(c->detail, sizeof(c->detail), "rule set %s: denied by "
+		    "%s (%s)", rs, v->rule, verdict_reason_text(v));
+	else if (v->reason == VERDICT_NO_MATCHING_RULE)
+		snprintf(c->detail, sizeof(c->detail), "rule set %s: no rule "
+		    "matched (no-matching-rule)", rs);
+	else
+		snprintf(c->detail, sizeof(c->detail), "rule set %s: %s (%s)",
+		    rs, verdict_reason_text(v), v->detail[0] ? v->detail :
+		    "no such rule set");
+}
+
 /* Which step failed, from the reason. */
 static void
 explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
@@ -78,6 +106,10 @@ explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
 	case VERDICT_EXPIRED:
 	case VERDICT_NOT_YET_VALID:
 		failed = STEP_VALIDITY;
+		break;
+	case VERDICT_NO_MATCHING_RULE:
+	case VERDICT_POLICY_DENY:
+		failed = STEP_POLICY;
 		break;
 	default:
 		failed = STEP_CHAIN;
@@ -106,11 +138,8 @@ explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
 		snprintf(c[STEP_VALIDITY].detail,
 		    sizeof(c[STEP_VALIDITY].detail),
 		    "every certificate valid at the decision time");
-	if (failed > STEP_POLICY) {
-		c[STEP_POLICY].result = "skipped";
-		snprintf(c[STEP_POLICY].detail, sizeof(c[STEP_POLICY].detail),
-		    "no policy in this version: a valid certificate is allowed");
-	}
+	if (failed >= STEP_POLICY)
+		explain_policy(ctx, v, &c[STEP_POLICY]);
 }
 
 static int
@@ -133,7 +162,7 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 	if (v->reason == VERDICT_OK)
 		fprintf(f, "allow\n");
 	else
-		fprintf(f, "deny %s\n", verdict_reason_str(v->reason));
+		fprintf(f, "deny %s\n", verdict_reason_text(v));
 	fprintf(f, "status       %d\n", verdict_reason_status(v->reason));
 	fprintf(f, "certificate  %s\n", ctx->cert_path);
 	if (v->has_identity) {
@@ -215,7 +244,8 @@ explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 	fputc('{', f);
 	explain_json_kv(f, "decision", v->reason == VERDICT_OK ? "allow" :
 	    "deny", 1);
-	explain_json_kv(f, "reason", verdict_reason_str(v->reason), 1);
+	explain_json_kv(f, "reason", verdict_reason_text(v), 1);
+	explain_json_kv(f, "rule", v->rule, 1);
 	fprintf(f, "\"status\":%d,", verdict_reason_status(v->reason));
 	explain_json_kv(f, "detail", v->detail, 1);
 	explain_time(ctx->at, t1, sizeof(t1));

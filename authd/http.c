@@ -93,6 +93,7 @@ http_reply(struct MHD_Connection *c, unsigned int status,
 {
 	struct MHD_Response	*r;
 	enum MHD_Result		 ret;
+	size_t			 i;
 	int			 bad = 0;
 
 	r = MHD_create_response_from_buffer(body != NULL ? strlen(body) : 0,
@@ -101,14 +102,18 @@ http_reply(struct MHD_Connection *c, unsigned int status,
 	if (r == NULL)
 		return MHD_NO;
 	if (v != NULL) {
-		bad |= http_add(r, "X-Authd-Reason",
-		    verdict_reason_str(v->reason));
+		bad |= http_add(r, "X-Authd-Reason", verdict_reason_text(v));
+		bad |= http_add(r, "X-Authd-Rule", v->rule);
 		if (v->reason == VERDICT_OK) {
 			bad |= http_add(r, "X-Authd-Subject", v->id.subject);
 			bad |= http_add(r, "X-Authd-Issuer", v->id.issuer);
 			bad |= http_add(r, "X-Authd-Serial", v->id.serial);
 			bad |= http_add(r, "X-Authd-Fingerprint",
 			    v->id.fingerprint);
+			for (i = 0; v->policy_applied &&
+			    i < v->decision.nheaders; i++)
+				bad |= http_add(r, v->decision.headers[i].name,
+				    v->decision.headers[i].value);
 		}
 	}
 	if (bad) {
@@ -124,17 +129,30 @@ http_reply(struct MHD_Connection *c, unsigned int status,
 static void
 http_log_verdict(const struct verdict *v, const struct http_headers *h)
 {
-	char	 uri[256];
+	char	 uri[256], rs[80];
 
-	if (!log_enabled(LOG_LEVEL_DEBUG))
+	if (!log_enabled(LOG_LEVEL_DEBUG) && !v->shadow_differs)
 		return;
 	log_escape(uri, sizeof(uri), h->in.uri != NULL ? h->in.uri : "",
 	    h->in.uri != NULL ? strlen(h->in.uri) : 0);
-	log_debug("decision %d %s%s fp=%s uri=\"%s\": %s",
-	    verdict_reason_status(v->reason), verdict_reason_str(v->reason),
+	log_escape(rs, sizeof(rs), h->in.ruleset != NULL ? h->in.ruleset :
+	    "default", h->in.ruleset != NULL ? strlen(h->in.ruleset) : 7);
+	if (v->shadow_differs)
+		log_info("shadow policy differs: fp=%s uri=\"%s\" ruleset=%s "
+		    "enforced %d %s (%s) shadow %s (%s)",
+		    v->id.fingerprint[0] ? v->id.fingerprint : "-", uri, rs,
+		    verdict_reason_status(v->reason), verdict_reason_text(v),
+		    v->rule[0] ? v->rule : "no rule", v->shadow_reason,
+		    v->shadow_rule[0] ? v->shadow_rule : "no rule");
+	log_debug("decision %d %s%s fp=%s uri=\"%s\" ruleset=%s rule=%s: %s",
+	    verdict_reason_status(v->reason), verdict_reason_text(v),
 	    v->cached ? " (cached)" : "",
-	    v->id.fingerprint[0] ? v->id.fingerprint : "-", uri, v->detail);
+	    v->id.fingerprint[0] ? v->id.fingerprint : "-", uri, rs,
+	    v->rule[0] ? v->rule : "-", v->detail);
 }
+
+/* Per thread: struct verdict is large, and the stack of a pool thread is not. */
+static _Thread_local struct verdict	 http_verdict;
 
 static enum MHD_Result
 http_handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -145,7 +163,8 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	struct http_server	*srv = cls;
 	struct http_headers	 h;
 	struct snapshot		*snap;
-	struct verdict		 v;
+	struct verdict		*v = &http_verdict;
+	enum MHD_Result		 ret;
 
 	(void)version;
 	(void)upload_data;
@@ -164,17 +183,18 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	memset(&h, 0, sizeof(h));
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &h);
 	snap = snapshot_acquire();
-	if (h.dup_cert || h.dup_verify) {
-		memset(&v, 0, sizeof(v));
-		v.reason = VERDICT_MALFORMED;
-		snprintf(v.detail, sizeof(v.detail), "duplicate %s header",
-		    h.dup_cert ? "X-SSL-Client-Cert" : "X-SSL-Client-Verify");
-	} else
-		verdict_decide(snap, srv->cache, &h.in, 0, &v, NULL);
-	snapshot_release(snap);
-	http_log_verdict(&v, &h);
-	return http_reply(c, (unsigned int)verdict_reason_status(v.reason), &v,
+	if (h.dup_cert || h.dup_verify)
+		verdict_deny(v, VERDICT_MALFORMED, h.dup_cert ?
+		    "duplicate X-SSL-Client-Cert header" :
+		    "duplicate X-SSL-Client-Verify header");
+	else
+		verdict_decide(snap, srv->cache, &h.in, 0, v, NULL);
+	http_log_verdict(v, &h);
+	/* Header names set by the policy live in the snapshot: reply first. */
+	ret = http_reply(c, (unsigned int)verdict_reason_status(v->reason), v,
 	    NULL);
+	snapshot_release(snap);
+	return ret;
 }
 
 int

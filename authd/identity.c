@@ -1,9 +1,14 @@
 /* identity.c: what the backend learns about a verified client. */
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "err.h"
 #include "identity.h"
@@ -164,5 +169,407 @@ identity_extract(X509 *x, const unsigned char md[IDENTITY_SHA256_LEN],
 	if (identity_time(X509_get0_notBefore(x), &id->not_before) != 0 ||
 	    identity_time(X509_get0_notAfter(x), &id->not_after) != 0)
 		return AUTHD_EINVAL;
+	return 0;
+}
+
+/* ------------------------------------------------------------ policy fields */
+
+/* A sanitised copy of src in f's arena, or NULL (and truncated) when full. */
+static const char *
+identity_arena_put(struct identity_fields *f, const char *src, size_t len)
+{
+	size_t	 room = IDENTITY_ARENA_MAX - f->arena_len, n, i;
+	char	*dst = f->arena + f->arena_len;
+
+	if (room > IDENTITY_VALUE_MAX)
+		room = IDENTITY_VALUE_MAX;
+	if (room < 4) {
+		f->truncated = 1;
+		return NULL;
+	}
+	for (n = 0, i = 0; i < len; i++)
+		n += (unsigned char)src[i] >= 0x20 &&
+		    (unsigned char)src[i] < 0x7f ? 1 : 3;
+	if (n >= room)			/* identity_sanitize cuts it */
+		f->truncated = 1;
+	n = identity_sanitize(dst, room, src, len);
+	f->arena_len += n + 1;
+	return dst;
+}
+
+/* An object as its short name when OpenSSL knows it, else dotted. */
+static const char *
+identity_obj(struct identity_fields *f, const ASN1_OBJECT *obj, int dotted)
+{
+	char	 buf[128];
+	int	 nid = OBJ_obj2nid(obj), n;
+
+	if (!dotted && nid != NID_undef)
+		return OBJ_nid2sn(nid);
+	n = OBJ_obj2txt(buf, sizeof(buf), obj, 1);
+	if (n <= 0 || (size_t)n >= sizeof(buf))
+		return NULL;
+	return identity_arena_put(f, buf, (size_t)n);
+}
+
+static void
+identity_attrs(struct identity_fields *f, const X509_NAME *name,
+    struct policy_attr *attrs, size_t *nattrs)
+{
+	const X509_NAME_ENTRY	*e;
+	unsigned char		*utf8;
+	const char		*type, *value;
+	int			 i, count = X509_NAME_entry_count(name), n;
+
+	for (i = 0; i < count; i++) {
+		if (*nattrs >= IDENTITY_ATTRS_MAX) {
+			f->truncated = 1;
+			return;
+		}
+		e = X509_NAME_get_entry(name, i);
+		utf8 = NULL;
+		if ((n = ASN1_STRING_to_UTF8(&utf8,
+		    X509_NAME_ENTRY_get_data(e))) < 0)
+			continue;
+		type = identity_obj(f, X509_NAME_ENTRY_get_object(e), 0);
+		value = type != NULL ? identity_arena_put(f, (char *)utf8,
+		    (size_t)n) : NULL;
+		OPENSSL_free(utf8);
+		if (value == NULL)
+			continue;
+		attrs[*nattrs].type = type;
+		attrs[(*nattrs)++].value = value;
+	}
+}
+
+static void
+identity_push(struct identity_fields *f, const char **arr, size_t *n,
+    size_t max, const char *v)
+{
+	if (v == NULL)
+		return;
+	if (*n >= max) {
+		f->truncated = 1;
+		return;
+	}
+	arr[(*n)++] = v;
+}
+
+static void
+identity_sans(struct identity_fields *f, X509 *x)
+{
+	GENERAL_NAMES		*gens;
+	const GENERAL_NAME	*g;
+	const ASN1_STRING	*s;
+	char			 ip[INET6_ADDRSTRLEN];
+	int			 i, crit = 0, len;
+
+	if ((gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit,
+	    NULL)) == NULL)
+		return;
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		switch (g->type) {
+		case GEN_DNS:
+		case GEN_EMAIL:
+		case GEN_URI:
+			s = g->d.ia5;
+			if (g->type == GEN_DNS)
+				identity_push(f, f->san_dns, &f->nsan_dns,
+				    IDENTITY_SANS_MAX, identity_arena_put(f,
+				    (const char *)ASN1_STRING_get0_data(s),
+				    (size_t)ASN1_STRING_length(s)));
+			else if (g->type == GEN_EMAIL)
+				identity_push(f, f->san_email, &f->nsan_email,
+				    IDENTITY_SANS_MAX, identity_arena_put(f,
+				    (const char *)ASN1_STRING_get0_data(s),
+				    (size_t)ASN1_STRING_length(s)));
+			else
+				identity_push(f, f->san_uri, &f->nsan_uri,
+				    IDENTITY_SANS_MAX, identity_arena_put(f,
+				    (const char *)ASN1_STRING_get0_data(s),
+				    (size_t)ASN1_STRING_length(s)));
+			break;
+		case GEN_IPADD:
+			s = g->d.ip;
+			len = ASN1_STRING_length(s);
+			if ((len != 4 && len != 16) || inet_ntop(len == 4 ?
+			    AF_INET : AF_INET6, ASN1_STRING_get0_data(s), ip,
+			    sizeof(ip)) == NULL)
+				break;
+			identity_push(f, f->san_ip, &f->nsan_ip,
+			    IDENTITY_SANS_MAX, identity_arena_put(f, ip,
+			    strlen(ip)));
+			break;
+		default:
+			break;
+		}
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+static void
+identity_oids(struct identity_fields *f, X509 *x)
+{
+	EXTENDED_KEY_USAGE	*eku;
+	CERTIFICATEPOLICIES	*pols;
+	int			 i, crit = 0;
+
+	if ((eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL)) !=
+	    NULL) {
+		for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
+			identity_push(f, f->eku, &f->neku, IDENTITY_OIDS_MAX,
+			    identity_obj(f, sk_ASN1_OBJECT_value(eku, i), 0));
+		EXTENDED_KEY_USAGE_free(eku);
+	}
+	if ((pols = X509_get_ext_d2i(x, NID_certificate_policies, &crit,
+	    NULL)) != NULL) {
+		for (i = 0; i < sk_POLICYINFO_num(pols); i++)
+			identity_push(f, f->policy_oids, &f->npolicy_oids,
+			    IDENTITY_OIDS_MAX, identity_obj(f,
+			    sk_POLICYINFO_value(pols, i)->policyid, 1));
+		CERTIFICATEPOLICIES_free(pols);
+	}
+}
+
+int
+identity_fields_load(X509 *x, const unsigned char md[IDENTITY_SHA256_LEN],
+    time_t at, struct identity_fields *f)
+{
+	time_t	 left;
+	int	 rc;
+
+	memset(f, 0, sizeof(*f));
+	if ((f->arena = malloc(IDENTITY_ARENA_MAX)) == NULL)
+		return AUTHD_ENOMEM;
+	if ((rc = identity_extract(x, md, &f->id)) != 0)
+		goto fail;
+	/* floor division: an hour past notAfter is day -1, not 0 */
+	left = f->id.not_after - at;
+	f->days_left = (long)(left >= 0 ? left / 86400 :
+	    -((-left + 86399) / 86400));
+	identity_attrs(f, X509_get_subject_name(x), f->subject_attrs,
+	    &f->nsubject_attrs);
+	identity_attrs(f, X509_get_issuer_name(x), f->issuer_attrs,
+	    &f->nissuer_attrs);
+	identity_sans(f, x);
+	identity_oids(f, x);
+	ERR_clear_error();
+	return 0;
+fail:
+	identity_fields_cleanup(f);
+	return rc;
+}
+
+void
+identity_fields_cleanup(struct identity_fields *f)
+{
+	free(f->arena);
+	memset(f, 0, sizeof(*f));
+}
+
+void
+identity_fields_view(const struct identity_fields *f,
+    struct policy_identity *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->subject = f->id.subject;
+	out->issuer = f->id.issuer;
+	out->serial = f->id.serial;
+	out->fingerprint = f->id.fingerprint;
+	out->subject_attrs = f->subject_attrs;
+	out->nsubject_attrs = f->nsubject_attrs;
+	out->issuer_attrs = f->issuer_attrs;
+	out->nissuer_attrs = f->nissuer_attrs;
+	out->san_dns = f->san_dns;
+	out->nsan_dns = f->nsan_dns;
+	out->san_email = f->san_email;
+	out->nsan_email = f->nsan_email;
+	out->san_uri = f->san_uri;
+	out->nsan_uri = f->nsan_uri;
+	out->san_ip = f->san_ip;
+	out->nsan_ip = f->nsan_ip;
+	out->eku = f->eku;
+	out->neku = f->neku;
+	out->policy_oids = f->policy_oids;
+	out->npolicy_oids = f->npolicy_oids;
+	out->days_left = f->days_left;
+}
+
+/* ---- packing for the verdict cache ---- */
+
+#define IDENTITY_PACK_MAGIC	 0xa1
+
+struct identity_pack {
+	unsigned char	*buf;
+	size_t		 cap, len;
+	int		 full;
+};
+
+static void
+identity_pack_bytes(struct identity_pack *pk, const void *p, size_t n)
+{
+	if (pk->full || pk->cap - pk->len < n) {
+		pk->full = 1;
+		return;
+	}
+	memcpy(pk->buf + pk->len, p, n);
+	pk->len += n;
+}
+
+static void
+identity_pack_str(struct identity_pack *pk, const char *s)
+{
+	identity_pack_bytes(pk, s != NULL ? s : "", strlen(s != NULL ? s :
+	    "") + 1);
+}
+
+static void
+identity_pack_strs(struct identity_pack *pk, const char *const *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		identity_pack_str(pk, v[i]);
+}
+
+size_t
+identity_fields_pack(const struct identity_fields *f, unsigned char *buf,
+    size_t cap)
+{
+	struct identity_pack	 pk = { buf, cap, 0, 0 };
+	unsigned char		 hdr[10];
+	int64_t			 t[2];
+	size_t			 i;
+
+	hdr[0] = IDENTITY_PACK_MAGIC;
+	hdr[1] = (unsigned char)f->nsubject_attrs;
+	hdr[2] = (unsigned char)f->nissuer_attrs;
+	hdr[3] = (unsigned char)f->nsan_dns;
+	hdr[4] = (unsigned char)f->nsan_email;
+	hdr[5] = (unsigned char)f->nsan_uri;
+	hdr[6] = (unsigned char)f->nsan_ip;
+	hdr[7] = (unsigned char)f->neku;
+	hdr[8] = (unsigned char)f->npolicy_oids;
+	hdr[9] = (unsigned char)(f->truncated != 0);
+	identity_pack_bytes(&pk, hdr, sizeof(hdr));
+	t[0] = (int64_t)f->id.not_before;
+	t[1] = (int64_t)f->id.not_after;
+	identity_pack_bytes(&pk, t, sizeof(t));
+	identity_pack_str(&pk, f->id.subject);
+	identity_pack_str(&pk, f->id.issuer);
+	identity_pack_str(&pk, f->id.serial);
+	identity_pack_str(&pk, f->id.fingerprint);
+	for (i = 0; i < f->nsubject_attrs; i++) {
+		identity_pack_str(&pk, f->subject_attrs[i].type);
+		identity_pack_str(&pk, f->subject_attrs[i].value);
+	}
+	for (i = 0; i < f->nissuer_attrs; i++) {
+		identity_pack_str(&pk, f->issuer_attrs[i].type);
+		identity_pack_str(&pk, f->issuer_attrs[i].value);
+	}
+	identity_pack_strs(&pk, f->san_dns, f->nsan_dns);
+	identity_pack_strs(&pk, f->san_email, f->nsan_email);
+	identity_pack_strs(&pk, f->san_uri, f->nsan_uri);
+	identity_pack_strs(&pk, f->san_ip, f->nsan_ip);
+	identity_pack_strs(&pk, f->eku, f->neku);
+	identity_pack_strs(&pk, f->policy_oids, f->npolicy_oids);
+	return pk.full ? 0 : pk.len;
+}
+
+/* The next NUL-terminated string of the blob, or NULL past its end. */
+static const char *
+identity_unpack_str(const unsigned char *buf, size_t len, size_t *off)
+{
+	const unsigned char	*nul;
+	const char		*s;
+
+	if (*off >= len ||
+	    (nul = memchr(buf + *off, '\0', len - *off)) == NULL)
+		return NULL;
+	s = (const char *)buf + *off;
+	*off = (size_t)(nul - buf) + 1;
+	return s;
+}
+
+static int
+identity_unpack_strs(const unsigned char *buf, size_t len, size_t *off,
+    const char **v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((v[i] = identity_unpack_str(buf, len, off)) == NULL)
+			return -1;
+	return 0;
+}
+
+static int
+identity_unpack_copy(char *dst, size_t cap, const unsigned char *buf,
+    size_t len, size_t *off)
+{
+	const char	*s = identity_unpack_str(buf, len, off);
+
+	if (s == NULL || strlen(s) >= cap)
+		return -1;
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+int
+identity_fields_unpack(const unsigned char *buf, size_t len,
+    struct identity_fields *f)
+{
+	int64_t	 t[2];
+	size_t	 off = 10 + sizeof(t), i;
+
+	if (len < off || buf[0] != IDENTITY_PACK_MAGIC ||
+	    buf[1] > IDENTITY_ATTRS_MAX || buf[2] > IDENTITY_ATTRS_MAX ||
+	    buf[3] > IDENTITY_SANS_MAX || buf[4] > IDENTITY_SANS_MAX ||
+	    buf[5] > IDENTITY_SANS_MAX || buf[6] > IDENTITY_SANS_MAX ||
+	    buf[7] > IDENTITY_OIDS_MAX || buf[8] > IDENTITY_OIDS_MAX)
+		return -1;
+	f->arena = NULL;
+	f->arena_len = 0;
+	f->nsubject_attrs = buf[1];
+	f->nissuer_attrs = buf[2];
+	f->nsan_dns = buf[3];
+	f->nsan_email = buf[4];
+	f->nsan_uri = buf[5];
+	f->nsan_ip = buf[6];
+	f->neku = buf[7];
+	f->npolicy_oids = buf[8];
+	f->truncated = buf[9];
+	memcpy(t, buf + 10, sizeof(t));
+	f->id.not_before = (time_t)t[0];
+	f->id.not_after = (time_t)t[1];
+	f->days_left = 0;
+	if (identity_unpack_copy(f->id.subject, sizeof(f->id.subject), buf,
+	    len, &off) != 0 ||
+	    identity_unpack_copy(f->id.issuer, sizeof(f->id.issuer), buf, len,
+	    &off) != 0 ||
+	    identity_unpack_copy(f->id.serial, sizeof(f->id.serial), buf, len,
+	    &off) != 0 ||
+	    identity_unpack_copy(f->id.fingerprint, sizeof(f->id.fingerprint),
+	    buf, len, &off) != 0)
+		return -1;
+	for (i = 0; i < f->nsubject_attrs; i++)
+		if ((f->subject_attrs[i].type = identity_unpack_str(buf, len,
+		    &off)) == NULL || (f->subject_attrs[i].value =
+		    identity_unpack_str(buf, len, &off)) == NULL)
+			return -1;
+	for (i = 0; i < f->nissuer_attrs; i++)
+		if ((f->issuer_attrs[i].type = identity_unpack_str(buf, len,
+		    &off)) == NULL || (f->issuer_attrs[i].value =
+		    identity_unpack_str(buf, len, &off)) == NULL)
+			return -1;
+	if (identity_unpack_strs(buf, len, &off, f->san_dns, f->nsan_dns) ||
+	    identity_unpack_strs(buf, len, &off, f->san_email, f->nsan_email) ||
+	    identity_unpack_strs(buf, len, &off, f->san_uri, f->nsan_uri) ||
+	    identity_unpack_strs(buf, len, &off, f->san_ip, f->nsan_ip) ||
+	    identity_unpack_strs(buf, len, &off, f->eku, f->neku) ||
+	    identity_unpack_strs(buf, len, &off, f->policy_oids,
+	    f->npolicy_oids) || off != len)
+		return -1;
 	return 0;
 }

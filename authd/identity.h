@@ -12,6 +12,8 @@
 
 #include <openssl/x509.h>
 
+#include "policy.h"
+
 #define IDENTITY_DN_MAX		 1024
 #define IDENTITY_SERIAL_MAX	 132	/* 64 octets in hex, '-' and NUL */
 #define IDENTITY_SHA256_LEN	 32
@@ -53,5 +55,71 @@ int	 identity_time(const ASN1_TIME *t, time_t *out);
  */
 size_t	 identity_sanitize(char *dst, size_t len, const char *src,
 	    size_t srclen);
+
+/*
+ * Everything a policy can test about a certificate (struct
+ * policy_identity), owned and bounded.  Values are sanitised like the
+ * identity headers (identity_sanitize: non-printable bytes as \HH, cut
+ * values end in "...").  A certificate with more than a cap holds (DN
+ * attributes, SANs per type, EKUs, policies, bytes in all) is extracted up
+ * to the cap and flagged truncated.
+ */
+#define IDENTITY_ATTRS_MAX	 32	/* per DN */
+#define IDENTITY_SANS_MAX	 64	/* per SAN type */
+#define IDENTITY_OIDS_MAX	 32	/* EKUs, certificate policies */
+#define IDENTITY_VALUE_MAX	 1024	/* bytes per value, with the NUL */
+#define IDENTITY_ARENA_MAX	 65536	/* bytes of all values */
+
+struct identity_fields {
+	struct identity		 id;
+	long			 days_left;
+	struct policy_attr	 subject_attrs[IDENTITY_ATTRS_MAX];
+	size_t			 nsubject_attrs;
+	struct policy_attr	 issuer_attrs[IDENTITY_ATTRS_MAX];
+	size_t			 nissuer_attrs;
+	const char		*san_dns[IDENTITY_SANS_MAX];
+	size_t			 nsan_dns;
+	const char		*san_email[IDENTITY_SANS_MAX];
+	size_t			 nsan_email;
+	const char		*san_uri[IDENTITY_SANS_MAX];
+	size_t			 nsan_uri;
+	const char		*san_ip[IDENTITY_SANS_MAX];
+	size_t			 nsan_ip;
+	const char		*eku[IDENTITY_OIDS_MAX];
+	size_t			 neku;
+	const char		*policy_oids[IDENTITY_OIDS_MAX];
+	size_t			 npolicy_oids;
+	int			 truncated;	/* a cap was hit */
+	/* private: the values, IDENTITY_ARENA_MAX bytes */
+	char			*arena;
+	size_t			 arena_len;
+};
+
+/*
+ * Fill f from a parsed certificate; md is the SHA-256 of its DER, at the
+ * time days_left counts from (floor((notAfter - at) / 1 day): 0 on the
+ * last day, negative once expired).  Returns 0, or a negative authd_err
+ * with f left empty.  Either way f must be released with
+ * identity_fields_cleanup.
+ */
+int	 identity_fields_load(X509 *x, const unsigned char md[IDENTITY_SHA256_LEN],
+	    time_t at, struct identity_fields *f);
+void	 identity_fields_cleanup(struct identity_fields *f);
+
+/* A view of f for policy_eval; valid while f is neither changed nor cleaned. */
+void	 identity_fields_view(const struct identity_fields *f,
+	    struct policy_identity *out);
+
+/*
+ * identity_fields as one flat blob, for the verdict cache: pack returns
+ * the bytes written to buf (0 if cap is too small); unpack fills f with
+ * pointers into buf, which must outlive f's use (f owns nothing then;
+ * identity_fields_cleanup is not needed).  Returns 0, or -1 for a blob
+ * that is not one of pack's.
+ */
+size_t	 identity_fields_pack(const struct identity_fields *f,
+	    unsigned char *buf, size_t cap);
+int	 identity_fields_unpack(const unsigned char *buf, size_t len,
+	    struct identity_fields *f);
 
 #endif

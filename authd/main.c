@@ -1,5 +1,5 @@
 /*
- * main.c: authd serve | check | version.
+ * main.c: authd serve | check | policy check | version.
  *
  * The only file outside the library: it wires the modules together and
  * owns the process (signals, exit codes).
@@ -21,13 +21,16 @@
 #include "explain.h"
 #include "http.h"
 #include "log.h"
+#include "policy.h"
 #include "request.h"
 #include "snapshot.h"
+#include "store.h"
 #include "verdict.h"
 
 #define EXIT_DENY	 1
 #define EXIT_USAGE	 2
 #define CHECK_FILE_MAX	 (1024 * 1024)
+#define MAIN_DATA_DIR	 "/var/lib/authd"
 
 /*
  * Read the configuration the way the command line says: file first, then
@@ -49,17 +52,85 @@ main_config(const struct cli *cli, struct config *cfg, int need_trust)
 	return cfg->nerrors ? AUTHD_ECONFIG : 0;
 }
 
+/* The LMDB store, opened once, by the first snapshot that needs it. */
+static struct store	*main_store;
+
 static int
-main_load(const struct cli *cli, struct snapshot **snap)
+main_store_open(const struct config *cfg)
+{
+	const char	*dir = cfg->data_dir.value != NULL ?
+			    cfg->data_dir.value : MAIN_DATA_DIR;
+	char		 err[512];
+
+	if (main_store != NULL)
+		return 0;
+	if (store_open(dir, STORE_DEFAULT_MAPSIZE, &main_store, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: data_dir: %s\n", cfg->data_dir.value !=
+		    NULL ? cfg->data_dir.origin : "authd", err);
+		return AUTHD_ECONFIG;
+	}
+	return 0;
+}
+
+/*
+ * Build a snapshot from the command line and files.  With use_store
+ * (authd serve), policy lists live in LMDB under data_dir; otherwise in
+ * memory (check, serve -n: no side effects).
+ */
+static int
+main_load(const struct cli *cli, struct snapshot **snap, int use_store)
 {
 	struct config	 cfg;
 	int		 rc;
 
 	*snap = NULL;
-	if ((rc = main_config(cli, &cfg, 1)) == 0)
-		rc = snapshot_new(&cfg, snap);
+	if ((rc = main_config(cli, &cfg, 1)) == 0 && use_store &&
+	    (cfg.policy.value != NULL || cfg.shadow_policy.value != NULL))
+		rc = main_store_open(&cfg);
+	if (rc == 0)
+		rc = snapshot_new_store(&cfg, use_store ? main_store : NULL,
+		    snap);
 	config_cleanup(&cfg);
 	return rc;
+}
+
+/* Drop the list sets neither snapshot uses (LMDB space, not memory). */
+static void
+main_store_retain(const struct snapshot *a, const struct snapshot *b)
+{
+	const char		*keep[2 * POLICY_MAX_LISTS * 2];
+	const struct snapshot	*s[2] = { a, b };
+	const struct policy	*p[2];
+	size_t			 n = 0, i, j, k;
+	int			 dropped;
+
+	if (main_store == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		if (s[i] == NULL)
+			continue;
+		p[0] = s[i]->policy;
+		p[1] = s[i]->shadow;
+		for (j = 0; j < 2; j++)
+			for (k = 0; p[j] != NULL && k < policy_lists(p[j]); k++)
+				if (policy_list_setname(p[j], k) != NULL)
+					keep[n++] = policy_list_setname(p[j], k);
+	}
+	if ((dropped = store_set_retain(main_store, "list:", keep, n)) > 0)
+		log_info("store: dropped %d list(s) no policy uses", dropped);
+}
+
+static void
+main_log_snapshot(const char *what, const struct snapshot *s)
+{
+	log_info("%s: %zu trust anchor(s), %zu intermediate(s) (%zu verified "
+	    "for the fast path); policy %s%s%s", what,
+	    chain_store_anchors(s->chain), chain_store_intermediates(s->chain),
+	    chain_store_fast(s->chain), s->policy != NULL ?
+	    s->cfg.policy.value : "none (a valid certificate is allowed)",
+	    s->shadow != NULL ? ", shadow policy " : "",
+	    s->shadow != NULL ? s->cfg.shadow_policy.value : "");
 }
 
 /* What a reload cannot change without a restart. */
@@ -89,18 +160,26 @@ main_serve(const struct cli *cli)
 	struct snapshot		*snap = NULL, *fresh, *cur;
 	struct http_server	*srv = NULL;
 	struct cache		*cache = NULL;
+	struct timespec		 ts;
+	unsigned long long	 stamp, failed, now;
+	time_t			 interval;
 	sigset_t		 set;
-	int			 sig, rc = 1;
+	int			 sig, rc = 1, reload;
 
-	if (main_load(cli, &snap) != 0) {
+	if (main_load(cli, &snap, !cli->check_only) != 0) {
 		fprintf(stderr, "authd: configuration has errors\n");
 		return EXIT_USAGE;
 	}
 	log_init(snap->cfg.log_level);
 	if (cli->check_only) {
 		printf("configuration OK: %zu trust anchor(s), %zu "
-		    "intermediate(s)\n", chain_store_anchors(snap->chain),
+		    "intermediate(s)", chain_store_anchors(snap->chain),
 		    chain_store_intermediates(snap->chain));
+		if (snap->policy != NULL)
+			printf(", policy: %zu rule set(s), %zu rule(s)",
+			    policy_rulesets(snap->policy),
+			    policy_rules(snap->policy));
+		printf("\n");
 		snapshot_release(snap);
 		return 0;
 	}
@@ -118,11 +197,11 @@ main_serve(const struct cli *cli)
 		log_error("cannot allocate the verdict cache");
 		goto end;
 	}
+	main_log_snapshot("loaded", snap);
+	main_store_retain(snap, NULL);
+	stamp = failed = snapshot_stamp(&snap->cfg, snap);
+	interval = snap->cfg.watch_interval;
 	snapshot_publish(snap);
-	log_info("trust: %zu anchor(s), %zu intermediate(s), %zu verified "
-	    "for the fast path", chain_store_anchors(snap->chain),
-	    chain_store_intermediates(snap->chain),
-	    chain_store_fast(snap->chain));
 	snap = NULL;
 	cur = snapshot_acquire();
 	sig = http_start(&cur->cfg, cache, &srv);
@@ -130,27 +209,53 @@ main_serve(const struct cli *cli)
 	if (sig != 0)
 		goto end;
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			log_info("SIGHUP: reloading configuration and trust");
-			if (main_load(cli, &fresh) != 0) {
-				log_error("reload failed; still serving the "
-				    "previous configuration");
+		reload = 0;
+		if (interval > 0) {
+			ts.tv_sec = interval;
+			ts.tv_nsec = 0;
+			sig = sigtimedwait(&set, NULL, &ts);
+		} else
+			sig = sigwaitinfo(&set, NULL);
+		if (sig == -1) {
+			if (errno != EAGAIN)
 				continue;
+			/* Poll: reload when a file changed since the last try. */
+			cur = snapshot_acquire();
+			now = snapshot_stamp(&cur->cfg, cur);
+			snapshot_release(cur);
+			if (now != stamp && now != failed) {
+				log_info("a configuration, trust or policy file "
+				    "changed: reloading");
+				reload = 1;
 			}
-			log_init(fresh->cfg.log_level);
-			main_reload_warn(fresh);
-			snapshot_publish(fresh);
-			cache_clear(cache);
-			log_info("reloaded: %zu trust anchor(s), %zu "
-			    "intermediate(s); verdict cache dropped",
-			    chain_store_anchors(fresh->chain),
-			    chain_store_intermediates(fresh->chain));
+		} else if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading configuration, trust and "
+			    "policy");
+			reload = 1;
+		} else {
+			log_info("signal %d: stopping", sig);
+			break;
+		}
+		if (!reload)
+			continue;
+		if (main_load(cli, &fresh, 1) != 0) {
+			cur = snapshot_acquire();
+			failed = snapshot_stamp(&cur->cfg, cur);
+			snapshot_release(cur);
+			log_error("reload failed; still serving the previous "
+			    "configuration and policy");
 			continue;
 		}
-		log_info("signal %d: stopping", sig);
-		break;
+		log_init(fresh->cfg.log_level);
+		main_reload_warn(fresh);
+		cur = snapshot_acquire();
+		main_store_retain(cur, fresh);
+		snapshot_release(cur);
+		stamp = failed = snapshot_stamp(&fresh->cfg, fresh);
+		interval = fresh->cfg.watch_interval;
+		main_log_snapshot("reloaded", fresh);
+		snapshot_publish(fresh);
+		cache_clear(cache);
 	}
 	rc = 0;
 end:
@@ -158,6 +263,7 @@ end:
 	snapshot_release(snap);
 	snapshot_shutdown();
 	cache_free(&cache);
+	store_close(&main_store);
 	return rc;
 }
 
@@ -240,7 +346,7 @@ main_check(const struct cli *cli)
 	size_t			 len;
 	int			 rc = EXIT_USAGE;
 
-	if (main_load(cli, &snap) != 0) {
+	if (main_load(cli, &snap, 0) != 0) {
 		fprintf(stderr, "authd: configuration has errors\n");
 		return EXIT_USAGE;
 	}
@@ -276,6 +382,25 @@ end:
 	return rc;
 }
 
+/* Lint a policy: every error on stderr, a one-line summary on stdout. */
+static int
+main_policy_check(const struct cli *cli)
+{
+	struct policy	*p = NULL;
+	int		 rc;
+
+	if ((rc = policy_load(cli->policy, stderr, &p)) != 0) {
+		fprintf(stderr, "authd: %s: %s\n", cli->policy,
+		    rc == AUTHD_ECONFIG ? "policy has errors" : err_str(rc));
+		return EXIT_USAGE;
+	}
+	printf("policy OK: %zu rule set(s), %zu rule(s), %zu list(s), %zu "
+	    "list entries\n", policy_rulesets(p), policy_rules(p),
+	    policy_lists(p), policy_list_entries(p));
+	policy_free(&p);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -292,6 +417,8 @@ main(int argc, char *argv[])
 		return main_serve(&cli);
 	case CLI_CHECK:
 		return main_check(&cli);
+	case CLI_POLICY_CHECK:
+		return main_policy_check(&cli);
 	case CLI_VERSION:
 		printf("authd %s (%s)\n", AUTHD_VERSION,
 		    OpenSSL_version(OPENSSL_VERSION));

@@ -257,3 +257,98 @@ request_cert_decode(const char *hdr, size_t len, unsigned char *der,
 	}
 	return st;
 }
+
+int
+request_path_normalize(const char *uri, char *out, size_t cap,
+    const char **why)
+{
+	const char	*p = uri, *end;
+	size_t		 o = 0, seg;
+	int		 hi, lo;
+	unsigned char	 c;
+
+	if (cap < 2) {
+		*why = "no room";
+		return -1;
+	}
+	if (p == NULL || *p == '\0') {
+		*why = "no request path (X-Original-URI)";
+		return -1;
+	}
+	if (strncmp(p, "http://", 7) == 0 || strncmp(p, "https://", 8) == 0) {
+		p = strchr(p + (p[4] == 's' ? 8 : 7), '/');
+		if (p == NULL)
+			p = "/";
+	}
+	if (*p != '/') {
+		*why = "request path does not start with /";
+		return -1;
+	}
+	end = p + strcspn(p, "?#");
+	/* out[0..o) is always "/" followed by complete segments. */
+	out[o++] = '/';
+	seg = o;			/* start of the segment being written */
+	for (; p < end; p++) {
+		c = (unsigned char)*p;
+		if (c == '%') {
+			if (end - p < 3 ||
+			    (hi = hexval((unsigned char)p[1])) < 0 ||
+			    (lo = hexval((unsigned char)p[2])) < 0) {
+				*why = "invalid %-escape in the request path";
+				return -1;
+			}
+			c = (unsigned char)(hi << 4 | lo);
+			p += 2;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			*why = "control byte in the request path";
+			return -1;
+		}
+		if (c != '/') {
+			if (o + 1 >= cap) {
+				*why = "request path too long";
+				return -1;
+			}
+			out[o++] = (char)c;
+			continue;
+		}
+		/* A segment ended: resolve it. */
+		if (o == seg)
+			continue;			/* "//" */
+		if (o - seg == 1 && out[seg] == '.') {
+			o = seg;			/* "/./" */
+			continue;
+		}
+		if (o - seg == 2 && out[seg] == '.' && out[seg + 1] == '.') {
+			if (seg == 1) {
+				*why = "request path climbs above /";
+				return -1;
+			}
+			o = seg - 1;			/* drop "/.." and the parent */
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			seg = o;
+			continue;
+		}
+		if (o + 1 >= cap) {
+			*why = "request path too long";
+			return -1;
+		}
+		out[o++] = '/';
+		seg = o;
+	}
+	/* The last segment: "." and ".." act on the directory. */
+	if (o - seg == 1 && out[seg] == '.')
+		o = seg;
+	else if (o - seg == 2 && out[seg] == '.' && out[seg + 1] == '.') {
+		if (seg == 1) {
+			*why = "request path climbs above /";
+			return -1;
+		}
+		o = seg - 1;
+		while (o > 0 && out[o - 1] != '/')
+			o--;
+	}
+	out[o] = '\0';
+	return 0;
+}

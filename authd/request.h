@@ -36,4 +36,19 @@ enum request_cert_status request_cert_decode(const char *hdr, size_t len,
 enum request_cert_status request_pem_decode(const char *pem, size_t len,
 	    unsigned char *der, size_t *derlen, const char **why);
 
+/* Longest request path considered, decoded. */
+#define REQUEST_PATH_MAX	 4096
+
+/*
+ * The path of X-Original-URI as nginx routes it, so that a policy's path
+ * rules see what nginx's locations saw: the query is cut, %XX escapes are
+ * decoded (%2F too), repeated slashes merged, "." and ".." resolved.  An
+ * absolute URI ("https://host/p") yields its path.  Returns 0 with out
+ * filled, or -1 with *why set when the path is unusable: not starting with
+ * '/', a bad escape, a control byte, ".." above the root, longer than cap.
+ * A deny is the only safe answer then.
+ */
+int	 request_path_normalize(const char *uri, char *out, size_t cap,
+	    const char **why);
+
 #endif

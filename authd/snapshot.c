@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "err.h"
 #include "snapshot.h"
 
@@ -18,6 +20,8 @@ static unsigned long	 snapshot_gen;
 static void
 snapshot_free(struct snapshot *snap)
 {
+	policy_free(&snap->policy);
+	policy_free(&snap->shadow);
 	chain_store_free(&snap->chain);
 	config_cleanup(&snap->cfg);
 	free(snap);
@@ -25,6 +29,13 @@ snapshot_free(struct snapshot *snap)
 
 int
 snapshot_new(struct config *cfg, struct snapshot **out)
+{
+	return snapshot_new_store(cfg, NULL, out);
+}
+
+int
+snapshot_new_store(struct config *cfg, struct store *store,
+    struct snapshot **out)
 {
 	struct snapshot	*snap;
 	int		 rc;
@@ -34,7 +45,21 @@ snapshot_new(struct config *cfg, struct snapshot **out)
 		return AUTHD_ENOMEM;
 	snap->cfg = *cfg;
 	config_init(cfg);	/* ownership moved */
-	if ((rc = chain_store_load(&snap->cfg, &snap->chain)) != 0) {
+	rc = chain_store_load(&snap->cfg, &snap->chain);
+	/* Policies load even when trust failed, so that -n reports it all. */
+	if (snap->cfg.policy.value != NULL &&
+	    policy_load_store(snap->cfg.policy.value, stderr, store,
+	    &snap->policy) != 0) {
+		snap->cfg.nerrors++;
+		rc = AUTHD_ECONFIG;
+	}
+	if (snap->cfg.shadow_policy.value != NULL &&
+	    policy_load_store(snap->cfg.shadow_policy.value, stderr, store,
+	    &snap->shadow) != 0) {
+		snap->cfg.nerrors++;
+		rc = AUTHD_ECONFIG;
+	}
+	if (rc != 0) {
 		cfg->nerrors = snap->cfg.nerrors;
 		snapshot_free(snap);
 		return rc;
@@ -94,4 +119,46 @@ snapshot_shutdown(void)
 	snapshot_cur = NULL;
 	pthread_mutex_unlock(&snapshot_lock);
 	snapshot_release(old);
+}
+
+static unsigned long long
+snapshot_mix(unsigned long long h, const char *path)
+{
+	struct stat	 sb;
+	const char	*p;
+
+	if (path == NULL)
+		return h;
+	for (p = path; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	if (stat(path, &sb) == 0) {
+		h = (h ^ (unsigned long long)sb.st_size) * 1099511628211ULL;
+		h = (h ^ (unsigned long long)sb.st_ino) * 1099511628211ULL;
+		h = (h ^ (unsigned long long)sb.st_mtim.tv_sec) * 1099511628211ULL;
+		h = (h ^ (unsigned long long)sb.st_mtim.tv_nsec) * 1099511628211ULL;
+	} else
+		h = (h ^ 0xdeadULL) * 1099511628211ULL;
+	return h;
+}
+
+unsigned long long
+snapshot_stamp(const struct config *cfg, const struct snapshot *snap)
+{
+	unsigned long long	 h = 14695981039346656037ULL;
+	size_t			 i;
+
+	h = snapshot_mix(h, cfg->file);
+	for (i = 0; i < cfg->trust.n; i++)
+		h = snapshot_mix(h, cfg->trust.items[i].value);
+	for (i = 0; i < cfg->intermediates.n; i++)
+		h = snapshot_mix(h, cfg->intermediates.items[i].value);
+	h = snapshot_mix(h, cfg->policy.value);
+	h = snapshot_mix(h, cfg->shadow_policy.value);
+	for (i = 0; snap != NULL && snap->policy != NULL &&
+	    i < policy_lists(snap->policy); i++)
+		h = snapshot_mix(h, policy_list_path(snap->policy, i));
+	for (i = 0; snap != NULL && snap->shadow != NULL &&
+	    i < policy_lists(snap->shadow); i++)
+		h = snapshot_mix(h, policy_list_path(snap->shadow, i));
+	return h;
 }

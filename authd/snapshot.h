@@ -11,10 +11,13 @@
 
 #include "chain.h"
 #include "config.h"
+#include "policy.h"
 
 struct snapshot {
 	struct config		 cfg;		/* owned */
 	struct chain_store	*chain;		/* owned */
+	struct policy		*policy;	/* owned; NULL: valid chain allows */
+	struct policy		*shadow;	/* owned; evaluated, never enforced */
 	unsigned long		 generation;	/* changes with every publish */
 	/* private */
 	unsigned long		 refs;
@@ -26,6 +29,19 @@ struct snapshot {
  * negative authd_err; on error nothing is owned.
  */
 int		 snapshot_new(struct config *cfg, struct snapshot **out);
+/* The same with policy lists in store (NULL: in memory). */
+struct store;
+int		 snapshot_new_store(struct config *cfg, struct store *store,
+		    struct snapshot **out);
+
+/*
+ * The files a snapshot was built from (configuration, trust bundles,
+ * policies and their lists), for noticing changes: a digest of their
+ * names, sizes, inodes and modification times.  Two equal stamps mean
+ * nothing visible changed.
+ */
+unsigned long long snapshot_stamp(const struct config *cfg,
+		    const struct snapshot *snap);
 
 /* Make snap the current one; the previous one goes when its last user does. */
 void		 snapshot_publish(struct snapshot *snap);

@@ -13,6 +13,8 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <stddef.h>
+
 #include "cache.h"
 #include "err.h"
 #include "request.h"
@@ -81,8 +83,121 @@ verdict_nginx_says_none(const struct verdict_input *in)
 	    strcasecmp(in->client_verify, "NONE") == 0;
 }
 
-/* Decoded certificate; per thread, so the warm path allocates nothing. */
+/* Per thread, so that the warm path allocates nothing. */
 static _Thread_local unsigned char	 verdict_der[REQUEST_DER_MAX];
+static _Thread_local unsigned char	 verdict_blob[CACHE_BLOB_MAX];
+static _Thread_local struct identity_fields verdict_fields;
+static _Thread_local char		 verdict_path[REQUEST_PATH_MAX];
+
+const char *
+verdict_reason_text(const struct verdict *v)
+{
+	if (v->reason_text[0] != '\0')
+		return v->reason_text;
+	return verdict_reason_str(v->reason);
+}
+
+/* Whole days from now to notAfter, rounded down (0 on the last day). */
+static long
+verdict_days_left(time_t not_after, time_t now)
+{
+	long long	 d = (long long)not_after - (long long)now;
+
+	return (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+}
+
+/* Decide with one policy; fills the rule and reason text it gives. */
+static enum verdict_reason
+verdict_policy_eval(const struct policy *pol, const struct verdict_input *in,
+    const struct policy_identity *pid, const char *path,
+    struct policy_decision *d, char *rule, size_t rulelen, char *reason,
+    size_t reasonlen)
+{
+	struct policy_request	 rq;
+
+	rq.method = in->method;
+	rq.path = path;
+	rq.host = in->host;
+	policy_eval(pol, in->ruleset, pid, &rq, d);
+	rule[0] = reason[0] = '\0';
+	if (d->file != NULL)
+		snprintf(rule, rulelen, "%s:%d", d->file, d->line);
+	if (d->allow)
+		return VERDICT_OK;
+	if (strcmp(d->reason, "no-matching-rule") == 0)
+		return VERDICT_NO_MATCHING_RULE;
+	if (strcmp(d->reason, "policy-deny") != 0)
+		identity_sanitize(reason, reasonlen, d->reason, strlen(d->reason));
+	return VERDICT_POLICY_DENY;
+}
+
+/*
+ * Step 6: the policy, over the certificate's fields and the request.  Runs
+ * for every request with a good chain, cached or not: the request differs.
+ */
+static void
+verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
+    const struct identity_fields *f, time_t now, struct verdict *out)
+{
+	struct policy_identity	 pid;
+	struct policy_decision	 shadow;
+	enum verdict_reason	 r, sr;
+	const char		*path = NULL, *why = "";
+
+	identity_fields_view(f, &pid);
+	pid.days_left = verdict_days_left(f->id.not_after, now);
+	out->policy_applied = 1;
+	if (request_path_normalize(in->uri, verdict_path, sizeof(verdict_path),
+	    &why) == 0)
+		path = verdict_path;
+	r = verdict_policy_eval(snap->policy, in, &pid, path, &out->decision,
+	    out->rule, sizeof(out->rule), out->reason_text,
+	    sizeof(out->reason_text));
+	if (path == NULL && r == VERDICT_OK) {
+		/* A rule that ignores the path may allow; one that looks may not. */
+		r = VERDICT_POLICY_DENY;
+		out->decision.nheaders = 0;
+		snprintf(out->detail, sizeof(out->detail), "%s", why);
+	}
+	out->reason = r;
+	if (snap->shadow == NULL)
+		return;
+	sr = verdict_policy_eval(snap->shadow, in, &pid, path, &shadow,
+	    out->shadow_rule, sizeof(out->shadow_rule), out->shadow_reason,
+	    sizeof(out->shadow_reason));
+	if (path == NULL && sr == VERDICT_OK)
+		sr = VERDICT_POLICY_DENY;
+	out->shadow_differs = (sr == VERDICT_OK) != (r == VERDICT_OK) ||
+	    (sr != VERDICT_OK && sr != r);
+	if (out->shadow_reason[0] == '\0')
+		snprintf(out->shadow_reason, sizeof(out->shadow_reason), "%s",
+		    verdict_reason_str(sr));
+}
+
+static void
+verdict_init(struct verdict *out)
+{
+	/* Not a memset: struct verdict is large and this is the warm path. */
+	out->reason = VERDICT_INTERNAL_ERROR;
+	out->has_identity = 0;
+	out->cached = 0;
+	out->id.subject[0] = out->id.issuer[0] = out->id.serial[0] = '\0';
+	out->id.fingerprint[0] = '\0';
+	out->id.not_before = out->id.not_after = 0;
+	out->detail[0] = '\0';
+	out->policy_applied = 0;
+	out->rule[0] = out->reason_text[0] = '\0';
+	out->decision.nheaders = 0;
+	out->shadow_differs = 0;
+	out->shadow_rule[0] = out->shadow_reason[0] = '\0';
+}
+
+void
+verdict_deny(struct verdict *v, enum verdict_reason r, const char *detail)
+{
+	verdict_init(v);
+	verdict_set(v, r, detail);
+}
 
 void
 verdict_decide(const struct snapshot *snap, struct cache *cache,
@@ -92,14 +207,15 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	unsigned char			*der = verdict_der, md[IDENTITY_SHA256_LEN];
 	const unsigned char		*p;
 	struct chain_result		 res;
+	struct identity_fields		*f = NULL;
 	enum request_cert_status	 st;
 	const char			*why = "";
 	X509				*x = NULL;
-	size_t				 derlen = 0;
+	size_t				 derlen = 0, bloblen = 0;
 	time_t				 now, expires;
-	int				 use_cache;
+	int				 use_cache, loaded = 0;
 
-	memset(out, 0, sizeof(*out));
+	verdict_init(out);
 	memset(&res, 0, sizeof(res));
 	now = at != 0 ? at : time(NULL);
 	use_cache = at == 0 && chainp == NULL;
@@ -127,8 +243,19 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		verdict_set(out, VERDICT_INTERNAL_ERROR, "SHA-256 failed");
 		goto end;
 	}
-	if (use_cache && cache_lookup(cache, md, snap->generation, now, out))
-		goto end;
+	if (use_cache && cache_lookup_blob(cache, md, snap->generation, now,
+	    out, verdict_blob, sizeof(verdict_blob), &bloblen)) {
+		if (out->reason != VERDICT_OK || snap->policy == NULL)
+			goto end;
+		f = &verdict_fields;
+		if (bloblen > 0 && identity_fields_unpack(verdict_blob, bloblen,
+		    f) == 0) {
+			verdict_policy(snap, in, f, now, out);
+			goto end;
+		}
+		/* Cached without fields (policy added since): decide afresh. */
+		verdict_init(out);
+	}
 
 	p = der;
 	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
@@ -156,9 +283,22 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		*chainp = res.chain;
 		res.chain = NULL;
 	}
-	/* Policy comes in a later version: until then a valid chain allows. */
 
-	if (use_cache && out->reason != VERDICT_INTERNAL_ERROR) {
+	bloblen = 0;
+	if (out->reason == VERDICT_OK && snap->policy != NULL) {
+		f = &verdict_fields;
+		if (identity_fields_load(x, md, now, f) != 0) {
+			identity_fields_cleanup(f);
+			verdict_set(out, VERDICT_INTERNAL_ERROR,
+			    "cannot read the certificate's fields");
+			goto end;
+		}
+		loaded = 1;
+		bloblen = identity_fields_pack(f, verdict_blob,
+		    sizeof(verdict_blob));
+	}
+	if (use_cache && out->reason != VERDICT_INTERNAL_ERROR &&
+	    (f == NULL || bloblen > 0)) {
 		expires = now + snap->cfg.cache_ttl;
 		if (out->reason == VERDICT_OK) {
 			if (res.valid_until < expires)
@@ -166,9 +306,14 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		} else if (now + VERDICT_DENY_TTL < expires)
 			expires = now + VERDICT_DENY_TTL;
 		if (expires > now)
-			cache_store(cache, md, snap->generation, expires, out);
+			cache_store_blob(cache, md, snap->generation, expires, out,
+			    verdict_blob, bloblen);
 	}
+	if (f != NULL)
+		verdict_policy(snap, in, f, now, out);
 end:
+	if (loaded)
+		identity_fields_cleanup(f);
 	chain_result_cleanup(&res);
 	X509_free(x);
 }

@@ -14,6 +14,7 @@
 
 #include "chain.h"
 #include "identity.h"
+#include "policy.h"
 
 /* reason, the X-Authd-Reason text, the HTTP status nginx gets */
 #define VERDICT_REASON_LIST(X)						\
@@ -24,7 +25,9 @@
 	X(VERDICT_EXPIRED,		"expired",		401)	\
 	X(VERDICT_NOT_YET_VALID,	"not-yet-valid",	401)	\
 	X(VERDICT_WRONG_PURPOSE,	"wrong-purpose",	401)	\
-	X(VERDICT_INTERNAL_ERROR,	"internal-error",	401)
+	X(VERDICT_INTERNAL_ERROR,	"internal-error",	401)	\
+	X(VERDICT_NO_MATCHING_RULE,	"no-matching-rule",	403)	\
+	X(VERDICT_POLICY_DENY,		"policy-deny",		403)
 
 enum verdict_reason {
 #define VERDICT_ENUM(name, str, status) name,
@@ -51,10 +54,32 @@ struct verdict_input {
 struct verdict {
 	enum verdict_reason	 reason;
 	int			 has_identity;	/* a certificate was parsed */
-	int			 cached;	/* answered by the verdict cache */
+	int			 cached;	/* the chain verdict came from the cache */
 	struct identity		 id;
 	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
+	/*
+	 * The policy's part, when one is configured and the chain is good:
+	 * the deciding rule ("file:line", or "" when none matched), a deny
+	 * rule's own reason (else ""), and an allow rule's set headers.
+	 * Header names point into the snapshot's policy: use them before
+	 * releasing the snapshot.
+	 */
+	int			 policy_applied;
+	char			 rule[512];
+	char			 reason_text[POLICY_REASON_MAX];
+	struct policy_decision	 decision;
+	/* shadow policy: 1 when it would have decided otherwise */
+	int			 shadow_differs;
+	char			 shadow_rule[512];
+	char			 shadow_reason[POLICY_REASON_MAX];
 };
+
+/* A verdict that denies for reason r without looking at anything. */
+void		 verdict_deny(struct verdict *v, enum verdict_reason r,
+		    const char *detail);
+
+/* The X-Authd-Reason text: a deny rule's own reason, else the reason's. */
+const char	*verdict_reason_text(const struct verdict *v);
 
 /*
  * Decide.  at is the decision time (0: now; the cache is used only then).

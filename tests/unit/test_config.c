@@ -636,7 +636,7 @@ test_check(void)
 	put("check-bad.conf",
 	    "listen unix:run/authd.sock\n"
 	    "crl revoked.crl\n"
-	    "policy policy.conf\n", 0, path, sizeof(path));
+	    "shadow_policy candidate.policy\n", 0, path, sizeof(path));
 	config_init(&cfg);
 	rc = load(&cfg, path, &err);
 	CHECK(rc == 0, "check-bad.conf loads: rc %d: %s", rc, err);
@@ -655,8 +655,8 @@ test_check(void)
 	snprintf(want, sizeof(want), "%s:2: crl: CRL checking is not "
 	    "implemented in this version", path);
 	CHECK(t_contains(err, want), "expected \"%s\" in: %s", want, err);
-	snprintf(want, sizeof(want), "%s:3: policy: policy rules are not "
-	    "implemented in this version", path);
+	snprintf(want, sizeof(want), "%s:3: shadow_policy: needs a policy to "
+	    "compare with", path);
 	CHECK(t_contains(err, want), "expected \"%s\" in: %s", want, err);
 	free(err);
 	config_cleanup(&cfg);

@@ -333,6 +333,74 @@ run_unterminated(unsigned char *der)
 	free(hdr);
 }
 
+/* request_path_normalize: {uri, expected path or NULL for refused, why}. */
+static const struct {
+	const char	*uri, *want, *why;
+} path_cases[] = {
+	{ "/a/b",			"/a/b",		NULL },
+	{ "/a//b/",			"/a/b/",	NULL },
+	{ "/a/./b",			"/a/b",		NULL },
+	{ "/a/../b",			"/b",		NULL },
+	{ "/a/b/..",			"/a/",		NULL },
+	{ "/a/b/.",			"/a/b/",	NULL },
+	{ "/a/..//b",			"/b",		NULL },
+	{ "/./",			"/",		NULL },
+	{ "/",				"/",		NULL },
+	{ "/admin/..",			"/",		NULL },
+	/* what nginx routes on is decoded: so is what rules see */
+	{ "/%61dmin/x",			"/admin/x",	NULL },
+	{ "/a/%2e%2e/admin/",		"/admin/",	NULL },
+	{ "/public%2f..%2fadmin",	"/admin",	NULL },
+	{ "/admin/x?y=/../z#f",		"/admin/x",	NULL },
+	{ "/a%20b",			"/a b",		NULL },
+	{ "https://h.example/x/../admin", "/admin",	NULL },
+	{ "http://h.example",		"/",		NULL },
+	{ "/..",			NULL,	"climbs above" },
+	{ "/a/../../b",			NULL,	"climbs above" },
+	{ "/%2e%2e/",			NULL,	"climbs above" },
+	{ "admin",			NULL,	"does not start with /" },
+	{ "",				NULL,	"no request path" },
+	{ "/a%0ab",			NULL,	"control byte" },
+	{ "/a%00b",			NULL,	"control byte" },
+	{ "/a%7f",			NULL,	"control byte" },
+	{ "/a%zz",			NULL,	"invalid %-escape" },
+	{ "/a%4",			NULL,	"invalid %-escape" },
+	{ "/a%",			NULL,	"invalid %-escape" },
+};
+
+static void
+test_path(void)
+{
+	char		 out[64], big[200];
+	const char	*why;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
+		why = "";
+		rc = request_path_normalize(path_cases[i].uri, out, sizeof(out),
+		    &why);
+		if (path_cases[i].want != NULL)
+			CHECK(rc == 0 && strcmp(out, path_cases[i].want) == 0,
+			    "path %s: want %s, got rc %d %s", path_cases[i].uri,
+			    path_cases[i].want, rc, rc == 0 ? out : why);
+		else
+			CHECK(rc == -1 && strstr(why, path_cases[i].why) != NULL,
+			    "path %s: want refusal \"%s\", got rc %d %s",
+			    path_cases[i].uri, path_cases[i].why, rc,
+			    rc == 0 ? out : why);
+	}
+	why = "";
+	CHECK(request_path_normalize(NULL, out, sizeof(out), &why) == -1,
+	    "NULL path must be refused");
+	/* longer than the buffer: refused, never cut */
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	CHECK(request_path_normalize(big, out, sizeof(out), &why) == -1 &&
+	    strstr(why, "too long") != NULL, "long path: got %s", why);
+}
+
 int
 main(void)
 {
@@ -346,5 +414,6 @@ main(void)
 	run_header_limit(der);
 	run_unterminated(der);
 	free(der);
+	test_path();
 	return t_done();
 }

@@ -1,0 +1,365 @@
+/*
+ * store.c: LMDB environment, and sets of keys in named databases.
+ *
+ * Followed from lmdb.h to the letter: one environment per process;
+ * MDB_NOTLS because request threads come from a pool; read transactions
+ * are per thread, renewed for each lookup and reset right after, so none is
+ * held across anything; mdb_dbi_open only from the loader, one transaction
+ * at a time; values are not kept past their transaction.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "err.h"
+#include "store.h"
+
+#define STORE_MAXDBS	 4096
+
+struct store {
+	MDB_env		*env;
+	pthread_mutex_t	 loader;	/* mdb_dbi_open and writes */
+};
+
+struct store_writer {
+	struct store	*store;
+	char		 name[STORE_NAME_MAX];
+	unsigned char	*buf;		/* keys, each prefixed by its length */
+	size_t		 used, cap;
+	uint32_t	*offs;		/* where each key starts in buf */
+	size_t		 n, offcap, max;
+};
+
+/* This thread's read transaction, reset between lookups. */
+static _Thread_local MDB_txn	*store_rtxn;
+static _Thread_local MDB_env	*store_rtxn_env;
+
+int
+store_open(const char *dir, size_t mapsize, struct store **out, char *err,
+    size_t errlen)
+{
+	struct store	*st;
+	int		 rc;
+
+	*out = NULL;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir,
+		    strerror(errno));
+		return AUTHD_ESYS;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return AUTHD_ENOMEM;
+	}
+	pthread_mutex_init(&st->loader, NULL);
+	if ((rc = mdb_env_create(&st->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(st->env, 1024)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0 ||
+	    (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0) {
+		snprintf(err, errlen, "cannot open the store in %s: %s", dir,
+		    mdb_strerror(rc));
+		store_close(&st);
+		return AUTHD_EIO;
+	}
+	/* Reader slots of a process that died are freed here. */
+	mdb_reader_check(st->env, NULL);
+	*out = st;
+	return 0;
+}
+
+void
+store_close(struct store **pst)
+{
+	struct store	*st = *pst;
+
+	if (st == NULL)
+		return;
+	if (store_rtxn != NULL && store_rtxn_env == st->env) {
+		mdb_txn_abort(store_rtxn);
+		store_rtxn = NULL;
+		store_rtxn_env = NULL;
+	}
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	pthread_mutex_destroy(&st->loader);
+	free(st);
+	*pst = NULL;
+}
+
+static int
+store_name_ok(const char *name)
+{
+	size_t	 len = strlen(name);
+
+	return len > 0 && len < STORE_NAME_MAX;
+}
+
+int
+store_set_find(struct store *st, const char *name, store_set_t *set,
+    size_t *count)
+{
+	MDB_txn		*txn = NULL;
+	MDB_dbi		 dbi;
+	MDB_stat	 ms;
+	int		 rc, ret;
+
+	if (!store_name_ok(name))
+		return AUTHD_EINVAL;
+	pthread_mutex_lock(&st->loader);
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0) {
+		ret = AUTHD_EIO;
+		goto end;
+	}
+	rc = mdb_dbi_open(txn, name, 0, &dbi);
+	if (rc == MDB_NOTFOUND) {
+		ret = 1;
+		goto end;
+	}
+	if (rc != 0 || mdb_stat(txn, dbi, &ms) != 0) {
+		ret = AUTHD_EIO;
+		goto end;
+	}
+	/* A read-only transaction's dbi survives only if it commits. */
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		ret = AUTHD_EIO;
+		goto end;
+	}
+	*set = dbi;
+	*count = ms.ms_entries;
+	ret = 0;
+end:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	pthread_mutex_unlock(&st->loader);
+	return ret;
+}
+
+int
+store_writer_new(struct store *st, const char *name, size_t max_keys,
+    struct store_writer **out)
+{
+	struct store_writer	*w;
+
+	*out = NULL;
+	if (!store_name_ok(name) || max_keys > UINT32_MAX / 2)
+		return AUTHD_EINVAL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return AUTHD_ENOMEM;
+	w->store = st;
+	w->max = max_keys;
+	memcpy(w->name, name, strlen(name) + 1);
+	*out = w;
+	return 0;
+}
+
+int
+store_writer_add(struct store_writer *w, const void *key, size_t len)
+{
+	void	*p;
+	size_t	 ncap;
+
+	if (len == 0 || len > STORE_KEY_MAX)
+		return AUTHD_EINVAL;
+	if (w->n >= w->max)
+		return AUTHD_ERANGE;
+	if (w->used + 1 + len > w->cap) {
+		ncap = w->cap == 0 ? 64 * 1024 : w->cap * 2;
+		if (ncap > UINT32_MAX || (p = realloc(w->buf, ncap)) == NULL)
+			return AUTHD_ENOMEM;
+		w->buf = p;
+		w->cap = ncap;
+	}
+	if (w->n == w->offcap) {
+		ncap = w->offcap == 0 ? 1024 : w->offcap * 2;
+		if ((p = realloc(w->offs, ncap * sizeof(*w->offs))) == NULL)
+			return AUTHD_ENOMEM;
+		w->offs = p;
+		w->offcap = ncap;
+	}
+	w->offs[w->n++] = (uint32_t)w->used;
+	w->buf[w->used++] = (unsigned char)len;
+	memcpy(w->buf + w->used, key, len);
+	w->used += len;
+	return 0;
+}
+
+/* LMDB's default key order: bytes, then the shorter key first. */
+static int
+store_key_cmp(const void *a, const void *b, void *arg)
+{
+	const unsigned char	*buf = arg;
+	const unsigned char	*ka = buf + *(const uint32_t *)a;
+	const unsigned char	*kb = buf + *(const uint32_t *)b;
+	size_t			 la = ka[0], lb = kb[0];
+	int			 c;
+
+	c = memcmp(ka + 1, kb + 1, la < lb ? la : lb);
+	if (c != 0)
+		return c;
+	return la < lb ? -1 : la > lb;
+}
+
+int
+store_writer_commit(struct store_writer **pw, store_set_t *set,
+    size_t *count, char *err, size_t errlen)
+{
+	struct store_writer	*w = *pw;
+	struct store		*st = w->store;
+	MDB_txn			*txn = NULL;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v = { 0, NULL };
+	const unsigned char	*prev = NULL, *cur;
+	size_t			 i, n = 0;
+	int			 rc, ret = AUTHD_EIO;
+
+	if (w->n > 0)
+		qsort_r(w->offs, w->n, sizeof(*w->offs), store_key_cmp, w->buf);
+	pthread_mutex_lock(&st->loader);
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto end;
+	/* A set of that name from an interrupted run is replaced. */
+	if ((rc = mdb_dbi_open(txn, w->name, MDB_CREATE, &dbi)) != 0 ||
+	    (rc = mdb_drop(txn, dbi, 0)) != 0)
+		goto end;
+	for (i = 0; i < w->n; i++) {
+		cur = w->buf + w->offs[i];
+		if (prev != NULL && prev[0] == cur[0] &&
+		    memcmp(prev + 1, cur + 1, cur[0]) == 0)
+			continue;	/* a duplicate line */
+		k.mv_size = cur[0];
+		k.mv_data = (void *)(uintptr_t)(cur + 1);
+		if ((rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND)) != 0)
+			goto end;
+		prev = cur;
+		n++;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto end;
+	*set = dbi;
+	*count = n;
+	ret = 0;
+end:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (ret != 0)
+		snprintf(err, errlen, "store: writing %s: %s", w->name,
+		    rc == MDB_MAP_FULL ? "the store is full (map size)" :
+		    mdb_strerror(rc));
+	pthread_mutex_unlock(&st->loader);
+	store_writer_free(pw);
+	return ret;
+}
+
+void
+store_writer_free(struct store_writer **pw)
+{
+	struct store_writer	*w = *pw;
+
+	if (w == NULL)
+		return;
+	free(w->buf);
+	free(w->offs);
+	free(w);
+	*pw = NULL;
+}
+
+int
+store_set_contains(struct store *st, store_set_t set, const void *key,
+    size_t len)
+{
+	MDB_val	 k, v;
+	int	 rc;
+
+	if (len == 0 || len > STORE_KEY_MAX)
+		return 0;
+	if (store_rtxn != NULL && store_rtxn_env == st->env)
+		rc = mdb_txn_renew(store_rtxn);
+	else {
+		if (store_rtxn != NULL)
+			mdb_txn_abort(store_rtxn);
+		store_rtxn = NULL;
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &store_rtxn);
+		store_rtxn_env = rc == 0 ? st->env : NULL;
+	}
+	if (rc != 0)
+		return AUTHD_EIO;
+	k.mv_size = len;
+	k.mv_data = (void *)(uintptr_t)key;
+	rc = mdb_get(store_rtxn, set, &k, &v);
+	mdb_txn_reset(store_rtxn);
+	if (rc == 0)
+		return 1;
+	return rc == MDB_NOTFOUND ? 0 : AUTHD_EIO;
+}
+
+int
+store_set_retain(struct store *st, const char *prefix,
+    const char *const *keep, size_t nkeep)
+{
+	MDB_txn		*txn = NULL;
+	MDB_cursor	*cur = NULL;
+	MDB_dbi		 main_dbi, dbi;
+	MDB_val		 k, v;
+	char		 name[STORE_NAME_MAX];
+	char		(*drop)[STORE_NAME_MAX] = NULL;
+	size_t		 ndrop = 0, cap = 0, i, plen = strlen(prefix);
+	int		 rc, ret = AUTHD_EIO, kept;
+	void		*p;
+
+	pthread_mutex_lock(&st->loader);
+	if (mdb_txn_begin(st->env, NULL, 0, &txn) != 0 ||
+	    mdb_dbi_open(txn, NULL, 0, &main_dbi) != 0 ||
+	    mdb_cursor_open(txn, main_dbi, &cur) != 0)
+		goto end;
+	/* Collect first: dropping while the cursor walks would move it. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size >= sizeof(name) || k.mv_size < plen ||
+		    memcmp(k.mv_data, prefix, plen) != 0)
+			continue;
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		for (kept = 0, i = 0; i < nkeep && !kept; i++)
+			kept = strcmp(keep[i], name) == 0;
+		if (kept)
+			continue;
+		if (ndrop == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((p = realloc(drop, cap * sizeof(*drop))) == NULL) {
+				ret = AUTHD_ENOMEM;
+				goto end;
+			}
+			drop = p;
+		}
+		memcpy(drop[ndrop++], name, k.mv_size + 1);
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	for (i = 0; i < ndrop; i++)
+		if (mdb_dbi_open(txn, drop[i], 0, &dbi) != 0 ||
+		    mdb_drop(txn, dbi, 1) != 0)
+			goto end;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	ret = rc == 0 ? (int)ndrop : AUTHD_EIO;
+end:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	pthread_mutex_unlock(&st->loader);
+	free(drop);
+	return ret;
+}

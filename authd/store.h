@@ -1,0 +1,71 @@
+/*
+ * store.h: the process's one LMDB environment (DESIGN.md section 4).
+ *
+ * Holds large sets (policy lists of serials or fingerprints; later the CRL
+ * index and OCSP responses) outside the heap: lookups cost a B-tree walk in
+ * a memory map, and a set survives restarts.  A set is written once, in one
+ * write transaction, under a name derived from its source (for example the
+ * SHA-256 of a list file), so a restart with an unchanged source finds it
+ * and does not rebuild it, and readers never see half a set.
+ *
+ * Threads: any number of threads may call store_set_contains at once.
+ * Creating, finding and dropping sets (the loader) must come from one
+ * thread at a time; store.c serialises them with a mutex.  Open the store
+ * after any fork.
+ */
+#ifndef AUTHD_STORE_H
+#define AUTHD_STORE_H
+
+#include <stddef.h>
+
+#define STORE_KEY_MAX		 255	/* longest key in a set, bytes */
+#define STORE_NAME_MAX		 128	/* longest set name */
+#define STORE_DEFAULT_MAPSIZE	 ((size_t)4 << 30)
+
+struct store;
+struct store_writer;
+
+/* A handle to a committed set; valid until the set is dropped. */
+typedef unsigned int store_set_t;
+
+/*
+ * Open (creating dir if needed) the environment in dir with a map of
+ * mapsize bytes.  On error returns a negative authd_err and writes a
+ * message into err.
+ */
+int	 store_open(const char *dir, size_t mapsize, struct store **out,
+	    char *err, size_t errlen);
+void	 store_close(struct store **store);
+
+/*
+ * Find a committed set by name.  Returns 0 with *set and *count filled, 1
+ * when there is no such set, or a negative authd_err.
+ */
+int	 store_set_find(struct store *store, const char *name,
+	    store_set_t *set, size_t *count);
+
+/*
+ * Build a new set: create, add keys (any order, duplicates allowed), then
+ * commit (sorts, writes in one transaction) or abort.  Keys are buffered in
+ * memory until commit, at most max_keys of them.
+ */
+int	 store_writer_new(struct store *store, const char *name,
+	    size_t max_keys, struct store_writer **out);
+int	 store_writer_add(struct store_writer *w, const void *key, size_t len);
+int	 store_writer_commit(struct store_writer **w, store_set_t *set,
+	    size_t *count, char *err, size_t errlen);
+void	 store_writer_free(struct store_writer **w);
+
+/* 1 when key is in set, 0 when not, a negative authd_err on failure. */
+int	 store_set_contains(struct store *store, store_set_t set,
+	    const void *key, size_t len);
+
+/*
+ * Drop every set whose name starts with prefix and is not in keep (after a
+ * reload, the lists no policy uses any more).  Returns how many went, or a
+ * negative authd_err.
+ */
+int	 store_set_retain(struct store *store, const char *prefix,
+	    const char *const *keep, size_t nkeep);
+
+#endif

@@ -1,0 +1,136 @@
+/* test_store.c: LMDB sets: build, find after reopen, contains, retain. */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "store.h"
+#include "t.h"
+
+static char	 dir[256];
+
+static void
+cleanup_dir(void)
+{
+	t_rmtree(dir);
+}
+
+static void
+key_of(unsigned int i, unsigned char key[32])
+{
+	unsigned int	 j;
+
+	for (j = 0; j < 32; j++)
+		key[j] = (unsigned char)((i * 2654435761u) >> (j % 4 * 8)) ^
+		    (unsigned char)j;
+	memcpy(key, &i, sizeof(i));
+}
+
+int
+main(void)
+{
+	struct store		*st = NULL;
+	struct store_writer	*w = NULL;
+	store_set_t		 set, set2;
+	unsigned char		 key[32];
+	char			 err[256];
+	const char		*keep[1];
+	size_t			 count;
+	unsigned int		 i;
+
+	if (t_tmpdir(dir, sizeof(dir)) == NULL)
+		return 2;
+	CHECK(store_open(dir, (size_t)64 << 20, &st, err, sizeof(err)) == 0, "got otherwise");
+
+	/* not there yet */
+	CHECK(store_set_find(st, "list:a", &set, &count) == 1, "got otherwise");
+
+	/* build 10000 keys, in reverse, with duplicates and a short key */
+	CHECK(store_writer_new(st, "list:a", 20000, &w) == 0, "got otherwise");
+	for (i = 10000; i-- > 0;) {
+		key_of(i, key);
+		CHECK(store_writer_add(w, key, sizeof(key)) == 0, "got otherwise");
+		if (i % 1000 == 0)
+			CHECK(store_writer_add(w, key, sizeof(key)) == 0, "got otherwise");
+	}
+	CHECK(store_writer_add(w, "\x01\x02", 2) == 0, "got otherwise");
+	CHECK(store_writer_add(w, "", 0) == AUTHD_EINVAL, "got otherwise");
+	CHECK(store_writer_add(w, key, STORE_KEY_MAX + 1) == AUTHD_EINVAL, "got otherwise");
+	CHECK(store_writer_commit(&w, &set, &count, err, sizeof(err)) == 0, "got otherwise");
+	CHECK(w == NULL, "got otherwise");
+	CHECK(count == 10001, "got otherwise");
+
+	for (i = 0; i < 10000; i += 7) {
+		key_of(i, key);
+		CHECK(store_set_contains(st, set, key, sizeof(key)) == 1, "got otherwise");
+		key[31] ^= 0xff;
+		CHECK(store_set_contains(st, set, key, sizeof(key)) == 0, "got otherwise");
+	}
+	CHECK(store_set_contains(st, set, "\x01\x02", 2) == 1, "got otherwise");
+	CHECK(store_set_contains(st, set, "\x01", 1) == 0, "got otherwise");
+	CHECK(store_set_contains(st, set, "", 0) == 0, "got otherwise");
+
+	/* the writer's cap */
+	CHECK(store_writer_new(st, "list:b", 2, &w) == 0, "got otherwise");
+	CHECK(store_writer_add(w, "a", 1) == 0, "got otherwise");
+	CHECK(store_writer_add(w, "b", 1) == 0, "got otherwise");
+	CHECK(store_writer_add(w, "c", 1) == AUTHD_ERANGE, "got otherwise");
+	CHECK(store_writer_commit(&w, &set2, &count, err, sizeof(err)) == 0, "got otherwise");
+	CHECK(count == 2, "got otherwise");
+	/* an empty set is a set */
+	CHECK(store_writer_new(st, "list:empty", 10, &w) == 0, "got otherwise");
+	CHECK(store_writer_commit(&w, &set2, &count, err, sizeof(err)) == 0, "got otherwise");
+	CHECK(count == 0, "got otherwise");
+	/* an aborted writer leaves nothing */
+	CHECK(store_writer_new(st, "list:c", 10, &w) == 0, "got otherwise");
+	CHECK(store_writer_add(w, "x", 1) == 0, "got otherwise");
+	store_writer_free(&w);
+	CHECK(w == NULL, "got otherwise");
+	CHECK(store_set_find(st, "list:c", &set2, &count) == 1, "got otherwise");
+	/* bad names */
+	CHECK(store_writer_new(st, "", 10, &w) == AUTHD_EINVAL, "got otherwise");
+	CHECK(store_set_find(st, "", &set2, &count) == AUTHD_EINVAL, "got otherwise");
+	store_close(&st);
+	CHECK(st == NULL, "got otherwise");
+
+	/* survives a reopen */
+	CHECK(store_open(dir, (size_t)64 << 20, &st, err, sizeof(err)) == 0, "got otherwise");
+	CHECK(store_set_find(st, "list:a", &set, &count) == 0, "got otherwise");
+	CHECK(count == 10001, "got otherwise");
+	key_of(4242, key);
+	CHECK(store_set_contains(st, set, key, sizeof(key)) == 1, "got otherwise");
+
+	/* retain keeps list:a, drops list:b and list:empty */
+	keep[0] = "list:a";
+	CHECK(store_set_retain(st, "list:", keep, 1) == 2, "got otherwise");
+	CHECK(store_set_find(st, "list:b", &set2, &count) == 1, "got otherwise");
+	CHECK(store_set_find(st, "list:a", &set, &count) == 0, "got otherwise");
+	CHECK(store_set_retain(st, "list:", keep, 1) == 0, "got otherwise");
+	store_close(&st);
+
+	/* a map too small for the set: a clean error, not a crash */
+	cleanup_dir();
+	CHECK(mkdir(dir, 0700) == 0, "got otherwise");
+	CHECK(store_open(dir, (size_t)64 * 1024, &st, err, sizeof(err)) == 0, "got otherwise");
+	CHECK(store_writer_new(st, "list:big", 100000, &w) == 0, "got otherwise");
+	for (i = 0; i < 100000; i++) {
+		key_of(i, key);
+		store_writer_add(w, key, sizeof(key));
+	}
+	CHECK(store_writer_commit(&w, &set, &count, err, sizeof(err)) ==
+	    AUTHD_EIO, "got otherwise");
+	CHECK(strstr(err, "full") != NULL, "got otherwise");
+	CHECK(store_set_find(st, "list:big", &set, &count) == 1, "got otherwise");
+	store_close(&st);
+
+	/* a directory that cannot be created */
+	CHECK(store_open("/proc/nope/authd", (size_t)1 << 20, &st, err,
+	    sizeof(err)) != 0, "got otherwise");
+	CHECK(st == NULL, "got otherwise");
+
+	cleanup_dir();
+	return t_done();
+}
