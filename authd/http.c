@@ -10,11 +10,13 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -126,11 +128,32 @@ http_reply(struct MHD_Connection *c, unsigned int status,
 	return ret;
 }
 
+/*
+ * A rule set nginx asks for and the policy lacks is a configuration
+ * mistake worth a warning, but not one per request: at most one a second.
+ */
+static void
+http_log_unknown_ruleset(const struct http_headers *h)
+{
+	static _Atomic time_t	 last;
+	time_t			 now = time(NULL), prev = last;
+	char			 rs[80];
+
+	if (now == prev || !atomic_compare_exchange_strong(&last, &prev, now))
+		return;
+	log_escape(rs, sizeof(rs), h->in.ruleset != NULL ? h->in.ruleset : "",
+	    h->in.ruleset != NULL ? strlen(h->in.ruleset) : 0);
+	log_warnx("the policy has no rule set \"%s\" (X-Authd-Ruleset): "
+	    "denied with policy-deny", rs);
+}
+
 static void
 http_log_verdict(const struct verdict *v, const struct http_headers *h)
 {
 	char	 uri[256], rs[80];
 
+	if (v->unknown_ruleset)
+		http_log_unknown_ruleset(h);
 	if (!log_enabled(LOG_LEVEL_DEBUG) && !v->shadow_differs)
 		return;
 	log_escape(uri, sizeof(uri), h->in.uri != NULL ? h->in.uri : "",

@@ -153,6 +153,7 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	r = verdict_policy_eval(snap->policy, in, &pid, path, &out->decision,
 	    out->rule, sizeof(out->rule), out->reason_text,
 	    sizeof(out->reason_text));
+	out->unknown_ruleset = !policy_has_ruleset(snap->policy, in->ruleset);
 	if (path == NULL && r == VERDICT_OK) {
 		/* A rule that ignores the path may allow; one that looks may not. */
 		r = VERDICT_POLICY_DENY;
@@ -186,6 +187,7 @@ verdict_init(struct verdict *out)
 	out->id.not_before = out->id.not_after = 0;
 	out->detail[0] = '\0';
 	out->policy_applied = 0;
+	out->unknown_ruleset = 0;
 	out->rule[0] = out->reason_text[0] = '\0';
 	out->decision.nheaders = 0;
 	out->shadow_differs = 0;

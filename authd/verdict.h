@@ -65,6 +65,7 @@ struct verdict {
 	 * releasing the snapshot.
 	 */
 	int			 policy_applied;
+	int			 unknown_ruleset;	/* asked for one it lacks */
 	char			 rule[512];
 	char			 reason_text[POLICY_REASON_MAX];
 	struct policy_decision	 decision;
