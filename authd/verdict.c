@@ -168,11 +168,12 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	    sizeof(out->shadow_reason));
 	if (path == NULL && sr == VERDICT_OK)
 		sr = VERDICT_POLICY_DENY;
-	out->shadow_differs = (sr == VERDICT_OK) != (r == VERDICT_OK) ||
-	    (sr != VERDICT_OK && sr != r);
 	if (out->shadow_reason[0] == '\0')
 		snprintf(out->shadow_reason, sizeof(out->shadow_reason), "%s",
 		    verdict_reason_str(sr));
+	/* Different when the client would get another status or reason. */
+	out->shadow_differs = (sr == VERDICT_OK) != (r == VERDICT_OK) ||
+	    strcmp(verdict_reason_text(out), out->shadow_reason) != 0;
 }
 
 static void

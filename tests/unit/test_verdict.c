@@ -1,7 +1,8 @@
 /*
  * test_verdict.c PKI_DIR: verdict_decide from header to answer, with the
  * fixtures of tests/pki/gen.sh: identities, every deny reason, hostile
- * input, the verdict cache, decision times and snapshot generations.
+ * input, the verdict cache, decision times and snapshot generations, and
+ * a policy (in-memory and store-backed lists, shadow) cold and cached.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "identity.h"
 #include "snapshot.h"
+#include "store.h"
 #include "verdict.h"
 #include "t.h"
 
@@ -686,6 +688,401 @@ test_reasons(void)
 		    verdict_reason_status(cases[i].r));
 }
 
+/* the policy, enforced per request, cold and from the cache */
+
+/*
+ * The enforced policy and its shadow.  Line numbers matter: the table
+ * below names rules by them.
+ */
+static const char policy_text[] =
+"# authd test policy: line numbers are part of the test\n"		/* 1 */
+"list lost file \"lost.txt\"\n"						/* 2 */
+"ruleset default {\n"							/* 3 */
+"  deny  fingerprint in lost reason \"reported-lost\"\n"		/* 4 */
+"  allow path == \"/days\" set X-Days-Left = days_left\n"		/* 5 */
+"  deny  days_left < 30 reason \"renew-soon\"\n"			/* 6 */
+"  allow path prefix \"/admin/\" and subject.OU == \"Admins\"\n"	/* 7 */
+"        set X-Device-Id = subject.CN set X-Email = san.email\n"	/* 8 */
+"  deny  path prefix \"/admin/\" reason \"not-admin\"\n"		/* 9 */
+"  allow path prefix \"/api/\" and method == \"GET\" and\n"		/* 10 */
+"        san.uri ~ \"^spiffe://example\\.org/ns/prod/\"\n"		/* 11 */
+"        set X-Device-Id = subject.CN set X-Spiffe-Id = san.uri\n"	/* 12 */
+"  deny  path ~ \"^/(a+)+$\" reason \"never\"\n"			/* 13 */
+"  allow path == \"/open\" and host == \"api.example.com\"\n"		/* 14 */
+"}\n"									/* 15 */
+"ruleset any {\n"							/* 16 */
+"  allow true set X-Device-Id = subject.CN\n"				/* 17 */
+"}\n"									/* 18 */
+"ruleset prime {\n"							/* 19 */
+"  deny true reason \"prime\"\n"					/* 20 */
+"}\n";									/* 21 */
+
+static const char shadow_text[] =
+"list lost file \"lost.txt\"\n"						/* 1 */
+"ruleset default {\n"							/* 2 */
+"  deny  fingerprint in lost reason \"reported-lost\"\n"		/* 3 */
+"  allow path prefix \"/api/\"\n"					/* 4 */
+"  deny  path == \"/admin/other\" reason \"shadow-reason\"\n"		/* 5 */
+"  deny  path prefix \"/admin/\" reason \"not-admin\"\n"		/* 6 */
+"  allow path == \"/days\"\n"						/* 7 */
+"}\n"									/* 8 */
+"ruleset any {\n"							/* 9 */
+"  allow true\n"								/* 10 */
+"}\n"									/* 11 */
+"ruleset prime {\n"							/* 12 */
+"  deny true reason \"prime\"\n"					/* 13 */
+"}\n";									/* 14 */
+
+struct phdr {
+	const char	*name, *value;
+};
+
+struct pcase {
+	const char		*name;
+	const char		*file;		/* fixture */
+	const char		*uri, *method, *host, *ruleset;
+	long			 before_na;	/* at = notAfter - this; 0: at 0 */
+	enum verdict_reason	 want;
+	const char		*text;		/* verdict_reason_text */
+	int			 status;
+	int			 line;		/* of the rule; 0 none, -1 any */
+	int			 applied;	/* policy_applied */
+	int			 shadow;	/* shadow_differs */
+	struct phdr		 hdr[3];	/* set headers, in order */
+};
+
+#define SPIFFE_ALICE	 "spiffe://example.org/ns/prod/sa/alice"
+#define AAAB		 "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"
+
+static const struct pcase pcases[] = {
+	/* allow, with set headers */
+	{ "alice GET /api/", "client.pem", "/api/v1", "GET", "api.example.com",
+	    NULL, 0, VERDICT_OK, "ok", 200, 10, 1, 0,
+	    { { "X-Device-Id", "alice" }, { "X-Spiffe-Id", SPIFFE_ALICE } } },
+	{ "alice GET /api/, ruleset \"\"", "client.pem", "/api/v1?x=1", "GET",
+	    "api.example.com", "", 0, VERDICT_OK, "ok", 200, 10, 1, 0,
+	    { { "X-Device-Id", "alice" }, { "X-Spiffe-Id", SPIFFE_ALICE } } },
+	{ "bob GET /api/", "client2.pem", "/api/x", "GET", NULL, "default", 0,
+	    VERDICT_OK, "ok", 200, 10, 1, 0,
+	    { { "X-Device-Id", "bob" },
+	      { "X-Spiffe-Id", "spiffe://example.org/ns/prod/sa/bob" } } },
+	{ "bob /admin/", "client2.pem", "/admin/x", "GET", NULL, NULL, 0,
+	    VERDICT_OK, "ok", 200, 7, 1, 1,
+	    { { "X-Device-Id", "bob" }, { "X-Email", "bob@example.com" } } },
+	{ "alice, ruleset any", "client.pem", "/anything", "DELETE", NULL,
+	    "any", 0, VERDICT_OK, "ok", 200, 17, 1, 0,
+	    { { "X-Device-Id", "alice" } } },
+	{ "alice /open, host in another case", "client.pem", "/open", "GET",
+	    "API.Example.COM", NULL, 0, VERDICT_OK, "ok", 200, 14, 1, 1, { { 0 } } },
+	/* deny rules with their own reason */
+	{ "alice /admin/", "client.pem", "/admin/x", "GET", NULL, NULL, 0,
+	    VERDICT_POLICY_DENY, "not-admin", 403, 9, 1, 0, { { 0 } } },
+	/*
+	 * Both deny with 403 but with different reasons ("not-admin"
+	 * enforced, "shadow-reason" in the shadow): X-Authd-Reason would
+	 * differ, so the shadow differs.
+	 */
+	{ "alice /admin/other: same status, other reason in the shadow",
+	    "client.pem", "/admin/other", "GET", NULL, NULL, 0,
+	    VERDICT_POLICY_DENY, "not-admin", 403, 9, 1, 1, { { 0 } } },
+	{ "carol, fingerprint in lost", "noeku.pem", "/api/v1", "GET", NULL,
+	    NULL, 0, VERDICT_POLICY_DENY, "reported-lost", 403, 4, 1, 0, { { 0 } } },
+	{ "carol, fingerprint in lost, ruleset any", "noeku.pem", "/x", "GET",
+	    NULL, "any", 0, VERDICT_OK, "ok", 200, 17, 1, 0,
+	    { { "X-Device-Id", "carol" } } },
+	/* the path as nginx routes it */
+	{ "alice /%61dmin/x is /admin/x", "client.pem", "/%61dmin/x", "GET",
+	    NULL, NULL, 0, VERDICT_POLICY_DENY, "not-admin", 403, 9, 1, 0, { { 0 } } },
+	{ "bob /%61dmin/x is /admin/x", "client2.pem", "/%61dmin/x", "GET",
+	    NULL, NULL, 0, VERDICT_OK, "ok", 200, 7, 1, 1,
+	    { { "X-Device-Id", "bob" }, { "X-Email", "bob@example.com" } } },
+	{ "alice https://host/%61dmin/x", "client.pem",
+	    "https://evil.example/%61dmin/x", "GET", NULL, NULL, 0,
+	    VERDICT_POLICY_DENY, "not-admin", 403, 9, 1, 0, { { 0 } } },
+	{ "alice /public/../admin/x", "client.pem", "/public/../admin/x",
+	    "GET", NULL, NULL, 0, VERDICT_POLICY_DENY, "not-admin", 403, 9, 1,
+	    0, { { 0 } } },
+	{ "alice //api//v1", "client.pem", "//api//v1", "GET", NULL, NULL, 0,
+	    VERDICT_OK, "ok", 200, 10, 1, 0,
+	    { { "X-Device-Id", "alice" }, { "X-Spiffe-Id", SPIFFE_ALICE } } },
+	/* a path that cannot be normalised denies, even past allow true */
+	{ "/%zz under allow true", "client.pem", "/%zz", "GET", NULL, "any", 0,
+	    VERDICT_POLICY_DENY, "policy-deny", 403, -1, 1, 0, { { 0 } } },
+	{ "/.. under allow true", "client.pem", "/..", "GET", NULL, "any", 0,
+	    VERDICT_POLICY_DENY, "policy-deny", 403, -1, 1, 0, { { 0 } } },
+	{ "/a/../.. under allow true", "client.pem", "/a/../..", "GET", NULL,
+	    "any", 0, VERDICT_POLICY_DENY, "policy-deny", 403, -1, 1, 0, { { 0 } } },
+	{ "/%00 under allow true", "client.pem", "/%00", "GET", NULL, "any", 0,
+	    VERDICT_POLICY_DENY, "policy-deny", 403, -1, 1, 0, { { 0 } } },
+	{ "relative path under allow true", "client.pem", "api/v1", "GET",
+	    NULL, "any", 0, VERDICT_POLICY_DENY, "policy-deny", 403, -1, 1, 0,
+	    { { 0 } } },
+	{ "no URI under allow true", "client.pem", NULL, "GET", NULL, "any", 0,
+	    VERDICT_POLICY_DENY, "policy-deny", 403, -1, 1, 0, { { 0 } } },
+	/* no rule, no rule set */
+	{ "alice POST /api/: no rule", "client.pem", "/api/v1", "POST", NULL,
+	    NULL, 0, VERDICT_NO_MATCHING_RULE, "no-matching-rule", 403, 0, 1, 1,
+	    { { 0 } } },
+	{ "alice /open, other host: no rule", "client.pem", "/open", "GET",
+	    "evil.example.com", NULL, 0, VERDICT_NO_MATCHING_RULE,
+	    "no-matching-rule", 403, 0, 1, 0, { { 0 } } },
+	{ "unknown rule set", "client.pem", "/api/v1", "GET", NULL, "nope", 0,
+	    VERDICT_POLICY_DENY, "policy-deny", 403, 0, 1, 0, { { 0 } } },
+	{ "rule set name case", "client.pem", "/api/v1", "GET", NULL, "Default",
+	    0, VERDICT_POLICY_DENY, "policy-deny", 403, 0, 1, 0, { { 0 } } },
+	/* a regex past its match limit: fail closed */
+	{ "match limit", "client.pem", AAAB, "GET", NULL, NULL, 0,
+	    VERDICT_POLICY_DENY, "policy-error", 403, 13, 1, 1, { { 0 } } },
+	/* days_left at the decision time */
+	{ "days_left 10", "client.pem", "/days", "GET", NULL, NULL,
+	    10 * DAY + 1, VERDICT_OK, "ok", 200, 5, 1, 0,
+	    { { "X-Days-Left", "10" } } },
+	{ "days_left 0, last second", "client.pem", "/days", "GET", NULL, NULL,
+	    1, VERDICT_OK, "ok", 200, 5, 1, 0, { { "X-Days-Left", "0" } } },
+	{ "days_left 29: renew-soon", "client.pem", "/api/v1", "GET", NULL,
+	    NULL, 29 * DAY + 10, VERDICT_POLICY_DENY, "renew-soon", 403, 6, 1,
+	    1, { { 0 } } },
+	{ "days_left 30: not yet", "client.pem", "/api/v1", "GET", NULL, NULL,
+	    30 * DAY + 10, VERDICT_OK, "ok", 200, 10, 1, 0,
+	    { { "X-Device-Id", "alice" }, { "X-Spiffe-Id", SPIFFE_ALICE } } },
+	/* a bad certificate: the policy is not asked */
+	{ "expired", "expired.pem", "/api/v1", "GET", NULL, "any", 0,
+	    VERDICT_EXPIRED, "expired", 401, 0, 0, 0, { { 0 } } },
+	{ "not yet valid", "notyet.pem", "/api/v1", "GET", NULL, "any", 0,
+	    VERDICT_NOT_YET_VALID, "not-yet-valid", 401, 0, 0, 0, { { 0 } } },
+	{ "server certificate", "server.pem", "/api/v1", "GET", NULL, "any", 0,
+	    VERDICT_WRONG_PURPOSE, "wrong-purpose", 401, 0, 0, 0, { { 0 } } },
+	{ "mallory", "other-client.pem", "/api/v1", "GET", NULL, "any", 0,
+	    VERDICT_UNTRUSTED, "untrusted", 401, 0, 0, 0, { { 0 } } },
+	{ "alice past notAfter", "client.pem", "/days", "GET", NULL, "any",
+	    -1, VERDICT_EXPIRED, "expired", 401, 0, 0, 0, { { 0 } } },
+};
+
+static size_t
+phdr_count(const struct pcase *c)
+{
+	size_t	 n = 0;
+
+	while (n < sizeof(c->hdr) / sizeof(c->hdr[0]) && c->hdr[n].name != NULL)
+		n++;
+	return n;
+}
+
+/* Everything a row says about v; mode and pass name the run. */
+static void
+check_pcase(const struct pcase *c, const struct verdict *v,
+    const char *polpath, const char *mode, int pass, int want_cached)
+{
+	char		 rule[600];
+	size_t		 i, n = phdr_count(c);
+
+	CHECK(v->reason == c->want && strcmp(verdict_reason_text(v),
+	    c->text) == 0, "%s [%s, pass %d]: expected %s \"%s\", got %s \"%s\" "
+	    "(rule %s, %s)", c->name, mode, pass, reason_name(c->want), c->text,
+	    reason_name(v->reason), verdict_reason_text(v), v->rule, v->detail);
+	CHECK(verdict_reason_status(v->reason) == c->status,
+	    "%s [%s, pass %d]: expected status %d, got %d", c->name, mode,
+	    pass, c->status, verdict_reason_status(v->reason));
+	CHECK(v->cached == want_cached, "%s [%s, pass %d]: expected cached %d, "
+	    "got %d", c->name, mode, pass, want_cached, v->cached);
+	CHECK(v->policy_applied == c->applied, "%s [%s, pass %d]: expected "
+	    "policy_applied %d, got %d", c->name, mode, pass, c->applied,
+	    v->policy_applied);
+	if (c->line > 0)
+		snprintf(rule, sizeof(rule), "%s:%d", polpath, c->line);
+	else
+		rule[0] = '\0';
+	if (c->line >= 0)
+		CHECK(strcmp(v->rule, rule) == 0, "%s [%s, pass %d]: expected "
+		    "rule %s, got %s", c->name, mode, pass, T_STR(rule),
+		    T_STR(v->rule));
+	CHECK(v->shadow_differs == c->shadow, "%s [%s, pass %d]: expected "
+	    "shadow_differs %d, got %d (enforced %s %s, shadow %s %s)",
+	    c->name, mode, pass, c->shadow, v->shadow_differs,
+	    verdict_reason_text(v), v->rule, v->shadow_reason, v->shadow_rule);
+	if (v->reason != VERDICT_OK) {
+		CHECK(v->decision.nheaders == 0 || !v->policy_applied,
+		    "%s [%s, pass %d]: a deny with %zu set headers", c->name,
+		    mode, pass, v->decision.nheaders);
+		return;
+	}
+	CHECK(v->decision.nheaders == n, "%s [%s, pass %d]: expected %zu set "
+	    "headers, got %zu", c->name, mode, pass, n, v->decision.nheaders);
+	for (i = 0; i < n && i < v->decision.nheaders; i++)
+		CHECK(v->decision.headers[i].name != NULL &&
+		    strcmp(v->decision.headers[i].name, c->hdr[i].name) == 0 &&
+		    strcmp(v->decision.headers[i].value, c->hdr[i].value) == 0,
+		    "%s [%s, pass %d]: header %zu expected %s: %s, got %s: %s",
+		    c->name, mode, pass, i, c->hdr[i].name, c->hdr[i].value,
+		    T_STR(v->decision.headers[i].name),
+		    T_STR(v->decision.headers[i].value));
+}
+
+static void
+pdecide(const struct snapshot *snap, struct cache *cache,
+    const struct input *inp, const char *uri, const char *method,
+    const char *host, const char *ruleset, time_t at, struct verdict *v)
+{
+	struct verdict_input	 in;
+
+	memset(&in, 0, sizeof(in));
+	in.cert = inp->buf;
+	in.cert_len = inp->len;
+	in.uri = uri;
+	in.method = method;
+	in.host = host;
+	in.ruleset = ruleset;
+	memset(v, 0x5a, sizeof(*v));
+	verdict_decide(snap, cache, &in, at, v, NULL);
+}
+
+/*
+ * Each row twice: cold with an empty cache, then with the certificate
+ * cached by a request for another path and rule set ("prime", which
+ * denies): the policy must be evaluated again with this request.
+ */
+static void
+test_policy_rows(struct snapshot *snap, const char *polpath, const char *mode)
+{
+	const struct pcase	*c;
+	struct expect_id	 e;
+	struct cache		*cache;
+	struct verdict		 v;
+	struct input		 in;
+	time_t			 at;
+	size_t			 i;
+	int			 pass, valid;
+
+	for (i = 0; i < sizeof(pcases) / sizeof(pcases[0]); i++) {
+		c = &pcases[i];
+		expect_identity(c->file, &e);
+		at = c->before_na != 0 ? e.na - c->before_na : 0;
+		make_input(IN_FILE, c->file, NULL, &in);
+		for (pass = 0; pass < 2; pass++) {
+			cache = cache_new(100);
+			if (pass == 1) {
+				pdecide(snap, cache, &in, "/prime", "PUT",
+				    "prime.example", "prime", 0, &v);
+				valid = c->applied && c->before_na == 0;
+				CHECK(!valid || (v.reason == VERDICT_POLICY_DENY &&
+				    strcmp(verdict_reason_text(&v), "prime") == 0 &&
+				    v.cached == 0), "%s [%s]: priming request: "
+				    "expected policy-deny \"prime\", got %s %s "
+				    "cached %d", c->name, mode,
+				    reason_name(v.reason), verdict_reason_text(&v),
+				    v.cached);
+			}
+			pdecide(snap, cache, &in, c->uri, c->method, c->host,
+			    c->ruleset, at, &v);
+			check_pcase(c, &v, polpath, mode, pass,
+			    pass == 1 && at == 0);
+			cache_free(&cache);
+		}
+		free(in.buf);
+	}
+}
+
+static struct snapshot *
+policy_snapshot(const char *pol, const char *shadow, struct store *store)
+{
+	struct config	 cfg;
+	struct snapshot	*snap = NULL;
+	char		 path[512];
+	int		 rc;
+
+	config_init(&cfg);
+	snprintf(path, sizeof(path), "%s/trust.pem", pki);
+	config_set_flag(&cfg, "trust", path);
+	snprintf(path, sizeof(path), "%s/intermediates.pem", pki);
+	config_set_flag(&cfg, "intermediates", path);
+	config_set_flag(&cfg, "policy", pol);
+	if (shadow != NULL)
+		config_set_flag(&cfg, "shadow_policy", shadow);
+	rc = store != NULL ? snapshot_new_store(&cfg, store, &snap) :
+	    snapshot_new(&cfg, &snap);
+	CHECK(rc == 0 && snap != NULL && snap->policy != NULL &&
+	    (shadow == NULL || snap->shadow != NULL),
+	    "snapshot with policy %s, shadow %s, %s: rc %d", pol,
+	    shadow ? shadow : "-", store ? "store" : "memory", rc);
+	config_cleanup(&cfg);
+	return snap;
+}
+
+static void
+test_policy(void)
+{
+	struct snapshot	*snap;
+	struct store	*store = NULL;
+	struct expect_id carol;
+	struct verdict	 v;
+	struct input	 in;
+	char		 dir[256], sdir[300], pol[512], shadow[512], lost[512];
+	char		 err[256], text[1024];
+	const char	*name;
+	store_set_t	 set;
+	size_t		 count;
+	int		 i, n;
+
+	t_tmpdir(dir, sizeof(dir));
+	expect_identity("noeku.pem", &carol);
+	/* carol's fingerprint upper case with colons: it is normalised */
+	n = snprintf(text, sizeof(text), "# lost devices\n\n"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+	for (i = 0; i < 32; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "%s%c%c",
+		    i ? ":" : "  ", carol.fingerprint[2 * i] - 32 *
+		    (carol.fingerprint[2 * i] >= 'a'),
+		    carol.fingerprint[2 * i + 1] - 32 *
+		    (carol.fingerprint[2 * i + 1] >= 'a'));
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "  # carol\n");
+	t_write(dir, "lost.txt", text, (size_t)n, lost, sizeof(lost));
+	t_write(dir, "enforced.policy", policy_text, sizeof(policy_text) - 1,
+	    pol, sizeof(pol));
+	t_write(dir, "shadow.policy", shadow_text, sizeof(shadow_text) - 1,
+	    shadow, sizeof(shadow));
+
+	/* lists in memory */
+	if ((snap = policy_snapshot(pol, shadow, NULL)) != NULL) {
+		CHECK(policy_list_setname(snap->policy, 0) == NULL,
+		    "memory: list 0 has a store set %s",
+		    T_STR(policy_list_setname(snap->policy, 0)));
+		test_policy_rows(snap, pol, "memory");
+		snapshot_release(snap);
+	}
+
+	/* lists in a store */
+	snprintf(sdir, sizeof(sdir), "%s/store", dir);
+	CHECK(store_open(sdir, (size_t)64 << 20, &store, err, sizeof(err)) == 0,
+	    "store_open %s: %s", sdir, err);
+	if (store != NULL &&
+	    (snap = policy_snapshot(pol, shadow, store)) != NULL) {
+		name = policy_list_setname(snap->policy, 0);
+		CHECK(name != NULL && strncmp(name, "list:", 5) == 0 &&
+		    store_set_find(store, name, &set, &count) == 0 && count == 2,
+		    "store: list 0 set %s, expected 2 entries", T_STR(name));
+		CHECK(name != NULL && policy_list_setname(snap->shadow, 0) !=
+		    NULL && strcmp(name, policy_list_setname(snap->shadow, 0)) ==
+		    0, "store: the shadow's list (same file) has another set");
+		test_policy_rows(snap, pol, "store");
+		snapshot_release(snap);
+	}
+
+	/* without a shadow, nothing differs */
+	if (store != NULL &&
+	    (snap = policy_snapshot(pol, NULL, store)) != NULL) {
+		make_input(IN_FILE, "client.pem", NULL, &in);
+		pdecide(snap, NULL, &in, "/api/v1", "POST", NULL, NULL, 0, &v);
+		CHECK(v.reason == VERDICT_NO_MATCHING_RULE &&
+		    v.shadow_differs == 0 && v.shadow_rule[0] == '\0',
+		    "no shadow: expected no-matching-rule, not differing; got "
+		    "%s, differs %d", reason_name(v.reason), v.shadow_differs);
+		free(in.buf);
+		snapshot_release(snap);
+	}
+	store_close(&store);
+	t_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -715,6 +1112,7 @@ main(int argc, char **argv)
 	test_identity_and_cache(s1);
 	test_at(s1);
 	test_threads();
+	test_policy();
 
 	/* a new generation: the old entries do not answer */
 	cache = cache_new(1000);
