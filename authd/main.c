@@ -161,7 +161,7 @@ main_serve(const struct cli *cli)
 	struct http_server	*srv = NULL;
 	struct cache		*cache = NULL;
 	struct timespec		 ts;
-	unsigned long long	 stamp, failed, now;
+	unsigned long long	 stamp, failed, now, pre;
 	time_t			 interval;
 	sigset_t		 set;
 	int			 sig, rc = 1, reload;
@@ -238,10 +238,18 @@ main_serve(const struct cli *cli)
 		}
 		if (!reload)
 			continue;
-		if (main_load(cli, &fresh, 1) != 0) {
-			cur = snapshot_acquire();
-			failed = snapshot_stamp(&cur->cfg, cur);
-			snapshot_release(cur);
+		/*
+		 * Stamp the files before reading them and again after: a file
+		 * replaced while the reload ran is read again next time.
+		 */
+		cur = snapshot_acquire();
+		pre = snapshot_stamp(&cur->cfg, cur);
+		rc = main_load(cli, &fresh, 1);
+		now = snapshot_stamp(&cur->cfg, cur);
+		snapshot_release(cur);
+		if (rc != 0) {
+			failed = pre;
+			rc = 1;
 			log_error("reload failed; still serving the previous "
 			    "configuration and policy");
 			continue;
@@ -251,7 +259,8 @@ main_serve(const struct cli *cli)
 		cur = snapshot_acquire();
 		main_store_retain(cur, fresh);
 		snapshot_release(cur);
-		stamp = failed = snapshot_stamp(&fresh->cfg, fresh);
+		stamp = failed = now != pre ? 0 :
+		    snapshot_stamp(&fresh->cfg, fresh);
 		interval = fresh->cfg.watch_interval;
 		main_log_snapshot("reloaded", fresh);
 		snapshot_publish(fresh);

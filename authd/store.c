@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,14 @@
 
 #define STORE_MAXDBS	 4096
 
+struct store_rtxn;
+
 struct store {
-	MDB_env		*env;
-	pthread_mutex_t	 loader;	/* mdb_dbi_open and writes */
+	MDB_env			*env;
+	unsigned long		 id;
+	pthread_mutex_t		 loader;	/* mdb_dbi_open and writes */
+	pthread_mutex_t		 rlock;		/* the list below */
+	struct store_rtxn	*rtxns;		/* every thread's read txn */
 };
 
 struct store_writer {
@@ -37,9 +43,21 @@ struct store_writer {
 	size_t		 n, offcap, max;
 };
 
-/* This thread's read transaction, reset between lookups. */
-static _Thread_local MDB_txn	*store_rtxn;
-static _Thread_local MDB_env	*store_rtxn_env;
+/*
+ * Each thread's read transaction, renewed for a lookup and reset right
+ * after.  The store also keeps them all in a list, so that store_close can
+ * abort them (after the request threads are gone): a thread-local pointer
+ * alone would leak them at shutdown.  A thread recognises its transaction
+ * by the store's id, never reused, not by an address.
+ */
+struct store_rtxn {
+	MDB_txn			*txn;
+	struct store_rtxn	*next;
+};
+
+static _Thread_local struct store_rtxn	*store_tls;
+static _Thread_local unsigned long	 store_tls_id;
+static atomic_ulong			 store_ids;
 
 int
 store_open(const char *dir, size_t mapsize, struct store **out, char *err,
@@ -59,6 +77,8 @@ store_open(const char *dir, size_t mapsize, struct store **out, char *err,
 		return AUTHD_ENOMEM;
 	}
 	pthread_mutex_init(&st->loader, NULL);
+	pthread_mutex_init(&st->rlock, NULL);
+	st->id = atomic_fetch_add(&store_ids, 1) + 1;
 	if ((rc = mdb_env_create(&st->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(st->env, 1024)) != 0 ||
@@ -78,17 +98,24 @@ store_open(const char *dir, size_t mapsize, struct store **out, char *err,
 void
 store_close(struct store **pst)
 {
-	struct store	*st = *pst;
+	struct store		*st = *pst;
+	struct store_rtxn	*r, *next;
 
 	if (st == NULL)
 		return;
-	if (store_rtxn != NULL && store_rtxn_env == st->env) {
-		mdb_txn_abort(store_rtxn);
-		store_rtxn = NULL;
-		store_rtxn_env = NULL;
+	/* No thread may be inside store_set_contains now. */
+	for (r = st->rtxns; r != NULL; r = next) {
+		next = r->next;
+		mdb_txn_abort(r->txn);
+		free(r);
+	}
+	if (store_tls_id == st->id) {
+		store_tls = NULL;
+		store_tls_id = 0;
 	}
 	if (st->env != NULL)
 		mdb_env_close(st->env);
+	pthread_mutex_destroy(&st->rlock);
 	pthread_mutex_destroy(&st->loader);
 	free(st);
 	*pst = NULL;
@@ -275,30 +302,47 @@ store_writer_free(struct store_writer **pw)
 	*pw = NULL;
 }
 
+/* This thread's read transaction for st, renewed; NULL on failure. */
+static MDB_txn *
+store_rtxn_get(struct store *st)
+{
+	struct store_rtxn	*r;
+
+	if (store_tls != NULL && store_tls_id == st->id)
+		return mdb_txn_renew(store_tls->txn) == 0 ? store_tls->txn :
+		    NULL;
+	/* First lookup of this thread (or a store opened since). */
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &r->txn) != 0) {
+		free(r);
+		return NULL;
+	}
+	pthread_mutex_lock(&st->rlock);
+	r->next = st->rtxns;
+	st->rtxns = r;
+	pthread_mutex_unlock(&st->rlock);
+	store_tls = r;
+	store_tls_id = st->id;
+	return r->txn;
+}
+
 int
 store_set_contains(struct store *st, store_set_t set, const void *key,
     size_t len)
 {
+	MDB_txn	*txn;
 	MDB_val	 k, v;
 	int	 rc;
 
 	if (len == 0 || len > STORE_KEY_MAX)
 		return 0;
-	if (store_rtxn != NULL && store_rtxn_env == st->env)
-		rc = mdb_txn_renew(store_rtxn);
-	else {
-		if (store_rtxn != NULL)
-			mdb_txn_abort(store_rtxn);
-		store_rtxn = NULL;
-		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &store_rtxn);
-		store_rtxn_env = rc == 0 ? st->env : NULL;
-	}
-	if (rc != 0)
+	if ((txn = store_rtxn_get(st)) == NULL)
 		return AUTHD_EIO;
 	k.mv_size = len;
 	k.mv_data = (void *)(uintptr_t)key;
-	rc = mdb_get(store_rtxn, set, &k, &v);
-	mdb_txn_reset(store_rtxn);
+	rc = mdb_get(txn, set, &k, &v);
+	mdb_txn_reset(txn);
 	if (rc == 0)
 		return 1;
 	return rc == MDB_NOTFOUND ? 0 : AUTHD_EIO;
