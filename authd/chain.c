@@ -26,12 +26,14 @@
 struct chain_fast {
 	X509		*cert;		/* a verified intermediate */
 	X509_STORE	*store;		/* that intermediate alone, partial */
+	STACK_OF(X509)	*up;		/* its verified chain, it first */
 	time_t		 valid_from;	/* its full chain's validity */
 	time_t		 valid_until;
 };
 
 struct chain_store {
 	X509_STORE		*full;	/* trust anchors */
+	STACK_OF(X509)		*anchors;	/* the same, as a list */
 	STACK_OF(X509)		*ints;	/* untrusted intermediates */
 	size_t			 nanchors;
 	struct chain_fast	*fast;
@@ -268,6 +270,8 @@ chain_add_fast(struct chain_store *st, X509 *ic)
 	}
 	X509_up_ref(ic);
 	f->cert = ic;
+	f->up = res.chain;	/* [ic, ..., anchor] */
+	res.chain = NULL;
 	st->nfast++;
 end:
 	chain_result_cleanup(&res);
@@ -314,6 +318,8 @@ chain_store_load(struct config *cfg, struct chain_store **out)
 		}
 	}
 	st->nanchors = (size_t)sk_X509_num(anchors);
+	st->anchors = anchors;
+	anchors = NULL;
 	n = (size_t)sk_X509_num(st->ints);
 	if (n > 0 && (st->fast = calloc(n, sizeof(*st->fast))) == NULL)
 		goto end;
@@ -342,7 +348,9 @@ chain_store_free(struct chain_store **pst)
 	for (i = 0; i < st->nfast; i++) {
 		X509_STORE_free(st->fast[i].store);
 		X509_free(st->fast[i].cert);
+		sk_X509_pop_free(st->fast[i].up, X509_free);
 	}
+	sk_X509_pop_free(st->anchors, X509_free);
 	free(st->fast);
 	sk_X509_pop_free(st->ints, X509_free);
 	X509_STORE_free(st->full);
@@ -362,6 +370,19 @@ chain_store_intermediates(const struct chain_store *st)
 	return (size_t)sk_X509_num(st->ints);
 }
 
+X509 *
+chain_store_ca(const struct chain_store *st, size_t i)
+{
+	size_t	 na = (size_t)sk_X509_num(st->anchors);
+
+	if (i < na)
+		return sk_X509_value(st->anchors, (int)i);
+	i -= na;
+	if (i < (size_t)sk_X509_num(st->ints))
+		return sk_X509_value(st->ints, (int)i);
+	return NULL;
+}
+
 size_t
 chain_store_fast(const struct chain_store *st)
 {
@@ -373,6 +394,27 @@ chain_result_cleanup(struct chain_result *res)
 {
 	sk_X509_pop_free(res->chain, X509_free);
 	res->chain = NULL;
+}
+
+/* The leaf and the intermediate's verified chain above it. */
+static int
+chain_fast_chain(const struct chain_fast *f, X509 *leaf,
+    struct chain_result *res)
+{
+	STACK_OF(X509)	*sk;
+	int		 i;
+
+	if ((sk = sk_X509_new_reserve(NULL, sk_X509_num(f->up) + 1)) == NULL)
+		return -1;
+	X509_up_ref(leaf);
+	sk_X509_push(sk, leaf);
+	for (i = 0; i < sk_X509_num(f->up); i++) {
+		X509_up_ref(sk_X509_value(f->up, i));
+		sk_X509_push(sk, sk_X509_value(f->up, i));
+	}
+	chain_result_cleanup(res);
+	res->chain = sk;
+	return 0;
 }
 
 /* Try the fast way; returns 1 when it gave a trustworthy allow. */
@@ -390,9 +432,11 @@ chain_try_fast(const struct chain_store *st, X509 *leaf, time_t at,
 			continue;
 		if (now < f->valid_from || now > f->valid_until)
 			return 0;	/* let the full way say why */
-		if (chain_run(f->store, NULL, leaf, at, purpose, 1, want_chain,
-		    res) != 0 || res->status != CHAIN_OK)
+		if (chain_run(f->store, NULL, leaf, at, purpose, 1, 0, res) != 0 ||
+		    res->status != CHAIN_OK)
 			return 0;
+		if (want_chain && chain_fast_chain(f, leaf, res) != 0)
+			return 0;	/* no memory: the full way will say */
 		if (f->valid_from > res->valid_from)
 			res->valid_from = f->valid_from;
 		if (f->valid_until < res->valid_until)

@@ -44,7 +44,7 @@ struct chain_store;
 
 /* chain_verify flags */
 #define CHAIN_FAST		 0x01	/* may start at a verified intermediate */
-#define CHAIN_WANT_CHAIN	 0x02	/* return the chain that was built */
+#define CHAIN_WANT_CHAIN	 0x02	/* return the chain, leaf to anchor */
 
 /*
  * Load trust anchors and intermediates named by cfg.  Problems are printed
@@ -58,6 +58,12 @@ void	 chain_store_free(struct chain_store **store);
 size_t	 chain_store_anchors(const struct chain_store *store);
 size_t	 chain_store_intermediates(const struct chain_store *store);
 size_t	 chain_store_fast(const struct chain_store *store);
+
+/*
+ * CA certificate i: the anchors first, then the intermediates; NULL past
+ * the end.  Owned by the store.
+ */
+X509	*chain_store_ca(const struct chain_store *store, size_t i);
 
 /*
  * Verify leaf at time at (0: now) for purpose.  res is overwritten (clean

@@ -26,6 +26,8 @@ enum config_type {
 	CT_DURATION,
 	CT_PURPOSE,
 	CT_LOGLEVEL,
+	CT_CRL_SCOPE,
+	CT_DENYALLOW,
 };
 
 struct config_key {
@@ -45,6 +47,9 @@ static const struct config_key config_keys[] = {
 	{ "intermediates",	CT_PATHS,	OFF(intermediates),	0, 0 },
 	{ "crl",		CT_PATHS,	OFF(crl),		0, 0 },
 	{ "policy",		CT_PATH,	OFF(policy),		0, 0 },
+	{ "crl_scope",		CT_CRL_SCOPE,	OFF(crl_scope),		0, 0 },
+	{ "crl_missing",	CT_DENYALLOW,	OFF(crl_missing_allow),	0, 0 },
+	{ "crl_grace",		CT_DURATION,	OFF(crl_grace),		0, 365 * 86400 },
 	{ "shadow_policy",	CT_PATH,	OFF(shadow_policy),	0, 0 },
 	{ "watch_interval",	CT_DURATION,	OFF(watch_interval),	0, 3600 },
 	{ "data_dir",		CT_PATH,	OFF(data_dir),		0, 0 },
@@ -371,6 +376,24 @@ config_apply(struct config *cfg, const struct config_key *k,
 		}
 		rc = 0;
 		break;
+	case CT_CRL_SCOPE:
+		if (strcmp(value, "chain") == 0 || strcmp(value, "leaf") == 0) {
+			*(int *)field = value[0] == 'l';
+			rc = 0;
+			break;
+		}
+		config_error(cfg, origin, "%s: expected chain or leaf, got "
+		    "\"%s\"", k->name, value);
+		return AUTHD_ECONFIG;
+	case CT_DENYALLOW:
+		if (strcmp(value, "deny") == 0 || strcmp(value, "allow") == 0) {
+			*(int *)field = value[0] == 'a';
+			rc = 0;
+			break;
+		}
+		config_error(cfg, origin, "%s: expected deny or allow, got "
+		    "\"%s\"", k->name, value);
+		return AUTHD_ECONFIG;
 	case CT_LOGLEVEL:
 		if (log_level_parse(value, &cfg->log_level) != 0) {
 			config_error(cfg, origin, "%s: expected error, warn, "
@@ -571,14 +594,6 @@ config_check(struct config *cfg, int need_trust)
 	if (need_trust && cfg->trust.n == 0)
 		config_error(cfg, where, "trust: no trust anchors configured "
 		    "(set \"trust FILE\" or --trust FILE)");
-	/*
-	 * Revocation and policy come in later versions.  Accepting the keys
-	 * and ignoring them would let revoked or unwanted clients in.
-	 */
-	if (cfg->crl.n > 0)
-		config_error(cfg, cfg->crl.items[0].origin, "crl: CRL checking "
-		    "is not implemented in this version; refusing to run "
-		    "without it");
 	if (cfg->shadow_policy.value != NULL && cfg->policy.value == NULL)
 		config_error(cfg, cfg->shadow_policy.origin, "shadow_policy: "
 		    "needs a policy to compare with (set \"policy FILE\")");

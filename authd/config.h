@@ -41,6 +41,9 @@ struct config {
 	struct config_list	 trust;
 	struct config_list	 intermediates;
 	struct config_list	 crl;
+	int			 crl_scope;		/* enum crl_scope */
+	int			 crl_missing_allow;
+	time_t			 crl_grace;
 	struct config_item	 policy;
 	struct config_item	 shadow_policy;	/* evaluated, logged, not enforced */
 	time_t			 watch_interval;	/* poll files for changes; 0 off */

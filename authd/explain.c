@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "chain.h"
+#include "crl.h"
 #include "explain.h"
 #include "identity.h"
 
@@ -19,12 +20,13 @@ enum explain_step {
 	STEP_CHAIN,
 	STEP_PURPOSE,
 	STEP_VALIDITY,
+	STEP_REVOCATION,
 	STEP_POLICY,
 	STEP_COUNT
 };
 
 static const char *const explain_step_names[STEP_COUNT] = {
-	"parse", "chain", "purpose", "validity", "policy",
+	"parse", "chain", "purpose", "validity", "revocation", "policy",
 };
 
 struct explain_check {
@@ -107,6 +109,11 @@ explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
 	case VERDICT_NOT_YET_VALID:
 		failed = STEP_VALIDITY;
 		break;
+	case VERDICT_REVOKED:
+	case VERDICT_REVOCATION_UNKNOWN:
+	case VERDICT_CRL_EXPIRED:
+		failed = STEP_REVOCATION;
+		break;
 	case VERDICT_NO_MATCHING_RULE:
 	case VERDICT_POLICY_DENY:
 		failed = STEP_POLICY;
@@ -138,6 +145,19 @@ explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
 		snprintf(c[STEP_VALIDITY].detail,
 		    sizeof(c[STEP_VALIDITY].detail),
 		    "every certificate valid at the decision time");
+	if (failed > STEP_REVOCATION) {
+		if (ctx->snap->crl == NULL) {
+			c[STEP_REVOCATION].result = "skipped";
+			snprintf(c[STEP_REVOCATION].detail,
+			    sizeof(c[STEP_REVOCATION].detail), "no CRL "
+			    "configured");
+		} else
+			snprintf(c[STEP_REVOCATION].detail,
+			    sizeof(c[STEP_REVOCATION].detail), "not revoked "
+			    "(CRL, scope %s%s)", ctx->snap->cfg.crl_scope ?
+			    "leaf" : "chain", ctx->snap->cfg.crl_missing_allow ?
+			    ", issuers without a CRL allowed" : "");
+	}
 	if (failed >= STEP_POLICY)
 		explain_policy(ctx, v, &c[STEP_POLICY]);
 }
@@ -197,10 +217,22 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 			    ", trust anchor" : "");
 		}
 	}
+	if (ctx->snap->crl != NULL && chain != NULL) {
+		char	 crls[2048];
+
+		char	*line, *save = NULL;
+
+		crl_describe(ctx->snap->crl, chain, crls, sizeof(crls));
+		if (crls[0] != '\0')
+			fprintf(f, "crls\n");
+		for (line = strtok_r(crls, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			fprintf(f, "  %s\n", line);
+	}
 	explain_checks(ctx, v, chain, c);
 	fprintf(f, "checks\n");
 	for (i = 0; i < STEP_COUNT; i++)
-		fprintf(f, "  %-9s  %s%s%s\n", explain_step_names[i],
+		fprintf(f, "  %-10s  %s%s%s\n", explain_step_names[i],
 		    c[i].result, c[i].detail[0] ? ": " : "", c[i].detail);
 }
 

@@ -106,6 +106,8 @@ http_reply(struct MHD_Connection *c, unsigned int status,
 	if (v != NULL) {
 		bad |= http_add(r, "X-Authd-Reason", verdict_reason_text(v));
 		bad |= http_add(r, "X-Authd-Rule", v->rule);
+		if (v->revocation != NULL)
+			bad |= http_add(r, "X-Authd-Revocation", v->revocation);
 		if (v->reason == VERDICT_OK) {
 			bad |= http_add(r, "X-Authd-Subject", v->id.subject);
 			bad |= http_add(r, "X-Authd-Issuer", v->id.issuer);

@@ -86,7 +86,8 @@ main_load(const struct cli *cli, struct snapshot **snap, int use_store)
 
 	*snap = NULL;
 	if ((rc = main_config(cli, &cfg, 1)) == 0 && use_store &&
-	    (cfg.policy.value != NULL || cfg.shadow_policy.value != NULL))
+	    (cfg.policy.value != NULL || cfg.shadow_policy.value != NULL ||
+	    cfg.crl.n > 0))
 		rc = main_store_open(&cfg);
 	if (rc == 0)
 		rc = snapshot_new_store(&cfg, use_store ? main_store : NULL,
@@ -95,17 +96,25 @@ main_load(const struct cli *cli, struct snapshot **snap, int use_store)
 	return rc;
 }
 
-/* Drop the list sets neither snapshot uses (LMDB space, not memory). */
+/*
+ * Drop the sets (policy lists, CRL indexes) neither snapshot uses: LMDB
+ * space, not memory.  The old snapshot's stay until the next reload, since
+ * requests may still be using them.
+ */
 static void
 main_store_retain(const struct snapshot *a, const struct snapshot *b)
 {
-	const char		*keep[2 * POLICY_MAX_LISTS * 2];
+	const char		**keep;
 	const struct snapshot	*s[2] = { a, b };
 	const struct policy	*p[2];
-	size_t			 n = 0, i, j, k;
-	int			 dropped;
+	size_t			 n = 0, cap, i, j, k;
+	int			 dropped = 0, d;
 
 	if (main_store == NULL)
+		return;
+	cap = 2 * (2 * POLICY_MAX_LISTS + crl_set_count(a != NULL ? a->crl :
+	    NULL) + crl_set_count(b != NULL ? b->crl : NULL)) + 1;
+	if ((keep = calloc(cap, sizeof(*keep))) == NULL)
 		return;
 	for (i = 0; i < 2; i++) {
 		if (s[i] == NULL)
@@ -116,18 +125,28 @@ main_store_retain(const struct snapshot *a, const struct snapshot *b)
 			for (k = 0; p[j] != NULL && k < policy_lists(p[j]); k++)
 				if (policy_list_setname(p[j], k) != NULL)
 					keep[n++] = policy_list_setname(p[j], k);
+		for (k = 0; k < crl_set_count(s[i]->crl); k++)
+			if (crl_set_name(s[i]->crl, k) != NULL)
+				keep[n++] = crl_set_name(s[i]->crl, k);
 	}
-	if ((dropped = store_set_retain(main_store, "list:", keep, n)) > 0)
-		log_info("store: dropped %d list(s) no policy uses", dropped);
+	if ((d = store_set_retain(main_store, "list:", keep, n)) > 0)
+		dropped += d;
+	if ((d = store_set_retain(main_store, "crl:", keep, n)) > 0)
+		dropped += d;
+	if (dropped > 0)
+		log_info("store: dropped %d set(s) no policy or CRL uses",
+		    dropped);
+	free(keep);
 }
 
 static void
 main_log_snapshot(const char *what, const struct snapshot *s)
 {
 	log_info("%s: %zu trust anchor(s), %zu intermediate(s) (%zu verified "
-	    "for the fast path); policy %s%s%s", what,
-	    chain_store_anchors(s->chain), chain_store_intermediates(s->chain),
-	    chain_store_fast(s->chain), s->policy != NULL ?
+	    "for the fast path); %zu CRL(s) with %zu revoked; policy %s%s%s",
+	    what, chain_store_anchors(s->chain),
+	    chain_store_intermediates(s->chain), chain_store_fast(s->chain),
+	    crl_set_count(s->crl), crl_set_entries(s->crl), s->policy != NULL ?
 	    s->cfg.policy.value : "none (a valid certificate is allowed)",
 	    s->shadow != NULL ? ", shadow policy " : "",
 	    s->shadow != NULL ? s->cfg.shadow_policy.value : "");

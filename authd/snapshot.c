@@ -20,6 +20,7 @@ static unsigned long	 snapshot_gen;
 static void
 snapshot_free(struct snapshot *snap)
 {
+	crl_set_free(&snap->crl);
 	policy_free(&snap->policy);
 	policy_free(&snap->shadow);
 	chain_store_free(&snap->chain);
@@ -46,6 +47,9 @@ snapshot_new_store(struct config *cfg, struct store *store,
 	snap->cfg = *cfg;
 	config_init(cfg);	/* ownership moved */
 	rc = chain_store_load(&snap->cfg, &snap->chain);
+	if (rc == 0 &&
+	    crl_set_load(&snap->cfg, snap->chain, store, &snap->crl) != 0)
+		rc = AUTHD_ECONFIG;
 	/* Policies load even when trust failed, so that -n reports it all. */
 	if (snap->cfg.policy.value != NULL &&
 	    policy_load_store(snap->cfg.policy.value, stderr, store,
@@ -152,6 +156,8 @@ snapshot_stamp(const struct config *cfg, const struct snapshot *snap)
 		h = snapshot_mix(h, cfg->trust.items[i].value);
 	for (i = 0; i < cfg->intermediates.n; i++)
 		h = snapshot_mix(h, cfg->intermediates.items[i].value);
+	for (i = 0; i < cfg->crl.n; i++)
+		h = snapshot_mix(h, cfg->crl.items[i].value);
 	h = snapshot_mix(h, cfg->policy.value);
 	h = snapshot_mix(h, cfg->shadow_policy.value);
 	for (i = 0; snap != NULL && snap->policy != NULL &&

@@ -10,12 +10,14 @@
 #define AUTHD_SNAPSHOT_H
 
 #include "chain.h"
+#include "crl.h"
 #include "config.h"
 #include "policy.h"
 
 struct snapshot {
 	struct config		 cfg;		/* owned */
 	struct chain_store	*chain;		/* owned */
+	struct crl_set		*crl;		/* owned; NULL: no CRLs */
 	struct policy		*policy;	/* owned; NULL: valid chain allows */
 	struct policy		*shadow;	/* owned; evaluated, never enforced */
 	unsigned long		 generation;	/* changes with every publish */

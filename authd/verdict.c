@@ -6,6 +6,7 @@
  * sets the reason and stops; there is no way out of this file that
  * allows without a verified chain.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +17,8 @@
 #include <stddef.h>
 
 #include "cache.h"
+#include "crl.h"
+#include "log.h"
 #include "err.h"
 #include "request.h"
 #include "snapshot.h"
@@ -176,6 +179,52 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	    strcmp(verdict_reason_text(out), out->shadow_reason) != 0;
 }
 
+/* A CRL used past its nextUpdate, in the grace: warn, at most once a minute. */
+static void
+verdict_warn_grace(void)
+{
+	static _Atomic time_t	 last;
+	time_t			 now = time(NULL), prev = last;
+
+	if (now - prev < 60 || !atomic_compare_exchange_strong(&last, &prev,
+	    now))
+		return;
+	log_warnx("a CRL past its nextUpdate is in use (crl_grace): "
+	    "publish a fresh one");
+}
+
+/* Step 5: revocation by CRL, over the chain that was just verified. */
+static void
+verdict_crl(const struct snapshot *snap, struct chain_result *res,
+    time_t now, struct verdict *out)
+{
+	struct crl_result	 cr;
+
+	crl_check(snap->crl, res->chain, now, (enum crl_scope)
+	    snap->cfg.crl_scope, snap->cfg.crl_missing_allow,
+	    snap->cfg.crl_grace, &cr);
+	out->crl_checked = 1;
+	if (cr.valid_until < res->valid_until)
+		res->valid_until = cr.valid_until;	/* bounds the cache */
+	switch (cr.status) {
+	case CRL_GOOD:
+		if (cr.in_grace)
+			verdict_warn_grace();
+		return;
+	case CRL_REVOKED:
+		out->reason = VERDICT_REVOKED;
+		out->revocation = "crl";
+		break;
+	case CRL_EXPIRED:
+		out->reason = VERDICT_CRL_EXPIRED;
+		break;
+	default:
+		out->reason = VERDICT_REVOCATION_UNKNOWN;
+		break;
+	}
+	snprintf(out->detail, sizeof(out->detail), "%s", cr.detail);
+}
+
 static void
 verdict_init(struct verdict *out)
 {
@@ -189,6 +238,8 @@ verdict_init(struct verdict *out)
 	out->detail[0] = '\0';
 	out->policy_applied = 0;
 	out->unknown_ruleset = 0;
+	out->revocation = NULL;
+	out->crl_checked = 0;
 	out->rule[0] = out->reason_text[0] = '\0';
 	out->decision.nheaders = 0;
 	out->shadow_differs = 0;
@@ -248,6 +299,8 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	}
 	if (use_cache && cache_lookup_blob(cache, md, snap->generation, now,
 	    out, verdict_blob, sizeof(verdict_blob), &bloblen)) {
+		if (out->reason == VERDICT_REVOKED)
+			out->revocation = "crl";	/* the only source yet */
 		if (out->reason != VERDICT_OK || snap->policy == NULL)
 			goto end;
 		f = &verdict_fields;
@@ -276,12 +329,15 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	}
 	out->has_identity = 1;
 	if (chain_verify(snap->chain, x, at, snap->cfg.purpose,
-	    chainp != NULL ? CHAIN_WANT_CHAIN : CHAIN_FAST, &res) != 0)
+	    chainp != NULL ? CHAIN_WANT_CHAIN : snap->crl != NULL ?
+	    CHAIN_FAST | CHAIN_WANT_CHAIN : CHAIN_FAST, &res) != 0)
 		res.status = CHAIN_ERROR;
 	out->reason = verdict_of_chain(res.status);
 	snprintf(out->detail, sizeof(out->detail), "%s", res.status == CHAIN_OK ?
 	    (res.fast ? "chain verified (issuer verified at load)" :
 	    "chain verified") : res.detail);
+	if (out->reason == VERDICT_OK && snap->crl != NULL)
+		verdict_crl(snap, &res, now, out);
 	if (chainp != NULL) {
 		*chainp = res.chain;
 		res.chain = NULL;

@@ -25,6 +25,9 @@
 	X(VERDICT_EXPIRED,		"expired",		401)	\
 	X(VERDICT_NOT_YET_VALID,	"not-yet-valid",	401)	\
 	X(VERDICT_WRONG_PURPOSE,	"wrong-purpose",	401)	\
+	X(VERDICT_REVOKED,		"revoked",		401)	\
+	X(VERDICT_REVOCATION_UNKNOWN,	"revocation-unknown",	401)	\
+	X(VERDICT_CRL_EXPIRED,		"crl-expired",		401)	\
 	X(VERDICT_INTERNAL_ERROR,	"internal-error",	401)	\
 	X(VERDICT_NO_MATCHING_RULE,	"no-matching-rule",	403)	\
 	X(VERDICT_POLICY_DENY,		"policy-deny",		403)
@@ -57,6 +60,8 @@ struct verdict {
 	int			 cached;	/* the chain verdict came from the cache */
 	struct identity		 id;
 	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
+	const char		*revocation;	/* X-Authd-Revocation, or NULL */
+	int			 crl_checked;	/* CRLs were consulted */
 	/*
 	 * The policy's part, when one is configured and the chain is good:
 	 * the deciding rule ("file:line", or "" when none matched), a deny

@@ -635,7 +635,7 @@ test_check(void)
 	/* everything wrong at once: each reported with its origin */
 	put("check-bad.conf",
 	    "listen unix:run/authd.sock\n"
-	    "crl revoked.crl\n"
+	    "crl revoked.crl\n"	/* fine here: read with the trust store */
 	    "shadow_policy candidate.policy\n", 0, path, sizeof(path));
 	config_init(&cfg);
 	rc = load(&cfg, path, &err);
@@ -644,17 +644,15 @@ test_check(void)
 	t_capture_start(&cap);
 	rc = config_check(&cfg, 1);
 	err = t_capture_end(&cap);
-	CHECK(rc == AUTHD_ECONFIG && cfg.nerrors == 4 && lines_of(err) == 4,
-	    "check-bad.conf: expected 4 errors, got rc %d, %d: %s", rc,
+	CHECK(rc == AUTHD_ECONFIG && cfg.nerrors == 3 && lines_of(err) == 3,
+	    "check-bad.conf: expected 3 errors, got rc %d, %d: %s", rc,
 	    cfg.nerrors, err);
 	snprintf(want, sizeof(want), "%s: trust: no trust anchors", path);
 	CHECK(t_contains(err, want), "expected \"%s\" in: %s", want, err);
 	snprintf(want, sizeof(want), "%s:1: listen: unix socket path must be "
 	    "absolute", path);
 	CHECK(t_contains(err, want), "expected \"%s\" in: %s", want, err);
-	snprintf(want, sizeof(want), "%s:2: crl: CRL checking is not "
-	    "implemented in this version", path);
-	CHECK(t_contains(err, want), "expected \"%s\" in: %s", want, err);
+	CHECK(!t_contains(err, "crl"), "crl is a supported key now: %s", err);
 	snprintf(want, sizeof(want), "%s:3: shadow_policy: needs a policy to "
 	    "compare with", path);
 	CHECK(t_contains(err, want), "expected \"%s\" in: %s", want, err);
@@ -664,16 +662,41 @@ test_check(void)
 	/* the same from flags */
 	config_init(&cfg);
 	config_set_flag(&cfg, "trust", "/ca.pem");
-	config_set_flag(&cfg, "crl", "/x.crl");
+	config_set_flag(&cfg, "shadow-policy", "/x.policy");
 	config_set_flag(&cfg, "listen", "unix:");
 	t_capture_start(&cap);
 	rc = config_check(&cfg, 1);
 	err = t_capture_end(&cap);
 	CHECK(rc == AUTHD_ECONFIG && cfg.nerrors == 2 &&
-	    t_contains(err, "--crl: crl: CRL checking is not implemented") &&
+	    t_contains(err, "--shadow-policy: shadow_policy: needs a policy") &&
 	    t_contains(err, "--listen: listen: unix socket path must be "
-	    "absolute"), "flags crl + listen unix:: got rc %d, %d: %s", rc,
-	    cfg.nerrors, err);
+	    "absolute"), "flags shadow-policy + listen unix:: got rc %d, %d: "
+	    "%s", rc, cfg.nerrors, err);
+	free(err);
+	config_cleanup(&cfg);
+
+	/* the CRL settings: good values, then one bad value each */
+	config_init(&cfg);
+	t_capture_start(&cap);
+	rc = config_set_flag(&cfg, "crl-scope", "leaf");
+	rc |= config_set_flag(&cfg, "crl_missing", "allow");
+	rc |= config_set_flag(&cfg, "crl-grace", "2h");
+	err = t_capture_end(&cap);
+	CHECK(rc == 0 && cfg.crl_scope == 1 && cfg.crl_missing_allow == 1 &&
+	    cfg.crl_grace == 7200 && err[0] == '\0', "crl settings: rc %d "
+	    "scope %d missing %d grace %ld: %s", rc, cfg.crl_scope,
+	    cfg.crl_missing_allow, (long)cfg.crl_grace, err);
+	free(err);
+	t_capture_start(&cap);
+	rc = config_set_flag(&cfg, "crl-scope", "sideways");
+	rc |= config_set_flag(&cfg, "crl_missing", "maybe");
+	rc |= config_set_flag(&cfg, "crl-grace", "2");
+	err = t_capture_end(&cap);
+	CHECK(rc != 0 && cfg.nerrors == 3 &&
+	    t_contains(err, "--crl-scope: crl_scope: expected chain or leaf") &&
+	    t_contains(err, "--crl_missing: crl_missing: expected deny or allow")
+	    && t_contains(err, "--crl-grace: crl_grace: missing unit"),
+	    "bad crl settings: rc %d, %d errors: %s", rc, cfg.nerrors, err);
 	free(err);
 	config_cleanup(&cfg);
 

@@ -1,0 +1,732 @@
+/*
+ * crl.c: CRL files, checked once at load, serials indexed, looked up per
+ * new certificate.
+ *
+ * Load: every CRL is matched to the CA certificate that signed it (name
+ * and, when present, authority key identifier; then the signature decides),
+ * checked (cRLSign, thisUpdate, critical extensions, no delta or indirect
+ * CRL), and its revoked serials written to the store under the SHA-256 of
+ * the CRL.  Only the small metadata stays in memory; the X509_CRL, with
+ * its list of revoked entries, is freed at once.
+ *
+ * Check: for each certificate in scope, the newest CRL of its issuer that
+ * applies to it (Issuing Distribution Point), its times, then the serial.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "crl.h"
+#include "err.h"
+#include "identity.h"
+#include "log.h"
+#include "store.h"
+
+#define CRL_FILE_MAX	 (512L * 1024 * 1024)	/* bytes per CRL file */
+#define CRL_MAX		 1024			/* CRLs in all */
+#define CRL_IDP_MAX	 8			/* distribution point names */
+#define CRL_SKEW	 300			/* thisUpdate may be this early */
+
+struct crl_meta {
+	X509		*issuer;		/* the CA that signed it */
+	time_t		 this_update, next_update;	/* 0: none */
+	char		 number[80];		/* CRL number, hex, or "" */
+	char		 source[512];		/* file it came from */
+	char		 issuer_dn[256];
+	int		 only_user, only_ca;
+	char		*idp[CRL_IDP_MAX];	/* IDP fullName URIs */
+	size_t		 nidp;
+	/* the revoked serials: a store set, or a sorted array in memory */
+	struct store	*store;
+	store_set_t	 set;
+	char		 setname[STORE_NAME_MAX];	/* "crl:<sha256>" */
+	unsigned char	**keys;			/* length-prefixed */
+	size_t		 nkeys;
+};
+
+struct crl_set {
+	struct crl_meta	*m;
+	size_t		 n;
+	size_t		 entries;
+};
+
+/* A serial as a key: sign byte, then the magnitude's bytes. */
+static size_t
+crl_serial_key(const ASN1_INTEGER *serial, unsigned char *key, size_t cap)
+{
+	const unsigned char	*p = ASN1_STRING_get0_data(serial);
+	int			 n = ASN1_STRING_length(serial);
+
+	if (n < 0 || (size_t)n + 1 > cap)
+		return 0;
+	key[0] = ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER ? 1 : 0;
+	memcpy(key + 1, p, (size_t)n);
+	return (size_t)n + 1;
+}
+
+static int
+crl_key_cmp(const void *a, const void *b)
+{
+	const unsigned char	*ka = *(unsigned char *const *)a;
+	const unsigned char	*kb = *(unsigned char *const *)b;
+	size_t			 la = ka[0], lb = kb[0];
+	int			 c = memcmp(ka + 1, kb + 1, la < lb ? la : lb);
+
+	return c != 0 ? c : (la < lb ? -1 : la > lb);
+}
+
+static void
+crl_meta_cleanup(struct crl_meta *m)
+{
+	size_t	 i;
+
+	X509_free(m->issuer);
+	for (i = 0; i < m->nidp; i++)
+		free(m->idp[i]);
+	for (i = 0; i < m->nkeys; i++)
+		free(m->keys[i]);
+	free(m->keys);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+crl_set_free(struct crl_set **ps)
+{
+	struct crl_set	*s = *ps;
+	size_t		 i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		crl_meta_cleanup(&s->m[i]);
+	free(s->m);
+	free(s);
+	*ps = NULL;
+}
+
+size_t
+crl_set_count(const struct crl_set *s)
+{
+	return s != NULL ? s->n : 0;
+}
+
+const char *
+crl_set_name(const struct crl_set *s, size_t i)
+{
+	return s != NULL && i < s->n && s->m[i].store != NULL ?
+	    s->m[i].setname : NULL;
+}
+
+size_t
+crl_set_entries(const struct crl_set *s)
+{
+	return s != NULL ? s->entries : 0;
+}
+
+/* The CA certificate whose key signed crl, or NULL. */
+static X509 *
+crl_find_issuer(const struct chain_store *chain, X509_CRL *crl)
+{
+	AUTHORITY_KEYID	*akid;
+	X509		*x;
+	EVP_PKEY	*pk;
+	size_t		 i;
+
+	akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL,
+	    NULL);
+	for (i = 0; (x = chain_store_ca(chain, i)) != NULL; i++) {
+		if (X509_NAME_cmp(X509_get_subject_name(x),
+		    X509_CRL_get_issuer(crl)) != 0)
+			continue;
+		if (akid != NULL && X509_check_akid(x, akid) != X509_V_OK)
+			continue;
+		if ((pk = X509_get0_pubkey(x)) != NULL &&
+		    X509_CRL_verify(crl, pk) == 1)
+			break;
+	}
+	AUTHORITY_KEYID_free(akid);
+	ERR_clear_error();
+	return x;
+}
+
+/* Critical extensions authd understands in a CRL. */
+static int
+crl_ext_known(int nid)
+{
+	return nid == NID_issuing_distribution_point ||
+	    nid == NID_authority_key_identifier || nid == NID_crl_number;
+}
+
+/* The checks before a CRL is believed; returns NULL or why not. */
+static const char *
+crl_validate(const struct chain_store *chain, X509_CRL *crl, X509 **issuer,
+    char *buf, size_t len)
+{
+	const STACK_OF(X509_REVOKED)	*rev;
+	X509_EXTENSION			*ext;
+	time_t				 tu;
+	int				 i, j, nid;
+
+	*issuer = NULL;
+	if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
+		return "a delta CRL (not supported yet: configure full CRLs)";
+	for (i = 0; i < X509_CRL_get_ext_count(crl); i++) {
+		ext = X509_CRL_get_ext(crl, i);
+		nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+		if (X509_EXTENSION_get_critical(ext) && !crl_ext_known(nid)) {
+			OBJ_obj2txt(buf, (int)len, X509_EXTENSION_get_object(ext),
+			    1);
+			return "an unknown critical extension";
+		}
+	}
+	rev = X509_CRL_get_REVOKED(crl);
+	for (i = 0; i < sk_X509_REVOKED_num(rev); i++) {
+		const STACK_OF(X509_EXTENSION) *exts =
+		    X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(rev, i));
+
+		for (j = 0; j < sk_X509_EXTENSION_num(exts); j++)
+			if (X509_EXTENSION_get_critical(
+			    sk_X509_EXTENSION_value(exts, j)))
+				return "a critical entry extension (an "
+				    "indirect CRL: not supported)";
+	}
+	if ((*issuer = crl_find_issuer(chain, crl)) == NULL)
+		return "no trust anchor or intermediate signed it (unknown "
+		    "issuer or bad signature)";
+	if ((X509_get_extension_flags(*issuer) & EXFLAG_KUSAGE) &&
+	    !(X509_get_key_usage(*issuer) & KU_CRL_SIGN))
+		return "its issuer may not sign CRLs (no cRLSign in keyUsage)";
+	if (identity_time(X509_CRL_get0_lastUpdate(crl), &tu) != 0)
+		return "an unreadable thisUpdate";
+	if (tu > time(NULL) + CRL_SKEW)
+		return "a thisUpdate in the future";
+	return NULL;
+}
+
+static int
+crl_meta_idp(struct crl_meta *m, X509_CRL *crl, const char **why)
+{
+	ISSUING_DIST_POINT	*idp;
+	GENERAL_NAME		*g;
+	int			 i, rc = 0;
+
+	idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL,
+	    NULL);
+	if (idp == NULL)
+		return 0;
+	if (idp->indirectCRL || idp->onlysomereasons != NULL) {
+		*why = "an indirect or reason-partitioned CRL (not supported)";
+		rc = -1;
+		goto end;
+	}
+	m->only_user = idp->onlyuser > 0;
+	m->only_ca = idp->onlyCA > 0;
+	if (idp->distpoint != NULL && idp->distpoint->type == 0) {
+		for (i = 0; i < sk_GENERAL_NAME_num(idp->distpoint->name.fullname);
+		    i++) {
+			g = sk_GENERAL_NAME_value(idp->distpoint->name.fullname, i);
+			if (g->type != GEN_URI || m->nidp >= CRL_IDP_MAX)
+				continue;
+			if ((m->idp[m->nidp] = strndup((const char *)
+			    ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+			    (size_t)ASN1_STRING_length(
+			    g->d.uniformResourceIdentifier))) != NULL)
+				m->nidp++;
+		}
+	}
+end:
+	ISSUING_DIST_POINT_free(idp);
+	return rc;
+}
+
+/* Index the revoked serials: in the store under the CRL's digest, or here. */
+static int
+crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
+    const unsigned char *der, size_t derlen, size_t *count, char *err,
+    size_t errlen)
+{
+	const STACK_OF(X509_REVOKED)	*rev = X509_CRL_get_REVOKED(crl);
+	struct store_writer		*w = NULL;
+	unsigned char			 key[STORE_KEY_MAX], md[32];
+	char				 name[STORE_NAME_MAX];
+	size_t				 klen, i, n;
+	int				 nrev = sk_X509_REVOKED_num(rev);
+
+	*count = 0;
+	if (store != NULL) {
+		if (identity_sha256(der, derlen, md) != 0)
+			return AUTHD_ECRYPTO;
+		memcpy(name, "crl:", 4);
+		identity_hex(md, name + 4);
+		memcpy(m->setname, name, strlen(name) + 1);
+		if (store_set_find(store, name, &m->set, count) == 0) {
+			m->store = store;
+			return 0;
+		}
+		if (store_writer_new(store, name, (size_t)(nrev > 0 ? nrev : 1),
+		    &w) != 0)
+			return AUTHD_ENOMEM;
+	} else if (nrev > 0 &&
+	    (m->keys = calloc((size_t)nrev, sizeof(*m->keys))) == NULL)
+		return AUTHD_ENOMEM;
+	for (i = 0; i < (size_t)(nrev > 0 ? nrev : 0); i++) {
+		klen = crl_serial_key(X509_REVOKED_get0_serialNumber(
+		    sk_X509_REVOKED_value(rev, (int)i)), key, sizeof(key));
+		if (klen == 0)
+			continue;	/* a serial too long to be real */
+		if (w != NULL) {
+			if (store_writer_add(w, key, klen) != 0)
+				goto fail;
+			continue;
+		}
+		if ((m->keys[m->nkeys] = malloc(klen + 1)) == NULL)
+			goto fail;
+		m->keys[m->nkeys][0] = (unsigned char)klen;
+		memcpy(m->keys[m->nkeys] + 1, key, klen);
+		m->nkeys++;
+	}
+	if (w != NULL) {
+		if (store_writer_commit(&w, &m->set, &n, err, errlen) != 0)
+			return AUTHD_EIO;
+		m->store = store;
+		*count = n;
+		return 0;
+	}
+	qsort(m->keys, m->nkeys, sizeof(*m->keys), crl_key_cmp);
+	*count = m->nkeys;
+	return 0;
+fail:
+	store_writer_free(&w);
+	return AUTHD_ENOMEM;
+}
+
+static int
+crl_revoked(const struct crl_meta *m, const ASN1_INTEGER *serial)
+{
+	unsigned char	 key[STORE_KEY_MAX + 1], *kp = key;
+	size_t		 klen;
+
+	if ((klen = crl_serial_key(serial, key + 1, sizeof(key) - 1)) == 0)
+		return 0;
+	if (m->store != NULL)
+		return store_set_contains(m->store, m->set, key + 1, klen);
+	key[0] = (unsigned char)klen;
+	return bsearch(&kp, m->keys, m->nkeys, sizeof(*m->keys),
+	    crl_key_cmp) != NULL;
+}
+
+/* Take one CRL: validate, describe, index. */
+static int
+crl_add(struct crl_set *s, struct config *cfg, const char *origin,
+    const char *path, const struct chain_store *chain, struct store *store,
+    X509_CRL *crl)
+{
+	struct crl_meta		*m;
+	ASN1_INTEGER		*num;
+	BIGNUM			*bn = NULL;
+	unsigned char		*der = NULL;
+	const char		*why;
+	char			 buf[128] = "", err[256] = "", *hex;
+	size_t			 count;
+	int			 derlen, rc;
+
+	if (s->n >= CRL_MAX) {
+		config_error(cfg, origin, "%s: more than %d CRLs", path, CRL_MAX);
+		return AUTHD_ECONFIG;
+	}
+	m = &s->m[s->n];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->source, sizeof(m->source), "%s", path);
+	identity_dn(X509_CRL_get_issuer(crl), m->issuer_dn,
+	    sizeof(m->issuer_dn));
+	if ((why = crl_validate(chain, crl, &m->issuer, buf, sizeof(buf))) !=
+	    NULL || crl_meta_idp(m, crl, &why) != 0) {
+		config_error(cfg, origin, "%s: CRL of %s refused: %s%s%s", path,
+		    m->issuer_dn, why, buf[0] ? " " : "", buf);
+		m->issuer = NULL;	/* not referenced */
+		crl_meta_cleanup(m);
+		return AUTHD_ECONFIG;
+	}
+	X509_up_ref(m->issuer);
+	identity_time(X509_CRL_get0_lastUpdate(crl), &m->this_update);
+	if (X509_CRL_get0_nextUpdate(crl) != NULL)
+		identity_time(X509_CRL_get0_nextUpdate(crl), &m->next_update);
+	if ((num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) !=
+	    NULL) {
+		if ((bn = ASN1_INTEGER_to_BN(num, NULL)) != NULL &&
+		    (hex = BN_bn2hex(bn)) != NULL) {
+			snprintf(m->number, sizeof(m->number), "%s", hex);
+			OPENSSL_free(hex);
+		}
+		BN_free(bn);
+		ASN1_INTEGER_free(num);
+	}
+	if ((derlen = i2d_X509_CRL(crl, &der)) <= 0) {
+		crl_meta_cleanup(m);
+		return AUTHD_ECRYPTO;
+	}
+	rc = crl_meta_index(m, crl, store, der, (size_t)derlen, &count, err,
+	    sizeof(err));
+	OPENSSL_free(der);
+	if (rc != 0) {
+		config_error(cfg, origin, "%s: CRL of %s: cannot index: %s",
+		    path, m->issuer_dn, err[0] ? err : err_str(rc));
+		crl_meta_cleanup(m);
+		return rc;
+	}
+	s->entries += count;
+	s->n++;
+	return 0;
+}
+
+/* Every CRL in one file: PEM blocks, or DER one after another. */
+static int
+crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
+    const char *path, const struct chain_store *chain, struct store *store)
+{
+	BIO		*bio = NULL;
+	X509_CRL	*crl;
+	FILE		*f;
+	unsigned char	*buf = NULL;
+	const unsigned char *p;
+	long		 len;
+	int		 rc = AUTHD_ECONFIG, n = 0, bad = 0;
+	char		 ossl[256] = "";
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		config_error(cfg, origin, "cannot read %s: %s", path,
+		    strerror(errno));
+		return AUTHD_ECONFIG;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || len > CRL_FILE_MAX) {
+		config_error(cfg, origin, "%s: unreadable or larger than %ld "
+		    "bytes", path, CRL_FILE_MAX);
+		fclose(f);
+		return AUTHD_ECONFIG;
+	}
+	if ((buf = malloc((size_t)len + 1)) == NULL ||
+	    fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		config_error(cfg, origin, "%s: read error", path);
+		fclose(f);
+		goto end;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	ERR_clear_error();
+	if (memmem(buf, (size_t)len, "-----BEGIN X509 CRL-----", 24) != NULL) {
+		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+			goto end;
+		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) !=
+		    NULL) {
+			n++;
+			bad |= crl_add(s, cfg, origin, path, chain, store, crl);
+			X509_CRL_free(crl);
+		}
+		if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
+			ERR_clear_error();
+	} else {
+		for (p = buf; p < buf + len;) {
+			if ((crl = d2i_X509_CRL(NULL, &p, (long)(buf + len -
+			    p))) == NULL)
+				break;
+			n++;
+			bad |= crl_add(s, cfg, origin, path, chain, store, crl);
+			X509_CRL_free(crl);
+		}
+	}
+	if (ERR_peek_error() != 0) {
+		config_error(cfg, origin, "%s: not a valid CRL file (after %d "
+		    "CRL(s)): %s", path, n, err_openssl(ossl, sizeof(ossl)));
+		goto end;
+	}
+	if (n == 0) {
+		config_error(cfg, origin, "%s: no CRL found", path);
+		goto end;
+	}
+	rc = bad ? AUTHD_ECONFIG : 0;
+end:
+	BIO_free(bio);
+	free(buf);
+	return rc;
+}
+
+static int
+crl_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A file, or every regular file of a directory (sorted, dotfiles skipped). */
+static int
+crl_load_path(struct crl_set *s, struct config *cfg,
+    const struct config_item *it, const struct chain_store *chain,
+    struct store *store)
+{
+	struct stat	 sb;
+	struct dirent	*de;
+	DIR		*d;
+	char		**names = NULL, path[4096];
+	size_t		 n = 0, cap = 0, i;
+	int		 rc = 0;
+	void		*p;
+
+	if (stat(it->value, &sb) != 0) {
+		config_error(cfg, it->origin, "cannot read %s: %s", it->value,
+		    strerror(errno));
+		return AUTHD_ECONFIG;
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return crl_load_file(s, cfg, it->origin, it->value, chain,
+		    store);
+	if ((d = opendir(it->value)) == NULL) {
+		config_error(cfg, it->origin, "cannot read %s: %s", it->value,
+		    strerror(errno));
+		return AUTHD_ECONFIG;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", it->value, de->d_name);
+		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = realloc(names, cap * sizeof(*names))) == NULL) {
+				rc = AUTHD_ENOMEM;
+				goto end;
+			}
+			names = p;
+		}
+		if ((names[n] = strdup(path)) == NULL) {
+			rc = AUTHD_ENOMEM;
+			goto end;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), crl_name_cmp);
+	for (i = 0; i < n; i++)
+		if (crl_load_file(s, cfg, it->origin, names[i], chain, store) !=
+		    0)
+			rc = AUTHD_ECONFIG;
+	if (n == 0) {
+		config_error(cfg, it->origin, "%s: no files in the directory",
+		    it->value);
+		rc = AUTHD_ECONFIG;
+	}
+end:
+	closedir(d);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int
+crl_set_load(struct config *cfg, const struct chain_store *chain,
+    struct store *store, struct crl_set **out)
+{
+	struct crl_set	*s;
+	size_t		 i;
+	int		 rc = 0;
+
+	*out = NULL;
+	if (cfg->crl.n == 0)
+		return 0;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->m = calloc(CRL_MAX, sizeof(*s->m))) == NULL) {
+		free(s);
+		return AUTHD_ENOMEM;
+	}
+	for (i = 0; i < cfg->crl.n; i++)
+		if (crl_load_path(s, cfg, &cfg->crl.items[i], chain, store) != 0)
+			rc = AUTHD_ECONFIG;
+	/* A big CRL leaves freed heap behind: give it back. */
+	malloc_trim(0);
+	if (rc != 0) {
+		crl_set_free(&s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Whether the CRL's Issuing Distribution Point covers x. */
+static int
+crl_applies(const struct crl_meta *m, X509 *x)
+{
+	STACK_OF(DIST_POINT)	*cdp;
+	DIST_POINT		*dp;
+	GENERAL_NAME		*g;
+	int			 ca = X509_check_ca(x) != 0, i, j, hit = 0;
+	size_t			 k;
+
+	if ((m->only_user && ca) || (m->only_ca && !ca))
+		return 0;
+	if (m->nidp == 0)
+		return 1;
+	if ((cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
+	    NULL)) == NULL)
+		return 0;
+	for (i = 0; !hit && i < sk_DIST_POINT_num(cdp); i++) {
+		dp = sk_DIST_POINT_value(cdp, i);
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		for (j = 0; !hit && j < sk_GENERAL_NAME_num(
+		    dp->distpoint->name.fullname); j++) {
+			g = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
+			if (g->type != GEN_URI)
+				continue;
+			for (k = 0; !hit && k < m->nidp; k++)
+				hit = (size_t)ASN1_STRING_length(
+				    g->d.uniformResourceIdentifier) ==
+				    strlen(m->idp[k]) && memcmp(
+				    ASN1_STRING_get0_data(
+				    g->d.uniformResourceIdentifier), m->idp[k],
+				    strlen(m->idp[k])) == 0;
+		}
+	}
+	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+	return hit;
+}
+
+/* Later thisUpdate, or the same and a higher CRL number. */
+static int
+crl_newer(const struct crl_meta *a, const struct crl_meta *b)
+{
+	size_t	 la = strlen(a->number), lb = strlen(b->number);
+
+	if (a->this_update != b->this_update)
+		return a->this_update > b->this_update;
+	if (la != lb)
+		return la > lb;
+	return strcmp(a->number, b->number) > 0;
+}
+
+/* The newest CRL by issuer that applies to x and is in force at at. */
+static const struct crl_meta *
+crl_for(const struct crl_set *s, X509 *x, X509 *issuer, time_t at)
+{
+	const struct crl_meta	*best = NULL, *m;
+	size_t			 i;
+
+	for (i = 0; i < s->n; i++) {
+		m = &s->m[i];
+		if ((m->issuer != issuer && X509_cmp(m->issuer, issuer) != 0) ||
+		    m->this_update > at + CRL_SKEW || !crl_applies(m, x))
+			continue;
+		if (best == NULL || crl_newer(m, best))
+			best = m;
+	}
+	return best;
+}
+
+void
+crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
+    enum crl_scope scope, int missing_allow, time_t grace,
+    struct crl_result *res)
+{
+	const struct crl_meta	*m;
+	char			 dn[256];
+	X509			*x;
+	int			 i, last, rc;
+
+	res->status = CRL_GOOD;
+	res->depth = -1;
+	res->detail[0] = '\0';
+	res->valid_until = (time_t)1 << 62;
+	res->in_grace = 0;
+	if (s == NULL || chain == NULL)
+		return;
+	/* The anchor is trusted as configured: nothing above it to ask. */
+	last = scope == CRL_SCOPE_LEAF ? 1 : sk_X509_num(chain) - 1;
+	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++) {
+		x = sk_X509_value(chain, i);
+		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+		if ((m = crl_for(s, x, sk_X509_value(chain, i + 1), at)) ==
+		    NULL) {
+			if (missing_allow)
+				continue;
+			res->status = CRL_MISSING;
+			res->depth = i;
+			snprintf(res->detail, sizeof(res->detail), "no CRL from "
+			    "the issuer of %.200s (depth %d)", dn, i);
+			return;
+		}
+		if (m->next_update != 0 && at > m->next_update) {
+			if (at > m->next_update + grace) {
+				res->status = CRL_EXPIRED;
+				res->depth = i;
+				snprintf(res->detail, sizeof(res->detail), "the "
+				    "CRL of %.200s (%.200s) is past its "
+				    "nextUpdate", m->issuer_dn, m->source);
+				return;
+			}
+			res->in_grace = 1;
+		}
+		if (m->next_update != 0 &&
+		    m->next_update + grace < res->valid_until)
+			res->valid_until = m->next_update + grace;
+		if ((rc = crl_revoked(m, X509_get0_serialNumber(x))) != 0) {
+			res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
+			res->depth = i;
+			snprintf(res->detail, sizeof(res->detail), rc > 0 ?
+			    "%.160s (depth %d) is revoked by the CRL of %.160s "
+			    "(%.160s)" : "cannot read the index for %.160s "
+			    "(depth %d), CRL of %.160s (%.160s)", dn, i,
+			    m->issuer_dn, m->source);
+			return;
+		}
+	}
+}
+
+static void
+crl_time(time_t t, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+void
+crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, char *buf,
+    size_t len)
+{
+	const struct crl_meta	*m;
+	char			 t1[32], t2[32];
+	size_t			 o = 0;
+	int			 i, n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; s != NULL && chain != NULL &&
+	    i + 1 < sk_X509_num(chain); i++) {
+		if ((m = crl_for(s, sk_X509_value(chain, i),
+		    sk_X509_value(chain, i + 1), (time_t)1 << 62)) == NULL)
+			continue;
+		crl_time(m->this_update, t1, sizeof(t1));
+		if (m->next_update != 0)
+			crl_time(m->next_update, t2, sizeof(t2));
+		else
+			snprintf(t2, sizeof(t2), "none");
+		n = snprintf(buf + o, len - o, "%sdepth %d: CRL of %s, number "
+		    "%s, thisUpdate %s, nextUpdate %s, from %s", o ? "\n" : "",
+		    i, m->issuer_dn, m->number[0] ? m->number : "-", t1, t2,
+		    m->source);
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
+}

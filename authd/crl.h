@@ -1,0 +1,93 @@
+/*
+ * crl.h: revocation by CRL files (issue 4, first part: files and
+ * directories; distribution-point fetching comes later).
+ *
+ * A crl_set is built by the loader from the `crl` files, checked against
+ * the trust store, and then only read, by any number of threads.  Revoked
+ * serials live in the LMDB store (one set per CRL, named after the SHA-256
+ * of its DER), so a million-entry CRL costs a B-tree lookup, not memory;
+ * without a store (authd check) they are held in memory.
+ *
+ * A CRL is used only when: its issuer is a trust anchor or intermediate
+ * whose key verifies its signature, that certificate may sign CRLs (cRLSign
+ * when it has a keyUsage), its thisUpdate is not in the future, every
+ * critical extension is one authd understands, and it is not a delta CRL or
+ * an indirect CRL (refused, with the reason).  Any CRL that fails is a load
+ * error: at start authd refuses to run, at reload the previous CRLs stay.
+ */
+#ifndef AUTHD_CRL_H
+#define AUTHD_CRL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "chain.h"
+#include "config.h"
+
+struct crl_set;
+struct store;
+
+enum crl_scope {
+	CRL_SCOPE_CHAIN = 0,	/* leaf and every CA below the anchor */
+	CRL_SCOPE_LEAF,
+};
+
+enum crl_status {
+	CRL_GOOD = 0,		/* every certificate in scope has a current CRL */
+	CRL_REVOKED,		/* one of them is on its issuer's CRL */
+	CRL_MISSING,		/* an issuer in scope has no CRL */
+	CRL_EXPIRED,		/* a CRL is past nextUpdate and the grace */
+	CRL_ERROR,		/* the index could not be read: fail closed */
+};
+
+#define CRL_DETAIL_MAX	 512
+
+struct crl_result {
+	enum crl_status	 status;
+	int		 depth;		/* of the certificate concerned, -1 none */
+	char		 detail[CRL_DETAIL_MAX];
+	/*
+	 * Until when this answer holds: the earliest nextUpdate (plus grace)
+	 * of the CRLs consulted; a verdict must not be cached past it.
+	 */
+	time_t		 valid_until;
+	int		 in_grace;	/* a CRL past nextUpdate, within the grace */
+};
+
+/*
+ * Load every `crl` file or directory of cfg (PEM or DER, several CRLs per
+ * file allowed), check each against the anchors and intermediates of chain,
+ * and index them in store (NULL: in memory).  Problems are printed as
+ * "origin: message" (config_error).  Returns 0 with *out set (NULL when cfg
+ * has no `crl`), or a negative authd_err.
+ */
+int		 crl_set_load(struct config *cfg, const struct chain_store *chain,
+		    struct store *store, struct crl_set **out);
+void		 crl_set_free(struct crl_set **set);
+
+/* How many CRLs and revoked entries were loaded, for logs. */
+size_t		 crl_set_count(const struct crl_set *set);
+size_t		 crl_set_entries(const struct crl_set *set);
+/* The store set of CRL i ("crl:<sha256>"), NULL when in memory. */
+const char	*crl_set_name(const struct crl_set *set, size_t i);
+
+/*
+ * Check the certificates of a verified chain (chain[0] the leaf, each
+ * issued by the next, the last a trust anchor) at time at, for scope.
+ * Never fails: a problem is a status.  missing_allow and grace are the
+ * crl_missing and crl_grace settings.
+ */
+void		 crl_check(const struct crl_set *set, STACK_OF(X509) *chain,
+		    time_t at, enum crl_scope scope, int missing_allow,
+		    time_t grace, struct crl_result *res);
+
+/*
+ * One line per CRL used for chain (issuer, number, thisUpdate, nextUpdate,
+ * source file), for authd check's explanation.  Writes at most len bytes.
+ */
+void		 crl_describe(const struct crl_set *set, STACK_OF(X509) *chain,
+		    char *buf, size_t len);
+
+#endif
