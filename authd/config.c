@@ -28,6 +28,7 @@ enum config_type {
 	CT_LOGLEVEL,
 	CT_CRL_SCOPE,
 	CT_DENYALLOW,
+	CT_ONOFF,
 };
 
 struct config_key {
@@ -50,6 +51,10 @@ static const struct config_key config_keys[] = {
 	{ "crl_scope",		CT_CRL_SCOPE,	OFF(crl_scope),		0, 0 },
 	{ "crl_missing",	CT_DENYALLOW,	OFF(crl_missing_allow),	0, 0 },
 	{ "crl_grace",		CT_DURATION,	OFF(crl_grace),		0, 365 * 86400 },
+	{ "crl_fetch",		CT_ONOFF,	OFF(crl_fetch),		0, 0 },
+	{ "crl_max_size",	CT_BYTES,	OFF(crl_max_size),	1024, 1073741824 },
+	{ "fetch_timeout",	CT_DURATION,	OFF(fetch_timeout),	1, 120 },
+	{ "fetch_threads",	CT_UINT,	OFF(fetch_threads),	1, 16 },
 	{ "shadow_policy",	CT_PATH,	OFF(shadow_policy),	0, 0 },
 	{ "watch_interval",	CT_DURATION,	OFF(watch_interval),	0, 3600 },
 	{ "data_dir",		CT_PATH,	OFF(data_dir),		0, 0 },
@@ -76,6 +81,10 @@ config_init(struct config *cfg)
 	cfg->cache_size = 100000;
 	cfg->max_request_size = 64 * 1024;
 	cfg->watch_interval = 2;
+	cfg->crl_fetch = 1;
+	cfg->crl_max_size = 64 * 1024 * 1024;
+	cfg->fetch_timeout = 5;
+	cfg->fetch_threads = 2;
 	cfg->cache_ttl = 600;
 	cfg->purpose = CONFIG_PURPOSE_CLIENT;
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -141,6 +150,18 @@ config_find(const char *name)
 		if (strcmp(config_keys[i].name, norm) == 0)
 			return &config_keys[i];
 	return NULL;
+}
+
+int
+config_is_set(const struct config *cfg, const char *key)
+{
+	const struct config_key	*k = config_find(key);
+	size_t			 idx;
+
+	if (k == NULL)
+		return 0;
+	idx = (size_t)(k - config_keys);
+	return cfg->seen[idx] || cfg->flagged[idx];
 }
 
 int
@@ -393,6 +414,15 @@ config_apply(struct config *cfg, const struct config_key *k,
 		}
 		config_error(cfg, origin, "%s: expected deny or allow, got "
 		    "\"%s\"", k->name, value);
+		return AUTHD_ECONFIG;
+	case CT_ONOFF:
+		if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+			*(int *)field = value[1] == 'n';
+			rc = 0;
+			break;
+		}
+		config_error(cfg, origin, "%s: expected on or off, got \"%s\"",
+		    k->name, value);
 		return AUTHD_ECONFIG;
 	case CT_LOGLEVEL:
 		if (log_level_parse(value, &cfg->log_level) != 0) {

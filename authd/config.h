@@ -44,6 +44,10 @@ struct config {
 	int			 crl_scope;		/* enum crl_scope */
 	int			 crl_missing_allow;
 	time_t			 crl_grace;
+	int			 crl_fetch;		/* distribution points */
+	size_t			 crl_max_size;
+	time_t			 fetch_timeout;
+	unsigned int		 fetch_threads;
 	struct config_item	 policy;
 	struct config_item	 shadow_policy;	/* evaluated, logged, not enforced */
 	time_t			 watch_interval;	/* poll files for changes; 0 off */
@@ -79,6 +83,9 @@ int	 config_load(struct config *cfg, const char *path);
  * the key is unknown (the caller decides whether that is a usage error).
  */
 int	 config_set_flag(struct config *cfg, const char *key, const char *value);
+
+/* Whether key was set by the file or a flag (not left at its default). */
+int	 config_is_set(const struct config *cfg, const char *key);
 
 /* Whether key (either spelling) names a configuration key. */
 int	 config_is_key(const char *key);

@@ -17,6 +17,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,8 @@
 #include "err.h"
 #include "identity.h"
 #include "log.h"
+#include "fetch.h"
+#include "snapshot.h"
 #include "store.h"
 
 #define CRL_FILE_MAX	 (512L * 1024 * 1024)	/* bytes per CRL file */
@@ -301,7 +305,8 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 		*count = n;
 		return 0;
 	}
-	qsort(m->keys, m->nkeys, sizeof(*m->keys), crl_key_cmp);
+	if (m->nkeys > 0)
+		qsort(m->keys, m->nkeys, sizeof(*m->keys), crl_key_cmp);
 	*count = m->nkeys;
 	return 0;
 fail:
@@ -320,37 +325,33 @@ crl_revoked(const struct crl_meta *m, const ASN1_INTEGER *serial)
 	if (m->store != NULL)
 		return store_set_contains(m->store, m->set, key + 1, klen);
 	key[0] = (unsigned char)klen;
-	return bsearch(&kp, m->keys, m->nkeys, sizeof(*m->keys),
-	    crl_key_cmp) != NULL;
+	return m->nkeys > 0 && bsearch(&kp, m->keys, m->nkeys,
+	    sizeof(*m->keys), crl_key_cmp) != NULL;
 }
 
-/* Take one CRL: validate, describe, index. */
+/*
+ * Validate, describe and index one CRL into m.  On error, m is empty and
+ * err says why (without the file name).
+ */
 static int
-crl_add(struct crl_set *s, struct config *cfg, const char *origin,
-    const char *path, const struct chain_store *chain, struct store *store,
-    X509_CRL *crl)
+crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
+    struct store *store, X509_CRL *crl, const char *source, size_t *count,
+    char *err, size_t errlen)
 {
-	struct crl_meta		*m;
 	ASN1_INTEGER		*num;
 	BIGNUM			*bn = NULL;
 	unsigned char		*der = NULL;
 	const char		*why;
-	char			 buf[128] = "", err[256] = "", *hex;
-	size_t			 count;
+	char			 buf[128] = "", ierr[256] = "", *hex;
 	int			 derlen, rc;
 
-	if (s->n >= CRL_MAX) {
-		config_error(cfg, origin, "%s: more than %d CRLs", path, CRL_MAX);
-		return AUTHD_ECONFIG;
-	}
-	m = &s->m[s->n];
 	memset(m, 0, sizeof(*m));
-	snprintf(m->source, sizeof(m->source), "%s", path);
+	snprintf(m->source, sizeof(m->source), "%s", source);
 	identity_dn(X509_CRL_get_issuer(crl), m->issuer_dn,
 	    sizeof(m->issuer_dn));
 	if ((why = crl_validate(chain, crl, &m->issuer, buf, sizeof(buf))) !=
 	    NULL || crl_meta_idp(m, crl, &why) != 0) {
-		config_error(cfg, origin, "%s: CRL of %s refused: %s%s%s", path,
+		snprintf(err, errlen, "CRL of %s refused: %s%s%s",
 		    m->issuer_dn, why, buf[0] ? " " : "", buf);
 		m->issuer = NULL;	/* not referenced */
 		crl_meta_cleanup(m);
@@ -371,16 +372,38 @@ crl_add(struct crl_set *s, struct config *cfg, const char *origin,
 		ASN1_INTEGER_free(num);
 	}
 	if ((derlen = i2d_X509_CRL(crl, &der)) <= 0) {
+		snprintf(err, errlen, "cannot encode the CRL");
 		crl_meta_cleanup(m);
 		return AUTHD_ECRYPTO;
 	}
-	rc = crl_meta_index(m, crl, store, der, (size_t)derlen, &count, err,
-	    sizeof(err));
+	rc = crl_meta_index(m, crl, store, der, (size_t)derlen, count, ierr,
+	    sizeof(ierr));
 	OPENSSL_free(der);
 	if (rc != 0) {
-		config_error(cfg, origin, "%s: CRL of %s: cannot index: %s",
-		    path, m->issuer_dn, err[0] ? err : err_str(rc));
+		snprintf(err, errlen, "CRL of %s: cannot index: %s",
+		    m->issuer_dn, ierr[0] ? ierr : err_str(rc));
 		crl_meta_cleanup(m);
+	}
+	return rc;
+}
+
+/* Take one CRL from a file: build it, or report why not. */
+static int
+crl_add(struct crl_set *s, struct config *cfg, const char *origin,
+    const char *path, const struct chain_store *chain, struct store *store,
+    X509_CRL *crl)
+{
+	char	 err[512];
+	size_t	 count;
+	int	 rc;
+
+	if (s->n >= CRL_MAX) {
+		config_error(cfg, origin, "%s: more than %d CRLs", path, CRL_MAX);
+		return AUTHD_ECONFIG;
+	}
+	if ((rc = crl_meta_build(&s->m[s->n], chain, store, crl, path, &count,
+	    err, sizeof(err))) != 0) {
+		config_error(cfg, origin, "%s: %s", path, err);
 		return rc;
 	}
 	s->entries += count;
@@ -513,7 +536,8 @@ crl_load_path(struct crl_set *s, struct config *cfg,
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), crl_name_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), crl_name_cmp);
 	for (i = 0; i < n; i++)
 		if (crl_load_file(s, cfg, it->origin, names[i], chain, store) !=
 		    0)
@@ -540,7 +564,12 @@ crl_set_load(struct config *cfg, const struct chain_store *chain,
 	int		 rc = 0;
 
 	*out = NULL;
-	if (cfg->crl.n == 0)
+	/*
+	 * CRL checking is on with CRL files, or with crl_fetch set on
+	 * explicitly (distribution points only); by default it is off.
+	 */
+	if (cfg->crl.n == 0 && !(cfg->crl_fetch &&
+	    config_is_set(cfg, "crl_fetch")))
 		return 0;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->m = calloc(CRL_MAX, sizeof(*s->m))) == NULL) {
@@ -599,6 +628,389 @@ crl_applies(const struct crl_meta *m, X509 *x)
 	return hit;
 }
 
+/* ------------------------------------------------ distribution points */
+
+#define CDP_MAX		 1024		/* URLs remembered */
+#define CDP_BACKOFF_MIN	 30		/* seconds after a first failure */
+#define CDP_BACKOFF_MAX	 600
+
+struct cdp_waiter {
+	void			(*fn)(void *);
+	void			*arg;
+	struct cdp_waiter	*next;
+};
+
+/* A fetched CRL, shared by the table and the checks using it. */
+struct cdp_crl {
+	struct crl_meta		 m;
+	atomic_int		 refs;
+};
+
+struct cdp {
+	char			 url[FETCH_URL_MAX];
+	int			 running;
+	struct cdp_crl		*crl;		/* the last good one, or NULL */
+	time_t			 next_try;	/* after a failure */
+	int			 failures;
+	char			 error[256];
+	char			 etag[FETCH_VALIDATOR_MAX];
+	char			 last_modified[FETCH_VALIDATOR_MAX];
+	struct cdp_waiter	*waiters;
+};
+
+struct cdp_job {
+	struct cdp		*cdp;
+	struct fetch_request	 rq;
+	char			 url[FETCH_URL_MAX];
+	char			 etag[FETCH_VALIDATOR_MAX];
+	char			 last_modified[FETCH_VALIDATOR_MAX];
+};
+
+static pthread_mutex_t		 cdp_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cdp		*cdp_table[CDP_MAX];
+static size_t			 cdp_n;
+static struct fetch_pool	*cdp_pool;
+static struct store		*cdp_store;
+static int			 cdp_on;
+static time_t			 cdp_timeout = 5;
+static size_t			 cdp_max_size = 64 * 1024 * 1024;
+static atomic_ulong		 cdp_gen;
+
+static void
+cdp_crl_release(struct cdp_crl *c)
+{
+	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1) {
+		crl_meta_cleanup(&c->m);
+		free(c);
+	}
+}
+
+void
+crl_fetch_init(struct fetch_pool *pool, struct store *store)
+{
+	pthread_mutex_lock(&cdp_lock);
+	cdp_pool = pool;
+	cdp_store = store;
+	pthread_mutex_unlock(&cdp_lock);
+}
+
+void
+crl_fetch_config(int on, time_t timeout, size_t max_size)
+{
+	pthread_mutex_lock(&cdp_lock);
+	cdp_on = on;
+	cdp_timeout = timeout > 0 ? timeout : 5;
+	cdp_max_size = max_size;
+	pthread_mutex_unlock(&cdp_lock);
+}
+
+unsigned long
+crl_fetch_generation(void)
+{
+	return atomic_load(&cdp_gen);
+}
+
+/* After the fetch pool is gone: no job can still be running. */
+void
+crl_fetch_shutdown(void)
+{
+	struct cdp_waiter	*w, *next;
+	size_t			 i;
+
+	pthread_mutex_lock(&cdp_lock);
+	for (i = 0; i < cdp_n; i++) {
+		for (w = cdp_table[i]->waiters; w != NULL; w = next) {
+			next = w->next;
+			free(w);
+		}
+		cdp_crl_release(cdp_table[i]->crl);
+		free(cdp_table[i]);
+		cdp_table[i] = NULL;
+	}
+	cdp_n = 0;
+	cdp_pool = NULL;
+	cdp_store = NULL;
+	pthread_mutex_unlock(&cdp_lock);
+}
+
+/* The entry for url, made if new; NULL when the table is full.  Locked. */
+static struct cdp *
+cdp_get(const char *url)
+{
+	struct cdp	*c;
+	size_t		 i;
+
+	for (i = 0; i < cdp_n; i++)
+		if (strcmp(cdp_table[i]->url, url) == 0)
+			return cdp_table[i];
+	if (cdp_n >= CDP_MAX || strlen(url) >= FETCH_URL_MAX ||
+	    (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	memcpy(c->url, url, strlen(url) + 1);
+	cdp_table[cdp_n++] = c;
+	return c;
+}
+
+/* Parse a fetched body: one CRL, DER or PEM. */
+static X509_CRL *
+cdp_parse(const unsigned char *body, size_t len)
+{
+	const unsigned char	*p = body;
+	X509_CRL		*crl = NULL;
+	BIO			*bio;
+
+	if (len > 0 && body[0] == 0x30) {
+		crl = d2i_X509_CRL(NULL, &p, (long)len);
+		if (crl != NULL && p != body + len) {
+			X509_CRL_free(crl);
+			crl = NULL;
+		}
+	} else if ((bio = BIO_new_mem_buf(body, (int)len)) != NULL) {
+		crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	ERR_clear_error();
+	return crl;
+}
+
+/* On a fetch thread: fetch, check, swap in, wake the waiters. */
+static void
+cdp_run(void *arg)
+{
+	struct cdp_job		*job = arg;
+	struct cdp		*c = job->cdp;
+	struct fetch_result	 res;
+	struct cdp_crl		*fresh = NULL, *old = NULL;
+	struct cdp_waiter	*w, *next;
+	struct snapshot		*snap;
+	X509_CRL		*crl = NULL;
+	char			 err[512] = "";
+	size_t			 count;
+	time_t			 now;
+
+	memset(&res, 0, sizeof(res));
+	if (fetch_http(&job->rq, &res) != 0)
+		snprintf(err, sizeof(err), "%s", res.error);
+	else if (!res.not_modified) {
+		if ((crl = cdp_parse(res.body, res.len)) == NULL)
+			snprintf(err, sizeof(err), "not a CRL (%zu bytes)",
+			    res.len);
+		else if ((fresh = calloc(1, sizeof(*fresh))) == NULL)
+			snprintf(err, sizeof(err), "out of memory");
+		else {
+			snap = snapshot_acquire();
+			if (snap == NULL || crl_meta_build(&fresh->m, snap->chain,
+			    cdp_store, crl, job->url, &count, err,
+			    sizeof(err)) != 0) {
+				free(fresh);
+				fresh = NULL;
+				if (err[0] == '\0')
+					snprintf(err, sizeof(err), "no trust");
+			} else
+				atomic_init(&fresh->refs, 1);
+			snapshot_release(snap);
+		}
+	}
+	X509_CRL_free(crl);
+	now = time(NULL);
+	pthread_mutex_lock(&cdp_lock);
+	c->running = 0;
+	if (err[0] != '\0') {
+		c->failures++;
+		c->next_try = now + (c->failures >= 5 ? CDP_BACKOFF_MAX :
+		    CDP_BACKOFF_MIN << (c->failures - 1));
+		if (c->next_try > now + CDP_BACKOFF_MAX)
+			c->next_try = now + CDP_BACKOFF_MAX;
+		snprintf(c->error, sizeof(c->error), "%s", err);
+	} else {
+		c->failures = 0;
+		c->error[0] = '\0';
+		if (fresh != NULL) {
+			old = c->crl;
+			c->crl = fresh;
+			atomic_fetch_add(&cdp_gen, 1);
+		}
+		snprintf(c->etag, sizeof(c->etag), "%s", res.etag);
+		snprintf(c->last_modified, sizeof(c->last_modified), "%s",
+		    res.last_modified);
+	}
+	w = c->waiters;
+	c->waiters = NULL;
+	pthread_mutex_unlock(&cdp_lock);
+	if (err[0] != '\0')
+		log_warnx("CRL distribution point %s: %s", job->url, err);
+	else
+		log_info("CRL distribution point %s: %s in %ld ms", job->url,
+		    fresh != NULL ? "fetched" : "not modified", res.elapsed_ms);
+	cdp_crl_release(old);
+	fetch_result_cleanup(&res);
+	free(job);
+	for (; w != NULL; w = next) {
+		next = w->next;
+		w->fn(w->arg);
+		free(w);
+	}
+}
+
+/* Start a fetch of c unless one runs.  Locked. */
+static void
+cdp_start(struct cdp *c)
+{
+	struct cdp_job	*job;
+
+	if (c->running || cdp_pool == NULL ||
+	    (job = calloc(1, sizeof(*job))) == NULL)
+		return;
+	job->cdp = c;
+	memcpy(job->url, c->url, sizeof(job->url));
+	memcpy(job->etag, c->etag, sizeof(job->etag));
+	memcpy(job->last_modified, c->last_modified,
+	    sizeof(job->last_modified));
+	job->rq.url = job->url;
+	job->rq.etag = c->crl != NULL && job->etag[0] ? job->etag : NULL;
+	job->rq.last_modified = c->crl != NULL && job->last_modified[0] ?
+	    job->last_modified : NULL;
+	job->rq.connect_timeout_ms = (int)(cdp_timeout * 1000);
+	job->rq.timeout_ms = (int)(cdp_timeout * 1000);
+	job->rq.max_size = cdp_max_size;
+	if (fetch_submit(cdp_pool, cdp_run, job) != 0) {
+		free(job);
+		return;
+	}
+	c->running = 1;
+}
+
+int
+crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
+{
+	struct cdp_waiter	*w;
+	struct cdp		*c;
+	size_t			 i;
+	int			 rc = 1;
+
+	pthread_mutex_lock(&cdp_lock);
+	for (i = 0, c = NULL; i < cdp_n && c == NULL; i++)
+		if (strcmp(cdp_table[i]->url, url) == 0)
+			c = cdp_table[i];
+	if (c != NULL && c->running) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			rc = -1;
+		else {
+			w->fn = resume;
+			w->arg = arg;
+			w->next = c->waiters;
+			c->waiters = w;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&cdp_lock);
+	return rc;
+}
+
+/* The http CRL Distribution Points of x, in order, at most max. */
+static size_t
+cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
+{
+	STACK_OF(DIST_POINT)	*cdp;
+	DIST_POINT		*dp;
+	GENERAL_NAME		*g;
+	size_t			 n = 0, len;
+	int			 i, j;
+
+	if ((cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
+	    NULL)) == NULL)
+		return 0;
+	for (i = 0; i < sk_DIST_POINT_num(cdp) && n < max; i++) {
+		dp = sk_DIST_POINT_value(cdp, i);
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname)
+		    && n < max; j++) {
+			g = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
+			if (g->type != GEN_URI)
+				continue;
+			len = (size_t)ASN1_STRING_length(
+			    g->d.uniformResourceIdentifier);
+			if (len < 8 || len >= FETCH_URL_MAX || strncmp(
+			    (const char *)ASN1_STRING_get0_data(
+			    g->d.uniformResourceIdentifier), "http://", 7) != 0)
+				continue;
+			memcpy(urls[n], ASN1_STRING_get0_data(
+			    g->d.uniformResourceIdentifier), len);
+			urls[n][len] = '\0';
+			if (memchr(urls[n], '\0', len) == NULL)
+				n++;
+		}
+	}
+	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+	return n;
+}
+
+/*
+ * A fetched CRL for x (issued by issuer), with a reference, or NULL; *pending
+ * names a URL being fetched when there is none yet.  why says what failed.
+ */
+static struct cdp_crl *
+cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
+    size_t plen, char *why, size_t wlen)
+{
+	char		 urls[4][FETCH_URL_MAX];
+	struct cdp	*c;
+	struct cdp_crl	*got = NULL;
+	time_t		 now = time(NULL), ahead;
+	size_t		 n, i;
+
+	pending[0] = why[0] = '\0';
+	if ((n = cdp_urls(x, urls, 4)) == 0) {
+		snprintf(why, wlen, "no http CRL distribution point");
+		return NULL;
+	}
+	pthread_mutex_lock(&cdp_lock);
+	if (!cdp_on || cdp_pool == NULL) {
+		snprintf(why, wlen, "CRL fetching is off");
+		goto end;
+	}
+	for (i = 0; i < n && got == NULL; i++) {
+		if ((c = cdp_get(urls[i])) == NULL)
+			continue;
+		if (c->crl != NULL && (c->crl->m.issuer == issuer ||
+		    X509_cmp(c->crl->m.issuer, issuer) == 0) &&
+		    crl_applies(&c->crl->m, x) &&
+		    (c->crl->m.next_update == 0 ||
+		    at <= c->crl->m.next_update + grace)) {
+			got = c->crl;
+			atomic_fetch_add(&got->refs, 1);
+			/* Refresh ahead of nextUpdate, in the background. */
+			ahead = (got->m.next_update - got->m.this_update) / 10;
+			if (ahead > 3600)
+				ahead = 3600;
+			if (got->m.next_update != 0 && !c->running &&
+			    now >= got->m.next_update - ahead &&
+			    now >= c->next_try)
+				cdp_start(c);
+			break;
+		}
+		if (c->running) {
+			snprintf(pending, plen, "%s", c->url);
+			break;
+		}
+		if (now >= c->next_try) {
+			cdp_start(c);
+			if (c->running) {
+				snprintf(pending, plen, "%s", c->url);
+				break;
+			}
+		}
+		snprintf(why, wlen, "distribution point %.200s: %.150s", c->url,
+		    c->error[0] ? c->error : c->crl != NULL ?
+		    "its CRL is expired or does not cover this certificate" :
+		    "cannot fetch");
+	}
+end:
+	pthread_mutex_unlock(&cdp_lock);
+	return got;
+}
+
 /* Later thisUpdate, or the same and a higher CRL number. */
 static int
 crl_newer(const struct crl_meta *a, const struct crl_meta *b)
@@ -636,7 +1048,8 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
     struct crl_result *res)
 {
 	const struct crl_meta	*m;
-	char			 dn[256];
+	struct cdp_crl		*fetched = NULL;
+	char			 dn[256], why[512];
 	X509			*x;
 	int			 i, last, rc;
 
@@ -645,6 +1058,7 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 	res->detail[0] = '\0';
 	res->valid_until = (time_t)1 << 62;
 	res->in_grace = 0;
+	res->pending_url[0] = '\0';
 	if (s == NULL || chain == NULL)
 		return;
 	/* The anchor is trusted as configured: nothing above it to ask. */
@@ -652,15 +1066,31 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++) {
 		x = sk_X509_value(chain, i);
 		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+		cdp_crl_release(fetched);
+		fetched = NULL;
 		if ((m = crl_for(s, x, sk_X509_value(chain, i + 1), at)) ==
 		    NULL) {
+			fetched = cdp_for(x, sk_X509_value(chain, i + 1), at,
+			    grace, res->pending_url, sizeof(res->pending_url),
+			    why, sizeof(why));
+			if (res->pending_url[0] != '\0') {
+				res->status = CRL_PENDING;
+				res->depth = i;
+				snprintf(res->detail, sizeof(res->detail),
+				    "fetching %.400s", res->pending_url);
+				goto end;
+			}
+			if (fetched != NULL)
+				m = &fetched->m;
+		}
+		if (m == NULL) {
 			if (missing_allow)
 				continue;
 			res->status = CRL_MISSING;
 			res->depth = i;
 			snprintf(res->detail, sizeof(res->detail), "no CRL from "
-			    "the issuer of %.200s (depth %d)", dn, i);
-			return;
+			    "the issuer of %.200s (depth %d): %.250s", dn, i, why);
+			goto end;
 		}
 		if (m->next_update != 0 && at > m->next_update) {
 			if (at > m->next_update + grace) {
@@ -669,7 +1099,7 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 				snprintf(res->detail, sizeof(res->detail), "the "
 				    "CRL of %.200s (%.200s) is past its "
 				    "nextUpdate", m->issuer_dn, m->source);
-				return;
+				goto end;
 			}
 			res->in_grace = 1;
 		}
@@ -684,9 +1114,11 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 			    "(%.160s)" : "cannot read the index for %.160s "
 			    "(depth %d), CRL of %.160s (%.160s)", dn, i,
 			    m->issuer_dn, m->source);
-			return;
+			goto end;
 		}
 	}
+end:
+	cdp_crl_release(fetched);
 }
 
 static void
@@ -700,8 +1132,8 @@ crl_time(time_t t, char *buf, size_t len)
 }
 
 void
-crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, char *buf,
-    size_t len)
+crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
+    char *buf, size_t len)
 {
 	const struct crl_meta	*m;
 	char			 t1[32], t2[32];
@@ -714,7 +1146,7 @@ crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, char *buf,
 	for (i = 0; s != NULL && chain != NULL &&
 	    i + 1 < sk_X509_num(chain); i++) {
 		if ((m = crl_for(s, sk_X509_value(chain, i),
-		    sk_X509_value(chain, i + 1), (time_t)1 << 62)) == NULL)
+		    sk_X509_value(chain, i + 1), at)) == NULL)
 			continue;
 		crl_time(m->this_update, t1, sizeof(t1));
 		if (m->next_update != 0)

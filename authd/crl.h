@@ -40,6 +40,7 @@ enum crl_status {
 	CRL_MISSING,		/* an issuer in scope has no CRL */
 	CRL_EXPIRED,		/* a CRL is past nextUpdate and the grace */
 	CRL_ERROR,		/* the index could not be read: fail closed */
+	CRL_PENDING,		/* a distribution point is being fetched */
 };
 
 #define CRL_DETAIL_MAX	 512
@@ -54,6 +55,7 @@ struct crl_result {
 	 */
 	time_t		 valid_until;
 	int		 in_grace;	/* a CRL past nextUpdate, within the grace */
+	char		 pending_url[1024];	/* CRL_PENDING: what to wait for */
 };
 
 /*
@@ -84,10 +86,37 @@ void		 crl_check(const struct crl_set *set, STACK_OF(X509) *chain,
 		    time_t grace, struct crl_result *res);
 
 /*
- * One line per CRL used for chain (issuer, number, thisUpdate, nextUpdate,
- * source file), for authd check's explanation.  Writes at most len bytes.
+ * One line per CRL file used for chain at time at (issuer, number,
+ * thisUpdate, nextUpdate, source file), for authd check's explanation.
+ * Writes at most len bytes.
  */
 void		 crl_describe(const struct crl_set *set, STACK_OF(X509) *chain,
-		    char *buf, size_t len);
+		    time_t at, char *buf, size_t len);
+
+/*
+ * CRL distribution points (authd serve).  When a certificate in scope has
+ * no CRL from the files, the http URLs of its CRL Distribution Points are
+ * fetched on the fetch pool, one fetch per URL however many requests ask;
+ * crl_check answers CRL_PENDING meanwhile, and the caller waits with
+ * crl_fetch_wait (the request is suspended, not a thread).  A fetched CRL is
+ * checked like a file's, indexed, used until its nextUpdate and refreshed
+ * ahead of it with a conditional GET; a failure is remembered, with
+ * back-off, so a dead distribution point is not asked on every request.
+ * Process-wide state: init once before serving, shutdown after.
+ */
+struct fetch_pool;
+void		 crl_fetch_init(struct fetch_pool *pool, struct store *store);
+/* Settings from the snapshot being published (crl_fetch, timeouts, cap). */
+void		 crl_fetch_config(int on, time_t timeout, size_t max_size);
+void		 crl_fetch_shutdown(void);
+/* Changes whenever a fetched CRL does: part of the verdict cache key. */
+unsigned long	 crl_fetch_generation(void);
+/*
+ * Call resume(arg) once the fetch of url completes (on a fetch thread).
+ * Returns 0 when registered, 1 when there is nothing to wait for (decide
+ * again now), -1 on no memory.
+ */
+int		 crl_fetch_wait(const char *url, void (*resume)(void *),
+		    void *arg);
 
 #endif

@@ -222,7 +222,7 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 
 		char	*line, *save = NULL;
 
-		crl_describe(ctx->snap->crl, chain, crls, sizeof(crls));
+		crl_describe(ctx->snap->crl, chain, ctx->at, crls, sizeof(crls));
 		if (crls[0] != '\0')
 			fprintf(f, "crls\n");
 		for (line = strtok_r(crls, "\n", &save); line != NULL;

@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "err.h"
+#include "crl.h"
 #include "http.h"
 #include "log.h"
 #include "snapshot.h"
@@ -179,12 +180,43 @@ http_log_verdict(const struct verdict *v, const struct http_headers *h)
 /* Per thread: struct verdict is large, and the stack of a pool thread is not. */
 static _Thread_local struct verdict	 http_verdict;
 
+/*
+ * Per-request state without an allocation: which of these markers the
+ * request's context points at says how often it has waited already.
+ */
+#define HTTP_MAX_WAITS	 3
+static int	 http_marks[HTTP_MAX_WAITS + 1];
+
+static void
+http_resume(void *conn)
+{
+	MHD_resume_connection(conn);
+}
+
+/*
+ * Revocation data is being fetched: suspend the request (no thread waits)
+ * until the fetch ends, then MHD calls the handler again and it decides
+ * afresh.  Returns 1 when suspended, 0 when the caller must answer now.
+ */
+static int
+http_wait(struct MHD_Connection *c, const struct verdict *v, void **req_cls)
+{
+	int	 waits = (int)((int *)*req_cls - http_marks);
+
+	if (!v->pending || waits >= HTTP_MAX_WAITS)
+		return 0;
+	*req_cls = &http_marks[waits + 1];
+	MHD_suspend_connection(c);
+	if (crl_fetch_wait(v->pending_url, http_resume, c) != 0)
+		MHD_resume_connection(c);	/* done already: decide again */
+	return 1;
+}
+
 static enum MHD_Result
 http_handle(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req_cls)
 {
-	static int		 started;
 	struct http_server	*srv = cls;
 	struct http_headers	 h;
 	struct snapshot		*snap;
@@ -194,7 +226,7 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	(void)version;
 	(void)upload_data;
 	if (*req_cls == NULL) {		/* headers are in; body may follow */
-		*req_cls = &started;
+		*req_cls = &http_marks[0];
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {	/* auth_request sends none: drop it */
@@ -214,6 +246,10 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 		    "duplicate X-SSL-Client-Verify header");
 	else
 		verdict_decide(snap, srv->cache, &h.in, 0, v, NULL);
+	if (http_wait(c, v, req_cls)) {
+		snapshot_release(snap);
+		return MHD_YES;
+	}
 	http_log_verdict(v, &h);
 	/* Header names set by the policy live in the snapshot: reply first. */
 	ret = http_reply(c, (unsigned int)verdict_reason_status(v->reason), v,
@@ -357,7 +393,7 @@ http_start(const struct config *cfg, struct cache *cache,
 		goto fail;
 
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+	    MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_SUPPRESS_DATE_NO_CLOCK;	/* nginx ignores it; saves gmtime */
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_handle, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,

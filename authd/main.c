@@ -19,6 +19,7 @@
 #include "config.h"
 #include "err.h"
 #include "explain.h"
+#include "fetch.h"
 #include "http.h"
 #include "log.h"
 #include "policy.h"
@@ -87,7 +88,8 @@ main_load(const struct cli *cli, struct snapshot **snap, int use_store)
 	*snap = NULL;
 	if ((rc = main_config(cli, &cfg, 1)) == 0 && use_store &&
 	    (cfg.policy.value != NULL || cfg.shadow_policy.value != NULL ||
-	    cfg.crl.n > 0))
+	    cfg.crl.n > 0 || (cfg.crl_fetch && config_is_set(&cfg,
+	    "crl_fetch"))))
 		rc = main_store_open(&cfg);
 	if (rc == 0)
 		rc = snapshot_new_store(&cfg, use_store ? main_store : NULL,
@@ -179,6 +181,7 @@ main_serve(const struct cli *cli)
 	struct snapshot		*snap = NULL, *fresh, *cur;
 	struct http_server	*srv = NULL;
 	struct cache		*cache = NULL;
+	struct fetch_pool	*pool = NULL;
 	struct timespec		 ts;
 	unsigned long long	 stamp, failed, now, pre;
 	time_t			 interval;
@@ -216,6 +219,15 @@ main_serve(const struct cli *cli)
 		log_error("cannot allocate the verdict cache");
 		goto end;
 	}
+	if (snap->crl != NULL && snap->cfg.crl_fetch) {
+		if (fetch_pool_new(snap->cfg.fetch_threads, 4096, &pool) != 0) {
+			log_error("cannot start the fetch threads");
+			goto end;
+		}
+		crl_fetch_init(pool, main_store);
+	}
+	crl_fetch_config(snap->cfg.crl_fetch, snap->cfg.fetch_timeout,
+	    snap->cfg.crl_max_size);
 	main_log_snapshot("loaded", snap);
 	main_store_retain(snap, NULL);
 	stamp = failed = snapshot_stamp(&snap->cfg, snap);
@@ -282,12 +294,21 @@ main_serve(const struct cli *cli)
 		    snapshot_stamp(&fresh->cfg, fresh);
 		interval = fresh->cfg.watch_interval;
 		main_log_snapshot("reloaded", fresh);
+		if (pool == NULL && fresh->crl != NULL && fresh->cfg.crl_fetch)
+			log_warnx("crl_fetch needs a restart to start the fetch "
+			    "threads");
+		crl_fetch_config(fresh->cfg.crl_fetch, fresh->cfg.fetch_timeout,
+		    fresh->cfg.crl_max_size);
 		snapshot_publish(fresh);
 		cache_clear(cache);
 	}
 	rc = 0;
 end:
+	/* Fetches end first: they wake suspended requests, which MHD needs. */
+	crl_fetch_config(0, 1, 0);
+	fetch_pool_free(&pool);
 	http_stop(&srv);
+	crl_fetch_shutdown();
 	snapshot_release(snap);
 	snapshot_shutdown();
 	cache_free(&cache);

@@ -10,6 +10,8 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
+
 #include "err.h"
 #include "snapshot.h"
 
@@ -125,8 +127,35 @@ snapshot_shutdown(void)
 	snapshot_release(old);
 }
 
+static unsigned long long snapshot_mix(unsigned long long, const char *, int);
+
+/*
+ * A directory (of CRLs): every regular file in it, so that one rewritten
+ * in place is noticed too.  Order-independent: readdir's order may change.
+ */
 static unsigned long long
-snapshot_mix(unsigned long long h, const char *path)
+snapshot_mix_dir(unsigned long long h, const char *dir)
+{
+	struct dirent		*de;
+	DIR			*d;
+	char			 path[4096];
+	unsigned long long	 sum = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return h;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		sum += snapshot_mix(14695981039346656037ULL, path, 0);
+	}
+	closedir(d);
+	return (h ^ sum) * 1099511628211ULL;
+}
+
+/* Name, size, inode and times of path; with dirs, a directory's files too. */
+static unsigned long long
+snapshot_mix(unsigned long long h, const char *path, int dirs)
 {
 	struct stat	 sb;
 	const char	*p;
@@ -140,6 +169,8 @@ snapshot_mix(unsigned long long h, const char *path)
 		h = (h ^ (unsigned long long)sb.st_ino) * 1099511628211ULL;
 		h = (h ^ (unsigned long long)sb.st_mtim.tv_sec) * 1099511628211ULL;
 		h = (h ^ (unsigned long long)sb.st_mtim.tv_nsec) * 1099511628211ULL;
+		if (dirs && S_ISDIR(sb.st_mode))
+			h = snapshot_mix_dir(h, path);
 	} else
 		h = (h ^ 0xdeadULL) * 1099511628211ULL;
 	return h;
@@ -151,20 +182,20 @@ snapshot_stamp(const struct config *cfg, const struct snapshot *snap)
 	unsigned long long	 h = 14695981039346656037ULL;
 	size_t			 i;
 
-	h = snapshot_mix(h, cfg->file);
+	h = snapshot_mix(h, cfg->file, 1);
 	for (i = 0; i < cfg->trust.n; i++)
-		h = snapshot_mix(h, cfg->trust.items[i].value);
+		h = snapshot_mix(h, cfg->trust.items[i].value, 1);
 	for (i = 0; i < cfg->intermediates.n; i++)
-		h = snapshot_mix(h, cfg->intermediates.items[i].value);
+		h = snapshot_mix(h, cfg->intermediates.items[i].value, 1);
 	for (i = 0; i < cfg->crl.n; i++)
-		h = snapshot_mix(h, cfg->crl.items[i].value);
-	h = snapshot_mix(h, cfg->policy.value);
-	h = snapshot_mix(h, cfg->shadow_policy.value);
+		h = snapshot_mix(h, cfg->crl.items[i].value, 1);
+	h = snapshot_mix(h, cfg->policy.value, 1);
+	h = snapshot_mix(h, cfg->shadow_policy.value, 1);
 	for (i = 0; snap != NULL && snap->policy != NULL &&
 	    i < policy_lists(snap->policy); i++)
-		h = snapshot_mix(h, policy_list_path(snap->policy, i));
+		h = snapshot_mix(h, policy_list_path(snap->policy, i), 1);
 	for (i = 0; snap != NULL && snap->shadow != NULL &&
 	    i < policy_lists(snap->shadow); i++)
-		h = snapshot_mix(h, policy_list_path(snap->shadow, i));
+		h = snapshot_mix(h, policy_list_path(snap->shadow, i), 1);
 	return h;
 }

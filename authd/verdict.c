@@ -218,6 +218,13 @@ verdict_crl(const struct snapshot *snap, struct chain_result *res,
 	case CRL_EXPIRED:
 		out->reason = VERDICT_CRL_EXPIRED;
 		break;
+	case CRL_PENDING:
+		/* Denied unless the caller waits and asks again. */
+		out->pending = 1;
+		snprintf(out->pending_url, sizeof(out->pending_url), "%s",
+		    cr.pending_url);
+		out->reason = VERDICT_REVOCATION_UNKNOWN;
+		break;
 	default:
 		out->reason = VERDICT_REVOCATION_UNKNOWN;
 		break;
@@ -240,6 +247,8 @@ verdict_init(struct verdict *out)
 	out->unknown_ruleset = 0;
 	out->revocation = NULL;
 	out->crl_checked = 0;
+	out->pending = 0;
+	out->pending_url[0] = '\0';
 	out->rule[0] = out->reason_text[0] = '\0';
 	out->decision.nheaders = 0;
 	out->shadow_differs = 0;
@@ -267,6 +276,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	X509				*x = NULL;
 	size_t				 derlen = 0, bloblen = 0;
 	time_t				 now, expires;
+	unsigned long			 gen = 0;
 	int				 use_cache, loaded = 0;
 
 	verdict_init(out);
@@ -297,7 +307,8 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		verdict_set(out, VERDICT_INTERNAL_ERROR, "SHA-256 failed");
 		goto end;
 	}
-	if (use_cache && cache_lookup_blob(cache, md, snap->generation, now,
+	gen = snap->generation ^ ((unsigned long)crl_fetch_generation() << 32);
+	if (use_cache && cache_lookup_blob(cache, md, gen, now,
 	    out, verdict_blob, sizeof(verdict_blob), &bloblen)) {
 		if (out->reason == VERDICT_REVOKED)
 			out->revocation = "crl";	/* the only source yet */
@@ -357,7 +368,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		    sizeof(verdict_blob));
 	}
 	if (use_cache && out->reason != VERDICT_INTERNAL_ERROR &&
-	    (f == NULL || bloblen > 0)) {
+	    !out->pending && (f == NULL || bloblen > 0)) {
 		expires = now + snap->cfg.cache_ttl;
 		if (out->reason == VERDICT_OK) {
 			if (res.valid_until < expires)
@@ -365,7 +376,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		} else if (now + VERDICT_DENY_TTL < expires)
 			expires = now + VERDICT_DENY_TTL;
 		if (expires > now)
-			cache_store_blob(cache, md, snap->generation, expires, out,
+			cache_store_blob(cache, md, gen, expires, out,
 			    verdict_blob, bloblen);
 	}
 	if (f != NULL)

@@ -62,6 +62,9 @@ struct verdict {
 	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
 	const char		*revocation;	/* X-Authd-Revocation, or NULL */
 	int			 crl_checked;	/* CRLs were consulted */
+	/* revocation data is being fetched: wait for pending_url, decide again */
+	int			 pending;
+	char			 pending_url[1024];
 	/*
 	 * The policy's part, when one is configured and the chain is good:
 	 * the deciding rule ("file:line", or "" when none matched), a deny

@@ -122,6 +122,20 @@ extendedKeyUsage       = serverAuth
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 
+[ v3_intermediate_nocrlsign ]
+basicConstraints       = critical, CA:TRUE, pathlen:0
+keyUsage               = critical, keyCertSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_client_partitioned ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = URI:http://crl.example/part1.crl
+
 [ v3_server ]
 basicConstraints       = critical, CA:FALSE
 keyUsage               = critical, digitalSignature
@@ -152,6 +166,7 @@ newserial() {
 sign() {
     local name=$1 issuer=$2 ext=$3 start=$4 end=$5
     newserial
+    cp "$CA/serial" "$CA/$name.serial"
     if [ "$issuer" = self ]; then
         ossl ca -batch -notext -preserveDN -config "$CA/ca.cnf" -selfsign -keyfile "$OUT/$name.key" \
             -extensions "$ext" -startdate "$start" -enddate "$end" \
@@ -235,6 +250,186 @@ neg expired.pem      sslclient "certificate has expired"
 neg notyet.pem       sslclient "certificate is not yet valid"
 neg server-only.pem  sslclient "unsuitable certificate purpose"
 neg other-client.pem sslclient "unable to get local issuer certificate"
+
+# ---------------------------------------------------------------- CRLs
+# Revocation fixtures (issue 4), all CRLs in OUTDIR/crl/. Each CRL gets its
+# own little database (only the serials it revokes) and a distinct CRL
+# number (hex, from 0x10 up, in the order below).
+
+# More certificates: a leaf to revoke, a leaf in a CRL partition, and a
+# second intermediate that may not sign CRLs (keyUsage keyCertSign only).
+leaf revoked      intermediate v3_client             "/O=Example Corp/CN=revoked-client"
+leaf partitioned  intermediate v3_client_partitioned "/O=Example Corp/CN=partitioned-client"
+newkey intermediate-nocrlsign
+csr intermediate-nocrlsign "/O=authd tests/CN=authd Test Intermediate CA without cRLSign"
+sign intermediate-nocrlsign root v3_intermediate_nocrlsign "$NOW_M800D" "$NOW_P3650D"
+leaf nocrlsign-client intermediate-nocrlsign v3_client   "/O=Example Corp/CN=nocrlsign-client"
+
+cat > "$CA/crl.cnf" <<'CNF'
+[ ca ]
+default_ca = crlca
+[ crlca ]
+dir        = $ENV::CRLDB
+database   = $dir/index.txt
+crlnumber  = $dir/crlnumber
+default_md = sha256
+unique_subject = no
+[ crl_std ]
+authorityKeyIdentifier = keyid:always
+[ crl_noakid ]
+# no authorityKeyIdentifier: found by issuer name only
+[ crl_delta ]
+authorityKeyIdentifier = keyid:always
+# deltaCRLIndicator (2.5.29.27): BaseCRLNumber 0x10; openssl has no
+# config syntax for it, hence the generic form
+2.5.29.27              = critical, ASN1:INTEGER:16
+[ crl_unknown_critical ]
+authorityKeyIdentifier = keyid:always
+1.3.6.1.4.1.55555.1    = critical, ASN1:UTF8String:must be understood
+[ crl_indirect ]
+authorityKeyIdentifier   = keyid:always
+issuingDistributionPoint = critical, @idp_indirect
+[ idp_indirect ]
+indirectCRL = TRUE
+[ crl_part1 ]
+authorityKeyIdentifier   = keyid:always
+issuingDistributionPoint = critical, @idp_part1
+[ idp_part1 ]
+fullname = URI:http://crl.example/part1.crl
+[ crl_part2 ]
+authorityKeyIdentifier   = keyid:always
+issuingDistributionPoint = critical, @idp_part2
+[ idp_part2 ]
+fullname = URI:http://crl.example/part2.crl
+CNF
+
+mkdir -p "$OUT/crl"
+utc() { date -u -d "$1" +%y%m%d%H%M%SZ; }   # UTCTime, as index.txt wants
+REVOKED_AT=$(utc '-20 days')
+CRL_EXPIRY=$(utc '+365 days')
+CRLNUM=16
+# mkcrl NAME CERT KEY LASTUPDATE NEXTUPDATE EXTSECTION [REVOKED-CERT-NAME...]
+# -> OUTDIR/crl/NAME.crl.pem, issued as CERT (OUTDIR/CERT.pem, KEY.key)
+mkcrl() {
+    local name=$1 cert=$2 key=$3 last=$4 next=$5 ext=$6 r
+    shift 6
+    local db="$CA/crldb-$name"
+    mkdir -p "$db"
+    : > "$db/index.txt"
+    printf '%X\n' "$CRLNUM" > "$db/crlnumber"
+    CRLNUM=$((CRLNUM + 1))
+    for r in "$@"; do
+        printf 'R\t%s\t%s,keyCompromise\t%s\tunknown\t/CN=%s\n' \
+            "$CRL_EXPIRY" "$REVOKED_AT" "$(cat "$CA/$r.serial")" "$r" >> "$db/index.txt"
+    done
+    # in the background (each has its own database and log): see jobs_wait
+    ( LOG="$db/openssl.log"
+      CRLDB=$db ossl ca -gencrl -batch -config "$CA/crl.cnf" -cert "$OUT/$cert.pem" -keyfile "$OUT/$key.key" \
+        -crlexts "$ext" -crl_lastupdate "$last" -crl_nextupdate "$next" -out "$OUT/crl/$name.crl.pem" ) &
+    JOBS+=($!)
+}
+# jobs_wait: wait for every background job; abort if one failed (it has
+# printed why)
+JOBS=()
+jobs_wait() {
+    local j rc=0
+    for j in "${JOBS[@]}"; do wait "$j" || rc=1; done
+    JOBS=()
+    [ "$rc" -eq 0 ] || exit 1
+}
+NOW_M1H=$(ts '-1 hour')
+NOW_P7D=$(ts '+7 days')
+NOW_M10D=$(ts '-10 days')
+NOW_P30D_=$(ts '+30 days')
+
+mkcrl int                intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_std revoked
+mkcrl int-empty          intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_std
+mkcrl root               root root                 "$NOW_M10D" "$NOW_P30D_" crl_std
+mkcrl root-revokes-int   root root                 "$NOW_M1H" "$NOW_P7D" crl_std intermediate
+mkcrl int-expired        intermediate intermediate "$(ts '-9 days')" "$(ts '-2 days')" crl_std revoked
+mkcrl int-future         intermediate intermediate "$(ts '+2 days')" "$(ts '+9 days')" crl_std revoked
+mkcrl int-revokes-alice  intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_std revoked client
+mkcrl int-delta          intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_delta revoked
+mkcrl int-unknown-critical intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_unknown_critical revoked
+mkcrl int-indirect       intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_indirect revoked
+mkcrl int-part1          intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_part1 partitioned
+mkcrl int-part2          intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_part2 partitioned
+mkcrl nocrlsign          intermediate-nocrlsign intermediate-nocrlsign "$NOW_M1H" "$NOW_P7D" crl_std nocrlsign-client
+mkcrl other-root         other-root other-root     "$NOW_M1H" "$NOW_P7D" crl_std other-client
+# The intermediate's name, signed by another key (an impostor CA
+# certificate with the same subject and other-root's key).
+ossl req -new -x509 -config "$CA/ca.cnf" -key "$OUT/other-root.key" -days 30 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" -subj "/O=authd tests/CN=authd Test Intermediate CA" -out "$CA/impostor.pem"
+cp "$CA/impostor.pem" "$OUT/impostor-int.pem"
+mkcrl int-by-other       impostor-int other-root   "$NOW_M1H" "$NOW_P7D" crl_noakid
+jobs_wait
+rm -f "$OUT/impostor-int.pem"
+
+# Derived files
+ossl crl -in "$OUT/crl/int.crl.pem" -outform DER -out "$OUT/crl/int.crl.der"
+cat "$OUT/crl/root.crl.pem" "$OUT/crl/int.crl.pem" > "$OUT/crl/both.crl.pem"
+mkdir -p "$OUT/crl/dir"
+cp "$OUT/crl/root.crl.pem" "$OUT/crl/int.crl.der" "$OUT/crl/dir/"
+# int.crl with one byte of the signature flipped (the last byte of the DER
+# is the last byte of ECDSA's s), re-armored
+cp "$OUT/crl/int.crl.der" "$CA/badsig.der"
+BS_LEN=$(stat -c %s "$CA/badsig.der")
+BS_LAST=$(tail -c 1 "$CA/badsig.der" | od -An -tu1 | tr -d ' ')
+printf "\\$(printf '%03o' $(( BS_LAST ^ 0x01 )))" | dd of="$CA/badsig.der" bs=1 seek=$((BS_LEN - 1)) conv=notrunc status=none
+ossl crl -inform DER -in "$CA/badsig.der" -out "$OUT/crl/int-badsig.crl.pem"
+# valid base64 inside CRL armor, but not DER
+{ echo '-----BEGIN X509 CRL-----'
+  printf 'this is not a certificate revocation list, only text in armor %.0s' 1 2 3 | base64 -w 64
+  echo '-----END X509 CRL-----'; } > "$OUT/crl/corrupt.crl.pem"
+
+# Self-check: openssl agrees with what each CRL is for.
+V=(-CAfile "$OUT/root.pem" -untrusted "$OUT/intermediate.pem" -purpose sslclient)
+# (in the background, two at a time at most being the usual core count)
+crlok() {   # crlok CERT CRLFILE...: verifies with -crl_check_all
+    local cert=$1 f args=(); shift
+    for f in "$@"; do args+=(-CRLfile "$OUT/crl/$f"); done
+    ( LOG="$CA/verify-${#JOBS[@]}.log"
+      ossl verify "${V[@]}" -crl_check_all "${args[@]}" "$OUT/$cert" ) &
+    JOBS+=($!)
+}
+crlneg() {  # crlneg CERT WANT CRLFILE...: fails with WANT
+    local cert=$1 want=$2 f args=(); shift 2
+    for f in "$@"; do args+=(-CRLfile "$OUT/crl/$f"); done
+    ( out=$(openssl verify "${V[@]}" -untrusted "$OUT/intermediate-nocrlsign.pem" -crl_check_all "${args[@]}" "$OUT/$cert" 2>&1) && {
+        echo "gen.sh: $cert with $* unexpectedly verified" >&2; exit 1; }
+      case "$out" in *"$want"*) ;; *) echo "gen.sh: $cert with $*: expected '$want', got: $out" >&2; exit 1;; esac ) &
+    JOBS+=($!)
+}
+crlok  client.pem                           int.crl.pem root.crl.pem
+crlok  client.pem                           both.crl.pem
+crlok  client.pem                           int-empty.crl.pem root.crl.pem
+crlok  client.pem                           int.crl.der root.crl.pem
+crlok  client2.pem                          int-revokes-alice.crl.pem root.crl.pem
+crlneg revoked.pem   "certificate revoked"  int.crl.pem root.crl.pem
+crlneg client.pem    "certificate revoked"  int-revokes-alice.crl.pem root.crl.pem
+crlneg client.pem    "certificate revoked"  int.crl.pem root-revokes-int.crl.pem
+crlneg client.pem    "unable to get certificate CRL" int.crl.pem
+crlneg client.pem    "CRL has expired"      int-expired.crl.pem root.crl.pem
+crlneg client.pem    "CRL is not yet valid" int-future.crl.pem root.crl.pem
+crlneg client.pem    "CRL signature failure" int-badsig.crl.pem root.crl.pem
+crlneg client.pem    "CRL signature failure" int-by-other.crl.pem root.crl.pem
+crlneg client.pem    "unable to get certificate CRL" other-root.crl.pem root.crl.pem
+crlneg nocrlsign-client.pem "key usage does not include CRL signing" nocrlsign.crl.pem root.crl.pem
+crlneg partitioned.pem "certificate revoked" int-part1.crl.pem root.crl.pem
+crlneg partitioned.pem "different CRL scope" int-part2.crl.pem root.crl.pem
+crlneg client.pem    "unhandled critical CRL extension" int-unknown-critical.crl.pem root.crl.pem
+# (openssl verify would take a lone delta CRL as complete: look at it instead)
+case "$(openssl crl -in "$OUT/crl/int-delta.crl.pem" -noout -text 2>&1)" in
+    *"Delta CRL Indicator: critical"*) ;;
+    *) echo "gen.sh: int-delta.crl.pem has no critical Delta CRL Indicator" >&2; exit 1;;
+esac
+if openssl crl -in "$OUT/crl/corrupt.crl.pem" -noout >/dev/null 2>&1; then
+    echo "gen.sh: corrupt.crl.pem parses" >&2; exit 1
+fi
+jobs_wait
+chmod 0755 "$OUT/crl" "$OUT/crl/dir"
+chmod 0644 "$OUT"/crl/*.crl.* "$OUT"/crl/dir/*
 
 rm -rf "$CA"
 # Private keys: readable by nginx workers (www-data) in tests; these are

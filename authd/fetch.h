@@ -1,0 +1,105 @@
+/*
+ * fetch.h: HTTP GET for revocation data (CRL distribution points, later
+ * OCSP), on fetch threads, never on a request thread.
+ *
+ * http:// only (revocation data is signed; RFC 5280 and 6960 use plain
+ * HTTP).  Every fetch has a hard deadline (connect plus total), a response
+ * size cap, and supports conditional GET (If-None-Match / If-Modified-Since
+ * from the previous answer).  Bodies are bounded by max_size before they
+ * are read; a larger answer is an error, never truncated silently.
+ */
+#ifndef AUTHD_FETCH_H
+#define AUTHD_FETCH_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define FETCH_URL_MAX		 1024
+#define FETCH_VALIDATOR_MAX	 256	/* ETag, Last-Modified */
+#define FETCH_HEADERS_MAX	 65536	/* response header section, trailers too */
+#define FETCH_HEADERS_COUNT	 100	/* header lines per response */
+#define FETCH_LINE_MAX		 8192	/* one header or chunk-size line */
+#define FETCH_POOL_THREADS_MAX	 64
+
+struct fetch_request {
+	const char	*url;		/* http://host[:port]/path */
+	const char	*etag;		/* previous ETag, or NULL */
+	const char	*last_modified;	/* previous Last-Modified, or NULL */
+	int		 connect_timeout_ms;
+	int		 timeout_ms;	/* the whole fetch, connect included */
+	size_t		 max_size;	/* largest body accepted */
+	/* POST instead of GET when body != NULL (OCSP) */
+	const unsigned char *body;
+	size_t		 body_len;
+	const char	*content_type;
+};
+
+struct fetch_result {
+	int		 ok;		/* 1: an HTTP answer was read whole */
+	int		 status;	/* HTTP status, 0 when none */
+	int		 not_modified;	/* 304 to a conditional GET */
+	char		 error[256];	/* why not ok, for logs */
+	unsigned char	*body;		/* owned: fetch_result_cleanup */
+	size_t		 len;
+	char		 etag[FETCH_VALIDATOR_MAX];
+	char		 last_modified[FETCH_VALIDATOR_MAX];
+	long		 elapsed_ms;
+};
+
+/*
+ * Fetch synchronously, on the calling thread (fetch threads and
+ * authd check only).  Always fills res (res must not be NULL); returns 0
+ * when res->ok, else AUTHD_EINVAL (bad URL or request fields, including
+ * validators or content_type with bytes outside printable ASCII),
+ * AUTHD_ENOMEM, AUTHD_ERANGE (body over max_size, headers over the
+ * limits above) or AUTHD_EIO (resolution, network, protocol, timeout, or
+ * a status other than 2xx/304), with the reason in res->error.
+ *
+ * ok is 1 for a whole 2xx answer (body non-NULL, NUL-terminated after len
+ * bytes, possibly empty) and for 304 (not_modified = 1, body NULL).  Any
+ * other status leaves ok = 0 with status set and error "HTTP 500 ..." or
+ * "redirect to URL not followed"; no body is read.  etag and last_modified
+ * are filled only when ok, and only when the server's value is printable
+ * ASCII shorter than FETCH_VALIDATOR_MAX (else empty: a cut validator is
+ * worse than none).  connect_timeout_ms <= 0 means timeout_ms; timeout_ms
+ * must be > 0 and bounds connect, send and receive together, but not
+ * getaddrinfo, which has no timeout (numeric hosts never wait on it).
+ */
+int	 fetch_http(const struct fetch_request *rq, struct fetch_result *res);
+void	 fetch_result_cleanup(struct fetch_result *res);
+
+/*
+ * Split an http URL; returns 0, or -1 for anything but http://host[:port]/path
+ * (also -1 for userinfo, a fragment, bytes outside printable ASCII, a URL
+ * longer than FETCH_URL_MAX or an output buffer too small).  host is a
+ * name (letters, digits, '-', '.', '_') or IPv4 literal, or an IPv6 literal
+ * written [addr] and returned without brackets; port defaults to "80" and
+ * comes back in decimal without leading zeros; path defaults to "/" and
+ * "http://h?q" gives "/?q".
+ */
+int	 fetch_parse_url(const char *url, char *host, size_t hostlen,
+	    char *port, size_t portlen, char *path, size_t pathlen);
+
+/*
+ * A pool of fetch threads running jobs in order of arrival.  fetch_submit
+ * copies nothing: job stays the caller's until run(job) is called on a
+ * fetch thread.  Returns 0, or -1 when the pool is stopping or full.
+ *
+ * fetch_pool_new returns 0, or AUTHD_EINVAL (threads 0 or more than
+ * FETCH_POOL_THREADS_MAX, max_queue 0), AUTHD_ENOMEM or AUTHD_ESYS.  The
+ * threads block SIGHUP, SIGINT, SIGTERM and SIGPIPE: the main thread
+ * takes those with sigwait.  max_queue counts jobs waiting, not running.
+ */
+struct fetch_pool;
+typedef void	 (*fetch_job_fn)(void *job);
+int	 fetch_pool_new(unsigned int threads, size_t max_queue,
+	    struct fetch_pool **out);
+int	 fetch_submit(struct fetch_pool *pool, fetch_job_fn run, void *job);
+/*
+ * Stop: queued jobs are run first (they have deadlines), then join.
+ * Submits made meanwhile (by a running job) fail.  Accepts NULL and sets
+ * *pool = NULL.  Not from a fetch thread of the same pool.
+ */
+void	 fetch_pool_free(struct fetch_pool **pool);
+
+#endif

@@ -1,0 +1,938 @@
+/*
+ * test_fetch.c: the HTTP client against a tiny server on 127.0.0.1 that
+ * answers each connection according to the request path (one scenario a
+ * path: lengths, chunks, read-to-close, 304, errors, redirects, caps,
+ * timeouts, malformed answers, POST echo), plus refused and unresolvable
+ * hosts, a connect timeout (a listener whose backlog is full), the URL
+ * parser, and the fetch thread pool.  Loopback only.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fetch.h"
+#include "t.h"
+
+#define SLOW_MS		 800	/* how long /slow sleeps before answering */
+
+/* The test server: one thread, one connection at a time. */
+static struct {
+	int		 lfd;
+	int		 port;
+	pthread_t	 thr;
+	atomic_int	 stop;
+	pthread_mutex_t	 lock;
+	char		 req[70000];	/* the last request, raw */
+	size_t		 reqlen;
+} srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+send_all(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 n;
+
+	while (len > 0 && (n = send(fd, p, len, MSG_NOSIGNAL)) > 0) {
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+send_str(int fd, const char *s)
+{
+	send_all(fd, s, strlen(s));
+}
+
+/* Answers that are the same bytes every time. */
+static const struct {
+	const char	*path;
+	const char	*answer;
+} canned[] = {
+	{ "/len", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+	    "ETag: \"v1\"\r\nLast-Modified: Tue, 01 Oct 2024 00:00:00 GMT\r\n"
+	    "\r\nhello" },
+	{ "/chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "3;ext=1\r\nhel\r\n8\r\nlo world\r\n0\r\nX-Trailer: t\r\n\r\n" },
+	{ "/chunked-cl", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n"
+	    "Transfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n" },
+	{ "/close", "HTTP/1.0 200 OK\r\nServer: t\r\n\r\nuntil close" },
+	{ "/lf", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok" },
+	{ "/interim", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+	    "Content-Length: 2\r\n\r\nok" },
+	{ "/empty", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" },
+	{ "/204", "HTTP/1.1 204 No Content\r\n\r\n" },
+	{ "/500", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4"
+	    "\r\n\r\noops" },
+	{ "/404", "HTTP/1.1 404 Not Found\r\n\r\n" },
+	{ "/302", "HTTP/1.1 302 Found\r\nLocation: http://elsewhere.example/"
+	    "x.crl\r\nContent-Length: 0\r\n\r\n" },
+	{ "/badstatus", "HTTP/1.1 OK\r\n\r\n" },
+	{ "/notstatus", "SSH-2.0-OpenSSH_9.6\r\n" },
+	{ "/badchunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "zz\r\nhello\r\n0\r\n\r\n" },
+	{ "/hugechunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	    "\r\nfffffffffffffffffff\r\nhello\r\n0\r\n\r\n" },
+	{ "/chunk-noterm", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+	    "\r\n\r\n3\r\nhelXX0\r\n\r\n" },
+	{ "/chunk-cut", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	    "\r\n5\r\nhe" },
+	{ "/badheader", "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n" },
+	{ "/spacename", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok" },
+	{ "/fold", "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\n\r\n" },
+	{ "/ctl", "HTTP/1.1 200 OK\r\nX-A: a\001b\r\n\r\n" },
+	{ "/badcl", "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n" },
+	{ "/hugecl", "HTTP/1.1 200 OK\r\nContent-Length: "
+	    "99999999999999999999999\r\n\r\n" },
+	{ "/dupcl", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "Content-Length: 3\r\n\r\nok" },
+	{ "/gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n" },
+	{ "/short", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello" },
+	{ "/101", "HTTP/1.1 101 Switching Protocols\r\n\r\n" },
+	{ "/badetag", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "ETag: \"a\tb\"\r\nLast-Modified: ok-date\r\n\r\nok" },
+	{ "/206", "HTTP/1.1 206 Partial Content\r\nContent-Length: 2\r\n"
+	    "\r\nok" },
+	{ "/304-uncond", "HTTP/1.1 304 Not Modified\r\nETag: \"v2\"\r\n\r\n" },
+};
+
+static void
+answer_dynamic(int fd, const char *path, const char *req, size_t reqlen)
+{
+	char		 buf[2048];
+	struct linger	 lg = { 1, 0 };
+	struct pollfd	 pfd;
+	const char	*body;
+	int		 i;
+
+	if (strcmp(path, "/cond") == 0) {
+		if (strstr(req, "\r\nIf-None-Match: \"v1\"\r\n") != NULL)
+			send_str(fd, "HTTP/1.1 304 Not Modified\r\n"
+			    "ETag: \"v1\"\r\n\r\n");
+		else
+			send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+			    "ETag: \"v1\"\r\n\r\nfresh");
+	} else if (strcmp(path, "/post") == 0) {
+		body = strstr(req, "\r\n\r\n");
+		body = body != NULL ? body + 4 : req + reqlen;
+		snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+		    "Content-Length: %zu\r\n\r\n", reqlen - (size_t)(body - req));
+		send_str(fd, buf);
+		send_all(fd, body, reqlen - (size_t)(body - req));
+	} else if (strcmp(path, "/slow") == 0) {
+		usleep(SLOW_MS * 1000);
+		send_str(fd, canned[0].answer);
+	} else if (strcmp(path, "/silent") == 0) {
+		/* until the client gives up and closes */
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		while (poll(&pfd, 1, 5000) > 0 && recv(fd, buf, 1, 0) > 0)
+			;
+	} else if (strcmp(path, "/reset") == 0) {
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	} else if (strncmp(path, "/big-", 5) == 0 || strcmp(path, "/exact") == 0) {
+		size_t	 total = strcmp(path, "/exact") == 0 ? 1000 : 100000;
+
+		memset(buf, 'x', sizeof(buf));
+		if (strcmp(path, "/big-chunked") == 0) {
+			send_str(fd, "HTTP/1.1 200 OK\r\n"
+			    "Transfer-Encoding: chunked\r\n\r\n");
+			for (i = 0; i < 100; i++) {
+				send_str(fd, "64\r\n");	/* 100 bytes */
+				send_all(fd, buf, 100);
+				send_str(fd, "\r\n");
+			}
+			send_str(fd, "0\r\n\r\n");
+			return;
+		}
+		if (strcmp(path, "/big-close") == 0)
+			send_str(fd, "HTTP/1.0 200 OK\r\n\r\n");
+		else {
+			snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+			    "Content-Length: %zu\r\n\r\n", total);
+			send_str(fd, buf);
+			memset(buf, 'x', sizeof(buf));
+		}
+		for (; total > 0; total -= total < 1000 ? total : 1000)
+			send_all(fd, buf, total < 1000 ? total : 1000);
+	} else if (strcmp(path, "/hugeheader") == 0) {
+		send_str(fd, "HTTP/1.1 200 OK\r\nX-Huge: ");
+		memset(buf, 'h', sizeof(buf));
+		for (i = 0; i < 35; i++)
+			send_all(fd, buf, sizeof(buf));
+		send_str(fd, "\r\nContent-Length: 2\r\n\r\nok");
+	} else if (strcmp(path, "/bigheaders") == 0 ||
+	    strcmp(path, "/manyheaders") == 0) {
+		int	 n = path[1] == 'b' ? 80 : 150;
+		size_t	 vlen = path[1] == 'b' ? 1000 : 4;
+
+		send_str(fd, "HTTP/1.1 200 OK\r\n");
+		memset(buf, 'v', vlen);
+		buf[vlen] = '\0';
+		for (i = 0; i < n; i++) {
+			char	 name[32];
+
+			snprintf(name, sizeof(name), "X-H%d: ", i);
+			send_str(fd, name);
+			send_str(fd, buf);
+			send_str(fd, "\r\n");
+		}
+		send_str(fd, "Content-Length: 2\r\n\r\nok");
+	} else if (strcmp(path, "/longetag") == 0) {
+		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: \"");
+		memset(buf, 'e', 300);
+		send_all(fd, buf, 300);
+		send_str(fd, "\"\r\n\r\nok");
+	}
+	/* "/nothing" and anything unknown: close without a word */
+}
+
+/* Read one request (headers and a Content-Length body) and answer it. */
+static void
+serve(int fd)
+{
+	struct timeval	 tv = { 3, 0 };
+	char		*req = srv.req, path[256] = "", *end, *cl;
+	size_t		 len = 0, want = 0;
+	ssize_t		 n;
+	size_t		 i;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	pthread_mutex_lock(&srv.lock);
+	for (;;) {
+		if (len == sizeof(srv.req) - 1 ||
+		    (n = recv(fd, req + len, sizeof(srv.req) - 1 - len, 0)) <= 0)
+			break;
+		len += (size_t)n;
+		req[len] = '\0';
+		if (want == 0 && (end = strstr(req, "\r\n\r\n")) != NULL) {
+			want = (size_t)(end + 4 - req);
+			if ((cl = strstr(req, "\r\nContent-Length: ")) != NULL &&
+			    cl < end)
+				want += strtoul(cl + 18, NULL, 10);
+		}
+		if (want != 0 && len >= want)
+			break;
+	}
+	req[len] = '\0';
+	srv.reqlen = len;
+	pthread_mutex_unlock(&srv.lock);
+	if (sscanf(req, "%*s %255s", path) != 1)
+		return;
+	path[strcspn(path, "?")] = '\0';
+	for (i = 0; i < sizeof(canned) / sizeof(canned[0]); i++)
+		if (strcmp(path, canned[i].path) == 0) {
+			send_str(fd, canned[i].answer);
+			return;
+		}
+	answer_dynamic(fd, path, req, len);
+}
+
+static void *
+srv_main(void *arg)
+{
+	struct pollfd	 pfd;
+	int		 fd;
+
+	(void)arg;
+	pfd.fd = srv.lfd;
+	pfd.events = POLLIN;
+	while (!atomic_load(&srv.stop)) {
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if ((fd = accept(srv.lfd, NULL, NULL)) < 0)
+			continue;
+		serve(fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+/* A listener on 127.0.0.1:0 with the given backlog; its port in *port. */
+static int
+listen_local(int backlog, int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	int			 fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    listen(fd, backlog) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &sl) != 0) {
+		perror("listen_local");
+		exit(2);
+	}
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static void
+srv_start(void)
+{
+	srv.lfd = listen_local(16, &srv.port);
+	if (pthread_create(&srv.thr, NULL, srv_main, NULL) != 0) {
+		perror("pthread_create");
+		exit(2);
+	}
+}
+
+static void
+srv_stop(void)
+{
+	atomic_store(&srv.stop, 1);
+	pthread_join(srv.thr, NULL);
+	close(srv.lfd);
+}
+
+/* Ports for the cases that do not talk to the server. */
+enum target { TO_SRV, TO_REFUSED, TO_FULL, TO_URL };
+static int	 refused_port, full_port;
+
+struct fcase {
+	const char	*name;
+	enum target	 to;
+	const char	*path;		/* after http://127.0.0.1:PORT */
+	const char	*url;		/* TO_URL: as is */
+	const char	*etag, *last_modified;
+	const char	*post, *ctype;	/* POST body and Content-Type */
+	size_t		 post_len;
+	int		 connect_ms;	/* 0: 1000 */
+	int		 timeout_ms;	/* 0: 3000; < 0 passed as 0 */
+	size_t		 max_size;	/* 0: 1000 */
+	int		 rv;		/* fetch_http's return */
+	int		 status;
+	int		 not_modified;
+	const char	*err;		/* substring; NULL: error empty */
+	const char	*body;		/* when rv == 0 */
+	const char	*req_has[3];	/* what the server must have seen */
+	const char	*etag_out, *lm_out;
+	long		 min_ms, max_ms;	/* elapsed bounds; 0: none */
+};
+
+static const struct fcase fcases[] = {
+	/* whole answers */
+	{ .name = "content-length", .path = "/len", .status = 200,
+	  .body = "hello", .etag_out = "\"v1\"",
+	  .lm_out = "Tue, 01 Oct 2024 00:00:00 GMT",
+	  .req_has = { "GET /len HTTP/1.1\r\n", "\r\nConnection: close\r\n",
+	    "\r\nUser-Agent: authd/" AUTHD_VERSION "\r\nAccept: */*\r\n" } },
+	{ .name = "chunked with extension and trailer", .path = "/chunked",
+	  .status = 200, .body = "hello world" },
+	{ .name = "chunked wins over Content-Length", .path = "/chunked-cl",
+	  .status = 200, .body = "ok" },
+	{ .name = "read to close", .path = "/close", .status = 200,
+	  .body = "until close" },
+	{ .name = "bare LF line ends", .path = "/lf", .status = 200,
+	  .body = "ok" },
+	{ .name = "100 Continue skipped", .path = "/interim", .status = 200,
+	  .body = "ok" },
+	{ .name = "empty body", .path = "/empty", .status = 200, .body = "" },
+	{ .name = "204", .path = "/204", .status = 204, .body = "" },
+	{ .name = "body of exactly max_size", .path = "/exact", .status = 200 },
+	{ .name = "query string kept", .path = "/len?x=1&y=%2F", .status = 200,
+	  .body = "hello", .req_has = { "GET /len?x=1&y=%2F HTTP/1.1\r\n" } },
+
+	/* conditional GET */
+	{ .name = "304 to If-None-Match", .path = "/cond", .etag = "\"v1\"",
+	  .last_modified = "Tue, 01 Oct 2024 00:00:00 GMT", .status = 304,
+	  .not_modified = 1, .etag_out = "\"v1\"",
+	  .req_has = { "\r\nIf-None-Match: \"v1\"\r\n",
+	    "\r\nIf-Modified-Since: Tue, 01 Oct 2024 00:00:00 GMT\r\n" } },
+	{ .name = "stale ETag: 200", .path = "/cond", .etag = "\"v0\"",
+	  .status = 200, .body = "fresh", .etag_out = "\"v1\"" },
+	{ .name = "no validators sent when none", .path = "/cond",
+	  .status = 200, .body = "fresh" },
+	{ .name = "304 to an unconditional GET", .path = "/304-uncond",
+	  .status = 304, .not_modified = 1, .etag_out = "\"v2\"" },
+	{ .name = "ETag with a tab dropped", .path = "/badetag", .status = 200,
+	  .body = "ok", .etag_out = "", .lm_out = "ok-date" },
+	{ .name = "ETag too long dropped", .path = "/longetag", .status = 200,
+	  .body = "ok", .etag_out = "" },
+
+	/* statuses that are answers but not data */
+	{ .name = "500", .path = "/500", .rv = AUTHD_EIO, .status = 500,
+	  .err = "HTTP 500 Internal Server Error" },
+	{ .name = "404", .path = "/404", .rv = AUTHD_EIO, .status = 404,
+	  .err = "HTTP 404 Not Found" },
+	{ .name = "302 not followed", .path = "/302", .rv = AUTHD_EIO,
+	  .status = 302,
+	  .err = "redirect to http://elsewhere.example/x.crl not followed" },
+	{ .name = "206 never asked for", .path = "/206", .rv = AUTHD_EIO,
+	  .status = 206, .err = "HTTP 206 Partial Content" },
+	{ .name = "101", .path = "/101", .rv = AUTHD_EIO, .status = 0,
+	  .err = "unexpected HTTP 101" },
+
+	/* size caps */
+	{ .name = "too large by Content-Length", .path = "/big-len",
+	  .rv = AUTHD_ERANGE, .status = 200,
+	  .err = "response larger than 1000 bytes (Content-Length 100000)" },
+	{ .name = "too large, chunked", .path = "/big-chunked",
+	  .rv = AUTHD_ERANGE, .status = 200,
+	  .err = "response larger than 1000 bytes" },
+	{ .name = "too large, read to close", .path = "/big-close",
+	  .rv = AUTHD_ERANGE, .status = 200,
+	  .err = "response larger than 1000 bytes" },
+	{ .name = "one byte over", .path = "/exact", .max_size = 999,
+	  .rv = AUTHD_ERANGE, .status = 200,
+	  .err = "response larger than 999 bytes" },
+	{ .name = "header line too long", .path = "/hugeheader",
+	  .rv = AUTHD_ERANGE, .err = "line longer than 8191 bytes" },
+	{ .name = "header section too large", .path = "/bigheaders",
+	  .rv = AUTHD_ERANGE, .err = "response headers larger than 65536" },
+	{ .name = "too many headers", .path = "/manyheaders",
+	  .rv = AUTHD_ERANGE, .err = "more than 100 header lines" },
+
+	/* time */
+	{ .name = "slow answer", .path = "/slow", .timeout_ms = 300,
+	  .rv = AUTHD_EIO, .err = "timeout after 300 ms waiting for the status",
+	  .min_ms = 290, .max_ms = 300 + 300 },
+	{ .name = "never answers", .path = "/silent", .timeout_ms = 300,
+	  .rv = AUTHD_EIO, .err = "timeout after 300 ms",
+	  .min_ms = 290, .max_ms = 300 + 300 },
+	{ .name = "connect timeout", .to = TO_FULL, .path = "/len",
+	  .connect_ms = 200, .rv = AUTHD_EIO, .err = "timed out after 200 ms",
+	  .min_ms = 190, .max_ms = 200 + 300 },
+	{ .name = "connect timeout capped by timeout", .to = TO_FULL,
+	  .path = "/len", .connect_ms = 5000, .timeout_ms = 200,
+	  .rv = AUTHD_EIO, .err = "timed out after 200 ms",
+	  .min_ms = 190, .max_ms = 200 + 300 },
+
+	/* broken answers */
+	{ .name = "malformed status line", .path = "/badstatus",
+	  .rv = AUTHD_EIO, .err = "malformed status line \"HTTP/1.1 OK\"" },
+	{ .name = "not HTTP", .path = "/notstatus", .rv = AUTHD_EIO,
+	  .err = "malformed status line \"SSH-2.0" },
+	{ .name = "chunk size not hex", .path = "/badchunk", .rv = AUTHD_EIO,
+	  .status = 200, .err = "bad chunk size \"zz\"" },
+	{ .name = "chunk size overflow", .path = "/hugechunk", .rv = AUTHD_EIO,
+	  .status = 200, .err = "bad chunk size" },
+	{ .name = "chunk without CRLF", .path = "/chunk-noterm",
+	  .rv = AUTHD_EIO, .status = 200, .err = "bad chunk" },
+	{ .name = "chunk cut short", .path = "/chunk-cut", .rv = AUTHD_EIO,
+	  .status = 200, .err = "connection closed 3 bytes before the end" },
+	{ .name = "header without colon", .path = "/badheader",
+	  .rv = AUTHD_EIO, .err = "malformed header line \"No colon here\"" },
+	{ .name = "space before colon", .path = "/spacename", .rv = AUTHD_EIO,
+	  .err = "malformed header line" },
+	{ .name = "folded header", .path = "/fold", .rv = AUTHD_EIO,
+	  .err = "malformed header line \" folded\"" },
+	{ .name = "control byte in header", .path = "/ctl", .rv = AUTHD_EIO,
+	  .err = "malformed header line \"X-A: a?b\"" },
+	{ .name = "Content-Length not a number", .path = "/badcl",
+	  .rv = AUTHD_EIO, .err = "invalid Content-Length" },
+	{ .name = "Content-Length overflow", .path = "/hugecl",
+	  .rv = AUTHD_EIO, .err = "invalid Content-Length" },
+	{ .name = "conflicting Content-Length", .path = "/dupcl",
+	  .rv = AUTHD_EIO, .err = "invalid Content-Length" },
+	{ .name = "Transfer-Encoding gzip", .path = "/gzip", .rv = AUTHD_EIO,
+	  .err = "unsupported Transfer-Encoding \"gzip\"" },
+	{ .name = "body cut short", .path = "/short", .rv = AUTHD_EIO,
+	  .status = 200, .err = "connection closed 5 bytes before the end" },
+	{ .name = "closed without answer", .path = "/nothing",
+	  .rv = AUTHD_EIO, .err = "connection closed waiting for the status" },
+	{ .name = "reset", .path = "/reset", .rv = AUTHD_EIO,
+	  .err = "connection reset by peer" },
+
+	/* POST */
+	{ .name = "POST echo", .path = "/post", .post = "\x30\x03\x02\x01\x00",
+	  .post_len = 5, .ctype = "application/ocsp-request", .status = 200,
+	  .body = "\x30\x03\x02\x01\x00",
+	  .req_has = { "POST /post HTTP/1.1\r\n",
+	    "\r\nContent-Type: application/ocsp-request\r\n"
+	    "Content-Length: 5\r\n\r\n\x30\x03\x02\x01\x00" } },
+	{ .name = "POST default Content-Type", .path = "/post", .post = "",
+	  .status = 200, .body = "",
+	  .req_has = { "\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Length: 0\r\n\r\n" } },
+
+	/* no server */
+	{ .name = "connection refused", .to = TO_REFUSED, .path = "/",
+	  .rv = AUTHD_EIO, .err = "Connection refused", .max_ms = 1000 },
+	{ .name = "name does not resolve", .to = TO_URL,
+	  .url = "http://invalid./crl", .rv = AUTHD_EIO,
+	  .err = "cannot resolve host invalid.: ", .max_ms = 15000 },
+	{ .name = "IPv6 literal, nobody there", .to = TO_URL,
+	  .url = "http://[::1]:1/x", .rv = AUTHD_EIO, .err = " ::1" },
+
+	/* refused before any I/O */
+	{ .name = "https", .to = TO_URL, .url = "https://127.0.0.1/",
+	  .rv = AUTHD_EINVAL, .err = "invalid URL \"https://127.0.0.1/\"" },
+	{ .name = "NULL URL", .to = TO_URL, .rv = AUTHD_EINVAL,
+	  .err = "no URL" },
+	{ .name = "CRLF in ETag", .path = "/len", .etag = "\"a\"\r\nX-Evil: 1",
+	  .rv = AUTHD_EINVAL, .err = "invalid ETag" },
+	{ .name = "LF in Last-Modified", .path = "/len",
+	  .last_modified = "x\ny", .rv = AUTHD_EINVAL,
+	  .err = "invalid Last-Modified" },
+	{ .name = "CR in Content-Type", .path = "/post", .post = "x",
+	  .post_len = 1, .ctype = "a/b\rX: y", .rv = AUTHD_EINVAL,
+	  .err = "invalid Content-Type" },
+	{ .name = "absurd max_size", .path = "/len", .max_size = SIZE_MAX,
+	  .rv = AUTHD_EINVAL, .err = "max_size" },
+	{ .name = "zero timeout", .path = "/len", .timeout_ms = -1,
+	  .rv = AUTHD_EINVAL, .err = "timeout_ms 0" },
+};
+
+static void
+run_fcase(const struct fcase *c)
+{
+	struct fetch_request	 rq;
+	struct fetch_result	 res;
+	char			 url[512], seen[sizeof(srv.req)];
+	size_t			 seenlen = 0, i;
+	int			 rv, port;
+
+	port = c->to == TO_REFUSED ? refused_port : c->to == TO_FULL ?
+	    full_port : srv.port;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port,
+	    c->path != NULL ? c->path : "");
+	memset(&rq, 0, sizeof(rq));
+	rq.url = c->to == TO_URL ? c->url : url;
+	rq.etag = c->etag;
+	rq.last_modified = c->last_modified;
+	rq.connect_timeout_ms = c->connect_ms != 0 ? c->connect_ms : 1000;
+	rq.timeout_ms = c->timeout_ms == 0 ? 3000 :
+	    c->timeout_ms < 0 ? 0 : c->timeout_ms;
+	rq.max_size = c->max_size != 0 ? c->max_size : 1000;
+	if (c->post != NULL) {
+		rq.body = (const unsigned char *)c->post;
+		rq.body_len = c->post_len;
+		rq.content_type = c->ctype;
+	}
+
+	pthread_mutex_lock(&srv.lock);
+	srv.reqlen = 0;
+	srv.req[0] = '\0';
+	pthread_mutex_unlock(&srv.lock);
+
+	memset(&res, 'Z', sizeof(res));		/* all must be rewritten */
+	rv = fetch_http(&rq, &res);
+
+	pthread_mutex_lock(&srv.lock);
+	seenlen = srv.reqlen;
+	memcpy(seen, srv.req, seenlen);
+	seen[seenlen] = '\0';
+	pthread_mutex_unlock(&srv.lock);
+
+	CHECK(rv == c->rv, "%s: rv %d (%s), expected %d; error %s", c->name,
+	    rv, err_str(rv), c->rv, T_STR(res.error));
+	CHECK(res.ok == (c->rv == 0), "%s: ok %d", c->name, res.ok);
+	CHECK(res.status == c->status, "%s: status %d, expected %d", c->name,
+	    res.status, c->status);
+	CHECK(res.not_modified == c->not_modified, "%s: not_modified %d",
+	    c->name, res.not_modified);
+	if (c->err == NULL)
+		CHECK(res.error[0] == '\0', "%s: error %s", c->name,
+		    T_STR(res.error));
+	else
+		CHECK(t_contains(res.error, c->err), "%s: error %s, expected "
+		    "%s", c->name, T_STR(res.error), T_STR(c->err));
+	if (rv == 0 && !c->not_modified) {
+		CHECK(res.body != NULL && res.body[res.len] == '\0',
+		    "%s: body not NUL-terminated", c->name);
+		if (c->body != NULL)
+			CHECK(res.len == (c->post != NULL ? rq.body_len :
+			    strlen(c->body)) && memcmp(res.body, c->body,
+			    res.len) == 0, "%s: body %s, expected %s", c->name,
+			    t_show(res.body, res.len), T_STR(c->body));
+		else if (strcmp(c->path, "/exact") == 0)
+			CHECK(res.len == 1000, "%s: len %zu", c->name, res.len);
+	} else
+		CHECK(res.body == NULL && res.len == 0, "%s: body %s on "
+		    "failure or 304", c->name, t_show(res.body, res.len));
+	if (c->etag_out != NULL)
+		CHECK(strcmp(res.etag, c->etag_out) == 0, "%s: etag %s, "
+		    "expected %s", c->name, T_STR(res.etag), T_STR(c->etag_out));
+	if (c->lm_out != NULL)
+		CHECK(strcmp(res.last_modified, c->lm_out) == 0, "%s: "
+		    "last_modified %s", c->name, T_STR(res.last_modified));
+	if (rv != 0)
+		CHECK(res.etag[0] == '\0' && res.last_modified[0] == '\0',
+		    "%s: validators kept on failure", c->name);
+	for (i = 0; i < 3 && c->req_has[i] != NULL; i++)
+		CHECK(t_contains(seen, c->req_has[i]), "%s: request %s lacks "
+		    "%s", c->name, t_show(seen, seenlen), T_STR(c->req_has[i]));
+	if (c->to == TO_SRV && rv != AUTHD_EINVAL) {
+		snprintf(url, sizeof(url), "\r\nHost: 127.0.0.1:%d\r\n", port);
+		CHECK(t_contains(seen, url) || strcmp(c->path, "/slow") == 0 ||
+		    strcmp(c->path, "/silent") == 0, "%s: no %s in %s", c->name,
+		    T_STR(url), t_show(seen, seenlen));
+	}
+	if (c->to == TO_SRV && c->etag == NULL)
+		CHECK(!t_contains(seen, "If-None-Match"), "%s: validator sent",
+		    c->name);
+	CHECK(res.elapsed_ms >= c->min_ms && (c->max_ms == 0 ||
+	    res.elapsed_ms <= c->max_ms), "%s: took %ld ms, expected %ld..%ld",
+	    c->name, res.elapsed_ms, c->min_ms, c->max_ms);
+	fetch_result_cleanup(&res);
+	fetch_result_cleanup(&res);	/* twice is harmless */
+	CHECK(res.body == NULL, "%s: cleanup left body", c->name);
+}
+
+/* A closed port (refused) and a listener whose backlog is full (SYNs dropped). */
+static int	 full_fd, filler[4];
+
+static void
+targets_start(void)
+{
+	struct sockaddr_in	 sin;
+	int			 fd, i;
+
+	fd = listen_local(1, &refused_port);
+	close(fd);
+
+	full_fd = listen_local(0, &full_port);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)full_port);
+	for (i = 0; i < 4; i++) {
+		filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		(void)connect(filler[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(100 * 1000);	/* let the first handshakes finish */
+}
+
+static void
+targets_stop(void)
+{
+	int	 i;
+
+	for (i = 0; i < 4; i++)
+		close(filler[i]);
+	close(full_fd);
+}
+
+static void
+test_fetch_http(void)
+{
+	struct fetch_result	 res;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(fcases) / sizeof(fcases[0]); i++)
+		run_fcase(&fcases[i]);
+	CHECK(fetch_http(NULL, &res) == AUTHD_EINVAL && !res.ok,
+	    "NULL request: expected EINVAL");
+	CHECK(fetch_http(&(struct fetch_request){ .url = "http://x/" }, NULL) ==
+	    AUTHD_EINVAL, "NULL result: expected EINVAL");
+	fetch_result_cleanup(NULL);
+}
+
+/* The URL parser. */
+static const struct {
+	const char	*url;
+	int		 rc;
+	const char	*host, *port, *path;
+} ucases[] = {
+	{ "http://example.com/crl.der", 0, "example.com", "80", "/crl.der" },
+	{ "http://example.com", 0, "example.com", "80", "/" },
+	{ "http://example.com:8080/a?b=c", 0, "example.com", "8080", "/a?b=c" },
+	{ "HTTP://Example.COM/x", 0, "Example.COM", "80", "/x" },
+	{ "http://10.0.0.1:80/x", 0, "10.0.0.1", "80", "/x" },
+	{ "http://h:0080/", 0, "h", "80", "/" },
+	{ "http://h:65535", 0, "h", "65535", "/" },
+	{ "http://[::1]:8080/x", 0, "::1", "8080", "/x" },
+	{ "http://[2001:db8::1]/", 0, "2001:db8::1", "80", "/" },
+	{ "http://[::ffff:10.0.0.1]/", 0, "::ffff:10.0.0.1", "80", "/" },
+	{ "http://h?x=1", 0, "h", "80", "/?x=1" },
+	{ "http://crl.ex_ample-1.com/a%20b", 0, "crl.ex_ample-1.com", "80",
+	  "/a%20b" },
+	{ "http://h//", 0, "h", "80", "//" },
+	{ "https://example.com/", -1, NULL, NULL, NULL },
+	{ "ftp://example.com/", -1, NULL, NULL, NULL },
+	{ "http:/example.com/", -1, NULL, NULL, NULL },
+	{ "//example.com/", -1, NULL, NULL, NULL },
+	{ "example.com/x", -1, NULL, NULL, NULL },
+	{ "", -1, NULL, NULL, NULL },
+	{ "http://", -1, NULL, NULL, NULL },
+	{ "http:///path", -1, NULL, NULL, NULL },
+	{ "http://:80/", -1, NULL, NULL, NULL },
+	{ "http://user@host/", -1, NULL, NULL, NULL },
+	{ "http://user:pw@host/", -1, NULL, NULL, NULL },
+	{ "http://host/x@y", 0, "host", "80", "/x@y" },
+	{ "http://host:/", -1, NULL, NULL, NULL },
+	{ "http://host:0/", -1, NULL, NULL, NULL },
+	{ "http://host:65536/", -1, NULL, NULL, NULL },
+	{ "http://host:123456/", -1, NULL, NULL, NULL },
+	{ "http://host:8a/", -1, NULL, NULL, NULL },
+	{ "http://host:-1/", -1, NULL, NULL, NULL },
+	{ "http://host:80:81/", -1, NULL, NULL, NULL },
+	{ "http://ho st/", -1, NULL, NULL, NULL },
+	{ "http://host/a b", -1, NULL, NULL, NULL },
+	{ "http://host/a\tb", -1, NULL, NULL, NULL },
+	{ "http://host/a\r\nX: y", -1, NULL, NULL, NULL },
+	{ "http://host/\x7f", -1, NULL, NULL, NULL },
+	{ "http://host/\xc3\xa9", -1, NULL, NULL, NULL },
+	{ "http://host/#frag", -1, NULL, NULL, NULL },
+	{ "http://host#frag", -1, NULL, NULL, NULL },
+	{ "http://ho$t/", -1, NULL, NULL, NULL },
+	{ "http://ho%74/", -1, NULL, NULL, NULL },
+	{ "http://[::1/", -1, NULL, NULL, NULL },
+	{ "http://[::1]x/", -1, NULL, NULL, NULL },
+	{ "http://[::1]:/", -1, NULL, NULL, NULL },
+	{ "http://[zz::1]/", -1, NULL, NULL, NULL },
+	{ "http://[]/", -1, NULL, NULL, NULL },
+	{ "http://[10.0.0.1]/", -1, NULL, NULL, NULL },
+	{ "http://[fe80::1%25eth0]/", -1, NULL, NULL, NULL },
+	{ "http://::1/", -1, NULL, NULL, NULL },
+};
+
+static void
+test_parse_url(void)
+{
+	char	 host[256], port[8], path[FETCH_URL_MAX + 2], *big;
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(ucases) / sizeof(ucases[0]); i++) {
+		memset(host, 'Z', sizeof(host));
+		rc = fetch_parse_url(ucases[i].url, host, sizeof(host), port,
+		    sizeof(port), path, sizeof(path));
+		CHECK(rc == ucases[i].rc, "parse %s: rc %d, expected %d",
+		    T_STR(ucases[i].url), rc, ucases[i].rc);
+		if (rc != 0 || ucases[i].rc != 0)
+			continue;
+		CHECK(strcmp(host, ucases[i].host) == 0 &&
+		    strcmp(port, ucases[i].port) == 0 &&
+		    strcmp(path, ucases[i].path) == 0, "parse %s: %s %s %s",
+		    T_STR(ucases[i].url), T_STR(host), T_STR(port), T_STR(path));
+	}
+
+	/* FETCH_URL_MAX is accepted, one more is not */
+	if ((big = malloc(FETCH_URL_MAX + 2)) == NULL)
+		exit(2);
+	memcpy(big, "http://h/", 9);
+	memset(big + 9, 'a', FETCH_URL_MAX - 9);
+	big[FETCH_URL_MAX] = '\0';
+	rc = fetch_parse_url(big, host, sizeof(host), port, sizeof(port), path,
+	    sizeof(path));
+	CHECK(rc == 0 && strlen(path) == FETCH_URL_MAX - 8,
+	    "URL of FETCH_URL_MAX bytes: rc %d", rc);
+	big[FETCH_URL_MAX] = 'a';
+	big[FETCH_URL_MAX + 1] = '\0';
+	CHECK(fetch_parse_url(big, host, sizeof(host), port, sizeof(port),
+	    path, sizeof(path)) == -1, "URL of FETCH_URL_MAX + 1 bytes accepted");
+	free(big);
+
+	/* output buffers too small, NULLs */
+	CHECK(fetch_parse_url("http://abcd/", host, 4, port, sizeof(port),
+	    path, sizeof(path)) == -1, "host buffer of 4 for \"abcd\"");
+	CHECK(fetch_parse_url("http://abc/", host, 4, port, sizeof(port),
+	    path, sizeof(path)) == 0, "host buffer of 4 for \"abc\"");
+	CHECK(fetch_parse_url("http://h:8080/", host, sizeof(host), port, 4,
+	    path, sizeof(path)) == -1, "port buffer of 4 for 8080");
+	CHECK(fetch_parse_url("http://h/abc", host, sizeof(host), port,
+	    sizeof(port), path, 4) == -1, "path buffer of 4 for /abc");
+	CHECK(fetch_parse_url("http://h", host, sizeof(host), port,
+	    sizeof(port), path, 1) == -1, "path buffer of 1 for /");
+	CHECK(fetch_parse_url(NULL, host, sizeof(host), port, sizeof(port),
+	    path, sizeof(path)) == -1, "NULL URL accepted");
+	CHECK(fetch_parse_url("http://h/", NULL, 0, port, sizeof(port), path,
+	    sizeof(path)) == -1, "NULL host buffer accepted");
+}
+
+/* The pool. */
+static atomic_int	 ran[200];
+static int		 idx[200];
+static atomic_int	 bad_mask;
+
+static void
+job_count(void *arg)
+{
+	sigset_t	 cur;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	if (!sigismember(&cur, SIGHUP) || !sigismember(&cur, SIGTERM) ||
+	    !sigismember(&cur, SIGINT) || !sigismember(&cur, SIGPIPE))
+		atomic_fetch_add(&bad_mask, 1);
+	atomic_fetch_add(&ran[*(int *)arg], 1);
+}
+
+static pthread_mutex_t	 gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 gate_cond = PTHREAD_COND_INITIALIZER;
+static int		 gate_open, gate_entered;
+
+static void
+job_gate(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&gate_lock);
+	gate_entered = 1;
+	pthread_cond_broadcast(&gate_cond);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void
+job_sleep(void *arg)
+{
+	usleep((useconds_t)*(int *)arg * 1000);
+}
+
+static struct fetch_pool *stopping_pool;
+static atomic_int	 late_submit = 99;
+
+static void
+job_late_submit(void *arg)
+{
+	(void)arg;
+	atomic_store(&late_submit, fetch_submit(stopping_pool, job_count,
+	    &idx[0]));
+}
+
+struct fetch_job {
+	char			 url[128];
+	struct fetch_result	 res;
+	int			 rv;
+};
+
+static void
+job_fetch(void *arg)
+{
+	struct fetch_job	*j = arg;
+	struct fetch_request	 rq = { .url = j->url,
+	    .connect_timeout_ms = 1000, .timeout_ms = 5000, .max_size = 100 };
+
+	j->rv = fetch_http(&rq, &j->res);
+}
+
+static void
+test_pool(void)
+{
+	static struct fetch_job	 jobs[8];
+	struct fetch_pool	*pool = NULL;
+	int			 i, rc, fails, sleep_ms = 100, quick = 1;
+
+	/* bad arguments */
+	CHECK(fetch_pool_new(0, 10, &pool) == AUTHD_EINVAL && pool == NULL,
+	    "0 threads accepted");
+	CHECK(fetch_pool_new(FETCH_POOL_THREADS_MAX + 1, 10, &pool) ==
+	    AUTHD_EINVAL && pool == NULL, "too many threads accepted");
+	CHECK(fetch_pool_new(1, 0, &pool) == AUTHD_EINVAL && pool == NULL,
+	    "empty queue accepted");
+	CHECK(fetch_pool_new(1, 1, NULL) == AUTHD_EINVAL, "NULL out accepted");
+	CHECK(fetch_submit(NULL, job_count, NULL) == -1, "submit to NULL");
+	fetch_pool_free(NULL);
+	fetch_pool_free(&pool);
+
+	/* 200 jobs on 4 threads: each runs exactly once */
+	rc = fetch_pool_new(4, 256, &pool);
+	CHECK(rc == 0 && pool != NULL, "pool_new(4, 256): %d", rc);
+	if (pool == NULL)
+		return;
+	CHECK(fetch_submit(pool, NULL, NULL) == -1, "NULL job function");
+	for (i = 0, fails = 0; i < 200; i++) {
+		idx[i] = i;
+		atomic_store(&ran[i], 0);
+		fails += fetch_submit(pool, job_count, &idx[i]) != 0;
+	}
+	CHECK(fails == 0, "200 submits to a queue of 256: %d failed", fails);
+	fetch_pool_free(&pool);
+	CHECK(pool == NULL, "free left the pointer");
+	for (i = 0, fails = 0; i < 200; i++)
+		fails += atomic_load(&ran[i]) != 1;
+	CHECK(fails == 0, "%d of 200 jobs did not run exactly once", fails);
+	CHECK(atomic_load(&bad_mask) == 0, "%d jobs ran with signals "
+	    "unblocked", atomic_load(&bad_mask));
+
+	/* a full queue refuses; the queue counts waiting jobs only */
+	rc = fetch_pool_new(1, 4, &pool);
+	CHECK(rc == 0, "pool_new(1, 4): %d", rc);
+	if (pool == NULL)
+		return;
+	gate_open = gate_entered = 0;
+	CHECK(fetch_submit(pool, job_gate, NULL) == 0, "gate job refused");
+	pthread_mutex_lock(&gate_lock);
+	while (!gate_entered)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	for (i = 0; i < 4; i++) {
+		atomic_store(&ran[i], 0);
+		CHECK(fetch_submit(pool, job_count, &idx[i]) == 0,
+		    "submit %d of 4 refused", i);
+	}
+	CHECK(fetch_submit(pool, job_count, &idx[4]) == -1,
+	    "submit to a full queue accepted");
+	pthread_mutex_lock(&gate_lock);
+	gate_open = 1;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	fetch_pool_free(&pool);
+	for (i = 0, fails = 0; i < 4; i++)
+		fails += atomic_load(&ran[i]) != 1;
+	CHECK(fails == 0, "%d of 4 queued jobs lost", fails);
+
+	/* free with jobs queued runs them; submits while stopping fail */
+	rc = fetch_pool_new(1, 64, &pool);
+	CHECK(rc == 0, "pool_new(1, 64): %d", rc);
+	if (pool == NULL)
+		return;
+	stopping_pool = pool;
+	CHECK(fetch_submit(pool, job_sleep, &sleep_ms) == 0, "sleep job");
+	for (i = 0; i < 50; i++) {
+		atomic_store(&ran[i], 0);
+		CHECK(fetch_submit(pool, i == 25 ? job_sleep : job_count,
+		    i == 25 ? (void *)&quick : &idx[i]) == 0, "queued job %d", i);
+	}
+	CHECK(fetch_submit(pool, job_late_submit, NULL) == 0, "late job");
+	fetch_pool_free(&pool);
+	for (i = 0, fails = 0; i < 50; i++)
+		fails += i != 25 && atomic_load(&ran[i]) != 1;
+	CHECK(fails == 0, "%d of 49 queued jobs not run by free", fails);
+	CHECK(atomic_load(&late_submit) == -1, "submit while stopping: %d",
+	    atomic_load(&late_submit));
+
+	/* real fetches on the pool, against the one-at-a-time server */
+	rc = fetch_pool_new(4, 8, &pool);
+	CHECK(rc == 0, "pool_new(4, 8): %d", rc);
+	if (pool == NULL)
+		return;
+	for (i = 0; i < 8; i++) {
+		snprintf(jobs[i].url, sizeof(jobs[i].url),
+		    "http://127.0.0.1:%d/%s", srv.port, i % 2 ? "len" :
+		    "chunked");
+		jobs[i].rv = 99;
+		CHECK(fetch_submit(pool, job_fetch, &jobs[i]) == 0,
+		    "fetch job %d", i);
+	}
+	fetch_pool_free(&pool);
+	for (i = 0; i < 8; i++) {
+		CHECK(jobs[i].rv == 0 && jobs[i].res.ok &&
+		    strcmp((char *)jobs[i].res.body, i % 2 ? "hello" :
+		    "hello world") == 0, "pool fetch %d: rv %d, %s", i,
+		    jobs[i].rv, T_STR(jobs[i].res.error));
+		fetch_result_cleanup(&jobs[i].res);
+	}
+}
+
+int
+main(void)
+{
+	srv_start();
+	targets_start();
+	test_parse_url();
+	test_fetch_http();
+	test_pool();
+	targets_stop();
+	srv_stop();
+	return t_done();
+}
