@@ -12,6 +12,8 @@
 --                     done() says so.
 --   BENCH_THREADS     the -t given to wrk (cold mode with several threads).
 --   BENCH_PATH        request path (default /auth).
+--   BENCH_URI         if set, sent as X-Original-URI on every request (the
+--                     path a policy sees).
 --
 -- done() prints one machine-readable line for run.sh:
 --   BENCH requests=N duration_us=N rps=X p50_us=N p99_us=N non2xx=N
@@ -33,6 +35,11 @@ wrk.path = path
 
 if static_file then
    wrk.headers["X-SSL-Client-Cert"] = first_line(static_file)
+end
+
+local original_uri = os.getenv("BENCH_URI")
+if original_uri then
+   wrk.headers["X-Original-URI"] = original_uri
 end
 
 local threads = {}
@@ -70,6 +77,9 @@ if cold_file then
    end
 
    local headers = {}
+   if original_uri then
+      headers["X-Original-URI"] = original_uri
+   end
    function request()
       headers["X-SSL-Client-Cert"] = next_line()
       return wrk.format(nil, path, headers)
