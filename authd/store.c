@@ -7,9 +7,11 @@
  * held across anything; mdb_dbi_open only from the loader, one transaction
  * at a time; values are not kept past their transaction.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -28,6 +30,7 @@ struct store_rtxn;
 
 struct store {
 	MDB_env			*env;
+	char			 datafile[4096];	/* its data.mdb, resolved */
 	unsigned long		 id;
 	pthread_mutex_t		 loader;	/* mdb_dbi_open and writes */
 	pthread_mutex_t		 rlock;		/* the list below */
@@ -64,6 +67,7 @@ store_open(const char *dir, size_t mapsize, struct store **out, char *err,
     size_t errlen)
 {
 	struct store	*st;
+	char		 path[PATH_MAX];
 	int		 rc;
 
 	*out = NULL;
@@ -83,7 +87,8 @@ store_open(const char *dir, size_t mapsize, struct store **out, char *err,
 	    (rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(st->env, 1024)) != 0 ||
 	    (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0 ||
-	    (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0) {
+	    (rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_WRITEMAP,
+	    0600)) != 0) {
 		snprintf(err, errlen, "cannot open the store in %s: %s", dir,
 		    mdb_strerror(rc));
 		store_close(&st);
@@ -91,6 +96,12 @@ store_open(const char *dir, size_t mapsize, struct store **out, char *err,
 	}
 	/* Reader slots of a process that died are freed here. */
 	mdb_reader_check(st->env, NULL);
+	if (realpath(dir, path) == NULL ||
+	    strlen(path) + sizeof("/data.mdb") > sizeof(st->datafile))
+		st->datafile[0] = '\0';
+	else
+		snprintf(st->datafile, sizeof(st->datafile), "%s/data.mdb",
+		    path);
 	*out = st;
 	return 0;
 }
@@ -119,6 +130,39 @@ store_close(struct store **pst)
 	pthread_mutex_destroy(&st->loader);
 	free(st);
 	*pst = NULL;
+}
+
+/*
+ * With MDB_WRITEMAP a set is written straight into the map: no heap copy
+ * of its pages that LMDB would keep for reuse.  The written pages stay
+ * mapped, counted in the daemon's resident memory although the kernel can
+ * drop them at will; drop them now, so that importing a big list or CRL
+ * does not look (or stay) like a big daemon.  Lookups fault in only the
+ * pages they touch, from the page cache.
+ */
+static void
+store_release_pages(struct store *st)
+{
+	FILE		*f;
+	char		 line[4608];
+	unsigned long	 lo, hi;
+	size_t		 n;
+	char		*path;
+
+	/* LMDB does not say where its map is: /proc/self/maps does. */
+	if ((f = fopen("/proc/self/maps", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n = strlen(line);
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if ((path = strchr(line, '/')) == NULL ||
+		    strcmp(path, st->datafile) != 0 ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2 || hi <= lo)
+			continue;
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(f);
 }
 
 static int
@@ -274,6 +318,7 @@ store_writer_commit(struct store_writer **pw, store_set_t *set,
 	txn = NULL;
 	if (rc != 0)
 		goto end;
+	store_release_pages(st);
 	*set = dbi;
 	*count = n;
 	ret = 0;
