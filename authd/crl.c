@@ -4,7 +4,7 @@
  *
  * Load: every CRL is matched to the CA certificate that signed it (name
  * and, when present, authority key identifier; then the signature decides),
- * checked (cRLSign, thisUpdate, critical extensions, no delta or indirect
+ * checked (cRLSign, thisUpdate, critical extensions, no indirect
  * CRL), and its revoked serials written to the store under the SHA-256 of
  * the CRL.  Only the small metadata stays in memory; the X509_CRL, with
  * its list of revoked entries, is freed at once.
@@ -44,6 +44,8 @@ struct crl_meta {
 	X509		*issuer;		/* the CA that signed it */
 	time_t		 this_update, next_update;	/* 0: none */
 	char		 number[80];		/* CRL number, hex, or "" */
+	int		 is_delta;		/* a delta CRL: changes to a base */
+	char		 base_number[80];	/* its BaseCRLNumber, hex */
 	char		 source[512];		/* file it came from */
 	char		 issuer_dn[256];
 	int		 only_user, only_ca;
@@ -167,7 +169,8 @@ static int
 crl_ext_known(int nid)
 {
 	return nid == NID_issuing_distribution_point ||
-	    nid == NID_authority_key_identifier || nid == NID_crl_number;
+	    nid == NID_authority_key_identifier || nid == NID_crl_number ||
+	    nid == NID_delta_crl;
 }
 
 /* The checks before a CRL is believed; returns NULL or why not. */
@@ -181,8 +184,6 @@ crl_validate(const struct chain_store *chain, X509_CRL *crl, X509 **issuer,
 	int				 i, j, nid;
 
 	*issuer = NULL;
-	if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
-		return "a delta CRL (not supported yet: configure full CRLs)";
 	for (i = 0; i < X509_CRL_get_ext_count(crl); i++) {
 		ext = X509_CRL_get_ext(crl, i);
 		nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
@@ -252,6 +253,26 @@ end:
 	return rc;
 }
 
+/*
+ * In a delta CRL, an entry with reason removeFromCRL takes a serial off
+ * the base CRL (a certificate hold released); it is indexed with this bit.
+ */
+#define CRL_KEY_REMOVED	 0x80
+
+static int
+crl_entry_removed(X509_REVOKED *r)
+{
+	ASN1_ENUMERATED	*reason;
+	long		 v = -1;
+
+	if ((reason = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL,
+	    NULL)) != NULL) {
+		v = ASN1_ENUMERATED_get(reason);
+		ASN1_ENUMERATED_free(reason);
+	}
+	return v == CRL_REASON_REMOVE_FROM_CRL;
+}
+
 /* Index the revoked serials: in the store under the CRL's digest, or here. */
 static int
 crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
@@ -287,6 +308,9 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 		    sk_X509_REVOKED_value(rev, (int)i)), key, sizeof(key));
 		if (klen == 0)
 			continue;	/* a serial too long to be real */
+		if (m->is_delta && crl_entry_removed(sk_X509_REVOKED_value(rev,
+		    (int)i)))
+			key[0] |= CRL_KEY_REMOVED;
 		if (w != NULL) {
 			if (store_writer_add(w, key, klen) != 0)
 				goto fail;
@@ -315,18 +339,50 @@ fail:
 }
 
 static int
-crl_revoked(const struct crl_meta *m, const ASN1_INTEGER *serial)
+crl_lookup(const struct crl_meta *m, const ASN1_INTEGER *serial, int flag)
 {
 	unsigned char	 key[STORE_KEY_MAX + 1], *kp = key;
 	size_t		 klen;
 
 	if ((klen = crl_serial_key(serial, key + 1, sizeof(key) - 1)) == 0)
 		return 0;
+	key[1] |= (unsigned char)flag;
 	if (m->store != NULL)
 		return store_set_contains(m->store, m->set, key + 1, klen);
 	key[0] = (unsigned char)klen;
 	return m->nkeys > 0 && bsearch(&kp, m->keys, m->nkeys,
 	    sizeof(*m->keys), crl_key_cmp) != NULL;
+}
+
+/* An INTEGER extension (CRL number, BaseCRLNumber) as hex into out. */
+static void
+crl_ext_hex(X509_CRL *crl, int nid, char *out, size_t len)
+{
+	ASN1_INTEGER	*num;
+	BIGNUM		*bn;
+	char		*hex;
+
+	out[0] = '\0';
+	if ((num = X509_CRL_get_ext_d2i(crl, nid, NULL, NULL)) == NULL)
+		return;
+	if ((bn = ASN1_INTEGER_to_BN(num, NULL)) != NULL &&
+	    (hex = BN_bn2hex(bn)) != NULL) {
+		snprintf(out, len, "%s", hex);
+		OPENSSL_free(hex);
+	}
+	BN_free(bn);
+	ASN1_INTEGER_free(num);
+}
+
+/* Compare two hex numbers (BN_bn2hex form: uppercase, no leading zeros). */
+static int
+crl_hex_cmp(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
 }
 
 /*
@@ -338,11 +394,9 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
     struct store *store, X509_CRL *crl, const char *source, size_t *count,
     char *err, size_t errlen)
 {
-	ASN1_INTEGER		*num;
-	BIGNUM			*bn = NULL;
 	unsigned char		*der = NULL;
 	const char		*why;
-	char			 buf[128] = "", ierr[256] = "", *hex;
+	char			 buf[128] = "", ierr[256] = "";
 	int			 derlen, rc;
 
 	memset(m, 0, sizeof(*m));
@@ -361,15 +415,17 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 	identity_time(X509_CRL_get0_lastUpdate(crl), &m->this_update);
 	if (X509_CRL_get0_nextUpdate(crl) != NULL)
 		identity_time(X509_CRL_get0_nextUpdate(crl), &m->next_update);
-	if ((num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) !=
-	    NULL) {
-		if ((bn = ASN1_INTEGER_to_BN(num, NULL)) != NULL &&
-		    (hex = BN_bn2hex(bn)) != NULL) {
-			snprintf(m->number, sizeof(m->number), "%s", hex);
-			OPENSSL_free(hex);
+	crl_ext_hex(crl, NID_crl_number, m->number, sizeof(m->number));
+	if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
+		m->is_delta = 1;
+		crl_ext_hex(crl, NID_delta_crl, m->base_number,
+		    sizeof(m->base_number));
+		if (m->base_number[0] == '\0') {
+			snprintf(err, errlen, "delta CRL of %s without a "
+			    "readable BaseCRLNumber", m->issuer_dn);
+			crl_meta_cleanup(m);
+			return AUTHD_ECONFIG;
 		}
-		BN_free(bn);
-		ASN1_INTEGER_free(num);
 	}
 	if ((derlen = i2d_X509_CRL(crl, &der)) <= 0) {
 		snprintf(err, errlen, "cannot encode the CRL");
@@ -385,6 +441,25 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 		crl_meta_cleanup(m);
 	}
 	return rc;
+}
+
+/*
+ * Whether serial is revoked by base, as changed by delta (NULL: none):
+ * 1 yes, 0 no, negative when an index cannot be read.
+ */
+static int
+crl_revoked(const struct crl_meta *base, const struct crl_meta *delta,
+    const ASN1_INTEGER *serial)
+{
+	int	 rc;
+
+	if (delta != NULL) {
+		if ((rc = crl_lookup(delta, serial, 0)) != 0)
+			return rc;
+		if ((rc = crl_lookup(delta, serial, CRL_KEY_REMOVED)) != 0)
+			return rc > 0 ? 0 : rc;
+	}
+	return crl_lookup(base, serial, 0);
 }
 
 /* Take one CRL from a file: build it, or report why not. */
@@ -801,7 +876,10 @@ cdp_run(void *arg)
 			snap = snapshot_acquire();
 			if (snap == NULL || crl_meta_build(&fresh->m, snap->chain,
 			    cdp_store, crl, job->url, &count, err,
-			    sizeof(err)) != 0) {
+			    sizeof(err)) != 0 || (fresh->m.is_delta &&
+			    snprintf(err, sizeof(err), "a delta CRL where a "
+			    "complete one was expected") > 0)) {
+				crl_meta_cleanup(&fresh->m);
 				free(fresh);
 				fresh = NULL;
 				if (err[0] == '\0')
@@ -1024,22 +1102,64 @@ crl_newer(const struct crl_meta *a, const struct crl_meta *b)
 	return strcmp(a->number, b->number) > 0;
 }
 
-/* The newest CRL by issuer that applies to x and is in force at at. */
+/*
+ * The newest complete CRL by issuer that applies to x and is in force at
+ * at, and the newest delta CRL that builds on it (RFC 5280 5.2.4: its
+ * BaseCRLNumber not above the base's number, issued after it), or NULL.
+ */
 static const struct crl_meta *
-crl_for(const struct crl_set *s, X509 *x, X509 *issuer, time_t at)
+crl_for(const struct crl_set *s, X509 *x, X509 *issuer, time_t at,
+    const struct crl_meta **delta)
 {
 	const struct crl_meta	*best = NULL, *m;
 	size_t			 i;
 
+	if (delta != NULL)
+		*delta = NULL;
 	for (i = 0; i < s->n; i++) {
 		m = &s->m[i];
-		if ((m->issuer != issuer && X509_cmp(m->issuer, issuer) != 0) ||
+		if (m->is_delta ||
+		    (m->issuer != issuer && X509_cmp(m->issuer, issuer) != 0) ||
 		    m->this_update > at + CRL_SKEW || !crl_applies(m, x))
 			continue;
 		if (best == NULL || crl_newer(m, best))
 			best = m;
 	}
+	for (i = 0; best != NULL && delta != NULL && i < s->n; i++) {
+		m = &s->m[i];
+		if (!m->is_delta ||
+		    (m->issuer != issuer && X509_cmp(m->issuer, issuer) != 0) ||
+		    m->this_update > at + CRL_SKEW || !crl_applies(m, x) ||
+		    m->this_update < best->this_update ||
+		    best->number[0] == '\0' ||
+		    crl_hex_cmp(m->base_number, best->number) > 0)
+			continue;
+		if (*delta == NULL || crl_newer(m, *delta))
+			*delta = m;
+	}
 	return best;
+}
+
+/* A CRL's times at at: 0 when usable (perhaps in the grace), else expired. */
+static int
+crl_fresh(const struct crl_meta *m, time_t at, time_t grace,
+    struct crl_result *res, int depth)
+{
+	if (m->next_update != 0 && at > m->next_update) {
+		if (at > m->next_update + grace) {
+			res->status = CRL_EXPIRED;
+			res->depth = depth;
+			snprintf(res->detail, sizeof(res->detail), "the %sCRL "
+			    "of %.200s (%.200s) is past its nextUpdate",
+			    m->is_delta ? "delta " : "", m->issuer_dn,
+			    m->source);
+			return -1;
+		}
+		res->in_grace = 1;
+	}
+	if (m->next_update != 0 && m->next_update + grace < res->valid_until)
+		res->valid_until = m->next_update + grace;
+	return 0;
 }
 
 void
@@ -1047,7 +1167,7 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
     enum crl_scope scope, int missing_allow, time_t grace,
     struct crl_result *res)
 {
-	const struct crl_meta	*m;
+	const struct crl_meta	*m, *d = NULL;
 	struct cdp_crl		*fetched = NULL;
 	char			 dn[256], why[512];
 	X509			*x;
@@ -1068,7 +1188,7 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
 		cdp_crl_release(fetched);
 		fetched = NULL;
-		if ((m = crl_for(s, x, sk_X509_value(chain, i + 1), at)) ==
+		if ((m = crl_for(s, x, sk_X509_value(chain, i + 1), at, &d)) ==
 		    NULL) {
 			fetched = cdp_for(x, sk_X509_value(chain, i + 1), at,
 			    grace, res->pending_url, sizeof(res->pending_url),
@@ -1092,21 +1212,10 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 			    "the issuer of %.200s (depth %d): %.250s", dn, i, why);
 			goto end;
 		}
-		if (m->next_update != 0 && at > m->next_update) {
-			if (at > m->next_update + grace) {
-				res->status = CRL_EXPIRED;
-				res->depth = i;
-				snprintf(res->detail, sizeof(res->detail), "the "
-				    "CRL of %.200s (%.200s) is past its "
-				    "nextUpdate", m->issuer_dn, m->source);
-				goto end;
-			}
-			res->in_grace = 1;
-		}
-		if (m->next_update != 0 &&
-		    m->next_update + grace < res->valid_until)
-			res->valid_until = m->next_update + grace;
-		if ((rc = crl_revoked(m, X509_get0_serialNumber(x))) != 0) {
+		if (crl_fresh(m, at, grace, res, i) != 0 ||
+		    (d != NULL && crl_fresh(d, at, grace, res, i) != 0))
+			goto end;
+		if ((rc = crl_revoked(m, d, X509_get0_serialNumber(x))) != 0) {
 			res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
 			res->depth = i;
 			snprintf(res->detail, sizeof(res->detail), rc > 0 ?
@@ -1131,14 +1240,39 @@ crl_time(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 
+/* One line about m into buf at *o; -1 when it does not fit. */
+static int
+crl_describe_one(const struct crl_meta *m, int depth, char *buf, size_t len,
+    size_t *o)
+{
+	char	 t1[32], t2[32], base[100] = "";
+	int	 n;
+
+	crl_time(m->this_update, t1, sizeof(t1));
+	if (m->next_update != 0)
+		crl_time(m->next_update, t2, sizeof(t2));
+	else
+		snprintf(t2, sizeof(t2), "none");
+	if (m->is_delta)
+		snprintf(base, sizeof(base), " (delta on base %s)",
+		    m->base_number);
+	n = snprintf(buf + *o, len - *o, "%sdepth %d: %sCRL of %s, number %s%s, "
+	    "thisUpdate %s, nextUpdate %s, from %s", *o ? "\n" : "", depth,
+	    m->is_delta ? "delta " : "", m->issuer_dn, m->number[0] ?
+	    m->number : "-", base, t1, t2, m->source);
+	if (n < 0 || (size_t)n >= len - *o)
+		return -1;
+	*o += (size_t)n;
+	return 0;
+}
+
 void
 crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
     char *buf, size_t len)
 {
-	const struct crl_meta	*m;
-	char			 t1[32], t2[32];
+	const struct crl_meta	*m, *d;
 	size_t			 o = 0;
-	int			 i, n;
+	int			 i;
 
 	if (len == 0)
 		return;
@@ -1146,19 +1280,10 @@ crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 	for (i = 0; s != NULL && chain != NULL &&
 	    i + 1 < sk_X509_num(chain); i++) {
 		if ((m = crl_for(s, sk_X509_value(chain, i),
-		    sk_X509_value(chain, i + 1), at)) == NULL)
+		    sk_X509_value(chain, i + 1), at, &d)) == NULL)
 			continue;
-		crl_time(m->this_update, t1, sizeof(t1));
-		if (m->next_update != 0)
-			crl_time(m->next_update, t2, sizeof(t2));
-		else
-			snprintf(t2, sizeof(t2), "none");
-		n = snprintf(buf + o, len - o, "%sdepth %d: CRL of %s, number "
-		    "%s, thisUpdate %s, nextUpdate %s, from %s", o ? "\n" : "",
-		    i, m->issuer_dn, m->number[0] ? m->number : "-", t1, t2,
-		    m->source);
-		if (n < 0 || (size_t)n >= len - o)
+		if (crl_describe_one(m, i, buf, len, &o) != 0 ||
+		    (d != NULL && crl_describe_one(d, i, buf, len, &o) != 0))
 			break;
-		o += (size_t)n;
 	}
 }

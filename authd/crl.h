@@ -1,6 +1,6 @@
 /*
- * crl.h: revocation by CRL files (issue 4, first part: files and
- * directories; distribution-point fetching comes later).
+ * crl.h: revocation by CRL: files and directories, and CRLs fetched from
+ * the certificates' distribution points.
  *
  * A crl_set is built by the loader from the `crl` files, checked against
  * the trust store, and then only read, by any number of threads.  Revoked
@@ -11,8 +11,9 @@
  * A CRL is used only when: its issuer is a trust anchor or intermediate
  * whose key verifies its signature, that certificate may sign CRLs (cRLSign
  * when it has a keyUsage), its thisUpdate is not in the future, every
- * critical extension is one authd understands, and it is not a delta CRL or
- * an indirect CRL (refused, with the reason).  Any CRL that fails is a load
+ * critical extension is one authd understands, and it is not an indirect
+ * CRL (refused, with the reason).  A delta CRL changes the newest complete
+ * CRL it builds on and is never used alone.  Any CRL that fails is a load
  * error: at start authd refuses to run, at reload the previous CRLs stay.
  */
 #ifndef AUTHD_CRL_H

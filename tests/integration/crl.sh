@@ -32,7 +32,6 @@ cat "$CRLS/root.crl.pem" "$CRLS/int-expired.crl.pem"       > "$WORK/versions/exp
 cp  "$CRLS/corrupt.crl.pem"                                  "$WORK/versions/corrupt"
 cat "$CRLS/root.crl.pem" "$CRLS/int-badsig.crl.pem"        > "$WORK/versions/badsig"
 cat "$CRLS/root.crl.pem" "$CRLS/int-future.crl.pem"        > "$WORK/versions/future"
-cat "$CRLS/root.crl.pem" "$CRLS/int-delta.crl.pem"         > "$WORK/versions/delta"
 # install VERSION [FILE]: replace FILE (default the current CRL) atomically
 install_crl() {
     local dst=${2:-$CUR}
@@ -189,7 +188,7 @@ ng "${BOB[@]}"; check_eq "after the swap: bob through nginx" "$NG" "200 ok"
 # ---------------------------------------------------------------- broken CRLs at runtime
 # Each is refused (reload failed, naming the file), the last good CRLs
 # (alice revoked) stay in force, bob still passes.
-for v in corrupt badsig future delta; do
+for v in corrupt badsig future; do
     failed_before=$(count_log 'reload failed')
     install_crl "$v"
     if wait_log 'reload failed' $((failed_before + 1)); then
@@ -286,7 +285,7 @@ stop_authd
 # ---------------------------------------------------------------- serve -n
 BASE=(--trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem")
 for f in corrupt.crl.pem int-badsig.crl.pem int-by-other.crl.pem other-root.crl.pem int-future.crl.pem \
-         int-delta.crl.pem int-unknown-critical.crl.pem int-indirect.crl.pem does-not-exist.crl.pem; do
+         int-unknown-critical.crl.pem int-indirect.crl.pem does-not-exist.crl.pem; do
     out=$("$AUTHD_BIN" serve -n "${BASE[@]}" --crl "$CRLS/root.crl.pem" --crl "$CRLS/$f" 2>&1) && rc=0 || rc=$?
     check_eq "serve -n --crl $f: exit status" "$rc" 2
     check_contains "serve -n --crl $f: names the file" "$out" "$CRLS/$f:"

@@ -319,8 +319,8 @@ mkcrl() {
     printf '%X\n' "$CRLNUM" > "$db/crlnumber"
     CRLNUM=$((CRLNUM + 1))
     for r in "$@"; do
-        printf 'R\t%s\t%s,keyCompromise\t%s\tunknown\t/CN=%s\n' \
-            "$CRL_EXPIRY" "$REVOKED_AT" "$(cat "$CA/$r.serial")" "$r" >> "$db/index.txt"
+        printf 'R\t%s\t%s,%s\t%s\tunknown\t/CN=%s\n' \
+            "$CRL_EXPIRY" "$REVOKED_AT" "${REASON:-keyCompromise}" "$(cat "$CA/$r.serial")" "$r" >> "$db/index.txt"
     done
     # in the background (each has its own database and log): see jobs_wait
     ( LOG="$db/openssl.log"
@@ -350,6 +350,8 @@ mkcrl int-expired        intermediate intermediate "$(ts '-9 days')" "$(ts '-2 d
 mkcrl int-future         intermediate intermediate "$(ts '+2 days')" "$(ts '+9 days')" crl_std revoked
 mkcrl int-revokes-alice  intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_std revoked client
 mkcrl int-delta          intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_delta revoked
+mkcrl int-delta-alice    intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_delta client
+REASON=removeFromCRL mkcrl int-delta-remove intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_delta revoked
 mkcrl int-unknown-critical intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_unknown_critical revoked
 mkcrl int-indirect       intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_indirect revoked
 mkcrl int-part1          intermediate intermediate "$NOW_M1H" "$NOW_P7D" crl_part1 partitioned

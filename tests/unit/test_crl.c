@@ -128,6 +128,14 @@ struct ccase {
 };
 
 static const struct ccase ccases[] = {
+	/* delta CRLs: on top of their base (number 0x10), never alone */
+	{ "int.crl.pem int-delta-alice.crl.pem root.crl.pem", "client.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	{ "int.crl.pem int-delta-alice.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	{ "int.crl.pem int-delta-alice.crl.pem root.crl.pem", "client2.pem", CHAIN, 0, 0, 0, CRL_GOOD, -1, 0 },
+	{ "int.crl.pem int-delta-remove.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_GOOD, -1, 0 },
+	{ "int.crl.pem int-delta.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	{ "int-delta-alice.crl.pem root.crl.pem", "client.pem", CHAIN, 0, 0, 0, CRL_MISSING, 0, 0 },
+	{ "int-delta-alice.crl.pem root.crl.pem", "client2.pem", CHAIN, 1, 0, 0, CRL_GOOD, -1, 0 },
 	/* a complete, current set */
 	{ "int.crl.pem root.crl.pem", "client.pem", CHAIN, 0, 0, 0, CRL_GOOD, -1, 0 },
 	{ "int.crl.pem root.crl.pem", "client2.pem", CHAIN, 0, 0, 0, CRL_GOOD, -1, 0 },
@@ -210,7 +218,6 @@ static const struct lcase lcases[] = {
 	{ "nocrlsign.crl.pem", NULL, "nocrlsign.crl.pem", NULL },
 	{ "int-future.crl.pem", NULL, "int-future.crl.pem", "future" },
 	{ "corrupt.crl.pem", NULL, "corrupt.crl.pem", NULL },
-	{ "int-delta.crl.pem", NULL, "int-delta.crl.pem", "delta" },
 	{ "int-unknown-critical.crl.pem", NULL, "int-unknown-critical.crl.pem", "critical" },
 	{ "int-indirect.crl.pem", NULL, "int-indirect.crl.pem", "indirect" },
 	{ "does-not-exist.crl.pem", NULL, "does-not-exist.crl.pem", NULL },
