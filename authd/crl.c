@@ -903,14 +903,33 @@ cdp_run(void *arg)
 	} else {
 		c->failures = 0;
 		c->error[0] = '\0';
-		if (fresh != NULL) {
+		if (fresh != NULL && c->crl != NULL &&
+		    fresh->m.this_update == c->crl->m.this_update &&
+		    strcmp(fresh->m.number, c->crl->m.number) == 0 &&
+		    X509_cmp(fresh->m.issuer, c->crl->m.issuer) == 0) {
+			old = fresh;	/* the same CRL again: keep ours */
+			fresh = NULL;
+		} else if (fresh != NULL) {
 			old = c->crl;
 			c->crl = fresh;
 			atomic_fetch_add(&cdp_gen, 1);
 		}
-		snprintf(c->etag, sizeof(c->etag), "%s", res.etag);
-		snprintf(c->last_modified, sizeof(c->last_modified), "%s",
-		    res.last_modified);
+		/* A 304 need not repeat the validators: keep the old ones. */
+		if (res.etag[0] != '\0' || !res.not_modified)
+			snprintf(c->etag, sizeof(c->etag), "%s", res.etag);
+		if (res.last_modified[0] != '\0' || !res.not_modified)
+			snprintf(c->last_modified, sizeof(c->last_modified),
+			    "%s", res.last_modified);
+		/*
+		 * Still nothing newer than what expired: ask again only after
+		 * a back-off, not on every request.
+		 */
+		if (c->crl != NULL && c->crl->m.next_update != 0 &&
+		    now > c->crl->m.next_update) {
+			c->next_try = now + CDP_BACKOFF_MIN;
+			snprintf(c->error, sizeof(c->error), "still serves a "
+			    "CRL past its nextUpdate");
+		}
 	}
 	w = c->waiters;
 	c->waiters = NULL;
@@ -919,7 +938,7 @@ cdp_run(void *arg)
 		log_warnx("CRL distribution point %s: %s", job->url, err);
 	else
 		log_info("CRL distribution point %s: %s in %ld ms", job->url,
-		    fresh != NULL ? "fetched" : "not modified", res.elapsed_ms);
+		    fresh != NULL ? "fetched" : "unchanged", res.elapsed_ms);
 	cdp_crl_release(old);
 	fetch_result_cleanup(&res);
 	free(job);
@@ -1037,6 +1056,7 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 	struct cdp_crl	*got = NULL;
 	time_t		 now = time(NULL), ahead;
 	size_t		 n, i;
+	int		 covers, fresh;
 
 	pending[0] = why[0] = '\0';
 	if ((n = cdp_urls(x, urls, 4)) == 0) {
@@ -1051,11 +1071,12 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 	for (i = 0; i < n && got == NULL; i++) {
 		if ((c = cdp_get(urls[i])) == NULL)
 			continue;
-		if (c->crl != NULL && (c->crl->m.issuer == issuer ||
+		covers = c->crl != NULL && (c->crl->m.issuer == issuer ||
 		    X509_cmp(c->crl->m.issuer, issuer) == 0) &&
-		    crl_applies(&c->crl->m, x) &&
-		    (c->crl->m.next_update == 0 ||
-		    at <= c->crl->m.next_update + grace)) {
+		    crl_applies(&c->crl->m, x);
+		fresh = covers && (c->crl->m.next_update == 0 ||
+		    at <= c->crl->m.next_update + grace);
+		if (fresh) {
 			got = c->crl;
 			atomic_fetch_add(&got->refs, 1);
 			/* Refresh ahead of nextUpdate, in the background. */
@@ -1072,6 +1093,14 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 			snprintf(pending, plen, "%s", c->url);
 			break;
 		}
+		if (c->crl != NULL && !covers && c->next_try <= now) {
+			/* Fetched, trusted, but not for this certificate. */
+			c->next_try = now + CDP_BACKOFF_MIN;
+			snprintf(c->error, sizeof(c->error), "its CRL does not "
+			    "cover this certificate (issuer or partition)");
+			log_warnx("CRL distribution point %s: %s", c->url,
+			    c->error);
+		}
 		if (now >= c->next_try) {
 			cdp_start(c);
 			if (c->running) {
@@ -1079,10 +1108,14 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 				break;
 			}
 		}
+		if (covers) {
+			/* Expired and nothing newer yet: crl_check says so. */
+			got = c->crl;
+			atomic_fetch_add(&got->refs, 1);
+			break;
+		}
 		snprintf(why, wlen, "distribution point %.200s: %.150s", c->url,
-		    c->error[0] ? c->error : c->crl != NULL ?
-		    "its CRL is expired or does not cover this certificate" :
-		    "cannot fetch");
+		    c->error[0] ? c->error : "cannot fetch");
 	}
 end:
 	pthread_mutex_unlock(&cdp_lock);
