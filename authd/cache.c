@@ -23,6 +23,7 @@ struct cache_entry {
 	struct cache_entry	*prev, *next;	/* LRU list, most recent first */
 	unsigned char		 reason;
 	unsigned char		 has_identity;
+	unsigned char		 revsrc;	/* 0, 1 crl, 2 ocsp */
 	uint16_t		 len[4];	/* subject, issuer, serial, detail */
 	uint32_t		 bloblen;	/* the caller's blob, after them */
 	char			 data[];	/* the four strings, no NULs */
@@ -185,6 +186,8 @@ cache_lookup_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	}
 	out->reason = (enum verdict_reason)e->reason;
 	out->has_identity = e->has_identity;
+	out->revocation = e->revsrc == 1 ? "crl" : e->revsrc == 2 ? "ocsp" :
+	    NULL;
 	out->cached = 1;
 	p = e->data;
 	cache_copy_str(out->id.subject, sizeof(out->id.subject), p, e->len[0]);
@@ -247,6 +250,9 @@ cache_store_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	e->not_after = v->id.not_after;
 	e->reason = (unsigned char)v->reason;
 	e->has_identity = (unsigned char)v->has_identity;
+	e->revsrc = v->revocation == NULL ? 0 :
+	    strcmp(v->revocation, "crl") == 0 ? 1 :
+	    strcmp(v->revocation, "ocsp") == 0 ? 2 : 0;
 	for (p = e->data, i = 0; i < 4; i++) {
 		e->len[i] = (uint16_t)lens[i];
 		memcpy(p, strs[i], lens[i]);

@@ -204,9 +204,15 @@ chain_run(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *x,
 		    X509_verify_cert_error_string(err), res->error_depth,
 		    dn[0] ? ": " : "", dn);
 	}
-	if (want_chain && (chain = X509_STORE_CTX_get1_chain(ctx)) != NULL) {
-		chain_result_cleanup(res);
-		res->chain = chain;
+	if (want_chain) {
+		if ((chain = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
+			res->status = CHAIN_ERROR;	/* revocation needs it */
+			snprintf(res->detail, sizeof(res->detail), "out of "
+			    "memory for the chain");
+		} else {
+			chain_result_cleanup(res);
+			res->chain = chain;
+		}
 	}
 	ERR_clear_error();
 	rc = 0;
@@ -368,6 +374,18 @@ size_t
 chain_store_intermediates(const struct chain_store *st)
 {
 	return (size_t)sk_X509_num(st->ints);
+}
+
+X509_STORE *
+chain_store_trust(const struct chain_store *st)
+{
+	return st->full;
+}
+
+STACK_OF(X509) *
+chain_store_untrusted(const struct chain_store *st)
+{
+	return st->ints;
 }
 
 X509 *

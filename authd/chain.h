@@ -65,6 +65,10 @@ size_t	 chain_store_fast(const struct chain_store *store);
  */
 X509	*chain_store_ca(const struct chain_store *store, size_t i);
 
+/* The anchors as an X509_STORE and the intermediates, for OCSP signers. */
+X509_STORE	*chain_store_trust(const struct chain_store *store);
+STACK_OF(X509)	*chain_store_untrusted(const struct chain_store *store);
+
 /*
  * Verify leaf at time at (0: now) for purpose.  res is overwritten (clean
  * it first if it holds a chain).  Always fills res; returns

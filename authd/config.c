@@ -29,6 +29,8 @@ enum config_type {
 	CT_CRL_SCOPE,
 	CT_DENYALLOW,
 	CT_ONOFF,
+	CT_OCSP,
+	CT_CERTID,
 };
 
 struct config_key {
@@ -55,6 +57,15 @@ static const struct config_key config_keys[] = {
 	{ "crl_max_size",	CT_BYTES,	OFF(crl_max_size),	1024, 1073741824 },
 	{ "fetch_timeout",	CT_DURATION,	OFF(fetch_timeout),	1, 120 },
 	{ "fetch_threads",	CT_UINT,	OFF(fetch_threads),	1, 16 },
+	{ "ocsp",		CT_OCSP,	OFF(ocsp_mode),		0, 0 },
+	{ "ocsp_responder",	CT_STRING,	OFF(ocsp_responder),	0, 0 },
+	{ "ocsp_certid",	CT_CERTID,	OFF(ocsp_certid_sha256), 0, 0 },
+	{ "ocsp_skew",		CT_DURATION,	OFF(ocsp_skew),		0, 86400 },
+	{ "ocsp_max_age",	CT_DURATION,	OFF(ocsp_max_age),	0, 365 * 86400 },
+	{ "ocsp_default_ttl",	CT_DURATION,	OFF(ocsp_default_ttl),	1, 7 * 86400 },
+	{ "ocsp_nonce",		CT_ONOFF,	OFF(ocsp_nonce),	0, 0 },
+	{ "ocsp_failure",	CT_DENYALLOW,	OFF(ocsp_failure_allow), 0, 0 },
+	{ "ocsp_max_size",	CT_BYTES,	OFF(ocsp_max_size),	1024, 4194304 },
 	{ "shadow_policy",	CT_PATH,	OFF(shadow_policy),	0, 0 },
 	{ "watch_interval",	CT_DURATION,	OFF(watch_interval),	0, 3600 },
 	{ "data_dir",		CT_PATH,	OFF(data_dir),		0, 0 },
@@ -85,6 +96,9 @@ config_init(struct config *cfg)
 	cfg->crl_max_size = 64 * 1024 * 1024;
 	cfg->fetch_timeout = 5;
 	cfg->fetch_threads = 2;
+	cfg->ocsp_skew = 300;
+	cfg->ocsp_default_ttl = 3600;
+	cfg->ocsp_max_size = 64 * 1024;
 	cfg->cache_ttl = 600;
 	cfg->purpose = CONFIG_PURPOSE_CLIENT;
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -118,6 +132,7 @@ config_cleanup(struct config *cfg)
 	config_list_cleanup(&cfg->crl);
 	config_item_cleanup(&cfg->policy);
 	config_item_cleanup(&cfg->shadow_policy);
+	config_item_cleanup(&cfg->ocsp_responder);
 	config_item_cleanup(&cfg->data_dir);
 	free(cfg->file);
 	cfg->file = NULL;
@@ -424,6 +439,29 @@ config_apply(struct config *cfg, const struct config_key *k,
 		config_error(cfg, origin, "%s: expected on or off, got \"%s\"",
 		    k->name, value);
 		return AUTHD_ECONFIG;
+	case CT_OCSP:
+		if (strcmp(value, "off") == 0)
+			*(int *)field = 0;
+		else if (strcmp(value, "leaf") == 0)
+			*(int *)field = 1;
+		else if (strcmp(value, "chain") == 0)
+			*(int *)field = 2;
+		else {
+			config_error(cfg, origin, "%s: expected off, leaf or "
+			    "chain, got \"%s\"", k->name, value);
+			return AUTHD_ECONFIG;
+		}
+		rc = 0;
+		break;
+	case CT_CERTID:
+		if (strcmp(value, "sha1") == 0 || strcmp(value, "sha256") == 0) {
+			*(int *)field = value[3] == '2';
+			rc = 0;
+			break;
+		}
+		config_error(cfg, origin, "%s: expected sha1 or sha256, got "
+		    "\"%s\"", k->name, value);
+		return AUTHD_ECONFIG;
 	case CT_LOGLEVEL:
 		if (log_level_parse(value, &cfg->log_level) != 0) {
 			config_error(cfg, origin, "%s: expected error, warn, "
@@ -624,6 +662,11 @@ config_check(struct config *cfg, int need_trust)
 	if (need_trust && cfg->trust.n == 0)
 		config_error(cfg, where, "trust: no trust anchors configured "
 		    "(set \"trust FILE\" or --trust FILE)");
+	if (cfg->ocsp_responder.value != NULL &&
+	    strncmp(cfg->ocsp_responder.value, "http://", 7) != 0)
+		config_error(cfg, cfg->ocsp_responder.origin, "ocsp_responder: "
+		    "expected an http:// URL, got \"%.200s\"",
+		    cfg->ocsp_responder.value);
 	if (cfg->shadow_policy.value != NULL && cfg->policy.value == NULL)
 		config_error(cfg, cfg->shadow_policy.origin, "shadow_policy: "
 		    "needs a policy to compare with (set \"policy FILE\")");

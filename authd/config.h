@@ -48,6 +48,15 @@ struct config {
 	size_t			 crl_max_size;
 	time_t			 fetch_timeout;
 	unsigned int		 fetch_threads;
+	int			 ocsp_mode;		/* enum ocsp_mode */
+	struct config_item	 ocsp_responder;
+	int			 ocsp_certid_sha256;
+	time_t			 ocsp_skew;
+	time_t			 ocsp_max_age;
+	time_t			 ocsp_default_ttl;
+	int			 ocsp_nonce;
+	int			 ocsp_failure_allow;
+	size_t			 ocsp_max_size;
 	struct config_item	 policy;
 	struct config_item	 shadow_policy;	/* evaluated, logged, not enforced */
 	time_t			 watch_interval;	/* poll files for changes; 0 off */

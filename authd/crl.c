@@ -235,6 +235,17 @@ crl_meta_idp(struct crl_meta *m, X509_CRL *crl, const char **why)
 	}
 	m->only_user = idp->onlyuser > 0;
 	m->only_ca = idp->onlyCA > 0;
+	if (idp->onlyattr > 0) {
+		*why = "an attribute-certificate CRL (onlyContainsAttributeCerts)";
+		rc = -1;
+		goto end;
+	}
+	if (idp->distpoint != NULL && idp->distpoint->type != 0) {
+		*why = "a partitioned CRL named relative to its issuer (not "
+		    "supported)";
+		rc = -1;
+		goto end;
+	}
 	if (idp->distpoint != NULL && idp->distpoint->type == 0) {
 		for (i = 0; i < sk_GENERAL_NAME_num(idp->distpoint->name.fullname);
 		    i++) {
@@ -247,6 +258,11 @@ crl_meta_idp(struct crl_meta *m, X509_CRL *crl, const char **why)
 			    g->d.uniformResourceIdentifier))) != NULL)
 				m->nidp++;
 		}
+	}
+	if (rc == 0 && idp->distpoint != NULL && m->nidp == 0) {
+		/* A partition we could not match would pass for complete. */
+		*why = "a partitioned CRL without an http URI to match";
+		rc = -1;
 	}
 end:
 	ISSUING_DIST_POINT_free(idp);
@@ -306,8 +322,12 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 	for (i = 0; i < (size_t)(nrev > 0 ? nrev : 0); i++) {
 		klen = crl_serial_key(X509_REVOKED_get0_serialNumber(
 		    sk_X509_REVOKED_value(rev, (int)i)), key, sizeof(key));
-		if (klen == 0)
-			continue;	/* a serial too long to be real */
+		if (klen == 0) {
+			snprintf(err, errlen, "a revoked serial longer than "
+			    "%d bytes", STORE_KEY_MAX - 1);
+			store_writer_free(&w);
+			return AUTHD_ERANGE;
+		}
 		if (m->is_delta && crl_entry_removed(sk_X509_REVOKED_value(rev,
 		    (int)i)))
 			key[0] |= CRL_KEY_REMOVED;
@@ -345,7 +365,7 @@ crl_lookup(const struct crl_meta *m, const ASN1_INTEGER *serial, int flag)
 	size_t		 klen;
 
 	if ((klen = crl_serial_key(serial, key + 1, sizeof(key) - 1)) == 0)
-		return 0;
+		return AUTHD_ERANGE;	/* cannot be looked up: fail closed */
 	key[1] |= (unsigned char)flag;
 	if (m->store != NULL)
 		return store_set_contains(m->store, m->set, key + 1, klen);
@@ -703,6 +723,8 @@ crl_applies(const struct crl_meta *m, X509 *x)
 	return hit;
 }
 
+static int crl_newer(const struct crl_meta *, const struct crl_meta *);
+
 /* ------------------------------------------------ distribution points */
 
 #define CDP_MAX		 1024		/* URLs remembered */
@@ -866,6 +888,10 @@ cdp_run(void *arg)
 	memset(&res, 0, sizeof(res));
 	if (fetch_http(&job->rq, &res) != 0)
 		snprintf(err, sizeof(err), "%s", res.error);
+	else if (res.not_modified && job->rq.etag == NULL &&
+	    job->rq.last_modified == NULL)
+		snprintf(err, sizeof(err), "304 Not Modified to an "
+		    "unconditional request");
 	else if (!res.not_modified) {
 		if ((crl = cdp_parse(res.body, res.len)) == NULL)
 			snprintf(err, sizeof(err), "not a CRL (%zu bytes)",
@@ -909,6 +935,15 @@ cdp_run(void *arg)
 		    X509_cmp(fresh->m.issuer, c->crl->m.issuer) == 0) {
 			old = fresh;	/* the same CRL again: keep ours */
 			fresh = NULL;
+		} else if (fresh != NULL && c->crl != NULL &&
+		    !crl_newer(&fresh->m, &c->crl->m)) {
+			/* An older CRL than ours (a replay): refuse it. */
+			old = fresh;
+			fresh = NULL;
+			c->failures++;
+			c->next_try = now + CDP_BACKOFF_MIN;
+			snprintf(c->error, sizeof(c->error), "served a CRL older "
+			    "than the one in use (refused)");
 		} else if (fresh != NULL) {
 			old = c->crl;
 			c->crl = fresh;
@@ -1004,6 +1039,18 @@ crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
 	return rc;
 }
 
+/* URLs go into requests and logs: printable ASCII, no spaces. */
+static int
+cdp_printable(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
 /* The http CRL Distribution Points of x, in order, at most max. */
 static size_t
 cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
@@ -1035,7 +1082,7 @@ cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
 			memcpy(urls[n], ASN1_STRING_get0_data(
 			    g->d.uniformResourceIdentifier), len);
 			urls[n][len] = '\0';
-			if (memchr(urls[n], '\0', len) == NULL)
+			if (cdp_printable(urls[n], len))
 				n++;
 		}
 	}
@@ -1212,8 +1259,13 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 	res->valid_until = (time_t)1 << 62;
 	res->in_grace = 0;
 	res->pending_url[0] = '\0';
-	if (s == NULL || chain == NULL)
+	if (s == NULL)
 		return;
+	if (chain == NULL) {		/* no memory for the chain: fail closed */
+		res->status = CRL_ERROR;
+		snprintf(res->detail, sizeof(res->detail), "no chain to check");
+		return;
+	}
 	/* The anchor is trusted as configured: nothing above it to ask. */
 	last = scope == CRL_SCOPE_LEAF ? 1 : sk_X509_num(chain) - 1;
 	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++) {

@@ -146,17 +146,28 @@ explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
 		    sizeof(c[STEP_VALIDITY].detail),
 		    "every certificate valid at the decision time");
 	if (failed > STEP_REVOCATION) {
-		if (ctx->snap->crl == NULL) {
+		const struct config *cfg = &ctx->snap->cfg;
+
+		if (ctx->snap->crl == NULL && cfg->ocsp_mode == 0) {
 			c[STEP_REVOCATION].result = "skipped";
 			snprintf(c[STEP_REVOCATION].detail,
-			    sizeof(c[STEP_REVOCATION].detail), "no CRL "
+			    sizeof(c[STEP_REVOCATION].detail), "no CRL or OCSP "
 			    "configured");
 		} else
 			snprintf(c[STEP_REVOCATION].detail,
-			    sizeof(c[STEP_REVOCATION].detail), "not revoked "
-			    "(CRL, scope %s%s)", ctx->snap->cfg.crl_scope ?
-			    "leaf" : "chain", ctx->snap->cfg.crl_missing_allow ?
-			    ", issuers without a CRL allowed" : "");
+			    sizeof(c[STEP_REVOCATION].detail), "%s%s%s%s%s%s",
+			    v->revocation != NULL &&
+			    strcmp(v->revocation, "unchecked") == 0 ?
+			    "NOT CHECKED, allowed by ocsp_failure allow: " :
+			    "not revoked: ",
+			    ctx->snap->crl != NULL ? "CRL (scope " : "",
+			    ctx->snap->crl != NULL ? (cfg->crl_scope ? "leaf)" :
+			    "chain)") : "",
+			    ctx->snap->crl != NULL && cfg->ocsp_mode != 0 ?
+			    " and " : "",
+			    cfg->ocsp_mode != 0 ? "OCSP " : "",
+			    cfg->ocsp_mode == 0 ? "" : cfg->ocsp_mode == 1 ?
+			    "(leaf)" : "(chain)");
 	}
 	if (failed >= STEP_POLICY)
 		explain_policy(ctx, v, &c[STEP_POLICY]);

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "crl.h"
 #include "http.h"
+#include "ocsp.h"
 #include "log.h"
 #include "snapshot.h"
 #include "verdict.h"
@@ -184,7 +185,7 @@ static _Thread_local struct verdict	 http_verdict;
  * Per-request state without an allocation: which of these markers the
  * request's context points at says how often it has waited already.
  */
-#define HTTP_MAX_WAITS	 3
+#define HTTP_MAX_WAITS	 2	/* x fetch_timeout < nginx's read timeout */
 static int	 http_marks[HTTP_MAX_WAITS + 1];
 
 static void
@@ -207,7 +208,9 @@ http_wait(struct MHD_Connection *c, const struct verdict *v, void **req_cls)
 		return 0;
 	*req_cls = &http_marks[waits + 1];
 	MHD_suspend_connection(c);
-	if (crl_fetch_wait(v->pending_url, http_resume, c) != 0)
+	if ((v->pending == VERDICT_WAIT_OCSP ? ocsp_wait(v->pending_url,
+	    http_resume, c) : crl_fetch_wait(v->pending_url, http_resume,
+	    c)) != 0)
 		MHD_resume_connection(c);	/* done already: decide again */
 	return 1;
 }

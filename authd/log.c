@@ -9,7 +9,7 @@
 
 #include "log.h"
 
-static enum log_level	 log_cur = LOG_LEVEL_INFO;
+static _Atomic enum log_level	 log_cur = LOG_LEVEL_INFO;
 
 static const char *const log_names[] = {
 	[LOG_LEVEL_ERROR] = "error",

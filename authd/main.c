@@ -22,6 +22,7 @@
 #include "fetch.h"
 #include "http.h"
 #include "log.h"
+#include "ocsp.h"
 #include "policy.h"
 #include "request.h"
 #include "snapshot.h"
@@ -88,8 +89,8 @@ main_load(const struct cli *cli, struct snapshot **snap, int use_store)
 	*snap = NULL;
 	if ((rc = main_config(cli, &cfg, 1)) == 0 && use_store &&
 	    (cfg.policy.value != NULL || cfg.shadow_policy.value != NULL ||
-	    cfg.crl.n > 0 || (cfg.crl_fetch && config_is_set(&cfg,
-	    "crl_fetch"))))
+	    cfg.crl.n > 0 || cfg.ocsp_mode != 0 || (cfg.crl_fetch &&
+	    config_is_set(&cfg, "crl_fetch"))))
 		rc = main_store_open(&cfg);
 	if (rc == 0)
 		rc = snapshot_new_store(&cfg, use_store ? main_store : NULL,
@@ -133,12 +134,36 @@ main_store_retain(const struct snapshot *a, const struct snapshot *b)
 	}
 	if ((d = store_set_retain(main_store, "list:", keep, n)) > 0)
 		dropped += d;
-	if ((d = store_set_retain(main_store, "crl:", keep, n)) > 0)
+	/*
+	 * CRL sets only at start: distribution-point CRLs live outside any
+	 * snapshot, and a dropped set's handle must never be looked up again.
+	 */
+	if (b == NULL && (d = store_set_retain(main_store, "crl:", keep, n)) > 0)
 		dropped += d;
 	if (dropped > 0)
 		log_info("store: dropped %d set(s) no policy or CRL uses",
 		    dropped);
 	free(keep);
+}
+
+static void
+main_ocsp_config(const struct config *cfg)
+{
+	struct ocsp_settings	 s;
+
+	memset(&s, 0, sizeof(s));
+	s.mode = (enum ocsp_mode)cfg->ocsp_mode;
+	s.certid_sha256 = cfg->ocsp_certid_sha256;
+	s.nonce = cfg->ocsp_nonce;
+	s.skew = cfg->ocsp_skew;
+	s.max_age = cfg->ocsp_max_age;
+	s.default_ttl = cfg->ocsp_default_ttl;
+	s.timeout = cfg->fetch_timeout;
+	s.max_size = cfg->ocsp_max_size;
+	if (cfg->ocsp_responder.value != NULL)
+		snprintf(s.responder, sizeof(s.responder), "%s",
+		    cfg->ocsp_responder.value);
+	ocsp_config(&s);
 }
 
 static void
@@ -182,6 +207,7 @@ main_serve(const struct cli *cli)
 	struct http_server	*srv = NULL;
 	struct cache		*cache = NULL;
 	struct fetch_pool	*pool = NULL;
+	struct ocsp_settings	 off;
 	struct timespec		 ts;
 	unsigned long long	 stamp, failed, now, pre;
 	time_t			 interval;
@@ -219,15 +245,18 @@ main_serve(const struct cli *cli)
 		log_error("cannot allocate the verdict cache");
 		goto end;
 	}
-	if (snap->crl != NULL && snap->cfg.crl_fetch) {
+	if ((snap->crl != NULL && snap->cfg.crl_fetch) ||
+	    snap->cfg.ocsp_mode != 0) {
 		if (fetch_pool_new(snap->cfg.fetch_threads, 4096, &pool) != 0) {
 			log_error("cannot start the fetch threads");
 			goto end;
 		}
 		crl_fetch_init(pool, main_store);
+		ocsp_init(pool, main_store);
 	}
 	crl_fetch_config(snap->cfg.crl_fetch, snap->cfg.fetch_timeout,
 	    snap->cfg.crl_max_size);
+	main_ocsp_config(&snap->cfg);
 	main_log_snapshot("loaded", snap);
 	main_store_retain(snap, NULL);
 	stamp = failed = snapshot_stamp(&snap->cfg, snap);
@@ -294,11 +323,13 @@ main_serve(const struct cli *cli)
 		    snapshot_stamp(&fresh->cfg, fresh);
 		interval = fresh->cfg.watch_interval;
 		main_log_snapshot("reloaded", fresh);
-		if (pool == NULL && fresh->crl != NULL && fresh->cfg.crl_fetch)
-			log_warnx("crl_fetch needs a restart to start the fetch "
-			    "threads");
+		if (pool == NULL && ((fresh->crl != NULL &&
+		    fresh->cfg.crl_fetch) || fresh->cfg.ocsp_mode != 0))
+			log_warnx("crl_fetch and ocsp need a restart to start "
+			    "the fetch threads");
 		crl_fetch_config(fresh->cfg.crl_fetch, fresh->cfg.fetch_timeout,
 		    fresh->cfg.crl_max_size);
+		main_ocsp_config(&fresh->cfg);
 		snapshot_publish(fresh);
 		cache_clear(cache);
 	}
@@ -306,9 +337,12 @@ main_serve(const struct cli *cli)
 end:
 	/* Fetches end first: they wake suspended requests, which MHD needs. */
 	crl_fetch_config(0, 1, 0);
+	memset(&off, 0, sizeof(off));
+	ocsp_config(&off);
 	fetch_pool_free(&pool);
 	http_stop(&srv);
 	crl_fetch_shutdown();
+	ocsp_shutdown();
 	snapshot_release(snap);
 	snapshot_shutdown();
 	cache_free(&cache);
@@ -400,6 +434,12 @@ main_check(const struct cli *cli)
 		return EXIT_USAGE;
 	}
 	log_init(snap->cfg.log_level);
+	/* OCSP answers are fetched right here, in the foreground, and are
+	 * verified against the published snapshot's trust. */
+	main_ocsp_config(&snap->cfg);
+	ocsp_set_inline(1);
+	snapshot_publish(snap);
+	snap = snapshot_acquire();
 	if (main_read_file(cli->cert, &pem, &len) != 0)
 		goto end;
 	main_der_to_pem(&pem, &len);
@@ -419,6 +459,7 @@ main_check(const struct cli *cli)
 	ctx.snap = snap;
 	ctx.in = &in;
 	verdict_decide(snap, NULL, &in, ctx.at, &v, &chain);
+	ocsp_shutdown();
 	if (cli->json)
 		explain_json(stdout, &ctx, &v, chain);
 	else
@@ -428,6 +469,7 @@ end:
 	sk_X509_pop_free(chain, X509_free);
 	free(pem);
 	snapshot_release(snap);
+	snapshot_shutdown();
 	return rc;
 }
 

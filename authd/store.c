@@ -452,3 +452,75 @@ end:
 	free(drop);
 	return ret;
 }
+
+int
+store_kv_open(struct store *st, const char *db, store_set_t *dbi)
+{
+	MDB_txn	*txn = NULL;
+	int	 rc;
+
+	if (!store_name_ok(db))
+		return AUTHD_EINVAL;
+	pthread_mutex_lock(&st->loader);
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == 0 &&
+	    (rc = mdb_dbi_open(txn, db, MDB_CREATE, dbi)) == 0) {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	pthread_mutex_unlock(&st->loader);
+	return rc == 0 ? 0 : AUTHD_EIO;
+}
+
+int
+store_kv_put(struct store *st, store_set_t dbi, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_txn	*txn = NULL;
+	MDB_val	 k, v;
+	int	 rc;
+
+	if (klen == 0 || klen > STORE_KEY_MAX)
+		return AUTHD_EINVAL;
+	k.mv_size = klen;
+	k.mv_data = (void *)(uintptr_t)key;
+	v.mv_size = vlen;
+	v.mv_data = (void *)(uintptr_t)val;
+	pthread_mutex_lock(&st->loader);
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == 0 &&
+	    (rc = mdb_put(txn, dbi, &k, &v, 0)) == 0) {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	pthread_mutex_unlock(&st->loader);
+	return rc == 0 ? 0 : AUTHD_EIO;
+}
+
+int
+store_kv_get(struct store *st, store_set_t dbi, const void *key, size_t klen,
+    void *val, size_t cap, size_t *vlen)
+{
+	MDB_txn	*txn;
+	MDB_val	 k, v;
+	int	 rc, ret;
+
+	if (klen == 0 || klen > STORE_KEY_MAX)
+		return 0;
+	if ((txn = store_rtxn_get(st)) == NULL)
+		return AUTHD_EIO;
+	k.mv_size = klen;
+	k.mv_data = (void *)(uintptr_t)key;
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == 0 && v.mv_size <= cap) {
+		/* Copied out before the transaction ends (lmdb.h). */
+		memcpy(val, v.mv_data, v.mv_size);
+		*vlen = v.mv_size;
+		ret = 1;
+	} else
+		ret = rc == MDB_NOTFOUND || rc == 0 ? 0 : AUTHD_EIO;
+	mdb_txn_reset(txn);
+	return ret;
+}

@@ -68,4 +68,16 @@ int	 store_set_contains(struct store *store, store_set_t set,
 int	 store_set_retain(struct store *store, const char *prefix,
 	    const char *const *keep, size_t nkeep);
 
+/*
+ * Key-value records in a named database (OCSP responses): open (creating
+ * it) once from the loader; put and get from any thread.  get copies the
+ * value into val (at most cap bytes) and returns 1, 0 when absent or
+ * larger than cap, or a negative authd_err.
+ */
+int	 store_kv_open(struct store *store, const char *db, store_set_t *dbi);
+int	 store_kv_put(struct store *store, store_set_t dbi, const void *key,
+	    size_t klen, const void *val, size_t vlen);
+int	 store_kv_get(struct store *store, store_set_t dbi, const void *key,
+	    size_t klen, void *val, size_t cap, size_t *vlen);
+
 #endif

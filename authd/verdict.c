@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "crl.h"
 #include "log.h"
+#include "ocsp.h"
 #include "err.h"
 #include "request.h"
 #include "snapshot.h"
@@ -150,6 +151,15 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	identity_fields_view(f, &pid);
 	pid.days_left = verdict_days_left(f->id.not_after, now);
 	out->policy_applied = 1;
+	if (f->truncated) {
+		/* A rule could miss a value authd did not keep: fail closed. */
+		out->reason = VERDICT_POLICY_DENY;
+		snprintf(out->reason_text, sizeof(out->reason_text),
+		    "policy-error");
+		snprintf(out->detail, sizeof(out->detail), "the certificate "
+		    "has more names or longer values than authd keeps");
+		return;
+	}
 	if (request_path_normalize(in->uri, verdict_path, sizeof(verdict_path),
 	    &why) == 0)
 		path = verdict_path;
@@ -220,7 +230,7 @@ verdict_crl(const struct snapshot *snap, struct chain_result *res,
 		break;
 	case CRL_PENDING:
 		/* Denied unless the caller waits and asks again. */
-		out->pending = 1;
+		out->pending = VERDICT_WAIT_CRL;
 		snprintf(out->pending_url, sizeof(out->pending_url), "%s",
 		    cr.pending_url);
 		out->reason = VERDICT_REVOCATION_UNKNOWN;
@@ -230,6 +240,44 @@ verdict_crl(const struct snapshot *snap, struct chain_result *res,
 		break;
 	}
 	snprintf(out->detail, sizeof(out->detail), "%s", cr.detail);
+}
+
+/* Step 5, second source: OCSP, after the CRLs said nothing against it. */
+static void
+verdict_ocsp(const struct snapshot *snap, struct chain_result *res,
+    time_t now, struct verdict *out)
+{
+	struct ocsp_result	 or;
+
+	ocsp_check(res->chain, chain_store_trust(snap->chain),
+	    chain_store_untrusted(snap->chain), now, &or);
+	if (or.valid_until < res->valid_until)
+		res->valid_until = or.valid_until;	/* bounds the cache */
+	switch (or.status) {
+	case OCSP_OK:
+		return;
+	case OCSP_REVOKED:
+		out->reason = VERDICT_REVOKED;
+		out->revocation = "ocsp";
+		break;
+	case OCSP_WAIT:
+		out->pending = VERDICT_WAIT_OCSP;
+		snprintf(out->pending_url, sizeof(out->pending_url), "%s",
+		    or.pending_key);
+		out->reason = VERDICT_REVOCATION_UNKNOWN;
+		break;
+	default:
+		if (snap->cfg.ocsp_failure_allow) {
+			/* Soft-fail, visibly: never cached, always marked. */
+			out->revocation = "unchecked";
+			snprintf(out->detail, sizeof(out->detail), "allowed "
+			    "unchecked (ocsp_failure allow): %.400s", or.detail);
+			return;
+		}
+		out->reason = VERDICT_REVOCATION_UNKNOWN;
+		break;
+	}
+	snprintf(out->detail, sizeof(out->detail), "%s", or.detail);
 }
 
 static void
@@ -307,11 +355,11 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		verdict_set(out, VERDICT_INTERNAL_ERROR, "SHA-256 failed");
 		goto end;
 	}
-	gen = snap->generation ^ ((unsigned long)crl_fetch_generation() << 32);
+	gen = snap->generation * 1000003UL ^ crl_fetch_generation() * 7919UL ^
+	    ocsp_generation() * 104729UL;
 	if (use_cache && cache_lookup_blob(cache, md, gen, now,
 	    out, verdict_blob, sizeof(verdict_blob), &bloblen)) {
-		if (out->reason == VERDICT_REVOKED)
-			out->revocation = "crl";	/* the only source yet */
+
 		if (out->reason != VERDICT_OK || snap->policy == NULL)
 			goto end;
 		f = &verdict_fields;
@@ -322,6 +370,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		}
 		/* Cached without fields (policy added since): decide afresh. */
 		verdict_init(out);
+		f = NULL;
 	}
 
 	p = der;
@@ -340,8 +389,9 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	}
 	out->has_identity = 1;
 	if (chain_verify(snap->chain, x, at, snap->cfg.purpose,
-	    chainp != NULL ? CHAIN_WANT_CHAIN : snap->crl != NULL ?
-	    CHAIN_FAST | CHAIN_WANT_CHAIN : CHAIN_FAST, &res) != 0)
+	    chainp != NULL ? CHAIN_WANT_CHAIN : snap->crl != NULL ||
+	    snap->cfg.ocsp_mode != 0 ? CHAIN_FAST | CHAIN_WANT_CHAIN :
+	    CHAIN_FAST, &res) != 0)
 		res.status = CHAIN_ERROR;
 	out->reason = verdict_of_chain(res.status);
 	snprintf(out->detail, sizeof(out->detail), "%s", res.status == CHAIN_OK ?
@@ -349,6 +399,8 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	    "chain verified") : res.detail);
 	if (out->reason == VERDICT_OK && snap->crl != NULL)
 		verdict_crl(snap, &res, now, out);
+	if (out->reason == VERDICT_OK && snap->cfg.ocsp_mode != 0)
+		verdict_ocsp(snap, &res, now, out);
 	if (chainp != NULL) {
 		*chainp = res.chain;
 		res.chain = NULL;
@@ -368,7 +420,9 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		    sizeof(verdict_blob));
 	}
 	if (use_cache && out->reason != VERDICT_INTERNAL_ERROR &&
-	    !out->pending && (f == NULL || bloblen > 0)) {
+	    !out->pending && (out->revocation == NULL ||
+	    strcmp(out->revocation, "unchecked") != 0) &&
+	    (f == NULL || bloblen > 0)) {
 		expires = now + snap->cfg.cache_ttl;
 		if (out->reason == VERDICT_OK) {
 			if (res.valid_until < expires)
@@ -379,7 +433,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 			cache_store_blob(cache, md, gen, expires, out,
 			    verdict_blob, bloblen);
 	}
-	if (f != NULL)
+	if (f != NULL && out->reason == VERDICT_OK)
 		verdict_policy(snap, in, f, now, out);
 end:
 	if (loaded)

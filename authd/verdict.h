@@ -42,6 +42,9 @@ enum verdict_reason {
 const char	*verdict_reason_str(enum verdict_reason r);
 int		 verdict_reason_status(enum verdict_reason r);
 
+#define VERDICT_WAIT_CRL	 1
+#define VERDICT_WAIT_OCSP	 2
+
 struct snapshot;
 struct cache;
 
@@ -63,7 +66,7 @@ struct verdict {
 	const char		*revocation;	/* X-Authd-Revocation, or NULL */
 	int			 crl_checked;	/* CRLs were consulted */
 	/* revocation data is being fetched: wait for pending_url, decide again */
-	int			 pending;
+	int			 pending;	/* 0, VERDICT_WAIT_CRL or _OCSP */
 	char			 pending_url[1024];
 	/*
 	 * The policy's part, when one is configured and the chain is good:

@@ -1,0 +1,663 @@
+/*
+ * ocsp.c: OCSP for the certificates of a verified chain.
+ *
+ * The same shape as the CRL distribution points in crl.c: a table of
+ * entries, here one per CertID; a fetch job per entry at a time, on the
+ * fetch pool; requests that need an answer wait (suspended) on the entry.
+ * The job asks the responders in order, verifies what comes back in the
+ * way curl's verifystatus() does (response status, basic response,
+ * nonce, OCSP_basic_verify, our CertID, OCSP_check_validity with a named
+ * skew, unknown is a failure), stores the DER in LMDB, and wakes the
+ * waiters.  A cached answer is verified again when read back after a
+ * restart: LMDB holds bytes, not trust.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509v3.h>
+
+#include "err.h"
+#include "fetch.h"
+#include "identity.h"
+#include "log.h"
+#include "ocsp.h"
+#include "snapshot.h"
+#include "store.h"
+
+#define OCSP_TABLE_MAX	 100000		/* CertIDs remembered */
+#define OCSP_BACKOFF_MIN 30
+#define OCSP_BACKOFF_MAX 600
+#define OCSP_GET_MAX	 255		/* RFC 5019: GET when this short */
+#define OCSP_URLS_MAX	 4
+#define OCSP_DER_MAX	 (256 * 1024)
+
+struct ocsp_waiter {
+	void			(*fn)(void *);
+	void			*arg;
+	struct ocsp_waiter	*next;
+};
+
+struct ocsp_entry {
+	char			 key[80];	/* hex SHA-256 of the CertID */
+	int			 running;
+	int			 have;		/* an answer below */
+	int			 revoked;
+	time_t			 this_update, next_update;
+	time_t			 use_until;	/* the answer holds until */
+	time_t			 next_try;	/* after a failure */
+	int			 failures;
+	int			 stored_checked; /* LMDB looked at */
+	char			 error[256];
+	char			 responder[256];
+	struct ocsp_waiter	*waiters;
+	struct ocsp_entry	*hnext;
+};
+
+struct ocsp_job {
+	struct ocsp_entry	*e;
+	X509			*cert, *issuer;
+	struct ocsp_settings	 set;
+};
+
+#define OCSP_BUCKETS	 4096
+
+static pthread_mutex_t		 ocsp_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ocsp_entry	*ocsp_buckets[OCSP_BUCKETS];
+static size_t			 ocsp_n;
+static struct fetch_pool	*ocsp_pool;
+static struct store		*ocsp_store;
+static store_set_t		 ocsp_dbi;
+static int			 ocsp_have_dbi;
+static struct ocsp_settings	 ocsp_set;
+static atomic_ulong		 ocsp_gen;
+static int			 ocsp_inline;	/* no pool: ask on this thread */
+
+void
+ocsp_set_inline(int on)
+{
+	pthread_mutex_lock(&ocsp_lock);
+	ocsp_inline = on;
+	pthread_mutex_unlock(&ocsp_lock);
+}
+
+void
+ocsp_init(struct fetch_pool *pool, struct store *store)
+{
+	pthread_mutex_lock(&ocsp_lock);
+	ocsp_pool = pool;
+	ocsp_store = store;
+	ocsp_have_dbi = store != NULL &&
+	    store_kv_open(store, "ocsp", &ocsp_dbi) == 0;
+	pthread_mutex_unlock(&ocsp_lock);
+}
+
+void
+ocsp_config(const struct ocsp_settings *s)
+{
+	pthread_mutex_lock(&ocsp_lock);
+	ocsp_set = *s;
+	pthread_mutex_unlock(&ocsp_lock);
+}
+
+unsigned long
+ocsp_generation(void)
+{
+	return atomic_load(&ocsp_gen);
+}
+
+void
+ocsp_shutdown(void)
+{
+	struct ocsp_entry	*e, *next;
+	struct ocsp_waiter	*w, *wn;
+	size_t			 i;
+
+	pthread_mutex_lock(&ocsp_lock);
+	for (i = 0; i < OCSP_BUCKETS; i++) {
+		for (e = ocsp_buckets[i]; e != NULL; e = next) {
+			next = e->hnext;
+			for (w = e->waiters; w != NULL; w = wn) {
+				wn = w->next;
+				free(w);
+			}
+			free(e);
+		}
+		ocsp_buckets[i] = NULL;
+	}
+	ocsp_n = 0;
+	ocsp_pool = NULL;
+	ocsp_store = NULL;
+	ocsp_have_dbi = 0;
+	pthread_mutex_unlock(&ocsp_lock);
+}
+
+static size_t
+ocsp_bucket(const char *key)
+{
+	size_t	 h = 0;
+
+	for (; *key != '\0'; key++)
+		h = h * 31 + (unsigned char)*key;
+	return h % OCSP_BUCKETS;
+}
+
+/* Locked. */
+static struct ocsp_entry *
+ocsp_get(const char *key, int create)
+{
+	struct ocsp_entry	*e;
+	size_t			 b = ocsp_bucket(key);
+
+	for (e = ocsp_buckets[b]; e != NULL; e = e->hnext)
+		if (strcmp(e->key, key) == 0)
+			return e;
+	if (!create || ocsp_n >= OCSP_TABLE_MAX ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->hnext = ocsp_buckets[b];
+	ocsp_buckets[b] = e;
+	ocsp_n++;
+	return e;
+}
+
+static OCSP_CERTID *
+ocsp_certid(X509 *cert, X509 *issuer, int sha256)
+{
+	return OCSP_cert_to_id(sha256 ? EVP_sha256() : EVP_sha1(), cert,
+	    issuer);
+}
+
+/* The table key: SHA-256 of the CertID's DER, in hex. */
+static int
+ocsp_key(OCSP_CERTID *id, char *key, size_t len)
+{
+	unsigned char	*der = NULL, md[IDENTITY_SHA256_LEN];
+	char		 hex[IDENTITY_FP_MAX];
+	int		 n;
+
+	if ((n = i2d_OCSP_CERTID(id, &der)) <= 0)
+		return -1;
+	n = identity_sha256(der, (size_t)n, md);
+	OPENSSL_free(der);
+	if (n != 0)
+		return -1;
+	identity_hex(md, hex);
+	snprintf(key, len, "%s", hex);
+	return 0;
+}
+
+/*
+ * Verify a DER response for (cert, issuer) with the snapshot's trust.
+ * Fills the entry's answer fields on success; returns 0, or -1 with err.
+ */
+static int
+ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
+    const struct ocsp_settings *set, OCSP_REQUEST *req,
+    struct ocsp_entry *out, time_t *fetched, char *err, size_t errlen)
+{
+	OCSP_RESPONSE		*resp = NULL;
+	OCSP_BASICRESP		*bs = NULL;
+	OCSP_CERTID		*id = NULL;
+	STACK_OF(X509)		*certs = NULL;
+	ASN1_GENERALIZEDTIME	*thisupd = NULL, *nextupd = NULL, *revtime;
+	struct snapshot		*snap = NULL;
+	const unsigned char	*p = der;
+	char			 ossl[200] = "";
+	int			 rc = -1, st, status = -1, reason, i;
+
+	(void)fetched;
+	ERR_clear_error();
+	if ((resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL ||
+	    p != der + len) {
+		snprintf(err, errlen, "malformed OCSP response");
+		goto end;
+	}
+	if ((st = OCSP_response_status(resp)) !=
+	    OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+		snprintf(err, errlen, "responder says %s",
+		    OCSP_response_status_str(st));
+		goto end;
+	}
+	if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
+		snprintf(err, errlen, "no basic OCSP response");
+		goto end;
+	}
+	if (req != NULL && set->nonce && OCSP_check_nonce(req, bs) <= 0) {
+		snprintf(err, errlen, "nonce missing or not ours");
+		goto end;
+	}
+	if ((snap = snapshot_acquire()) == NULL || (certs =
+	    sk_X509_new_null()) == NULL || !sk_X509_push(certs, issuer)) {
+		snprintf(err, errlen, "no trust loaded");
+		goto end;
+	}
+	X509_up_ref(issuer);
+	for (i = 0; i < sk_X509_num(chain_store_untrusted(snap->chain)); i++)
+		if (X509_up_ref(sk_X509_value(chain_store_untrusted(
+		    snap->chain), i)) == 1)
+			sk_X509_push(certs, sk_X509_value(
+			    chain_store_untrusted(snap->chain), i));
+	/*
+	 * The signer must chain to our anchors and be the issuer or its
+	 * delegate with OCSPSigning (OpenSSL checks both here).
+	 */
+	if (OCSP_basic_verify(bs, certs, chain_store_trust(snap->chain),
+	    0) <= 0) {
+		snprintf(err, errlen, "signature does not verify: %s",
+		    err_openssl(ossl, sizeof(ossl)));
+		goto end;
+	}
+	if ((id = ocsp_certid(cert, issuer, set->certid_sha256)) == NULL ||
+	    OCSP_resp_find_status(bs, id, &status, &reason, &revtime,
+	    &thisupd, &nextupd) != 1) {
+		snprintf(err, errlen, "the response is not about this "
+		    "certificate");
+		goto end;
+	}
+	if (OCSP_check_validity(thisupd, nextupd, set->skew,
+	    set->max_age > 0 ? set->max_age : -1) != 1) {
+		snprintf(err, errlen, "outside its validity (thisUpdate, "
+		    "nextUpdate, skew %llds): %s", (long long)set->skew,
+		    err_openssl(ossl, sizeof(ossl)));
+		goto end;
+	}
+	if (status == V_OCSP_CERTSTATUS_UNKNOWN) {
+		snprintf(err, errlen, "the responder does not know the "
+		    "certificate (unknown)");
+		goto end;
+	}
+	out->revoked = status == V_OCSP_CERTSTATUS_REVOKED;
+	identity_time(thisupd, &out->this_update);
+	out->next_update = 0;
+	if (nextupd != NULL)
+		identity_time(nextupd, &out->next_update);
+	if (out->revoked)
+		identity_time(X509_get0_notAfter(cert), &out->use_until);
+	else if (out->next_update != 0)
+		out->use_until = out->next_update;
+	else
+		out->use_until = time(NULL) + set->default_ttl;
+	rc = 0;
+end:
+	ERR_clear_error();
+	snapshot_release(snap);
+	sk_X509_pop_free(certs, X509_free);
+	OCSP_CERTID_free(id);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	return rc;
+}
+
+/* base64 of der, URL-escaped, into out; -1 when it does not fit. */
+static int
+ocsp_get_path(const unsigned char *der, size_t len, char *out, size_t cap)
+{
+	unsigned char	 b64[2048];
+	size_t		 i, o = 0;
+	int		 n;
+
+	if (len > 1500 || (n = EVP_EncodeBlock(b64, der, (int)len)) <= 0)
+		return -1;
+	for (i = 0; i < (size_t)n; i++) {
+		if (o + 4 > cap)
+			return -1;
+		if (b64[i] == '+' || b64[i] == '/' || b64[i] == '=') {
+			o += (size_t)snprintf(out + o, cap - o, "%%%02X", b64[i]);
+			continue;
+		}
+		out[o++] = (char)b64[i];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Ask one responder; fills res.  Returns 0 with the DER in res. */
+static int
+ocsp_ask(const char *url, const unsigned char *der, size_t len,
+    const struct ocsp_settings *set, struct fetch_result *res)
+{
+	struct fetch_request	 rq;
+	char			 full[FETCH_URL_MAX], path[1200];
+
+	memset(&rq, 0, sizeof(rq));
+	rq.connect_timeout_ms = (int)(set->timeout * 1000);
+	rq.timeout_ms = (int)(set->timeout * 1000);
+	rq.max_size = set->max_size;
+	if (ocsp_get_path(der, len, path, sizeof(path)) == 0 &&
+	    strlen(url) + 1 + strlen(path) <= OCSP_GET_MAX) {
+		snprintf(full, sizeof(full), "%s%s%s", url,
+		    url[strlen(url) - 1] == '/' ? "" : "/", path);
+		rq.url = full;
+	} else {
+		rq.url = url;
+		rq.body = der;
+		rq.body_len = len;
+		rq.content_type = "application/ocsp-request";
+	}
+	return fetch_http(&rq, res);
+}
+
+static void
+ocsp_run(void *arg)
+{
+	struct ocsp_job		*job = arg;
+	struct ocsp_entry	*e = job->e, ans;
+	struct fetch_result	 res;
+	struct ocsp_waiter	*w, *next;
+	OCSP_REQUEST		*req = NULL;
+	OCSP_CERTID		*id = NULL;
+	STACK_OF(OPENSSL_STRING) *aia = NULL;
+	unsigned char		*der = NULL;
+	const char		*urls[OCSP_URLS_MAX];
+	char			 err[512] = "no OCSP responder (no AIA OCSP URL)";
+	char			 used[256] = "";
+	size_t			 nurls = 0, i;
+	time_t			 now;
+	int			 len, ok = 0, stored = 0;
+
+	memset(&ans, 0, sizeof(ans));
+	if (job->set.responder[0] != '\0')
+		urls[nurls++] = job->set.responder;
+	else if ((aia = X509_get1_ocsp(job->cert)) != NULL)
+		for (i = 0; i < (size_t)sk_OPENSSL_STRING_num(aia) &&
+		    nurls < OCSP_URLS_MAX; i++)
+			if (strncmp(sk_OPENSSL_STRING_value(aia, (int)i),
+			    "http://", 7) == 0)
+				urls[nurls++] = sk_OPENSSL_STRING_value(aia,
+				    (int)i);
+	if ((id = ocsp_certid(job->cert, job->issuer,
+	    job->set.certid_sha256)) == NULL ||
+	    (req = OCSP_REQUEST_new()) == NULL ||
+	    OCSP_request_add0_id(req, id) == NULL) {
+		snprintf(err, sizeof(err), "cannot build the request");
+		OCSP_CERTID_free(id);
+		goto done;
+	}
+	if (job->set.nonce && OCSP_request_add1_nonce(req, NULL, -1) != 1) {
+		snprintf(err, sizeof(err), "cannot add a nonce");
+		goto done;
+	}
+	if ((len = i2d_OCSP_REQUEST(req, &der)) <= 0) {
+		snprintf(err, sizeof(err), "cannot encode the request");
+		goto done;
+	}
+	for (i = 0; i < nurls && !ok; i++) {
+		memset(&res, 0, sizeof(res));
+		snprintf(used, sizeof(used), "%s", urls[i]);
+		if (ocsp_ask(urls[i], der, (size_t)len, &job->set, &res) != 0)
+			snprintf(err, sizeof(err), "%s: %s", urls[i], res.error);
+		else if (ocsp_verify(res.body, res.len, job->cert, job->issuer,
+		    &job->set, req, &ans, NULL, err, sizeof(err)) == 0) {
+			ok = 1;
+			if (ocsp_have_dbi && res.len <= OCSP_DER_MAX)
+				stored = store_kv_put(ocsp_store, ocsp_dbi,
+				    e->key, strlen(e->key), res.body,
+				    res.len) == 0;
+		} else {
+			char	 tmp[512];
+
+			snprintf(tmp, sizeof(tmp), "%s: %s", urls[i], err);
+			memcpy(err, tmp, sizeof(err));
+		}
+		fetch_result_cleanup(&res);
+	}
+done:
+	now = time(NULL);
+	pthread_mutex_lock(&ocsp_lock);
+	e->running = 0;
+	if (ok) {
+		e->have = 1;
+		e->revoked = ans.revoked;
+		e->this_update = ans.this_update;
+		e->next_update = ans.next_update;
+		e->use_until = ans.use_until;
+		e->failures = 0;
+		e->error[0] = '\0';
+		snprintf(e->responder, sizeof(e->responder), "%s", used);
+		atomic_fetch_add(&ocsp_gen, 1);
+	} else {
+		e->failures++;
+		e->next_try = now + (e->failures >= 5 ? OCSP_BACKOFF_MAX :
+		    OCSP_BACKOFF_MIN << (e->failures - 1));
+		snprintf(e->error, sizeof(e->error), "%s", err);
+	}
+	w = e->waiters;
+	e->waiters = NULL;
+	pthread_mutex_unlock(&ocsp_lock);
+	if (ok)
+		log_debug("OCSP %s: %s from %s%s", e->key, ans.revoked ?
+		    "revoked" : "good", used, stored ? " (stored)" : "");
+	else
+		log_warnx("OCSP for CertID %.16s...: %s", e->key, err);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(req);
+	X509_email_free(aia);
+	X509_free(job->cert);
+	X509_free(job->issuer);
+	free(job);
+	for (; w != NULL; w = next) {
+		next = w->next;
+		w->fn(w->arg);
+		free(w);
+	}
+}
+
+/* Locked. */
+static void
+ocsp_start(struct ocsp_entry *e, X509 *cert, X509 *issuer)
+{
+	struct ocsp_job	*job;
+
+	if (e->running || ocsp_pool == NULL ||
+	    (job = calloc(1, sizeof(*job))) == NULL)
+		return;
+	job->e = e;
+	job->set = ocsp_set;
+	X509_up_ref(cert);
+	X509_up_ref(issuer);
+	job->cert = cert;
+	job->issuer = issuer;
+	if (fetch_submit(ocsp_pool, ocsp_run, job) != 0) {
+		X509_free(cert);
+		X509_free(issuer);
+		free(job);
+		return;
+	}
+	e->running = 1;
+}
+
+/*
+ * A stored answer from an earlier run, verified again.  Called unlocked
+ * (LMDB read, signature check); the caller merges the result.
+ */
+static int
+ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
+    const struct ocsp_settings *set, struct ocsp_entry *ans)
+{
+	unsigned char	*der;
+	size_t		 len = 0;
+	char		 err[256];
+	int		 rc = -1;
+
+	if (!ocsp_have_dbi || (der = malloc(OCSP_DER_MAX)) == NULL)
+		return -1;
+	if (store_kv_get(ocsp_store, ocsp_dbi, key, strlen(key), der,
+	    OCSP_DER_MAX, &len) == 1)
+		rc = ocsp_verify(der, len, cert, issuer, set, NULL, ans, NULL,
+		    err, sizeof(err));
+	free(der);
+	return rc;
+}
+
+int
+ocsp_wait(const char *key, void (*resume)(void *), void *arg)
+{
+	struct ocsp_waiter	*w;
+	struct ocsp_entry	*e;
+	int			 rc = 1;
+
+	pthread_mutex_lock(&ocsp_lock);
+	if ((e = ocsp_get(key, 0)) != NULL && e->running) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			rc = -1;
+		else {
+			w->fn = resume;
+			w->arg = arg;
+			w->next = e->waiters;
+			e->waiters = w;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&ocsp_lock);
+	return rc;
+}
+
+/* One certificate: 0 good, 1 revoked, -1 failed, 2 wait. */
+static int
+ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
+    int depth)
+{
+	struct ocsp_settings	 set;
+	struct ocsp_entry	*e, ans;
+	OCSP_CERTID		*id;
+	char			 key[80];
+	time_t			 now = time(NULL), ahead;
+	int			 rc = -1, fromstore = 0, inlined = 0;
+
+	pthread_mutex_lock(&ocsp_lock);
+	set = ocsp_set;
+	pthread_mutex_unlock(&ocsp_lock);
+	if ((id = ocsp_certid(cert, issuer, set.certid_sha256)) == NULL ||
+	    ocsp_key(id, key, sizeof(key)) != 0) {
+		OCSP_CERTID_free(id);
+		snprintf(res->detail, sizeof(res->detail), "cannot compute the "
+		    "CertID (depth %d)", depth);
+		return -1;
+	}
+	OCSP_CERTID_free(id);
+
+	pthread_mutex_lock(&ocsp_lock);
+	e = ocsp_get(key, 1);
+	if (e != NULL && !e->have && !e->stored_checked && !e->running) {
+		e->stored_checked = 1;
+		pthread_mutex_unlock(&ocsp_lock);
+		memset(&ans, 0, sizeof(ans));
+		fromstore = ocsp_from_store(key, cert, issuer, &set, &ans) == 0;
+		pthread_mutex_lock(&ocsp_lock);
+		if (fromstore && !e->have) {
+			e->have = 1;
+			e->revoked = ans.revoked;
+			e->this_update = ans.this_update;
+			e->next_update = ans.next_update;
+			e->use_until = ans.use_until;
+			snprintf(e->responder, sizeof(e->responder), "(stored)");
+		}
+	}
+	if (e == NULL) {
+		snprintf(res->detail, sizeof(res->detail), "OCSP table full");
+		goto end;
+	}
+	if (e->have && at <= e->use_until) {
+		rc = e->revoked ? 1 : 0;
+		snprintf(res->responder, sizeof(res->responder), "%s",
+		    e->responder);
+		if (e->use_until < res->valid_until)
+			res->valid_until = e->use_until;
+		/* Refresh ahead of nextUpdate, in the background. */
+		ahead = e->next_update > e->this_update ?
+		    (e->next_update - e->this_update) / 10 : 0;
+		if (ahead > 3600)
+			ahead = 3600;
+		if (!e->revoked && e->next_update != 0 && !e->running &&
+		    now >= e->next_update - ahead && now >= e->next_try)
+			ocsp_start(e, cert, issuer);
+		if (rc == 1)
+			snprintf(res->detail, sizeof(res->detail), "revoked "
+			    "(depth %d), says %s", depth, e->responder);
+		res->from_cache = !fromstore ? res->from_cache : 1;
+		goto end;
+	}
+	if (!e->running && now >= e->next_try && ocsp_pool == NULL &&
+	    ocsp_inline && !inlined) {
+		/* authd check: no fetch threads, ask here and look again. */
+		struct ocsp_job	*job = calloc(1, sizeof(*job));
+
+		if (job != NULL) {
+			job->e = e;
+			job->set = ocsp_set;
+			X509_up_ref(cert);
+			X509_up_ref(issuer);
+			job->cert = cert;
+			job->issuer = issuer;
+			e->running = 1;
+			pthread_mutex_unlock(&ocsp_lock);
+			ocsp_run(job);
+			pthread_mutex_lock(&ocsp_lock);
+			inlined = 1;
+			if (e->have && at <= e->use_until) {
+				rc = e->revoked ? 1 : 0;
+				snprintf(res->responder, sizeof(res->responder),
+				    "%s", e->responder);
+				if (rc == 1)
+					snprintf(res->detail, sizeof(res->detail),
+					    "revoked (depth %d), says %s", depth,
+					    e->responder);
+				goto end;
+			}
+		}
+	}
+	if (!e->running && now >= e->next_try)
+		ocsp_start(e, cert, issuer);
+	if (e->running) {
+		snprintf(res->pending_key, sizeof(res->pending_key), "%s", key);
+		rc = 2;
+		goto end;
+	}
+	snprintf(res->detail, sizeof(res->detail), "no OCSP answer (depth "
+	    "%d): %.400s", depth, e->error[0] ? e->error : "responder not "
+	    "asked yet");
+end:
+	pthread_mutex_unlock(&ocsp_lock);
+	return rc;
+}
+
+void
+ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
+    STACK_OF(X509) *untrusted, time_t at, struct ocsp_result *res)
+{
+	enum ocsp_mode	 mode;
+	int		 i, last, rc;
+
+	(void)trust;
+	(void)untrusted;
+	res->status = OCSP_OK;
+	res->depth = -1;
+	res->detail[0] = '\0';
+	res->valid_until = (time_t)1 << 62;
+	res->from_cache = 0;
+	res->pending_key[0] = '\0';
+	res->responder[0] = '\0';
+	pthread_mutex_lock(&ocsp_lock);
+	mode = ocsp_set.mode;
+	pthread_mutex_unlock(&ocsp_lock);
+	if (mode == OCSP_MODE_OFF || chain == NULL)
+		return;
+	last = mode == OCSP_MODE_LEAF ? 1 : sk_X509_num(chain) - 1;
+	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++) {
+		rc = ocsp_one(sk_X509_value(chain, i),
+		    sk_X509_value(chain, i + 1), at, res, i);
+		if (rc == 0)
+			continue;
+		res->depth = i;
+		res->status = rc == 1 ? OCSP_REVOKED : rc == 2 ? OCSP_WAIT :
+		    OCSP_FAILED;
+		return;
+	}
+}

@@ -1,0 +1,83 @@
+/*
+ * ocsp.h: revocation by OCSP (RFC 6960), for the certificates of a verified
+ * chain.
+ *
+ * The responder is the configured override or the certificate's AIA OCSP
+ * URLs in order; requests go out on the fetch pool (GET when short enough,
+ * else POST), one per CertID however many requests wait (they are
+ * suspended meanwhile).  A response is used only when it verifies: signed
+ * by the issuer, by a delegate the issuer certified for OCSPSigning, or by
+ * a pinned responder; its CertID matches ours fully; thisUpdate and
+ * nextUpdate hold at the decision time within the skew.  `unknown` is a
+ * failure.  Answers are kept in memory and in the LMDB store (so a restart
+ * asks nothing new) until nextUpdate (revoked: until the certificate
+ * expires), refreshed ahead of it; failures are remembered with back-off.
+ * Process-wide state: ocsp_init once before serving, ocsp_shutdown after.
+ */
+#ifndef AUTHD_OCSP_H
+#define AUTHD_OCSP_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+enum ocsp_mode {
+	OCSP_MODE_OFF = 0,
+	OCSP_MODE_LEAF,
+	OCSP_MODE_CHAIN,
+};
+
+struct ocsp_settings {
+	enum ocsp_mode	 mode;
+	int		 certid_sha256;		/* else SHA-1 */
+	int		 nonce;
+	time_t		 skew;
+	time_t		 max_age;		/* 0: no limit */
+	time_t		 default_ttl;		/* when nextUpdate is absent */
+	time_t		 timeout;
+	size_t		 max_size;
+	char		 responder[1024];	/* override, or "" */
+};
+
+enum ocsp_status {
+	OCSP_OK = 0,		/* every certificate in scope is good */
+	OCSP_REVOKED,
+	OCSP_FAILED,		/* no usable answer: failure policy decides */
+	OCSP_WAIT,		/* a responder is being asked */
+};
+
+struct ocsp_result {
+	enum ocsp_status status;
+	int		 depth;
+	char		 detail[512];
+	time_t		 valid_until;	/* bounds the verdict cache */
+	int		 from_cache;	/* every answer came from the cache */
+	char		 pending_key[80];	/* OCSP_WAIT: ocsp_wait(key) */
+	char		 responder[256];	/* the last responder used */
+};
+
+struct fetch_pool;
+struct store;
+
+void		 ocsp_init(struct fetch_pool *pool, struct store *store);
+/* Settings of the snapshot being published (copied). */
+void		 ocsp_config(const struct ocsp_settings *s);
+void		 ocsp_shutdown(void);
+/* Changes whenever an answer does: part of the verdict cache key. */
+unsigned long	 ocsp_generation(void);
+
+/*
+ * Check chain (leaf first, anchor last) at time at.  trust and untrusted
+ * verify responder certificates.  Never fails: a problem is a status.
+ */
+void		 ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
+		    STACK_OF(X509) *untrusted, time_t at, struct ocsp_result *res);
+
+/* Without fetch threads (authd check): ask the responder on the caller. */
+void		 ocsp_set_inline(int on);
+
+/* As crl_fetch_wait, for an OCSP_WAIT key. */
+int		 ocsp_wait(const char *key, void (*resume)(void *), void *arg);
+
+#endif
