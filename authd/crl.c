@@ -752,6 +752,7 @@ struct cdp {
 	char			 error[256];
 	char			 etag[FETCH_VALIDATOR_MAX];
 	char			 last_modified[FETCH_VALIDATOR_MAX];
+	int			 stored_checked;	/* LMDB looked at */
 	struct cdp_waiter	*waiters;
 };
 
@@ -772,6 +773,8 @@ static int			 cdp_on;
 static time_t			 cdp_timeout = 5;
 static size_t			 cdp_max_size = 64 * 1024 * 1024;
 static atomic_ulong		 cdp_gen;
+static store_set_t		 cdp_dbi;	/* url -> the CRL as fetched */
+static int			 cdp_have_dbi;
 
 static void
 cdp_crl_release(struct cdp_crl *c)
@@ -788,6 +791,8 @@ crl_fetch_init(struct fetch_pool *pool, struct store *store)
 	pthread_mutex_lock(&cdp_lock);
 	cdp_pool = pool;
 	cdp_store = store;
+	cdp_have_dbi = store != NULL &&
+	    store_kv_open(store, "crldp", &cdp_dbi) == 0;
 	pthread_mutex_unlock(&cdp_lock);
 }
 
@@ -827,6 +832,7 @@ crl_fetch_shutdown(void)
 	cdp_n = 0;
 	cdp_pool = NULL;
 	cdp_store = NULL;
+	cdp_have_dbi = 0;
 	pthread_mutex_unlock(&cdp_lock);
 }
 
@@ -916,6 +922,10 @@ cdp_run(void *arg)
 		}
 	}
 	X509_CRL_free(crl);
+	/* Kept for the next start: it does not ask the DP again. */
+	if (fresh != NULL && cdp_have_dbi)
+		store_kv_put(cdp_store, cdp_dbi, job->url, strlen(job->url),
+		    res.body, res.len);
 	now = time(NULL);
 	pthread_mutex_lock(&cdp_lock);
 	c->running = 0;
@@ -1039,6 +1049,42 @@ crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
 	return rc;
 }
 
+/*
+ * The CRL an earlier run fetched from url, from LMDB, checked again (LMDB
+ * holds bytes, not trust).  Unlocked: it parses and verifies.
+ */
+static struct cdp_crl *
+cdp_from_store(const char *url)
+{
+	struct cdp_crl	*c = NULL;
+	struct snapshot	*snap = NULL;
+	X509_CRL	*crl = NULL;
+	unsigned char	*buf;
+	size_t		 len = 0, count, cap = cdp_max_size;
+	char		 err[256];
+
+	if (!cdp_have_dbi || (buf = malloc(cap)) == NULL)
+		return NULL;
+	if (store_kv_get(cdp_store, cdp_dbi, url, strlen(url), buf, cap,
+	    &len) != 1 || (crl = cdp_parse(buf, len)) == NULL ||
+	    (snap = snapshot_acquire()) == NULL ||
+	    (c = calloc(1, sizeof(*c))) == NULL)
+		goto end;
+	if (crl_meta_build(&c->m, snap->chain, cdp_store, crl, url, &count,
+	    err, sizeof(err)) != 0 || c->m.is_delta) {
+		crl_meta_cleanup(&c->m);
+		free(c);
+		c = NULL;
+		goto end;
+	}
+	atomic_init(&c->refs, 1);
+end:
+	snapshot_release(snap);
+	X509_CRL_free(crl);
+	free(buf);
+	return c;
+}
+
 /* URLs go into requests and logs: printable ASCII, no spaces. */
 static int
 cdp_printable(const char *s, size_t len)
@@ -1118,6 +1164,20 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 	for (i = 0; i < n && got == NULL; i++) {
 		if ((c = cdp_get(urls[i])) == NULL)
 			continue;
+		if (c->crl == NULL && !c->stored_checked && !c->running) {
+			struct cdp_crl	*st;
+
+			c->stored_checked = 1;
+			pthread_mutex_unlock(&cdp_lock);
+			st = cdp_from_store(urls[i]);
+			pthread_mutex_lock(&cdp_lock);
+			if (st != NULL && c->crl == NULL) {
+				c->crl = st;
+				st = NULL;
+				atomic_fetch_add(&cdp_gen, 1);
+			}
+			cdp_crl_release(st);
+		}
 		covers = c->crl != NULL && (c->crl->m.issuer == issuer ||
 		    X509_cmp(c->crl->m.issuer, issuer) == 0) &&
 		    crl_applies(&c->crl->m, x);
