@@ -372,5 +372,15 @@ check_eq "authd pid unchanged (same process start time)" \
     "$(awk '{print $22}' "/proc/$AUTHD_PID/stat" 2>/dev/null || echo gone)" "$AUTHD_START"
 echo "    DP requests: $(awk '{ print $1, $2 }' "$DP_LOG" | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
 stop_authd
+
+# ---------------------------------------------------------------- restart: nothing fetched again
+# The CRLs fetched above are kept in LMDB: a new authd on the same data
+# directory answers for c1 (int.crl) without asking the DP.
+before=$(gets /int.crl)
+start_authd authd "127.0.0.1:$AUTHD_PORT" "${AUTHD_ARGS[@]}" --data-dir "$WORK/data"
+r=$(decide c1)
+check_eq "restart: c1 decided from the stored CRL" "$r" "200 ok "
+check_eq "restart: no new GET for int.crl" "$(gets /int.crl)" "$before"
+stop_authd
 stop_pid "$A2_PID"
 check_eq "second authd exits 0 on SIGTERM" "$STOP_RC" 0
