@@ -506,6 +506,211 @@ crl_add(struct crl_set *s, struct config *cfg, const char *origin,
 	return 0;
 }
 
+/*
+ * A file's CRLs, described for the next start: a record in LMDB under
+ * "crlfile:" and the file's SHA-256, holding each CRL's metadata and the
+ * set of its serials.  An unchanged file is then not parsed again (a
+ * million-entry CRL takes seconds to parse); its signature was checked when
+ * the record was written, and its issuer must still be a configured CA
+ * with the same certificate (by SHA-256).
+ */
+#define CRL_REC_MAX	 (1024 * 1024)
+
+struct crl_rec {
+	unsigned char	*p;
+	size_t		 len, cap;
+	int		 bad;
+};
+
+static void
+crl_rec_put(struct crl_rec *r, const void *v, size_t n)
+{
+	if (r->bad || r->cap - r->len < n) {
+		r->bad = 1;
+		return;
+	}
+	memcpy(r->p + r->len, v, n);
+	r->len += n;
+}
+
+static void
+crl_rec_str(struct crl_rec *r, const char *v)
+{
+	crl_rec_put(r, v, strlen(v) + 1);
+}
+
+static int
+crl_rec_get(struct crl_rec *r, void *v, size_t n)
+{
+	if (r->bad || r->len - r->cap < n) {	/* cap: read position */
+		r->bad = 1;
+		return -1;
+	}
+	memcpy(v, r->p + r->cap, n);
+	r->cap += n;
+	return 0;
+}
+
+static int
+crl_rec_getstr(struct crl_rec *r, char *v, size_t n)
+{
+	const unsigned char	*nul;
+	size_t			 l;
+
+	if (r->bad || (nul = memchr(r->p + r->cap, '\0', r->len - r->cap)) ==
+	    NULL || (l = (size_t)(nul - (r->p + r->cap))) >= n) {
+		r->bad = 1;
+		return -1;
+	}
+	memcpy(v, r->p + r->cap, l + 1);
+	r->cap += l + 1;
+	return 0;
+}
+
+static int
+crl_cert_sha256(X509 *x, unsigned char md[IDENTITY_SHA256_LEN])
+{
+	unsigned char	*der = NULL;
+	int		 n, rc;
+
+	if ((n = i2d_X509(x, &der)) <= 0)
+		return -1;
+	rc = identity_sha256(der, (size_t)n, md);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* Write the record of metas m[0..n) (all indexed in the store). */
+static void
+crl_rec_store(struct store *store, const char *name, const struct crl_meta *m,
+    size_t n)
+{
+	struct crl_rec	 r;
+	unsigned char	 md[IDENTITY_SHA256_LEN];
+	uint32_t	 cnt = (uint32_t)n;
+	int64_t		 t;
+	unsigned char	 b[4];
+	store_set_t	 dbi;
+	size_t		 i, k;
+
+	if (store_kv_open(store, "crlfiles", &dbi) != 0 ||
+	    (r.p = malloc(CRL_REC_MAX)) == NULL)
+		return;
+	r.len = 0;
+	r.cap = CRL_REC_MAX;
+	r.bad = 0;
+	crl_rec_put(&r, &cnt, sizeof(cnt));
+	for (i = 0; i < n; i++) {
+		if (m[i].store == NULL || crl_cert_sha256(m[i].issuer, md) != 0) {
+			r.bad = 1;
+			break;
+		}
+		crl_rec_put(&r, md, sizeof(md));
+		t = (int64_t)m[i].this_update;
+		crl_rec_put(&r, &t, sizeof(t));
+		t = (int64_t)m[i].next_update;
+		crl_rec_put(&r, &t, sizeof(t));
+		b[0] = (unsigned char)m[i].is_delta;
+		b[1] = (unsigned char)m[i].only_user;
+		b[2] = (unsigned char)m[i].only_ca;
+		b[3] = (unsigned char)m[i].nidp;
+		crl_rec_put(&r, b, sizeof(b));
+		crl_rec_str(&r, m[i].number);
+		crl_rec_str(&r, m[i].base_number);
+		crl_rec_str(&r, m[i].setname);
+		crl_rec_str(&r, m[i].issuer_dn);
+		for (k = 0; k < m[i].nidp; k++)
+			crl_rec_str(&r, m[i].idp[k]);
+	}
+	if (!r.bad)
+		store_kv_put(store, dbi, name, strlen(name), r.p, r.len);
+	free(r.p);
+}
+
+/*
+ * Rebuild a file's metas from its record into s.  Returns the number of
+ * CRLs added, or -1 when there is no usable record (then nothing added).
+ */
+static int
+crl_rec_load(struct crl_set *s, struct store *store, const char *name,
+    const struct chain_store *chain, const char *path)
+{
+	struct crl_rec	 r;
+	struct crl_meta	*m;
+	unsigned char	 md[IDENTITY_SHA256_LEN], cmd[IDENTITY_SHA256_LEN];
+	unsigned char	 b[4];
+	uint32_t	 cnt, i;
+	int64_t		 t;
+	size_t		 first = s->n, count, k, len = 0;
+	store_set_t	 dbi;
+	X509		*x;
+
+	if (store_kv_open(store, "crlfiles", &dbi) != 0 ||
+	    (r.p = malloc(CRL_REC_MAX)) == NULL)
+		return -1;
+	r.bad = 0;
+	if (store_kv_get(store, dbi, name, strlen(name), r.p, CRL_REC_MAX,
+	    &len) != 1 || crl_rec_get((r.len = len, r.cap = 0, &r), &cnt,
+	    sizeof(cnt)) != 0 || cnt == 0 || cnt > CRL_MAX - s->n)
+		goto fail;
+	for (i = 0; i < cnt; i++) {
+		m = &s->m[s->n];
+		memset(m, 0, sizeof(*m));
+		snprintf(m->source, sizeof(m->source), "%s", path);
+		if (crl_rec_get(&r, md, sizeof(md)) != 0 ||
+		    crl_rec_get(&r, &t, sizeof(t)) != 0)
+			goto fail;
+		m->this_update = (time_t)t;
+		if (crl_rec_get(&r, &t, sizeof(t)) != 0 ||
+		    crl_rec_get(&r, b, sizeof(b)) != 0 || b[3] > CRL_IDP_MAX)
+			goto fail;
+		m->next_update = (time_t)t;
+		m->is_delta = b[0];
+		m->only_user = b[1];
+		m->only_ca = b[2];
+		if (crl_rec_getstr(&r, m->number, sizeof(m->number)) != 0 ||
+		    crl_rec_getstr(&r, m->base_number,
+		    sizeof(m->base_number)) != 0 ||
+		    crl_rec_getstr(&r, m->setname, sizeof(m->setname)) != 0 ||
+		    crl_rec_getstr(&r, m->issuer_dn, sizeof(m->issuer_dn)) != 0)
+			goto fail;
+		for (k = 0; k < b[3]; k++) {
+			char	 u[FETCH_URL_MAX];
+
+			if (crl_rec_getstr(&r, u, sizeof(u)) != 0 ||
+			    (m->idp[k] = strdup(u)) == NULL)
+				goto fail;
+			m->nidp++;
+		}
+		/* The issuer must still be configured, the same certificate. */
+		for (k = 0; (x = chain_store_ca(chain, k)) != NULL; k++)
+			if (crl_cert_sha256(x, cmd) == 0 &&
+			    memcmp(cmd, md, sizeof(md)) == 0)
+				break;
+		if (x == NULL || store_set_find(store, m->setname, &m->set,
+		    &count) != 0)
+			goto fail;
+		X509_up_ref(x);
+		m->issuer = x;
+		m->store = store;
+		s->entries += count;
+		s->n++;
+	}
+	if (r.cap != r.len)
+		goto fail;
+	free(r.p);
+	return (int)cnt;
+fail:
+	if (s->n < CRL_MAX)
+		crl_meta_cleanup(&s->m[s->n]);
+	while (s->n > first) {		/* the caller restores s->entries */
+		s->n--;
+		crl_meta_cleanup(&s->m[s->n]);
+	}
+	free(r.p);
+	return -1;
+}
+
 /* Every CRL in one file: PEM blocks, or DER one after another. */
 static int
 crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
@@ -518,7 +723,9 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 	const unsigned char *p;
 	long		 len;
 	int		 rc = AUTHD_ECONFIG, n = 0, bad = 0;
-	char		 ossl[256] = "";
+	char		 ossl[256] = "", name[STORE_NAME_MAX] = "";
+	unsigned char	 md[IDENTITY_SHA256_LEN];
+	size_t		 first, entries;
 
 	if ((f = fopen(path, "rb")) == NULL) {
 		config_error(cfg, origin, "cannot read %s: %s", path,
@@ -540,6 +747,20 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 	}
 	fclose(f);
 	buf[len] = '\0';
+	first = s->n;
+	entries = s->entries;
+	if (store != NULL && identity_sha256(buf, (size_t)len, md) == 0) {
+		memcpy(name, "crlfile:", 8);
+		identity_hex(md, name + 8);
+		if ((n = crl_rec_load(s, store, name, chain, path)) > 0) {
+			log_info("%s: %d CRL(s) unchanged since checked: not "
+			    "parsed again", path, n);
+			rc = 0;
+			goto end;
+		}
+		n = 0;
+		s->entries = entries;
+	}
 	ERR_clear_error();
 	if (memmem(buf, (size_t)len, "-----BEGIN X509 CRL-----", 24) != NULL) {
 		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
@@ -572,6 +793,8 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 		goto end;
 	}
 	rc = bad ? AUTHD_ECONFIG : 0;
+	if (rc == 0 && store != NULL && name[0] != '\0')
+		crl_rec_store(store, name, &s->m[first], s->n - first);
 end:
 	BIO_free(bio);
 	free(buf);
