@@ -1553,7 +1553,6 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 	last = scope == CRL_SCOPE_LEAF ? 1 : sk_X509_num(chain) - 1;
 	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++) {
 		x = sk_X509_value(chain, i);
-		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
 		cdp_crl_release(fetched);
 		fetched = NULL;
 		if ((m = crl_for(s, x, sk_X509_value(chain, i + 1), at, &d)) ==
@@ -1574,6 +1573,8 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 		if (m == NULL) {
 			if (missing_allow)
 				continue;
+			/* Names only for the answers that show them. */
+			identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
 			res->status = CRL_MISSING;
 			res->depth = i;
 			snprintf(res->detail, sizeof(res->detail), "no CRL from "
@@ -1584,6 +1585,7 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 		    (d != NULL && crl_fresh(d, at, grace, res, i) != 0))
 			goto end;
 		if ((rc = crl_revoked(m, d, X509_get0_serialNumber(x))) != 0) {
+			identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
 			res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
 			res->depth = i;
 			snprintf(res->detail, sizeof(res->detail), rc > 0 ?

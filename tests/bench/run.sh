@@ -24,6 +24,18 @@
 #                              into LMDB), second start (finds it), and a
 #                              tiny list; resident memory after start and
 #                              after ~100k warm requests
+# and, with BENCH_CRL=1 (default), the CRL figures of issue 4 (tests/bench/
+# crlbench.c generates a CRL of the PKI's intermediate with 1M revoked serials):
+#   serve start, 1M CRL        `authd serve --crl big.der --data-dir D`: first
+#                              start (parses, verifies, indexes into LMDB),
+#                              second start (finds the file's record by its
+#                              SHA-256: not parsed), the same CRL as PEM, a
+#                              tiny CRL; VmRSS after start and after ~50k
+#                              warm requests
+#   crl_check 1M ...           in-process ns per crl_check (LMDB, memory) and
+#                              the references: X509_CRL_get0_by_serial, and
+#                              nginx's ssl_crl (X509_verify_cert + CRL check)
+#   nginx-style X509_CRL (ref) RSS of a process holding the CRL as ssl_crl does
 # The server side (nginx, authd, openssl speed) is pinned to BENCH_SERVER_CPU,
 # wrk to BENCH_CLIENT_CPU; the servers get one worker each.
 #
@@ -46,6 +58,10 @@
 #   BENCH_POLICY [1]       0 skips the policy rows (and ports PORT+3, PORT+4)
 #   BENCH_LIST_ENTRIES [1000000]  entries of the big list
 #   BENCH_LIST_QUERIES [200000]   policy_eval calls per listbench pass (3 passes)
+#   BENCH_CRL [1]          0 skips the CRL rows (and port PORT+5)
+#   BENCH_CRL_ENTRIES [1000000]   revoked serials in the generated CRL
+#   BENCH_CRL_QUERIES [100000]    crl_check calls per crlbench pass (3 passes)
+#   BENCH_CRL_REQUESTS [50000]    warm requests before the second VmRSS reading
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -69,6 +85,11 @@ POLICY=${BENCH_POLICY:-1}
 LIST_ENTRIES=${BENCH_LIST_ENTRIES:-1000000}
 LIST_QUERIES=${BENCH_LIST_QUERIES:-200000}
 POL_PORT_A=$((PORT + 3)) POL_PORT_B=$((PORT + 4))
+CRL=${BENCH_CRL:-1}
+CRL_ENTRIES=${BENCH_CRL_ENTRIES:-1000000}
+CRL_QUERIES=${BENCH_CRL_QUERIES:-100000}
+CRL_REQ=${BENCH_CRL_REQUESTS:-50000}
+CRL_PORT=$((PORT + 5))
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "bench: $*"; exit 1; }
@@ -109,8 +130,11 @@ if [ -z "$AUTHD" ]; then
         die "authd build failed"
 fi
 [ -x "$AUTHD" ] || die "no authd binary at $AUTHD"
-if [ "$POLICY" = 1 ]; then
-    # listbench links the library the daemon is built from
+# the source measured: HEAD when built, "+dirty" with uncommitted changes to it
+AUTHD_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
+if [ -n "$(git -C "$ROOT" status --porcelain -- authd CMakeLists.txt 2>/dev/null)" ]; then AUTHD_REV+="+dirty"; fi
+if [ "$POLICY" = 1 ] || [ "$CRL" = 1 ]; then
+    # listbench and crlbench link the library the daemon is built from
     if [ ! -f "$ROOT/build-bench/CMakeCache.txt" ]; then
         cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DAUTHD_TESTS=OFF >/dev/null ||
             die "cmake configure failed"
@@ -138,6 +162,7 @@ trap 'exit 130' INT TERM
 
 ALL_PORTS=("$NGINX_PORT" "$AUTHD_PORT" "$PROXY_PORT")
 [ "$POLICY" != 1 ] || ALL_PORTS+=("$POL_PORT_A" "$POL_PORT_B")
+[ "$CRL" != 1 ] || ALL_PORTS+=("$CRL_PORT")
 for p in "${ALL_PORTS[@]}"; do
     if ss -Htln "sport = :$p" | grep -q .; then die "port $p is in use (set BENCH_PORT)"; fi
 done
@@ -397,6 +422,33 @@ if [ "$PROXY" = 1 ]; then
 fi
 stop "$AUTHD_PID"
 
+# ---------------------------------------------------------------- daemons for the policy and CRL rows
+# start_daemon PORT LOG ARGS...: authd on the server CPU; sets DAEMON_PID
+start_daemon() {
+    local port=$1 log=$2; shift 2
+    taskset -c "$SCPU" "$AUTHD" serve --listen "127.0.0.1:$port" --threads 1 \
+        --trust "$TRUST" --intermediates "$INTER" "${EXTRA_ARGS[@]}" "$@" 2>>"$log" &
+    DAEMON_PID=$!
+    PIDS+=("$DAEMON_PID")
+}
+# wait_healthz PORT SECONDS: until /healthz answers; prints the seconds since T0_NS
+wait_healthz() {
+    local end=$(( $(date +%s) + $2 ))
+    while [ "$(date +%s)" -le "$end" ]; do
+        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz"; then
+            awk -v a="$T0_NS" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'
+            return 0
+        fi
+        sleep 0.02
+    done
+    return 1
+}
+# rss PID: "VmRSS RssAnon RssFile VmHWM" in kB
+rss() {
+    awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } /^VmHWM:/ { h = $2 }
+         END { print r, a, f, h }' "/proc/$1/status"
+}
+
 # ---------------------------------------------------------------- policy (issue 3)
 if [ "$POLICY" = 1 ]; then
     POL_URI="/api/v1/items/42?view=full"
@@ -432,32 +484,6 @@ if [ "$POLICY" = 1 ]; then
     gen_p100 "$T/p100.policy"
     "$AUTHD" policy check "$T/p100.policy" >"$T/p100.check" 2>&1 ||
         die "the generated policy does not compile: $(tail -3 "$T/p100.check")"
-
-    # start_daemon PORT LOG ARGS...: authd on the server CPU; sets DAEMON_PID
-    start_daemon() {
-        local port=$1 log=$2; shift 2
-        taskset -c "$SCPU" "$AUTHD" serve --listen "127.0.0.1:$port" --threads 1 \
-            --trust "$TRUST" --intermediates "$INTER" "${EXTRA_ARGS[@]}" "$@" 2>>"$log" &
-        DAEMON_PID=$!
-        PIDS+=("$DAEMON_PID")
-    }
-    # wait_healthz PORT SECONDS: until /healthz answers; prints the seconds since T0_NS
-    wait_healthz() {
-        local end=$(( $(date +%s) + $2 ))
-        while [ "$(date +%s)" -le "$end" ]; do
-            if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz"; then
-                awk -v a="$T0_NS" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'
-                return 0
-            fi
-            sleep 0.02
-        done
-        return 1
-    }
-    # rss PID: "VmRSS RssAnon RssFile VmHWM" in kB
-    rss() {
-        awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } /^VmHWM:/ { h = $2 }
-             END { print r, a, f, h }' "/proc/$1/status"
-    }
 
     # -- 1. P100 against no policy: two daemons, measured A B B A
     start_daemon "$POL_PORT_A" "$T/authd-nopol.log"
@@ -550,7 +576,80 @@ if [ "$POLICY" = 1 ]; then
     serve_case big-import "$T/big.policy" "$T/data-big" 0
     serve_case big-store "$T/big.policy" "$T/data-big" 1
     LIST_FILE_BYTES=$(stat -c %s "$T/lb/big.txt")
-    STORE_BYTES=$(stat -c %s "$T/data-big/data.mdb")
+    # allocated bytes: with MDB_WRITEMAP the map file is sparse, its size the map size
+    STORE_BYTES=$(( $(du -k "$T/data-big/data.mdb" | cut -f1) * 1024 ))
+fi
+
+# ---------------------------------------------------------------- CRL at scale (issue 4)
+if [ "$CRL" = 1 ]; then
+    CRL_T0=$(date +%s)
+    say "bench: crlbench gen ($CRL_ENTRIES revoked serials)"
+    cc -O2 -Wall -Wextra -I "$ROOT/authd" -o "$T/crlbench" "$HERE/crlbench.c" \
+        "$ROOT/build-bench/libauthd_core.a" -lmicrohttpd -lssl -lcrypto -lpcre2-8 -llmdb -lpthread ||
+        die "cannot build crlbench"
+    mkdir -p "$T/crl"
+    "$T/crlbench" gen "$PKI/intermediate.pem" "$PKI/intermediate.key" "$CRL_ENTRIES" "$T/crl/big" \
+        >"$T/crlbench.txt" 2>>"$T/crlbench.log" || die "crlbench gen failed: $(tail -3 "$T/crlbench.log")"
+    BIG_DER=$T/crl/big.der BIG_PEM=$T/crl/big.pem
+    ROOT_CRL=$PKI/crl/root.crl.pem
+    [ -f "$ROOT_CRL" ] || die "tests/pki/gen.sh made no crl/root.crl.pem"
+    # cb KEY: a value from the CRLGEN / CRLBENCH / HOLD lines
+    cb() { awk -v k="$1" '/^(CRLGEN|CRLBENCH|HOLD) / { for (i = 2; i <= NF; i++) { split($i, kv, "=");
+        if (kv[1] == k) print kv[2] } }' "$T/crlbench.txt"; }
+
+    # crl_case NAME LOAD ARGS...: authd serve ARGS on CRL_PORT: time to
+    # /healthz, RSS; checks the revoked client gets 401 revoked (except
+    # tiny) and the warm one 200; LOAD=1: ~CRL_REQ warm requests, RSS again.
+    # Leaves "start_s rss anon file hwm [requests rss anon file hwm]" in $T/NAME.serve
+    crl_case() {
+        local name=$1 load=$2 start done_req i code; shift 2
+        say "bench: serve start, $name"
+        T0_NS=$(date +%s%N)
+        start_daemon "$CRL_PORT" "$T/authd-$name.log" "$@"
+        start=$(wait_healthz "$CRL_PORT" 120) || die "authd did not start: $(tail -5 "$T/authd-$name.log")"
+        # CPU seconds the start took (user + system): less noisy than the wall time
+        awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' \
+            "/proc/$DAEMON_PID/stat" >"$T/$name.cpu"
+        sleep 0.5   # let the loader's memory settle
+        echo "$start $(rss "$DAEMON_PID")" >"$T/$name.serve"
+        check_200 "http://127.0.0.1:$CRL_PORT/auth" "$T/warm.txt" "authd, $name"
+        if [ "$name" != crl-tiny ]; then
+            code=$(curl -s -o /dev/null -D "$T/check.h" -w '%{http_code}' --max-time 5 \
+                -H "X-SSL-Client-Cert: $(head -n1 "$T/crl/big.revoked.txt")" \
+                "http://127.0.0.1:$CRL_PORT/auth") || true
+            if [ "$code" != 401 ] || ! grep -qi '^X-Authd-Revocation: crl' "$T/check.h"; then
+                die "$name: a revoked client got '$code', not 401 revoked: $(tr -d '\r' <"$T/check.h" | grep -i '^X-Authd')"
+            fi
+        fi
+        if [ "$load" = 1 ]; then
+            done_req=0 i=0
+            while [ "$done_req" -lt "$CRL_REQ" ] && [ "$i" -lt 30 ]; do
+                run_wrk "rss-$name" "http://127.0.0.1:$CRL_PORT/auth" 2 BENCH_CERT="$T/warm.txt"
+                done_req=$(( done_req + $(awk '/^BENCH / { sub(/.*requests=/, ""); print $1 + 0 }' "$T/rss-$name.wrk") ))
+                [ "$(cut -d' ' -f4 "$T/rss-$name.res")" = 0 ] || die "$name: non-2xx answers under load"
+                i=$((i + 1))
+            done
+            echo "$done_req $(rss "$DAEMON_PID")" >>"$T/$name.serve"
+        fi
+        stop "$DAEMON_PID"
+    }
+    wait_idle
+    crl_case crl-tiny 1 --crl "$PKI/crl/int.crl.pem" --crl "$ROOT_CRL" --data-dir "$T/crl/data-tiny"
+    crl_case crl-first 1 --crl "$BIG_DER" --crl "$ROOT_CRL" --data-dir "$T/crl/data"
+    crl_case crl-second 1 --crl "$BIG_DER" --crl "$ROOT_CRL" --data-dir "$T/crl/data"
+    crl_case crl-pem 0 --crl "$BIG_PEM" --crl "$ROOT_CRL" --data-dir "$T/crl/data"
+    CRL_STORE_KB=$(du -k "$T/crl/data/data.mdb" | cut -f1)   # allocated: the map file is sparse
+
+    say "bench: crlbench hold (the CRL as nginx's ssl_crl keeps it)"
+    taskset -c "$SCPU" "$T/crlbench" hold "$BIG_PEM" >>"$T/crlbench.txt" 2>>"$T/crlbench.log" ||
+        die "crlbench hold failed: $(tail -3 "$T/crlbench.log")"
+    say "bench: crlbench run ($CRL_QUERIES checks x 3 passes per case)"
+    mkdir -p "$T/crl/run"
+    wait_idle
+    taskset -c "$SCPU" "$T/crlbench" run "$PKI" "$BIG_DER" "$BIG_PEM" "$T/crl/run" "$CRL_QUERIES" \
+        >>"$T/crlbench.txt" 2>>"$T/crlbench.log" || die "crlbench run failed: $(tail -3 "$T/crlbench.log")"
+    if [ -z "$(cb lmdb_ns)" ] || [ -z "$(cb rss_kb)" ]; then die "cannot parse crlbench output"; fi
+    CRL_SECS=$(( $(date +%s) - CRL_T0 ))
 fi
 
 # ---------------------------------------------------------------- report
@@ -595,7 +694,7 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
 
 {
     echo
-    echo "authd benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  authd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "authd benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  authd $AUTHD_REV"
     echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr), load average $LOAD0 at start"
     echo "versions: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | cut -d' ' -f1-2), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
     echo "server: CPU $SCPU (nginx worker_processes 1, authd --threads 1, openssl speed)"
@@ -603,6 +702,7 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
     echo "authd: ${AUTHD_CMD[*]/#$T\//}"
     echo "cold: $NCERTS distinct leaves under one intermediate"
     [ "$POLICY" != 1 ] || echo "policy: P100 = 99 non-matching regex rules + allow true (70 run a regex on subject/path; the leaf has no SAN); X-Original-URI: $POL_URI; A B B A, ${HALF}s each; list target for VmRSS: tiny list + 10% of the list file"
+    [ "$CRL" != 1 ] || echo "crl: $CRL_ENTRIES random 16-byte serials, issued by the intermediate; authd serve --crl CRL --crl root.crl.pem --data-dir D (scope chain); crl_check: $CRL_QUERIES checks x 3 passes over 8192 leaves, best pass; VmRSS target: tiny CRL + 100 MB; the CRL rows took ${CRL_SECS}s"
     echo
     printf '%-28s %9s %8s %8s %6s  %-14s %7s  %s\n' case req/s p50 p99 ratio target cpu% notes
     row "nginx return 200 (ref)" nginx
@@ -645,6 +745,50 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
             "anon $(mb "$IA") file $(mb "$IF"), peak $(mb "$IH"); first start, list read into LMDB"
         prow "VmRSS, $NL list, in store" "$(mb "$SR")" "$(le_target $((SR - TR)) "$LIMIT_KB" kB | sed "s/$LIMIT_KB""kB/tiny+$(mb "$LIMIT_KB")/")" \
             "anon $(mb "$SA") file $(mb "$SF"); $(mb "$SR2") after $SN warm requests"
+    fi
+    if [ "$CRL" = 1 ]; then
+        NC=$(awk -v n="$CRL_ENTRIES" 'BEGIN { if (n % 1000000 == 0) printf "%dM", n / 1000000;
+            else if (n % 1000 == 0) printf "%dk", n / 1000; else print n }')
+        # "start_s rss anon file hwm [requests rss anon file hwm]" per case
+        read -r CTS CTR CTA CTF _ CTN CTR2 _ < <(paste -sd' ' "$T/crl-tiny.serve")
+        read -r C1S C1R C1A C1F C1H C1N C1R2 _ < <(paste -sd' ' "$T/crl-first.serve")
+        read -r C2S C2R C2A C2F C2H C2N C2R2 _ < <(paste -sd' ' "$T/crl-second.serve")
+        read -r CPS CPR CPA CPF CPH _ < <(paste -sd' ' "$T/crl-pem.serve")
+        CRL_LIMIT_KB=97656   # 100 MB
+        # crl_rss_target START_KB WARM_KB: the larger growth over the tiny CRL's
+        crl_rss_target() {
+            local g=$(( $1 - CTR )) g2
+            if [ -n "${2:-}" ]; then g2=$(( $2 - CTR2 )); [ "$g2" -le "$g" ] || g=$g2; fi
+            le_target "$g" "$CRL_LIMIT_KB" kB | sed "s/$CRL_LIMIT_KB""kB/tiny+100MB/"
+        }
+        ms_of_us() { awk -v u="$1" 'BEGIN { printf "%.1fms", u / 1000 }'; }
+        echo
+        prow "crl: $NC revoked serials" value target notes
+        prow "CRL file" "$(mb $(( $(cb der_bytes) / 1024 )))" "" \
+            "DER (PEM $(mb $(( $(cb pem_bytes) / 1024 )))); crlbench gen: build $(cb build_ms)ms, sign $(cb sign_ms)ms, write $(cb write_ms)ms"
+        prow "serve start, $NC CRL, first" "${C1S}s" "$(le_target "$C1S" 10 s)" \
+            "to /healthz, empty data dir: parse, verify, index into LMDB (data.mdb $(mb "$CRL_STORE_KB") on disk); cpu $(cat "$T/crl-first.cpu")s; in-process crl_set_load $(cb index_ms)ms: d2i_X509_CRL $(cb d2i_ms)ms, X509_CRL_verify $(cb verify_ms)ms, i2d+SHA-256 $(cb digest_ms)ms"
+        prow "serve start, $NC CRL, second" "${C2S}s" "$(le_target "$C2S" 10 s)" \
+            "the file's SHA-256 finds its record and index in LMDB (not parsed); cpu $(cat "$T/crl-second.cpu")s; in-process crl_set_load $(cb found_ms)ms (SHA-256 of the file $(cb file_sha_ms)ms)"
+        prow "serve start, $NC CRL, PEM" "${CPS}s" "" \
+            "the same CRL in a PEM file: parsed and verified, serial index found by the CRL's digest; cpu $(cat "$T/crl-pem.cpu")s; PEM_read_bio_X509_CRL $(cb pem_ms)ms"
+        prow "serve start, tiny CRL" "${CTS}s" "" "tests/pki crl/int.crl.pem (1 entry) + crl/root.crl.pem"
+        prow "crl_check $NC, LMDB" "$(us "$(cb lmdb_ns)")" "$(le_target "$(cb lmdb_ns)" 5000 ns | sed 's/5000ns/5us/')" \
+            "scope chain (default), half revoked; revoked $(us "$(cb hit_ns)"), not $(us "$(cb miss_ns)"); scope leaf $(us "$(cb leaf_ns)"); parts: identity_dn x2 $(us "$(cb dn_ns)"), store_set_contains $(us "$(cb store_hit_ns)")/$(us "$(cb store_miss_ns)")"
+        prow "crl_check $NC, memory" "$(us "$(cb mem_ns)")" "" "crl_set_load without a store (authd check); load $(cb mem_load_ms)ms"
+        prow "crl_check, tiny CRL" "$(us "$(cb tiny_ns)")" "" "the same checks, the 1-entry CRL: crl_check's cost around the lookup"
+        prow "X509_CRL_get0_by_serial (ref)" "$(us "$(cb ossl_ns)")" "" \
+            "the same serials on the parsed X509_CRL; revoked $(us "$(cb ossl_hit_ns)"), not $(us "$(cb ossl_miss_ns)")"
+        prow "nginx ssl_crl, per handshake (ref)" "$(ms_of_us "$(cb verify_crl_us)")" "" \
+            "X509_verify_cert with the CRLs and CRL_CHECK_ALL; without CRLs $(ms_of_us "$(cb verify_plain_us)"); X509_CRL_verify alone $(cb verify_ms)ms"
+        prow "VmRSS, tiny CRL" "$(mb "$CTR")" "" "anon $(mb "$CTA") file $(mb "$CTF"); $(mb "$CTR2") after $CTN warm requests"
+        prow "VmRSS, $NC CRL, first start" "$(mb "$C1R")" "$(crl_rss_target "$C1R" "$C1R2")" \
+            "anon $(mb "$C1A") file $(mb "$C1F"), peak $(mb "$C1H"); $(mb "$C1R2") after $C1N warm requests"
+        prow "VmRSS, $NC CRL, second start" "$(mb "$C2R")" "$(crl_rss_target "$C2R" "$C2R2")" \
+            "anon $(mb "$C2A") file $(mb "$C2F"), peak $(mb "$C2H"); $(mb "$C2R2") after $C2N warm requests"
+        prow "VmRSS, $NC CRL, PEM start" "$(mb "$CPR")" "$(crl_rss_target "$CPR")" "anon $(mb "$CPA") file $(mb "$CPF"), peak $(mb "$CPH")"
+        prow "nginx-style X509_CRL (ref)" "+$(mb $(( $(cb rss_kb) - $(cb before_kb) )))" "" \
+            "RSS growth of a process holding it as ssl_crl does (X509_load_crl_file PEM, $(cb load_ms)ms): $(mb "$(cb rss_kb)"), peak $(mb "$(cb hwm_kb)")"
     fi
     echo
     echo "ratio: req/s over the reference row above it; cpu%: busy share of the server CPU / the wrk CPU during the run"
