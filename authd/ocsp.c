@@ -261,7 +261,12 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 		    "certificate");
 		goto end;
 	}
-	if (OCSP_check_validity(thisupd, nextupd, set->skew,
+	/*
+	 * A revocation read back from the store stays true until the
+	 * certificate expires, whatever the response's own window says.
+	 */
+	if (!(req == NULL && status == V_OCSP_CERTSTATUS_REVOKED) &&
+	    OCSP_check_validity(thisupd, nextupd, set->skew,
 	    set->max_age > 0 ? set->max_age : -1) != 1) {
 		snprintf(err, errlen, "outside its validity (thisUpdate, "
 		    "nextUpdate, skew %llds): %s", (long long)set->skew,

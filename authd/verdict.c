@@ -419,7 +419,12 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		bloblen = identity_fields_pack(f, verdict_blob,
 		    sizeof(verdict_blob));
 	}
+	/*
+	 * Not cached: internal errors, and revocation-unknown, which must be
+	 * asked again as soon as the fetch back-off allows.
+	 */
 	if (use_cache && out->reason != VERDICT_INTERNAL_ERROR &&
+	    out->reason != VERDICT_REVOCATION_UNKNOWN &&
 	    !out->pending && (out->revocation == NULL ||
 	    strcmp(out->revocation, "unchecked") != 0) &&
 	    (f == NULL || bloblen > 0)) {

@@ -433,6 +433,50 @@ jobs_wait
 chmod 0755 "$OUT/crl" "$OUT/crl/dir"
 chmod 0644 "$OUT"/crl/*.crl.* "$OUT"/crl/dir/*
 
+# ---------------------------------------------------------------- OCSP
+# Responder certificates for OCSP tests (issue 5): a delegate of the
+# intermediate with the OCSPSigning EKU, one without it, and an unrelated
+# self-signed certificate bearing the intermediate's name (another key).
+cat >> "$CA/ca.cnf" <<'CNF'
+
+[ v3_ocsp_signer ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = OCSPSigning
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+noCheck                = ignored
+
+[ v3_ocsp_bad_signer ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_ocsp_unrelated ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = OCSPSigning
+subjectKeyIdentifier   = hash
+CNF
+leaf ocsp-signer     intermediate v3_ocsp_signer     "/O=authd tests/CN=authd Test OCSP Responder"
+leaf ocsp-bad-signer intermediate v3_ocsp_bad_signer "/O=authd tests/CN=authd Test OCSP Responder without OCSPSigning"
+newkey ocsp-unrelated
+csr ocsp-unrelated "/O=authd tests/CN=authd Test Intermediate CA"
+sign ocsp-unrelated self v3_ocsp_unrelated "$NOW_M1D" "$NOW_P365D"
+ossl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/intermediate.pem" "$OUT/ocsp-signer.pem"
+ossl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/intermediate.pem" "$OUT/ocsp-bad-signer.pem"
+ekus() { openssl x509 -in "$OUT/$1" -noout -ext extendedKeyUsage 2>/dev/null | tail -n +2 | tr -d ' '; }
+[ "$(ekus ocsp-signer.pem)" = "OCSPSigning" ] || { echo "gen.sh: ocsp-signer.pem: EKU is not OCSPSigning" >&2; exit 1; }
+[ "$(ekus ocsp-bad-signer.pem)" = "TLSWebClientAuthentication" ] || { echo "gen.sh: ocsp-bad-signer.pem: EKU is not clientAuth only" >&2; exit 1; }
+[ "$(openssl x509 -in "$OUT/ocsp-unrelated.pem" -noout -subject -nameopt RFC2253)" = \
+  "$(openssl x509 -in "$OUT/intermediate.pem" -noout -subject -nameopt RFC2253)" ] ||
+    { echo "gen.sh: ocsp-unrelated.pem does not bear the intermediate's name" >&2; exit 1; }
+if openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/intermediate.pem" "$OUT/ocsp-unrelated.pem" >/dev/null 2>&1; then
+    echo "gen.sh: ocsp-unrelated.pem unexpectedly verified" >&2; exit 1
+fi
+
 rm -rf "$CA"
 # Private keys: readable by nginx workers (www-data) in tests; these are
 # throwaway test keys, never use them for anything else.
