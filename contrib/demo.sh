@@ -75,15 +75,29 @@ bold "Creating a throwaway PKI in $D/pki"
 bash "$REPO/tests/pki/gen.sh" "$D/pki"
 P="$D/pki"
 cat "$P/expired.pem" "$P/intermediate.pem" > "$P/expired-chain.pem"
+cat "$P/revoked.pem" "$P/intermediate.pem" > "$P/revoked-chain.pem"
+cat "$P/client2.pem" "$P/intermediate.pem" > "$P/client2-chain.pem"
+# The policy: /admin/ for the Admins OU only, everything else for Example Corp.
+cat > "$D/demo.policy" <<'POLICY'
+ruleset default {
+  deny  path prefix "/admin/" and subject.OU != "Admins"   reason "admins-only"
+  allow subject.O == "Example Corp"
+}
+POLICY
 say "  root CA:      $(openssl x509 -in "$P/root.pem" -noout -subject -nameopt RFC2253 | sed 's/subject=//')"
 say "  intermediate: $(openssl x509 -in "$P/intermediate.pem" -noout -subject -nameopt RFC2253 | sed 's/subject=//')"
-say "  clients:      alice (valid), mallory (from a foreign CA), expired-client"
+say "  clients:      alice (OU=Engineering), bob (OU=Admins), mallory (from a foreign CA),"
+say "                expired-client, revoked-client (on the intermediate's CRL)"
 
 # ------------------------------------------------------------ authd
 bold "Starting authd on 127.0.0.1:$AUTHD_PORT"
-say "  authd serve --listen 127.0.0.1:$AUTHD_PORT --trust trust.pem --intermediates intermediates.pem"
+say "  authd serve --listen 127.0.0.1:$AUTHD_PORT --trust trust.pem --intermediates intermediates.pem \\"
+say "              --crl crl/both.crl.pem --policy demo.policy --data-dir data --log-level debug"
+say "  demo.policy:"
+sed 's/^/    /' "$D/demo.policy"
 "$AUTHD" serve --listen "127.0.0.1:$AUTHD_PORT" --trust "$P/trust.pem" \
-    --intermediates "$P/intermediates.pem" 2>"$D/authd.log" &
+    --intermediates "$P/intermediates.pem" --crl "$P/crl/both.crl.pem" \
+    --policy "$D/demo.policy" --data-dir "$D/data" --log-level debug 2>"$D/authd.log" &
 PIDS+=($!)
 for i in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$AUTHD_PORT/healthz" && break
@@ -137,8 +151,8 @@ URL="https://localhost:$TLS_PORT/orders"
 # show WANT_STATUS CURL-ARGS...: one request, status + reason + backend view
 show() {
     local want=$1; shift
-    local out code reason
-    out=$(curl -sS -D "$D/h" -o "$D/b" -w '%{http_code}' --cacert "$P/root.pem" "$@" "$URL") || die "curl failed"
+    local out code reason url=${SHOW_URL:-$URL}
+    out=$(curl -sS -D "$D/h" -o "$D/b" -w '%{http_code}' --cacert "$P/root.pem" "$@" "$url") || die "curl failed"
     code=$out
     reason=$(grep -i '^x-authd-reason:' "$D/h" | tail -1 | sed 's/^[^:]*: *//; s/\r$//')
     say "  -> HTTP $code, X-Authd-Reason: ${reason:-(none)}"
@@ -176,11 +190,22 @@ set -e
 say "  (exit status $rc: 0 allow, 1 deny, 2 usage error)"
 [ "$rc" = 1 ] || die "authd check should exit 1 for an expired certificate"
 
-# ---- REVOCATION (OCSP / CRL): a later issue adds the demo here --------------
-# TODO(revocation): start a local OCSP responder, revoke alice, show 401 revoked.
-bold "6. Revocation (CRL/OCSP): not yet implemented -- coming in a later version"
+bold "6. A certificate revoked by its CA (on the intermediate's CRL)"
+say "  curl --cert revoked-chain.pem --key revoked.key $URL"
+show 401 --cert "$P/revoked-chain.pem" --key "$P/revoked.key"
+say "  nginx itself accepts it (it does not read the CRL); authd does: 401 revoked,"
+say "  with X-Authd-Revocation: crl for the logs. CRL files are re-read when they"
+say "  change; CRLs can also be fetched from the certificates' distribution points."
+
+bold "7. The policy: /admin/ is for the Admins OU"
+say "  curl --cert client-chain.pem ... https://localhost:$TLS_PORT/admin/users   (alice, Engineering)"
+SHOW_URL="https://localhost:$TLS_PORT/admin/users" show 403 --cert "$P/client-chain.pem" --key "$P/client.key"
+say "  curl --cert client2-chain.pem ... https://localhost:$TLS_PORT/admin/users  (bob, Admins)"
+SHOW_URL="https://localhost:$TLS_PORT/admin/users" show 200 --cert "$P/client2-chain.pem" --key "$P/client2.key"
+say "  Same certificate chain, different answers by path: 403 with the deny rule's own"
+say "  reason (admins-only) and X-Authd-Rule naming the rule's file:line."
 
 bold "authd log (last lines)"
-tail -n 8 "$D/authd.log" | sed 's/^/  /'
+grep ' decision ' "$D/authd.log" | tail -n 8 | cut -c1-160 | sed 's/^/  /'
 
 bold "Done: stopping nginx and authd, removing $D"
