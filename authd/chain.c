@@ -364,6 +364,13 @@ chain_store_free(struct chain_store **pst)
 	*pst = NULL;
 }
 
+int
+chain_bundle_load(struct config *cfg, const struct config_item *it,
+    STACK_OF(X509) *sk, size_t *count)
+{
+	return chain_load_bundle(cfg, it, sk, count);
+}
+
 size_t
 chain_store_anchors(const struct chain_store *st)
 {

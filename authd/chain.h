@@ -54,6 +54,14 @@ struct chain_store;
 int	 chain_store_load(struct config *cfg, struct chain_store **out);
 void	 chain_store_free(struct chain_store **store);
 
+/*
+ * Read every certificate of the PEM bundle it names into sk (appended,
+ * owned by sk).  Problems are reported against it->origin.  Returns 0 or a
+ * negative authd_err.
+ */
+int	 chain_bundle_load(struct config *cfg, const struct config_item *it,
+	    STACK_OF(X509) *sk, size_t *count);
+
 /* Counts for log lines and explanations. */
 size_t	 chain_store_anchors(const struct chain_store *store);
 size_t	 chain_store_intermediates(const struct chain_store *store);

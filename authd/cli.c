@@ -15,14 +15,16 @@ cli_usage(FILE *f)
 "usage: authd serve [--config FILE] [-n] [--KEY VALUE ...]\n"
 "       authd check [--config FILE] [--KEY VALUE ...] [--uri PATH]\n"
 "                   [--method M] [--host H] [--ruleset R] [--at TIME]\n"
-"                   [--purpose client|server|any] [--json] CERT.pem\n"
+"                   [--purpose client|server|any] [--ocsp-response DER]\n"
+"                   [--json] CERT.pem\n"
 "       authd policy check FILE\n"
 "       authd version\n"
 "\n"
 "Every configuration key is also a flag: \"trust FILE\" in the file is\n"
 "--trust FILE here (dashes and underscores are the same); the flag wins.\n"
 "Keys: listen, listen_mode, threads, trust, intermediates, verify_depth,\n"
-"purpose, crl, crl_scope, crl_missing, crl_grace, policy, shadow_policy,\n"
+"purpose, crl, crl_scope, crl_missing, crl_grace, crl_fetch, ocsp,\n"
+"ocsp_responder, ocsp_failure, ocsp_signer, ... policy, shadow_policy,\n"
 "data_dir, watch_interval, cache_size, cache_ttl, max_request_size,\n"
 "log_level.\n"
 "See docs/configuration.md and docs/policy.md.\n"
@@ -224,6 +226,9 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 			cli->host = val;
 		else if (cli->command == CLI_CHECK && strcmp(name, "ruleset") == 0)
 			cli->ruleset = val;
+		else if (cli->command == CLI_CHECK &&
+		    strcmp(name, "ocsp-response") == 0)
+			cli->ocsp_response = val;
 		else if (cli->command == CLI_CHECK && strcmp(name, "at") == 0) {
 			if (cli_parse_time(val, &cli->at) != 0) {
 				snprintf(err, errlen, "--at: expected RFC 3339 "

@@ -33,6 +33,7 @@ struct cli {
 	time_t			 at;		/* check --at */
 	const char		*uri, *method, *host, *ruleset;
 	const char		*cert;		/* check: the certificate file */
+	const char		*ocsp_response;	/* check --ocsp-response */
 	const char		*policy;	/* policy check: the file */
 	struct cli_flag		 flags[CLI_MAX_FLAGS];
 	size_t			 nflags;

@@ -66,6 +66,7 @@ static const struct config_key config_keys[] = {
 	{ "ocsp_nonce",		CT_ONOFF,	OFF(ocsp_nonce),	0, 0 },
 	{ "ocsp_failure",	CT_DENYALLOW,	OFF(ocsp_failure_allow), 0, 0 },
 	{ "ocsp_max_size",	CT_BYTES,	OFF(ocsp_max_size),	1024, 4194304 },
+	{ "ocsp_signer",	CT_PATHS,	OFF(ocsp_signer),	0, 0 },
 	{ "shadow_policy",	CT_PATH,	OFF(shadow_policy),	0, 0 },
 	{ "watch_interval",	CT_DURATION,	OFF(watch_interval),	0, 3600 },
 	{ "data_dir",		CT_PATH,	OFF(data_dir),		0, 0 },
@@ -130,6 +131,7 @@ config_cleanup(struct config *cfg)
 	config_list_cleanup(&cfg->trust);
 	config_list_cleanup(&cfg->intermediates);
 	config_list_cleanup(&cfg->crl);
+	config_list_cleanup(&cfg->ocsp_signer);
 	config_item_cleanup(&cfg->policy);
 	config_item_cleanup(&cfg->shadow_policy);
 	config_item_cleanup(&cfg->ocsp_responder);
@@ -633,7 +635,8 @@ config_load_depth(struct config *cfg, const char *path, int depth,
 			continue;	/* the flag wins */
 		if (cfg->seen[idx] && k->type != CT_PATHS) {
 			config_error(cfg, origin, "%s: set twice (only %s may "
-			    "be repeated)", k->name, "trust, intermediates and crl");
+			    "be repeated)", k->name, "trust, intermediates, crl "
+			    "and ocsp_signer");
 			continue;
 		}
 		cfg->seen[idx] = 1;

@@ -57,6 +57,7 @@ struct config {
 	int			 ocsp_nonce;
 	int			 ocsp_failure_allow;
 	size_t			 ocsp_max_size;
+	struct config_list	 ocsp_signer;	/* pinned responder certificates */
 	struct config_item	 policy;
 	struct config_item	 shadow_policy;	/* evaluated, logged, not enforced */
 	time_t			 watch_interval;	/* poll files for changes; 0 off */

@@ -167,6 +167,13 @@ main_ocsp_config(const struct config *cfg)
 }
 
 static void
+main_ocsp_snapshot(const struct snapshot *snap)
+{
+	main_ocsp_config(&snap->cfg);
+	ocsp_set_signers(snap->ocsp_signers);
+}
+
+static void
 main_log_snapshot(const char *what, const struct snapshot *s)
 {
 	log_info("%s: %zu trust anchor(s), %zu intermediate(s) (%zu verified "
@@ -256,7 +263,7 @@ main_serve(const struct cli *cli)
 	}
 	crl_fetch_config(snap->cfg.crl_fetch, snap->cfg.fetch_timeout,
 	    snap->cfg.crl_max_size);
-	main_ocsp_config(&snap->cfg);
+	main_ocsp_snapshot(snap);
 	main_log_snapshot("loaded", snap);
 	main_store_retain(snap, NULL);
 	stamp = failed = snapshot_stamp(&snap->cfg, snap);
@@ -329,7 +336,7 @@ main_serve(const struct cli *cli)
 			    "the fetch threads");
 		crl_fetch_config(fresh->cfg.crl_fetch, fresh->cfg.fetch_timeout,
 		    fresh->cfg.crl_max_size);
-		main_ocsp_config(&fresh->cfg);
+		main_ocsp_snapshot(fresh);
 		snapshot_publish(fresh);
 		cache_clear(cache);
 	}
@@ -436,8 +443,17 @@ main_check(const struct cli *cli)
 	log_init(snap->cfg.log_level);
 	/* OCSP answers are fetched right here, in the foreground, and are
 	 * verified against the published snapshot's trust. */
-	main_ocsp_config(&snap->cfg);
+	main_ocsp_snapshot(snap);
 	ocsp_set_inline(1);
+	if (cli->ocsp_response != NULL) {
+		char	*der;
+		size_t	 dlen;
+
+		if (main_read_file(cli->ocsp_response, &der, &dlen) != 0)
+			goto end;
+		ocsp_set_offline_response((unsigned char *)der, dlen);
+		free(der);
+	}
 	snapshot_publish(snap);
 	snap = snapshot_acquire();
 	if (main_read_file(cli->cert, &pem, &len) != 0)

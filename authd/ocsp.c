@@ -63,6 +63,8 @@ struct ocsp_job {
 	struct ocsp_entry	*e;
 	X509			*cert, *issuer;
 	struct ocsp_settings	 set;
+	const unsigned char	*offline;	/* borrowed, check only */
+	size_t			 offline_len;
 };
 
 #define OCSP_BUCKETS	 4096
@@ -77,6 +79,54 @@ static int			 ocsp_have_dbi;
 static struct ocsp_settings	 ocsp_set;
 static atomic_ulong		 ocsp_gen;
 static int			 ocsp_inline;	/* no pool: ask on this thread */
+static STACK_OF(X509)		*ocsp_signers;	/* pinned responders, owned */
+static unsigned char		*ocsp_offline;	/* check --ocsp-response */
+static size_t			 ocsp_offline_len;
+
+/* A copy sharing the certificates (each up-referenced). */
+static STACK_OF(X509) *
+ocsp_dup(STACK_OF(X509) *sk)
+{
+	STACK_OF(X509)	*d;
+	int		 i;
+
+	if (sk == NULL || (d = sk_X509_new_null()) == NULL)
+		return NULL;
+	for (i = 0; i < sk_X509_num(sk); i++)
+		if (X509_up_ref(sk_X509_value(sk, i)) == 1 &&
+		    !sk_X509_push(d, sk_X509_value(sk, i)))
+			X509_free(sk_X509_value(sk, i));
+	return d;
+}
+
+void
+ocsp_set_signers(STACK_OF(X509) *signers)
+{
+	STACK_OF(X509)	*d = ocsp_dup(signers), *old;
+
+	pthread_mutex_lock(&ocsp_lock);
+	old = ocsp_signers;
+	ocsp_signers = d;
+	pthread_mutex_unlock(&ocsp_lock);
+	sk_X509_pop_free(old, X509_free);
+}
+
+int
+ocsp_set_offline_response(const unsigned char *der, size_t len)
+{
+	unsigned char	*p = NULL;
+
+	if (der != NULL && (p = malloc(len)) == NULL)
+		return -1;
+	if (p != NULL)
+		memcpy(p, der, len);
+	pthread_mutex_lock(&ocsp_lock);
+	free(ocsp_offline);
+	ocsp_offline = p;
+	ocsp_offline_len = p != NULL ? len : 0;
+	pthread_mutex_unlock(&ocsp_lock);
+	return 0;
+}
 
 void
 ocsp_set_inline(int on)
@@ -134,6 +184,11 @@ ocsp_shutdown(void)
 	ocsp_pool = NULL;
 	ocsp_store = NULL;
 	ocsp_have_dbi = 0;
+	sk_X509_pop_free(ocsp_signers, X509_free);
+	ocsp_signers = NULL;
+	free(ocsp_offline);
+	ocsp_offline = NULL;
+	ocsp_offline_len = 0;
 	pthread_mutex_unlock(&ocsp_lock);
 }
 
@@ -194,6 +249,33 @@ ocsp_key(OCSP_CERTID *id, char *key, size_t len)
 }
 
 /*
+ * Signed by a pinned responder (ocsp_signer)?  Only the configured
+ * certificates are considered as signers (NOINTERN: not the ones the
+ * response carries), they are trusted as configured (TRUSTOTHER), and
+ * they need no delegation from the issuer (NOCHECKS): that is what
+ * pinning means.
+ */
+static int
+ocsp_pinned(OCSP_BASICRESP *bs, const struct snapshot *snap)
+{
+	STACK_OF(X509)	*signers;
+	int		 ok;
+
+	pthread_mutex_lock(&ocsp_lock);
+	signers = ocsp_dup(ocsp_signers);
+	pthread_mutex_unlock(&ocsp_lock);
+	if (signers == NULL || sk_X509_num(signers) == 0) {
+		sk_X509_pop_free(signers, X509_free);
+		return 0;
+	}
+	ERR_clear_error();
+	ok = OCSP_basic_verify(bs, signers, chain_store_trust(snap->chain),
+	    OCSP_NOINTERN | OCSP_TRUSTOTHER | OCSP_NOCHECKS) > 0;
+	sk_X509_pop_free(signers, X509_free);
+	return ok;
+}
+
+/*
  * Verify a DER response for (cert, issuer) with the snapshot's trust.
  * Fills the entry's answer fields on success; returns 0, or -1 with err.
  */
@@ -249,9 +331,10 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	 * delegate with OCSPSigning (OpenSSL checks both here).
 	 */
 	if (OCSP_basic_verify(bs, certs, chain_store_trust(snap->chain),
-	    0) <= 0) {
-		snprintf(err, errlen, "signature does not verify: %s",
-		    err_openssl(ossl, sizeof(ossl)));
+	    0) <= 0 && !ocsp_pinned(bs, snap)) {
+		snprintf(err, errlen, "signature does not verify (signer is "
+		    "not the issuer, an OCSPSigning delegate or an ocsp_signer)"
+		    ": %s", err_openssl(ossl, sizeof(ossl)));
 		goto end;
 	}
 	if ((id = ocsp_certid(cert, issuer, set->certid_sha256)) == NULL ||
@@ -392,6 +475,15 @@ ocsp_run(void *arg)
 	if ((len = i2d_OCSP_REQUEST(req, &der)) <= 0) {
 		snprintf(err, sizeof(err), "cannot encode the request");
 		goto done;
+	}
+	if (job->offline != NULL) {
+		/* check --ocsp-response: this answer, no network. */
+		snprintf(used, sizeof(used), "--ocsp-response");
+		if (ocsp_verify(job->offline, job->offline_len, job->cert,
+		    job->issuer, &job->set, NULL, &ans, NULL, err,
+		    sizeof(err)) == 0)
+			ok = 1;
+		nurls = 0;
 	}
 	for (i = 0; i < nurls && !ok; i++) {
 		memset(&res, 0, sizeof(res));
@@ -597,6 +689,8 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		if (job != NULL) {
 			job->e = e;
 			job->set = ocsp_set;
+			job->offline = ocsp_offline;
+			job->offline_len = ocsp_offline_len;
 			X509_up_ref(cert);
 			X509_up_ref(issuer);
 			job->cert = cert;

@@ -74,6 +74,15 @@ unsigned long	 ocsp_generation(void);
 void		 ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
 		    STACK_OF(X509) *untrusted, time_t at, struct ocsp_result *res);
 
+/* Pinned responders (ocsp_signer): copied, the caller keeps its own. */
+void		 ocsp_set_signers(STACK_OF(X509) *signers);
+
+/*
+ * authd check --ocsp-response: use this DER answer (copied) instead of
+ * asking a responder.  NULL clears it.  Returns 0 or -1 (no memory).
+ */
+int		 ocsp_set_offline_response(const unsigned char *der, size_t len);
+
 /* Without fetch threads (authd check): ask the responder on the caller. */
 void		 ocsp_set_inline(int on);
 

@@ -23,6 +23,7 @@ static void
 snapshot_free(struct snapshot *snap)
 {
 	crl_set_free(&snap->crl);
+	sk_X509_pop_free(snap->ocsp_signers, X509_free);
 	policy_free(&snap->policy);
 	policy_free(&snap->shadow);
 	chain_store_free(&snap->chain);
@@ -41,6 +42,7 @@ snapshot_new_store(struct config *cfg, struct store *store,
     struct snapshot **out)
 {
 	struct snapshot	*snap;
+	size_t		 i, n;
 	int		 rc;
 
 	*out = NULL;
@@ -52,6 +54,14 @@ snapshot_new_store(struct config *cfg, struct store *store,
 	if (rc == 0 &&
 	    crl_set_load(&snap->cfg, snap->chain, store, &snap->crl) != 0)
 		rc = AUTHD_ECONFIG;
+	if (snap->cfg.ocsp_signer.n > 0 &&
+	    (snap->ocsp_signers = sk_X509_new_null()) == NULL)
+		rc = AUTHD_ENOMEM;
+	for (i = 0; snap->ocsp_signers != NULL &&
+	    i < snap->cfg.ocsp_signer.n; i++)
+		if (chain_bundle_load(&snap->cfg, &snap->cfg.ocsp_signer.items[i],
+		    snap->ocsp_signers, &n) != 0)
+			rc = AUTHD_ECONFIG;
 	/* Policies load even when trust failed, so that -n reports it all. */
 	if (snap->cfg.policy.value != NULL &&
 	    policy_load_store(snap->cfg.policy.value, stderr, store,

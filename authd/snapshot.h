@@ -18,6 +18,7 @@ struct snapshot {
 	struct config		 cfg;		/* owned */
 	struct chain_store	*chain;		/* owned */
 	struct crl_set		*crl;		/* owned; NULL: no CRLs */
+	STACK_OF(X509)		*ocsp_signers;	/* owned; pinned responders */
 	struct policy		*policy;	/* owned; NULL: valid chain allows */
 	struct policy		*shadow;	/* owned; evaluated, never enforced */
 	unsigned long		 generation;	/* changes with every publish */

@@ -456,6 +456,35 @@ out=$("$AUTHD_BIN" serve -n --config "$WORK/bad2.conf" 2>&1) && rc=0 || rc=$?
 check_eq "6: serve -n with ocsp_responder ftp://: exit status" "$rc" 2
 check_contains "6: ocsp_responder ftp:// at file:line" "$out" "$WORK/bad2.conf:3:"
 
+# ---------------------------------------------------------------- 7: pinned responder, offline response (authd check)
+# check asks the responder itself (no fetch threads); stdout is the
+# decision, the log goes to check7.err (scanned for sanitizer reports).
+# The unrelated key's answers are refused unless that certificate is
+# pinned with ocsp_signer.
+SCAN_LOGS+=("$WORK/check7.err")
+CK=(check --trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem" --ocsp leaf)
+out=$("$AUTHD_BIN" "${CK[@]}" --ocsp-responder "$F/unrelated" "$WORK/certs/rgood.pem" 2>>"$WORK/check7.err") && rc=0 || rc=$?
+check_eq "7: check, unrelated signer, not pinned: exit" "$rc" 1
+check_eq "7: check, unrelated signer, not pinned: first line" "$(head -n 1 <<<"$out")" "deny revocation-unknown"
+out=$("$AUTHD_BIN" "${CK[@]}" --ocsp-responder "$F/unrelated" --ocsp-signer "$PKI/ocsp-unrelated.pem" \
+    "$WORK/certs/rgood.pem" 2>>"$WORK/check7.err") && rc=0 || rc=$?
+check_eq "7: check, unrelated signer pinned with ocsp_signer: exit" "$rc" 0
+out=$("$AUTHD_BIN" "${CK[@]}" --ocsp-responder "$F/revoked" --ocsp-signer "$PKI/ocsp-unrelated.pem" \
+    "$WORK/certs/rgood.pem" 2>>"$WORK/check7.err") && rc=0 || rc=$?
+check_eq "7: check, revoked by the issuer while a signer is pinned: first line" "$(head -n 1 <<<"$out")" "deny revoked"
+# --ocsp-response: a response made offline by openssl ocsp, no network.
+openssl ocsp -issuer "$PKI/intermediate.pem" -cert "$WORK/certs/rrev.pem" -no_nonce -reqout "$WORK/rrev.req" >/dev/null 2>&1
+openssl ocsp -index "$WORK/real/index.txt" -CA "$PKI/intermediate.pem" -rsigner "$PKI/ocsp-signer.pem" \
+    -rkey "$PKI/ocsp-signer.key" -reqin "$WORK/rrev.req" -respout "$WORK/rrev.resp" -ndays 1 >/dev/null 2>&1
+out=$("$AUTHD_BIN" "${CK[@]}" --ocsp-responder "http://127.0.0.1:$DEAD_PORT/" --ocsp-response "$WORK/rrev.resp" \
+    "$WORK/certs/rrev.pem" 2>>"$WORK/check7.err") && rc=0 || rc=$?
+check_eq "7: check --ocsp-response (revoked, made offline): first line" "$(head -n 1 <<<"$out")" "deny revoked"
+check_contains "7: check --ocsp-response: the explanation names it" "$out" "--ocsp-response"
+out=$("$AUTHD_BIN" "${CK[@]}" --ocsp-response "$WORK/rrev.resp" "$WORK/certs/rgood.pem" 2>>"$WORK/check7.err") && rc=0 || rc=$?
+check_eq "7: check --ocsp-response about another certificate: first line" "$(head -n 1 <<<"$out")" "deny revocation-unknown"
+out=$("$AUTHD_BIN" "${CK[@]}" --ocsp-response /nonexistent "$WORK/certs/rgood.pem" 2>>"$WORK/check7.err") && rc=0 || rc=$?
+check_eq "7: check --ocsp-response with a missing file: exit" "$rc" 2
+
 # ---------------------------------------------------------------- the end
 for p in "$A_PID" "$B_PID" "$N_PID" "$NA_PID"; do
     if kill -0 "$p" 2>/dev/null; then :; else fail "authd ${PID_NAME[$p]} is gone"; fi
