@@ -59,6 +59,9 @@
 #   BENCH_LIST_ENTRIES [1000000]  entries of the big list
 #   BENCH_LIST_QUERIES [200000]   policy_eval calls per listbench pass (3 passes)
 #   BENCH_CRL [1]          0 skips the CRL rows (and port PORT+5)
+#   BENCH_OCSP [1]         0 skips the OCSP warm rows (ports PORT+6..8): authd
+#                          with `ocsp leaf` and its answer cached, against authd
+#                          without OCSP, A B B A; target >= 0.90 (issue 5)
 #   BENCH_CRL_ENTRIES [1000000]   revoked serials in the generated CRL
 #   BENCH_CRL_QUERIES [100000]    crl_check calls per crlbench pass (3 passes)
 #   BENCH_CRL_REQUESTS [50000]    warm requests before the second VmRSS reading
@@ -86,6 +89,8 @@ LIST_ENTRIES=${BENCH_LIST_ENTRIES:-1000000}
 LIST_QUERIES=${BENCH_LIST_QUERIES:-200000}
 POL_PORT_A=$((PORT + 3)) POL_PORT_B=$((PORT + 4))
 CRL=${BENCH_CRL:-1}
+OCSP=${BENCH_OCSP:-1}
+OCSP_PORT_A=$((PORT + 6)) OCSP_PORT_B=$((PORT + 7)) OCSP_RESP_PORT=$((PORT + 8))
 CRL_ENTRIES=${BENCH_CRL_ENTRIES:-1000000}
 CRL_QUERIES=${BENCH_CRL_QUERIES:-100000}
 CRL_REQ=${BENCH_CRL_REQUESTS:-50000}
@@ -581,6 +586,51 @@ if [ "$POLICY" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- CRL at scale (issue 4)
+# ---------------------------------------------------------------- OCSP (issue 5)
+# The warm certificate with OCSP on: one answer from a local `openssl ocsp`
+# (the first request), then every request is answered from the caches.
+if [ "$OCSP" = 1 ]; then
+    say "bench: OCSP warm path"
+    python3 -c 'import sys, urllib.parse; sys.stdout.write(urllib.parse.unquote(open(sys.argv[1]).readline().strip()))' \
+        "$T/warm.txt" >"$T/warm.pem" || die "cannot decode the warm certificate"
+    WSER=$(openssl x509 -in "$T/warm.pem" -noout -serial | sed 's/^serial=//')
+    printf 'V\t%s\t\t%s\tunknown\t/CN=bench\n' "$(date -u -d '+30 days' +%y%m%d%H%M%SZ)" "$WSER" \
+        >"$T/ocsp-index.txt"
+    openssl ocsp -index "$T/ocsp-index.txt" -port "$OCSP_RESP_PORT" -rsigner "$PKI/intermediate.pem" \
+        -rkey "$PKI/intermediate.key" -CA "$PKI/intermediate.pem" -nmin 60 >"$T/ocsp-responder.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 50); do grep -q 'waiting for OCSP client' "$T/ocsp-responder.log" && break; sleep 0.1; done
+    start_daemon "$OCSP_PORT_A" "$T/authd-noocsp.log"
+    NOOCSP_PID=$DAEMON_PID
+    start_daemon "$OCSP_PORT_B" "$T/authd-ocsp.log" --ocsp leaf \
+        --ocsp-responder "http://127.0.0.1:$OCSP_RESP_PORT" --data-dir "$T/data-ocsp"
+    OCSP_PID=$DAEMON_PID
+    T0_NS=$(date +%s%N)
+    wait_healthz "$OCSP_PORT_A" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-noocsp.log")"
+    wait_healthz "$OCSP_PORT_B" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-ocsp.log")"
+    check_200 "http://127.0.0.1:$OCSP_PORT_A/auth" "$T/warm.txt" "authd, no OCSP"
+    check_200 "http://127.0.0.1:$OCSP_PORT_B/auth" "$T/warm.txt" "authd, OCSP (first answer)"
+    HALF=$(( DURATION / 2 > 0 ? DURATION / 2 : 1 ))
+    ocsp_case() { # ocsp_case NAME PORT
+        say "bench: $1"
+        [ "$1" != noocsp.1 ] || wait_idle
+        [ "$WARMUP" -le 0 ] || run_wrk "$1.warmup" "http://127.0.0.1:$2/auth" "$WARMUP" BENCH_CERT="$T/warm.txt"
+        run_wrk "$1" "http://127.0.0.1:$2/auth" "$HALF" BENCH_CERT="$T/warm.txt"
+    }
+    ocsp_case noocsp.1 "$OCSP_PORT_A"
+    ocsp_case ocsp.1 "$OCSP_PORT_B"
+    ocsp_case ocsp.2 "$OCSP_PORT_B"
+    ocsp_case noocsp.2 "$OCSP_PORT_A"
+    for n in noocsp ocsp; do
+        awk '{ for (i = 1; i <= NF; i++) v[i] += $i }
+             END { printf "%.1f %.0f %.0f %d %d %d %.0f %.0f\n", v[1] / 2, v[2] / 2, v[3] / 2,
+                   v[4], v[5], v[6], v[7] / 2, v[8] / 2 }' "$T/$n.1.res" "$T/$n.2.res" >"$T/$n.res"
+    done
+    OCSP_QUERIES=$(grep -c 'Received request' "$T/ocsp-responder.log" || true)
+    stop "$NOOCSP_PID"
+    stop "$OCSP_PID"
+fi
+
 if [ "$CRL" = 1 ]; then
     CRL_T0=$(date +%s)
     say "bench: crlbench gen ($CRL_ENTRIES revoked serials)"
@@ -716,6 +766,11 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
     if [ "$PROXY" = 1 ]; then
         row "nginx static file (ref)" static
         row "nginx auth_request->authd" proxy "$(rps_of static)"
+    fi
+    if [ "$OCSP" = 1 ]; then
+        row "authd warm, no OCSP" noocsp
+        row "authd warm, OCSP cached" ocsp "$(rps_of noocsp)" 0.90
+        echo "  (OCSP responder queries during the OCSP rows: ${OCSP_QUERIES:-?}; the first request asked)"
     fi
     if [ "$POLICY" = 1 ]; then
         row "authd warm +URI, no policy" nopol
