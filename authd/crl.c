@@ -954,12 +954,6 @@ static int crl_newer(const struct crl_meta *, const struct crl_meta *);
 #define CDP_BACKOFF_MIN	 30		/* seconds after a first failure */
 #define CDP_BACKOFF_MAX	 600
 
-struct cdp_waiter {
-	void			(*fn)(void *);
-	void			*arg;
-	struct cdp_waiter	*next;
-};
-
 /* A fetched CRL, shared by the table and the checks using it. */
 struct cdp_crl {
 	struct crl_meta		 m;
@@ -976,7 +970,7 @@ struct cdp {
 	char			 etag[FETCH_VALIDATOR_MAX];
 	char			 last_modified[FETCH_VALIDATOR_MAX];
 	int			 stored_checked;	/* LMDB looked at */
-	struct cdp_waiter	*waiters;
+	struct fetch_waiter	*waiters;
 };
 
 struct cdp_job {
@@ -1039,15 +1033,11 @@ crl_fetch_generation(void)
 void
 crl_fetch_shutdown(void)
 {
-	struct cdp_waiter	*w, *next;
 	size_t			 i;
 
 	pthread_mutex_lock(&cdp_lock);
 	for (i = 0; i < cdp_n; i++) {
-		for (w = cdp_table[i]->waiters; w != NULL; w = next) {
-			next = w->next;
-			free(w);
-		}
+		fetch_waiter_free(cdp_table[i]->waiters);
 		cdp_crl_release(cdp_table[i]->crl);
 		free(cdp_table[i]);
 		cdp_table[i] = NULL;
@@ -1107,7 +1097,7 @@ cdp_run(void *arg)
 	struct cdp		*c = job->cdp;
 	struct fetch_result	 res;
 	struct cdp_crl		*fresh = NULL, *old = NULL;
-	struct cdp_waiter	*w, *next;
+	struct fetch_waiter	*w;
 	struct snapshot		*snap;
 	X509_CRL		*crl = NULL;
 	char			 err[512] = "";
@@ -1210,11 +1200,7 @@ cdp_run(void *arg)
 	cdp_crl_release(old);
 	fetch_result_cleanup(&res);
 	free(job);
-	for (; w != NULL; w = next) {
-		next = w->next;
-		w->fn(w->arg);
-		free(w);
-	}
+	fetch_waiter_wake(w);
 }
 
 /* Start a fetch of c unless one runs.  Locked. */
@@ -1248,7 +1234,6 @@ cdp_start(struct cdp *c)
 int
 crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
 {
-	struct cdp_waiter	*w;
 	struct cdp		*c;
 	size_t			 i;
 	int			 rc = 1;
@@ -1257,17 +1242,8 @@ crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
 	for (i = 0, c = NULL; i < cdp_n && c == NULL; i++)
 		if (strcmp(cdp_table[i]->url, url) == 0)
 			c = cdp_table[i];
-	if (c != NULL && c->running) {
-		if ((w = calloc(1, sizeof(*w))) == NULL)
-			rc = -1;
-		else {
-			w->fn = resume;
-			w->arg = arg;
-			w->next = c->waiters;
-			c->waiters = w;
-			rc = 0;
-		}
-	}
+	if (c != NULL && c->running)
+		rc = fetch_waiter_add(&c->waiters, resume, arg);
 	pthread_mutex_unlock(&cdp_lock);
 	return rc;
 }

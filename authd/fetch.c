@@ -1106,3 +1106,40 @@ fetch_pool_free(struct fetch_pool **pp)
 	free(pool);
 	*pp = NULL;
 }
+
+int
+fetch_waiter_add(struct fetch_waiter **list, void (*fn)(void *), void *arg)
+{
+	struct fetch_waiter	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->fn = fn;
+	w->arg = arg;
+	w->next = *list;
+	*list = w;
+	return 0;
+}
+
+void
+fetch_waiter_wake(struct fetch_waiter *w)
+{
+	struct fetch_waiter	*next;
+
+	for (; w != NULL; w = next) {
+		next = w->next;
+		w->fn(w->arg);
+		free(w);
+	}
+}
+
+void
+fetch_waiter_free(struct fetch_waiter *w)
+{
+	struct fetch_waiter	*next;
+
+	for (; w != NULL; w = next) {
+		next = w->next;
+		free(w);
+	}
+}

@@ -102,4 +102,21 @@ int	 fetch_submit(struct fetch_pool *pool, fetch_job_fn run, void *job);
  */
 void	 fetch_pool_free(struct fetch_pool **pool);
 
+/*
+ * Requests waiting for a fetch: a list the fetching module keeps per entry,
+ * under its own lock.  fetch_waiter_add links one (0, or -1 on no memory);
+ * fetch_waiter_wake calls and frees a list the caller has taken out of its
+ * entry (call it after unlocking); fetch_waiter_free frees without calling.
+ */
+struct fetch_waiter {
+	void			(*fn)(void *);
+	void			*arg;
+	struct fetch_waiter	*next;
+};
+
+int	 fetch_waiter_add(struct fetch_waiter **list, void (*fn)(void *),
+	    void *arg);
+void	 fetch_waiter_wake(struct fetch_waiter *list);
+void	 fetch_waiter_free(struct fetch_waiter *list);
+
 #endif

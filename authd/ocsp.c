@@ -37,12 +37,6 @@
 #define OCSP_URLS_MAX	 4
 #define OCSP_DER_MAX	 (256 * 1024)
 
-struct ocsp_waiter {
-	void			(*fn)(void *);
-	void			*arg;
-	struct ocsp_waiter	*next;
-};
-
 struct ocsp_entry {
 	char			 key[80];	/* hex SHA-256 of the CertID */
 	int			 running;
@@ -55,7 +49,7 @@ struct ocsp_entry {
 	int			 stored_checked; /* LMDB looked at */
 	char			 error[256];
 	char			 responder[256];
-	struct ocsp_waiter	*waiters;
+	struct fetch_waiter	*waiters;
 	struct ocsp_entry	*hnext;
 };
 
@@ -165,17 +159,13 @@ void
 ocsp_shutdown(void)
 {
 	struct ocsp_entry	*e, *next;
-	struct ocsp_waiter	*w, *wn;
 	size_t			 i;
 
 	pthread_mutex_lock(&ocsp_lock);
 	for (i = 0; i < OCSP_BUCKETS; i++) {
 		for (e = ocsp_buckets[i]; e != NULL; e = next) {
 			next = e->hnext;
-			for (w = e->waiters; w != NULL; w = wn) {
-				wn = w->next;
-				free(w);
-			}
+			fetch_waiter_free(e->waiters);
 			free(e);
 		}
 		ocsp_buckets[i] = NULL;
@@ -438,7 +428,7 @@ ocsp_run(void *arg)
 	struct ocsp_job		*job = arg;
 	struct ocsp_entry	*e = job->e, ans;
 	struct fetch_result	 res;
-	struct ocsp_waiter	*w, *next;
+	struct fetch_waiter	*w;
 	OCSP_REQUEST		*req = NULL;
 	OCSP_CERTID		*id = NULL;
 	STACK_OF(OPENSSL_STRING) *aia = NULL;
@@ -539,11 +529,7 @@ done:
 	X509_free(job->cert);
 	X509_free(job->issuer);
 	free(job);
-	for (; w != NULL; w = next) {
-		next = w->next;
-		w->fn(w->arg);
-		free(w);
-	}
+	fetch_waiter_wake(w);
 }
 
 /* Locked. */
@@ -596,22 +582,12 @@ ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
 int
 ocsp_wait(const char *key, void (*resume)(void *), void *arg)
 {
-	struct ocsp_waiter	*w;
 	struct ocsp_entry	*e;
 	int			 rc = 1;
 
 	pthread_mutex_lock(&ocsp_lock);
-	if ((e = ocsp_get(key, 0)) != NULL && e->running) {
-		if ((w = calloc(1, sizeof(*w))) == NULL)
-			rc = -1;
-		else {
-			w->fn = resume;
-			w->arg = arg;
-			w->next = e->waiters;
-			e->waiters = w;
-			rc = 0;
-		}
-	}
+	if ((e = ocsp_get(key, 0)) != NULL && e->running)
+		rc = fetch_waiter_add(&e->waiters, resume, arg);
 	pthread_mutex_unlock(&ocsp_lock);
 	return rc;
 }
