@@ -166,7 +166,9 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	r = verdict_policy_eval(snap->policy, in, &pid, path, &out->decision,
 	    out->rule, sizeof(out->rule), out->reason_text,
 	    sizeof(out->reason_text));
-	out->unknown_ruleset = !policy_has_ruleset(snap->policy, in->ruleset);
+	/* policy_eval answers policy-deny without a rule only for this. */
+	out->unknown_ruleset = out->decision.file == NULL &&
+	    strcmp(out->decision.reason, "policy-deny") == 0;
 	if (path == NULL && r == VERDICT_OK) {
 		/* A rule that ignores the path may allow; one that looks may not. */
 		r = VERDICT_POLICY_DENY;
