@@ -31,6 +31,7 @@ enum config_type {
 	CT_ONOFF,
 	CT_OCSP,
 	CT_CERTID,
+	CT_REVORDER,
 };
 
 struct config_key {
@@ -67,6 +68,7 @@ static const struct config_key config_keys[] = {
 	{ "ocsp_failure",	CT_DENYALLOW,	OFF(ocsp_failure_allow), 0, 0 },
 	{ "ocsp_max_size",	CT_BYTES,	OFF(ocsp_max_size),	1024, 4194304 },
 	{ "ocsp_signer",	CT_PATHS,	OFF(ocsp_signer),	0, 0 },
+	{ "revocation_order",	CT_REVORDER,	OFF(revocation_order),	0, 0 },
 	{ "shadow_policy",	CT_PATH,	OFF(shadow_policy),	0, 0 },
 	{ "watch_interval",	CT_DURATION,	OFF(watch_interval),	0, 3600 },
 	{ "data_dir",		CT_PATH,	OFF(data_dir),		0, 0 },
@@ -464,6 +466,32 @@ config_apply(struct config *cfg, const struct config_key *k,
 		config_error(cfg, origin, "%s: expected sha1 or sha256, got "
 		    "\"%s\"", k->name, value);
 		return AUTHD_ECONFIG;
+	case CT_REVORDER: {
+		static const char *const orders[] = { "crl,ocsp", "ocsp,crl",
+		    "crl", "ocsp" };
+		char	 norm[32];
+		size_t	 i, o = 0;
+
+		/* "crl, ocsp" and "crl,ocsp" alike */
+		for (i = 0; value[i] != '\0' && o + 1 < sizeof(norm); i++)
+			if (value[i] != ' ' && value[i] != '\t')
+				norm[o++] = value[i];
+		norm[o] = '\0';
+		for (i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
+			if (strcmp(norm, orders[i]) == 0)
+				break;
+		if (i == sizeof(orders) / sizeof(orders[0])) {
+			config_error(cfg, origin, "%s: expected crl,ocsp, "
+			    "ocsp,crl, crl or ocsp, got \"%.64s\"", k->name,
+			    value);
+			return AUTHD_ECONFIG;
+		}
+		*(int *)field = (int)i;
+		snprintf(cfg->revorder_origin, sizeof(cfg->revorder_origin),
+		    "%s", origin);
+		rc = 0;
+		break;
+	}
 	case CT_LOGLEVEL:
 		if (log_level_parse(value, &cfg->log_level) != 0) {
 			config_error(cfg, origin, "%s: expected error, warn, "
@@ -657,6 +685,34 @@ config_load(struct config *cfg, const char *path)
 	return config_load_depth(cfg, path, 0, "--config");
 }
 
+/* An explicit revocation_order must name exactly the sources that are on. */
+static void
+config_check_revorder(struct config *cfg)
+{
+	const char	*origin = cfg->revorder_origin;
+	int		 crl_on, ocsp_on, want_crl, want_ocsp;
+
+	crl_on = cfg->crl.n > 0 || (cfg->crl_fetch &&
+	    config_is_set(cfg, "crl_fetch"));
+	ocsp_on = cfg->ocsp_mode != 0;
+	want_crl = cfg->revocation_order != CONFIG_REVORDER_OCSP;
+	want_ocsp = cfg->revocation_order != CONFIG_REVORDER_CRL;
+	if (want_crl && !crl_on)
+		config_error(cfg, origin, "revocation_order: names crl, but "
+		    "CRL checking is off (set \"crl FILE\" or \"crl_fetch on\")");
+	if (want_ocsp && !ocsp_on)
+		config_error(cfg, origin, "revocation_order: names ocsp, but "
+		    "ocsp is off (set \"ocsp leaf\" or \"ocsp chain\")");
+	if (!want_crl && crl_on)
+		config_error(cfg, origin, "revocation_order: CRLs are "
+		    "configured but would never be consulted (add crl to the "
+		    "order, or remove crl and crl_fetch)");
+	if (!want_ocsp && ocsp_on)
+		config_error(cfg, origin, "revocation_order: ocsp is on but "
+		    "would never be consulted (add ocsp to the order, or set "
+		    "ocsp off)");
+}
+
 int
 config_check(struct config *cfg, int need_trust)
 {
@@ -670,6 +726,8 @@ config_check(struct config *cfg, int need_trust)
 		config_error(cfg, cfg->ocsp_responder.origin, "ocsp_responder: "
 		    "expected an http:// URL, got \"%.200s\"",
 		    cfg->ocsp_responder.value);
+	if (config_is_set(cfg, "revocation_order"))
+		config_check_revorder(cfg);
 	if (cfg->shadow_policy.value != NULL && cfg->policy.value == NULL)
 		config_error(cfg, cfg->shadow_policy.origin, "shadow_policy: "
 		    "needs a policy to compare with (set \"policy FILE\")");

@@ -23,6 +23,14 @@ enum config_purpose {
 	CONFIG_PURPOSE_ANY,
 };
 
+/* revocation_order: which source is asked first, or the only one. */
+enum config_revorder {
+	CONFIG_REVORDER_CRL_OCSP = 0,
+	CONFIG_REVORDER_OCSP_CRL,
+	CONFIG_REVORDER_CRL,
+	CONFIG_REVORDER_OCSP,
+};
+
 /* A value with the place it was set, for "file:line: message" errors. */
 struct config_item {
 	char	*value;
@@ -58,6 +66,8 @@ struct config {
 	int			 ocsp_failure_allow;
 	size_t			 ocsp_max_size;
 	struct config_list	 ocsp_signer;	/* pinned responder certificates */
+	int			 revocation_order;	/* enum config_revorder */
+	char			 revorder_origin[CONFIG_ORIGIN_MAX];
 	struct config_item	 policy;
 	struct config_item	 shadow_policy;	/* evaluated, logged, not enforced */
 	time_t			 watch_interval;	/* poll files for changes; 0 off */

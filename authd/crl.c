@@ -1501,23 +1501,87 @@ crl_fresh(const struct crl_meta *m, time_t at, time_t grace,
 	return 0;
 }
 
-void
-crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
-    enum crl_scope scope, int missing_allow, time_t grace,
-    struct crl_result *res)
+/*
+ * The certificate at depth i of chain against its issuer's CRL.  Returns
+ * 0 when it is not revoked (or its CRL is missing and missing_allow),
+ * else 1 with res filled.
+ */
+static int
+crl_check_one(const struct crl_set *s, STACK_OF(X509) *chain, int i,
+    time_t at, int missing_allow, time_t grace, struct crl_result *res)
 {
 	const struct crl_meta	*m, *d = NULL;
 	struct cdp_crl		*fetched = NULL;
 	char			 dn[256], why[512];
-	X509			*x;
-	int			 i, last, rc;
+	X509			*x = sk_X509_value(chain, i);
+	int			 rc, stop = 1;
 
+	if ((m = crl_for(s, x, sk_X509_value(chain, i + 1), at, &d)) == NULL) {
+		fetched = cdp_for(x, sk_X509_value(chain, i + 1), at, grace,
+		    res->pending_url, sizeof(res->pending_url), why,
+		    sizeof(why));
+		if (res->pending_url[0] != '\0') {
+			res->status = CRL_PENDING;
+			res->depth = i;
+			snprintf(res->detail, sizeof(res->detail),
+			    "fetching %.400s", res->pending_url);
+			goto end;
+		}
+		if (fetched != NULL)
+			m = &fetched->m;
+	}
+	if (m == NULL) {
+		if (missing_allow) {
+			stop = 0;
+			goto end;
+		}
+		/* Names only for the answers that show them. */
+		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+		res->status = CRL_MISSING;
+		res->depth = i;
+		snprintf(res->detail, sizeof(res->detail), "no CRL from the "
+		    "issuer of %.200s (depth %d): %.250s", dn, i, why);
+		goto end;
+	}
+	if (crl_fresh(m, at, grace, res, i) != 0 ||
+	    (d != NULL && crl_fresh(d, at, grace, res, i) != 0))
+		goto end;
+	if ((rc = crl_revoked(m, d, X509_get0_serialNumber(x))) != 0) {
+		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+		res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
+		res->depth = i;
+		snprintf(res->detail, sizeof(res->detail), rc > 0 ?
+		    "%.160s (depth %d) is revoked by the CRL of %.160s "
+		    "(%.160s)" : "cannot read the index for %.160s "
+		    "(depth %d), CRL of %.160s (%.160s)", dn, i,
+		    m->issuer_dn, m->source);
+		goto end;
+	}
+	stop = 0;
+end:
+	cdp_crl_release(fetched);
+	return stop;
+}
+
+static void
+crl_result_init(struct crl_result *res)
+{
 	res->status = CRL_GOOD;
 	res->depth = -1;
 	res->detail[0] = '\0';
 	res->valid_until = (time_t)1 << 62;
 	res->in_grace = 0;
 	res->pending_url[0] = '\0';
+}
+
+void
+crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
+    enum crl_scope scope, int missing_allow, time_t grace,
+    struct crl_result *res)
+{
+	int	 i, last;
+
+	crl_result_init(res);
 	if (s == NULL)
 		return;
 	if (chain == NULL) {		/* no memory for the chain: fail closed */
@@ -1527,53 +1591,24 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 	}
 	/* The anchor is trusted as configured: nothing above it to ask. */
 	last = scope == CRL_SCOPE_LEAF ? 1 : sk_X509_num(chain) - 1;
-	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++) {
-		x = sk_X509_value(chain, i);
-		cdp_crl_release(fetched);
-		fetched = NULL;
-		if ((m = crl_for(s, x, sk_X509_value(chain, i + 1), at, &d)) ==
-		    NULL) {
-			fetched = cdp_for(x, sk_X509_value(chain, i + 1), at,
-			    grace, res->pending_url, sizeof(res->pending_url),
-			    why, sizeof(why));
-			if (res->pending_url[0] != '\0') {
-				res->status = CRL_PENDING;
-				res->depth = i;
-				snprintf(res->detail, sizeof(res->detail),
-				    "fetching %.400s", res->pending_url);
-				goto end;
-			}
-			if (fetched != NULL)
-				m = &fetched->m;
-		}
-		if (m == NULL) {
-			if (missing_allow)
-				continue;
-			/* Names only for the answers that show them. */
-			identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
-			res->status = CRL_MISSING;
-			res->depth = i;
-			snprintf(res->detail, sizeof(res->detail), "no CRL from "
-			    "the issuer of %.200s (depth %d): %.250s", dn, i, why);
-			goto end;
-		}
-		if (crl_fresh(m, at, grace, res, i) != 0 ||
-		    (d != NULL && crl_fresh(d, at, grace, res, i) != 0))
-			goto end;
-		if ((rc = crl_revoked(m, d, X509_get0_serialNumber(x))) != 0) {
-			identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
-			res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
-			res->depth = i;
-			snprintf(res->detail, sizeof(res->detail), rc > 0 ?
-			    "%.160s (depth %d) is revoked by the CRL of %.160s "
-			    "(%.160s)" : "cannot read the index for %.160s "
-			    "(depth %d), CRL of %.160s (%.160s)", dn, i,
-			    m->issuer_dn, m->source);
-			goto end;
-		}
+	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++)
+		if (crl_check_one(s, chain, i, at, missing_allow, grace, res))
+			return;
+}
+
+void
+crl_check_depth(const struct crl_set *s, STACK_OF(X509) *chain, int depth,
+    time_t at, int missing_allow, time_t grace, struct crl_result *res)
+{
+	crl_result_init(res);
+	if (s == NULL)
+		return;
+	if (chain == NULL || depth < 0 || depth + 1 >= sk_X509_num(chain)) {
+		res->status = CRL_ERROR;
+		snprintf(res->detail, sizeof(res->detail), "no chain to check");
+		return;
 	}
-end:
-	cdp_crl_release(fetched);
+	crl_check_one(s, chain, depth, at, missing_allow, grace, res);
 }
 
 static void

@@ -85,6 +85,10 @@ const char	*crl_set_name(const struct crl_set *set, size_t i);
 void		 crl_check(const struct crl_set *set, STACK_OF(X509) *chain,
 		    time_t at, enum crl_scope scope, int missing_allow,
 		    time_t grace, struct crl_result *res);
+/* The same for the certificate at depth alone (below the anchor). */
+void		 crl_check_depth(const struct crl_set *set, STACK_OF(X509) *chain,
+		    int depth, time_t at, int missing_allow, time_t grace,
+		    struct crl_result *res);
 
 /*
  * One line per CRL file used for chain at time at (issuer, number,

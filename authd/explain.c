@@ -12,6 +12,7 @@
 
 #include "chain.h"
 #include "crl.h"
+#include "ocsp.h"
 #include "explain.h"
 #include "identity.h"
 
@@ -86,6 +87,40 @@ explain_policy(const struct explain_ctx *ctx, const struct verdict *v,
 }
 
 /* Which step failed, from the reason. */
+/* Which source answered for each certificate, for the revocation step. */
+static void
+explain_revocation(const struct explain_ctx *ctx, const struct verdict *v,
+    char *buf, size_t len)
+{
+	static const char *const orders[] = { "crl,ocsp", "ocsp,crl", "crl",
+	    "ocsp" };
+	const struct config	*cfg = &ctx->snap->cfg;
+	const char		*p = v->rev_by;
+	size_t			 o, n;
+	int			 depth = 0;
+
+	if (v->revocation != NULL && strcmp(v->revocation, "unchecked") == 0) {
+		snprintf(buf, len, "NOT CHECKED: %s", v->detail);
+		return;
+	}
+	o = (size_t)snprintf(buf, len, "not revoked; answered by");
+	while (*p != '\0' && o < len) {
+		n = strcspn(p, ",");
+		o += (size_t)snprintf(buf + o, len - o, "%s depth %d %s",
+		    depth ? "," : "", depth, n == 3 ? "CRL" : "OCSP");
+		p += n;
+		if (*p == ',')
+			p++;
+		depth++;
+	}
+	if (o < len && v->rev_by[0] == '\0')
+		o += (size_t)snprintf(buf + o, len - o, " nothing in scope "
+		    "(crl_missing allow)");
+	if (o < len && ctx->snap->crl != NULL && cfg->ocsp_mode != 0)
+		snprintf(buf + o, len - o, " (revocation_order %s)",
+		    orders[cfg->revocation_order & 3]);
+}
+
 static void
 explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
     STACK_OF(X509) *chain, struct explain_check *c)
@@ -154,20 +189,8 @@ explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
 			    sizeof(c[STEP_REVOCATION].detail), "no CRL or OCSP "
 			    "configured");
 		} else
-			snprintf(c[STEP_REVOCATION].detail,
-			    sizeof(c[STEP_REVOCATION].detail), "%s%s%s%s%s%s",
-			    v->revocation != NULL &&
-			    strcmp(v->revocation, "unchecked") == 0 ?
-			    "NOT CHECKED, allowed by ocsp_failure allow: " :
-			    "not revoked: ",
-			    ctx->snap->crl != NULL ? "CRL (scope " : "",
-			    ctx->snap->crl != NULL ? (cfg->crl_scope ? "leaf)" :
-			    "chain)") : "",
-			    ctx->snap->crl != NULL && cfg->ocsp_mode != 0 ?
-			    " and " : "",
-			    cfg->ocsp_mode != 0 ? "OCSP " : "",
-			    cfg->ocsp_mode == 0 ? "" : cfg->ocsp_mode == 1 ?
-			    "(leaf)" : "(chain)");
+			explain_revocation(ctx, v, c[STEP_REVOCATION].detail,
+			    sizeof(c[STEP_REVOCATION].detail));
 	}
 	if (failed >= STEP_POLICY)
 		explain_policy(ctx, v, &c[STEP_POLICY]);
@@ -237,6 +260,16 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		if (crls[0] != '\0')
 			fprintf(f, "crls\n");
 		for (line = strtok_r(crls, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			fprintf(f, "  %s\n", line);
+	}
+	if (ctx->snap->cfg.ocsp_mode != 0 && chain != NULL) {
+		char	 lines[2048], *line, *save = NULL;
+
+		ocsp_describe(chain, lines, sizeof(lines));
+		if (lines[0] != '\0')
+			fprintf(f, "ocsp\n");
+		for (line = strtok_r(lines, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save))
 			fprintf(f, "  %s\n", line);
 	}
@@ -325,6 +358,18 @@ explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		explain_json_kv(f, "not_after", t2, 1);
 		fprintf(f, "\"trust_anchor\":%s}",
 		    explain_is_anchor(chain, i) ? "true" : "false");
+	}
+	fprintf(f, "],\"ocsp\":[");
+	if (ctx->snap->cfg.ocsp_mode != 0 && chain != NULL) {
+		char	 lines[2048], *line, *save = NULL;
+
+		ocsp_describe(chain, lines, sizeof(lines));
+		for (i = 0, line = strtok_r(lines, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save), i++) {
+			if (i)
+				fputc(',', f);
+			explain_json_str(f, line);
+		}
 	}
 	fprintf(f, "],\"checks\":[");
 	explain_checks(ctx, v, chain, c);

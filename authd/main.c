@@ -475,11 +475,11 @@ main_check(const struct cli *cli)
 	ctx.snap = snap;
 	ctx.in = &in;
 	verdict_decide(snap, NULL, &in, ctx.at, &v, &chain);
-	ocsp_shutdown();
 	if (cli->json)
 		explain_json(stdout, &ctx, &v, chain);
 	else
 		explain_text(stdout, &ctx, &v, chain);
+	ocsp_shutdown();
 	rc = v.reason == VERDICT_OK ? 0 : EXIT_DENY;
 end:
 	sk_X509_pop_free(chain, X509_free);

@@ -37,6 +37,10 @@
 #define OCSP_URLS_MAX	 4
 #define OCSP_DER_MAX	 (256 * 1024)
 
+#define OCSP_SRC_ASKED	 1		/* a responder, by this process */
+#define OCSP_SRC_STORED	 2		/* LMDB, from an earlier run */
+#define OCSP_SRC_GIVEN	 3		/* check --ocsp-response */
+
 struct ocsp_entry {
 	char			 key[80];	/* hex SHA-256 of the CertID */
 	int			 running;
@@ -49,6 +53,8 @@ struct ocsp_entry {
 	int			 stored_checked; /* LMDB looked at */
 	char			 error[256];
 	char			 responder[256];
+	char			 signer[256];	/* subject of the signer */
+	int			 source;	/* OCSP_SRC_* of the answer */
 	struct fetch_waiter	*waiters;
 	struct ocsp_entry	*hnext;
 };
@@ -327,6 +333,18 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 		    ": %s", err_openssl(ossl, sizeof(ossl)));
 		goto end;
 	}
+	{
+		X509	*signer = NULL;
+
+		out->signer[0] = '\0';
+		if (OCSP_resp_get0_signer(bs, &signer, certs) == 1 &&
+		    signer != NULL)
+			identity_dn(X509_get_subject_name(signer), out->signer,
+			    sizeof(out->signer));
+		else
+			snprintf(out->signer, sizeof(out->signer), "a pinned "
+			    "ocsp_signer (not in the response)");
+	}
 	if ((id = ocsp_certid(cert, issuer, set->certid_sha256)) == NULL ||
 	    OCSP_resp_find_status(bs, id, &status, &reason, &revtime,
 	    &thisupd, &nextupd) != 1) {
@@ -508,6 +526,9 @@ done:
 		e->failures = 0;
 		e->error[0] = '\0';
 		snprintf(e->responder, sizeof(e->responder), "%s", used);
+		memcpy(e->signer, ans.signer, sizeof(e->signer));
+		e->source = job->offline != NULL ? OCSP_SRC_GIVEN :
+		    OCSP_SRC_ASKED;
 		atomic_fetch_add(&ocsp_gen, 1);
 	} else {
 		e->failures++;
@@ -631,6 +652,8 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 			e->next_update = ans.next_update;
 			e->use_until = ans.use_until;
 			snprintf(e->responder, sizeof(e->responder), "(stored)");
+			memcpy(e->signer, ans.signer, sizeof(e->signer));
+			e->source = OCSP_SRC_STORED;
 		}
 	}
 	if (e == NULL) {
@@ -703,15 +726,9 @@ end:
 	return rc;
 }
 
-void
-ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
-    STACK_OF(X509) *untrusted, time_t at, struct ocsp_result *res)
+static void
+ocsp_result_init(struct ocsp_result *res)
 {
-	enum ocsp_mode	 mode;
-	int		 i, last, rc;
-
-	(void)trust;
-	(void)untrusted;
 	res->status = OCSP_OK;
 	res->depth = -1;
 	res->detail[0] = '\0';
@@ -719,20 +736,124 @@ ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
 	res->from_cache = 0;
 	res->pending_key[0] = '\0';
 	res->responder[0] = '\0';
+}
+
+/* The certificate at depth i; 0 when good, else res says why not. */
+static int
+ocsp_check_one(STACK_OF(X509) *chain, int i, time_t at,
+    struct ocsp_result *res)
+{
+	int	 rc;
+
+	rc = ocsp_one(sk_X509_value(chain, i), sk_X509_value(chain, i + 1),
+	    at, res, i);
+	if (rc == 0)
+		return 0;
+	res->depth = i;
+	res->status = rc == 1 ? OCSP_REVOKED : rc == 2 ? OCSP_WAIT :
+	    OCSP_FAILED;
+	return 1;
+}
+
+void
+ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
+    STACK_OF(X509) *untrusted, time_t at, struct ocsp_result *res)
+{
+	enum ocsp_mode	 mode;
+	int		 i, last;
+
+	(void)trust;
+	(void)untrusted;
+	ocsp_result_init(res);
 	pthread_mutex_lock(&ocsp_lock);
 	mode = ocsp_set.mode;
 	pthread_mutex_unlock(&ocsp_lock);
 	if (mode == OCSP_MODE_OFF || chain == NULL)
 		return;
 	last = mode == OCSP_MODE_LEAF ? 1 : sk_X509_num(chain) - 1;
-	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++) {
-		rc = ocsp_one(sk_X509_value(chain, i),
-		    sk_X509_value(chain, i + 1), at, res, i);
-		if (rc == 0)
-			continue;
-		res->depth = i;
-		res->status = rc == 1 ? OCSP_REVOKED : rc == 2 ? OCSP_WAIT :
-		    OCSP_FAILED;
+	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++)
+		if (ocsp_check_one(chain, i, at, res))
+			return;
+}
+
+void
+ocsp_check_depth(STACK_OF(X509) *chain, int depth, time_t at,
+    struct ocsp_result *res)
+{
+	ocsp_result_init(res);
+	if (chain == NULL || depth < 0 || depth + 1 >= sk_X509_num(chain)) {
+		res->status = OCSP_FAILED;
+		snprintf(res->detail, sizeof(res->detail), "no chain to check");
 		return;
+	}
+	ocsp_check_one(chain, depth, at, res);
+}
+
+static void
+ocsp_time(time_t t, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (t == 0)
+		snprintf(buf, len, "none");
+	else if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+void
+ocsp_describe(STACK_OF(X509) *chain, char *buf, size_t len)
+{
+	struct ocsp_entry	*e;
+	struct ocsp_settings	 set;
+	OCSP_CERTID		*id;
+	char			 key[80], t1[32], t2[32];
+	size_t			 o = 0;
+	int			 i, last, n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	pthread_mutex_lock(&ocsp_lock);
+	set = ocsp_set;
+	pthread_mutex_unlock(&ocsp_lock);
+	if (chain == NULL || set.mode == OCSP_MODE_OFF)
+		return;
+	last = set.mode == OCSP_MODE_LEAF ? 1 : sk_X509_num(chain) - 1;
+	for (i = 0; i < last && i + 1 < sk_X509_num(chain) && o < len; i++) {
+		if ((id = ocsp_certid(sk_X509_value(chain, i),
+		    sk_X509_value(chain, i + 1), set.certid_sha256)) == NULL ||
+		    ocsp_key(id, key, sizeof(key)) != 0) {
+			OCSP_CERTID_free(id);
+			continue;
+		}
+		OCSP_CERTID_free(id);
+		pthread_mutex_lock(&ocsp_lock);
+		if ((e = ocsp_get(key, 0)) == NULL)
+			n = snprintf(buf + o, len - o, "depth %d: not asked "
+			    "(another source answered)\n", i);
+		else if (!e->have)
+			n = snprintf(buf + o, len - o, "depth %d: no answer: "
+			    "%.300s\n", i, e->error[0] ? e->error :
+			    "not asked");
+		else {
+			ocsp_time(e->this_update, t1, sizeof(t1));
+			ocsp_time(e->next_update, t2, sizeof(t2));
+			n = snprintf(buf + o, len - o, "depth %d: %s, %s %.200s, "
+			    "signed by %.200s, thisUpdate %s, nextUpdate %s\n",
+			    i, e->revoked ? "revoked" : "good",
+			    e->source == OCSP_SRC_STORED ? "from the cache in "
+			    "data_dir, first asked of" : e->source ==
+			    OCSP_SRC_GIVEN ? "from" : "asked",
+			    e->source == OCSP_SRC_STORED ? "a responder" :
+			    e->responder, e->signer[0] ? e->signer : "?",
+			    t1, t2);
+		}
+		pthread_mutex_unlock(&ocsp_lock);
+		if (n < 0 || (size_t)n >= len - o) {
+			buf[o] = '\0';
+			break;
+		}
+		o += (size_t)n;
 	}
 }

@@ -73,6 +73,16 @@ unsigned long	 ocsp_generation(void);
  */
 void		 ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
 		    STACK_OF(X509) *untrusted, time_t at, struct ocsp_result *res);
+/* The certificate at depth alone (below the anchor), whatever the mode. */
+void		 ocsp_check_depth(STACK_OF(X509) *chain, int depth, time_t at,
+		    struct ocsp_result *res);
+
+/*
+ * One line per certificate in OCSP scope: the answer held for it (good or
+ * revoked, the responder, whether it came from the cache, the signer,
+ * thisUpdate and nextUpdate) or why there is none.  For authd check.
+ */
+void		 ocsp_describe(STACK_OF(X509) *chain, char *buf, size_t len);
 
 /* Pinned responders (ocsp_signer): copied, the caller keeps its own. */
 void		 ocsp_set_signers(STACK_OF(X509) *signers);

@@ -107,6 +107,12 @@ void		 policy_free(struct policy **p);
 int		 policy_has_ruleset(const struct policy *p, const char *name);
 
 /*
+ * The rule set's own ocsp_failure (NULL or "" is "default"): 1 allow,
+ * 0 deny, -1 when it has none or there is no such rule set.
+ */
+int		 policy_ocsp_failure(const struct policy *p, const char *ruleset);
+
+/*
  * Decide for one request with the rule set named ruleset (NULL or "" is
  * "default").  First matching rule decides; none: deny no-matching-rule;
  * unknown rule set: deny policy-deny (the caller logs it).  Never fails,
@@ -221,6 +227,7 @@ struct policy_rule {
 struct policy_ruleset {
 	char			*name;
 	int			 line;
+	int			 ocsp_failure;	/* 0 unset, 1 deny, 2 allow */
 	struct policy_rule	*rules;
 	size_t			 nrules;
 };

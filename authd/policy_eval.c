@@ -341,6 +341,17 @@ policy_has_ruleset(const struct policy *p, const char *name)
 	return ruleset_get(p, name) != NULL;
 }
 
+int
+policy_ocsp_failure(const struct policy *p, const char *ruleset)
+{
+	const struct policy_ruleset	*rs;
+
+	if (p == NULL || (rs = ruleset_get(p, ruleset)) == NULL ||
+	    rs->ocsp_failure == 0)
+		return -1;
+	return rs->ocsp_failure == 2;
+}
+
 /* The first value of a field for a set header; 0 when it has none. */
 static int
 set_value(const struct policy_set *s, const struct policy_identity *id,

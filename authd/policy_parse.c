@@ -321,7 +321,7 @@ at_sync(const struct parser *ps)
 
 	return t->type == T_EOF || t->type == T_RBRACE ||
 	    is_kw(t, "allow") || is_kw(t, "deny") || is_kw(t, "ruleset") ||
-	    is_kw(t, "list");
+	    is_kw(t, "list") || is_kw(t, "ocsp_failure");
 }
 
 static void
@@ -1423,7 +1423,29 @@ ruleset_cleanup(struct policy_ruleset *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
-/* ruleset NAME { rule ... } */
+/* ocsp_failure allow|deny, inside a rule set: its own OCSP failure mode. */
+static void
+parse_ruleset_option(struct parser *ps, struct policy_ruleset *rs)
+{
+	struct tok	 kw = ps->tok;
+	char		 d[128];
+
+	advance(ps);
+	if (!is_kw(&ps->tok, "allow") && !is_kw(&ps->tok, "deny")) {
+		perr(ps, ps->tok.line, ps->tok.col, "ocsp_failure: expected "
+		    "allow or deny, got %s", tok_desc(ps, d, sizeof(d)));
+		sync_rule(ps);
+		return;
+	}
+	if (rs->ocsp_failure != 0)
+		perr(ps, kw.line, kw.col, "ocsp_failure set twice in rule set "
+		    "'%s'", rs->name != NULL ? rs->name : "");
+	else
+		rs->ocsp_failure = is_kw(&ps->tok, "allow") ? 2 : 1;
+	advance(ps);
+}
+
+/* ruleset NAME { [ocsp_failure allow|deny] rule ... } */
 static void
 parse_ruleset(struct parser *ps)
 {
@@ -1473,10 +1495,14 @@ parse_ruleset(struct parser *ps)
 			    "", open.line, open.col);
 			break;
 		}
+		if (is_kw(&ps->tok, "ocsp_failure")) {
+			parse_ruleset_option(ps, &rs);
+			continue;
+		}
 		if (!is_kw(&ps->tok, "allow") && !is_kw(&ps->tok, "deny")) {
 			if (ps->tok.type != T_ERROR)
 				perr(ps, ps->tok.line, ps->tok.col, "expected "
-				    "'allow', 'deny' or '}', got %s",
+				    "'allow', 'deny', 'ocsp_failure' or '}', got %s",
 				    tok_desc(ps, d, sizeof(d)));
 			advance(ps);
 			sync_rule(ps);

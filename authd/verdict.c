@@ -205,81 +205,215 @@ verdict_warn_grace(void)
 	    "publish a fresh one");
 }
 
-/* Step 5: revocation by CRL, over the chain that was just verified. */
-static void
-verdict_crl(const struct snapshot *snap, struct chain_result *res,
-    time_t now, struct verdict *out)
+/*
+ * Step 5: revocation.  Each certificate below the anchor is asked of the
+ * sources that cover it (crl_scope, ocsp leaf|chain), in revocation_order.
+ * The first source that answers (good or revoked) decides for that
+ * certificate; the next one is asked only when the first has no answer.
+ * When none answers, the certificate is allowed only if every source that
+ * failed allows its failure (crl_missing, ocsp_failure, per rule set).
+ */
+enum rev_answer {
+	REV_GOOD,
+	REV_REVOKED,	/* out says so */
+	REV_PENDING,	/* out says what to wait for */
+	REV_FAILED,	/* no answer: see the failure */
+};
+
+enum rev_source {
+	REV_CRL = 1,
+	REV_OCSP,
+};
+
+struct rev_failure {
+	enum verdict_reason	 reason;
+	int			 allow;		/* its failure setting allows */
+	enum rev_source		 src;
+	char			 detail[CRL_DETAIL_MAX];
+};
+
+static enum rev_answer
+verdict_crl_at(const struct snapshot *snap, struct chain_result *res,
+    int depth, time_t now, int missing_allow, struct verdict *out,
+    struct rev_failure *f)
 {
 	struct crl_result	 cr;
 
-	crl_check(snap->crl, res->chain, now, (enum crl_scope)
-	    snap->cfg.crl_scope, snap->cfg.crl_missing_allow,
+	crl_check_depth(snap->crl, res->chain, depth, now, missing_allow,
 	    snap->cfg.crl_grace, &cr);
-	out->crl_checked = 1;
 	if (cr.valid_until < res->valid_until)
 		res->valid_until = cr.valid_until;	/* bounds the cache */
+	f->src = REV_CRL;
+	f->allow = 0;
+	f->reason = VERDICT_REVOCATION_UNKNOWN;
 	switch (cr.status) {
 	case CRL_GOOD:
 		if (cr.in_grace)
 			verdict_warn_grace();
-		return;
+		return REV_GOOD;
 	case CRL_REVOKED:
 		out->reason = VERDICT_REVOKED;
 		out->revocation = "crl";
-		break;
-	case CRL_EXPIRED:
-		out->reason = VERDICT_CRL_EXPIRED;
-		break;
+		snprintf(out->detail, sizeof(out->detail), "%s", cr.detail);
+		return REV_REVOKED;
 	case CRL_PENDING:
 		/* Denied unless the caller waits and asks again. */
 		out->pending = VERDICT_WAIT_CRL;
 		snprintf(out->pending_url, sizeof(out->pending_url), "%s",
 		    cr.pending_url);
 		out->reason = VERDICT_REVOCATION_UNKNOWN;
+		snprintf(out->detail, sizeof(out->detail), "%s", cr.detail);
+		return REV_PENDING;
+	case CRL_EXPIRED:
+		f->reason = VERDICT_CRL_EXPIRED;
+		break;
+	case CRL_MISSING:
+		f->allow = snap->cfg.crl_missing_allow;
 		break;
 	default:
-		out->reason = VERDICT_REVOCATION_UNKNOWN;
 		break;
 	}
-	snprintf(out->detail, sizeof(out->detail), "%s", cr.detail);
+	snprintf(f->detail, sizeof(f->detail), "%s", cr.detail);
+	return REV_FAILED;
 }
 
-/* Step 5, second source: OCSP, after the CRLs said nothing against it. */
-static void
-verdict_ocsp(const struct snapshot *snap, struct chain_result *res,
-    time_t now, struct verdict *out)
+static enum rev_answer
+verdict_ocsp_at(struct chain_result *res, int depth, time_t now,
+    int failure_allow, struct verdict *out, struct rev_failure *f)
 {
 	struct ocsp_result	 or;
 
-	ocsp_check(res->chain, chain_store_trust(snap->chain),
-	    chain_store_untrusted(snap->chain), now, &or);
+	ocsp_check_depth(res->chain, depth, now, &or);
 	if (or.valid_until < res->valid_until)
 		res->valid_until = or.valid_until;	/* bounds the cache */
+	f->src = REV_OCSP;
+	f->allow = failure_allow;
+	f->reason = VERDICT_REVOCATION_UNKNOWN;
 	switch (or.status) {
 	case OCSP_OK:
-		return;
+		return REV_GOOD;
 	case OCSP_REVOKED:
 		out->reason = VERDICT_REVOKED;
 		out->revocation = "ocsp";
-		break;
+		snprintf(out->detail, sizeof(out->detail), "%s", or.detail);
+		return REV_REVOKED;
 	case OCSP_WAIT:
 		out->pending = VERDICT_WAIT_OCSP;
 		snprintf(out->pending_url, sizeof(out->pending_url), "%s",
 		    or.pending_key);
 		out->reason = VERDICT_REVOCATION_UNKNOWN;
+		snprintf(out->detail, sizeof(out->detail), "waiting for the "
+		    "OCSP responder (depth %d)", depth);
+		return REV_PENDING;
+	default:
+		snprintf(f->detail, sizeof(f->detail), "%s", or.detail);
+		return REV_FAILED;
+	}
+}
+
+static int
+verdict_covers(const struct snapshot *snap, enum rev_source src, int depth)
+{
+	if (src == REV_CRL)
+		return snap->crl != NULL && (depth == 0 ||
+		    snap->cfg.crl_scope == CRL_SCOPE_CHAIN);
+	return snap->cfg.ocsp_mode != 0 && (depth == 0 ||
+	    snap->cfg.ocsp_mode == OCSP_MODE_CHAIN);
+}
+
+static void
+verdict_revocation(const struct snapshot *snap, const struct verdict_input *in,
+    struct chain_result *res, time_t now, struct verdict *out)
+{
+	struct rev_failure	 fail[2];
+	enum rev_source		 order[2];
+	enum rev_answer		 ans;
+	size_t			 o, nfail, k, nsrc;
+	int			 depth, n, ocsp_allow, rs, unchecked = 0;
+	char			 why[sizeof(out->detail)] = "";
+
+	if (snap->crl == NULL && snap->cfg.ocsp_mode == 0)
+		return;
+	if (res->chain == NULL) {		/* no memory: fail closed */
+		verdict_set(out, VERDICT_REVOCATION_UNKNOWN, "no chain to "
+		    "check revocation on");
+		return;
+	}
+	switch (snap->cfg.revocation_order) {
+	case CONFIG_REVORDER_OCSP_CRL:
+		order[0] = REV_OCSP, order[1] = REV_CRL, nsrc = 2;
+		break;
+	case CONFIG_REVORDER_CRL:
+		order[0] = REV_CRL, nsrc = 1;
+		break;
+	case CONFIG_REVORDER_OCSP:
+		order[0] = REV_OCSP, nsrc = 1;
 		break;
 	default:
-		if (snap->cfg.ocsp_failure_allow) {
-			/* Soft-fail, visibly: never cached, always marked. */
-			out->revocation = "unchecked";
-			snprintf(out->detail, sizeof(out->detail), "allowed "
-			    "unchecked (ocsp_failure allow): %.400s", or.detail);
+		order[0] = REV_CRL, order[1] = REV_OCSP, nsrc = 2;
+	}
+	ocsp_allow = snap->cfg.ocsp_failure_allow;
+	if ((rs = policy_ocsp_failure(snap->policy, in->ruleset)) != -1)
+		ocsp_allow = rs;
+
+	n = sk_X509_num(res->chain);
+	for (depth = 0; depth + 1 < n; depth++) {
+		ans = REV_GOOD;
+		nfail = 0;
+		for (o = 0; o < nsrc; o++) {
+			if (!verdict_covers(snap, order[o], depth))
+				continue;
+			if (order[o] == REV_CRL)
+				/* a missing CRL is allowed only as the last word */
+				ans = verdict_crl_at(snap, res, depth, now,
+				    o + 1 < nsrc && verdict_covers(snap,
+				    order[o + 1], depth) ? 0 :
+				    snap->cfg.crl_missing_allow, out,
+				    &fail[nfail]);
+			else
+				ans = verdict_ocsp_at(res, depth, now,
+				    ocsp_allow, out, &fail[nfail]);
+			if (ans != REV_FAILED) {
+				if (ans == REV_GOOD && strlen(out->rev_by) + 8 <
+				    sizeof(out->rev_by))
+					snprintf(out->rev_by + strlen(
+					    out->rev_by), sizeof(out->rev_by) -
+					    strlen(out->rev_by), "%s%s",
+					    out->rev_by[0] ? "," : "",
+					    order[o] == REV_CRL ? "crl" : "ocsp");
+				break;
+			}
+			nfail++;
+		}
+		if (ans == REV_REVOKED || ans == REV_PENDING)
+			return;
+		if (ans == REV_GOOD)
+			continue;
+		/* No source answered for this certificate. */
+		for (k = 0; k < nfail && fail[k].allow; k++)
+			;
+		if (k < nfail) {
+			out->reason = fail[k].reason;
+			snprintf(out->detail, sizeof(out->detail), "%.250s%s%.240s",
+			    fail[0].detail, nfail > 1 ? "; then " : "",
+			    nfail > 1 ? fail[1].detail : "");
 			return;
 		}
-		out->reason = VERDICT_REVOCATION_UNKNOWN;
-		break;
+		for (k = 0; k < nfail; k++)
+			if (fail[k].src == REV_OCSP && why[0] == '\0') {
+				unchecked = 1;
+				snprintf(why, sizeof(why), "%s", fail[k].detail);
+			}
 	}
-	snprintf(out->detail, sizeof(out->detail), "%s", or.detail);
+	if (unchecked) {
+		/* Soft-fail, visibly: never cached, always marked. */
+		out->revocation = "unchecked";
+		snprintf(out->detail, sizeof(out->detail), "allowed unchecked "
+		    "(ocsp_failure allow%s%s): %.300s", rs != -1 ?
+		    " in rule set " : "", rs != -1 ? (in->ruleset != NULL &&
+		    in->ruleset[0] != '\0' ? in->ruleset : "default") : "",
+		    why);
+	}
 }
 
 static void
@@ -296,7 +430,7 @@ verdict_init(struct verdict *out)
 	out->policy_applied = 0;
 	out->unknown_ruleset = 0;
 	out->revocation = NULL;
-	out->crl_checked = 0;
+	out->rev_by[0] = '\0';
 	out->pending = 0;
 	out->pending_url[0] = '\0';
 	out->rule[0] = out->reason_text[0] = '\0';
@@ -399,10 +533,8 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	snprintf(out->detail, sizeof(out->detail), "%s", res.status == CHAIN_OK ?
 	    (res.fast ? "chain verified (issuer verified at load)" :
 	    "chain verified") : res.detail);
-	if (out->reason == VERDICT_OK && snap->crl != NULL)
-		verdict_crl(snap, &res, now, out);
-	if (out->reason == VERDICT_OK && snap->cfg.ocsp_mode != 0)
-		verdict_ocsp(snap, &res, now, out);
+	if (out->reason == VERDICT_OK)
+		verdict_revocation(snap, in, &res, now, out);
 	if (chainp != NULL) {
 		*chainp = res.chain;
 		res.chain = NULL;

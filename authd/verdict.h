@@ -64,7 +64,7 @@ struct verdict {
 	struct identity		 id;
 	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
 	const char		*revocation;	/* X-Authd-Revocation, or NULL */
-	int			 crl_checked;	/* CRLs were consulted */
+	char			 rev_by[32];	/* sources that answered, by depth: "crl,ocsp" */
 	/* revocation data is being fetched: wait for pending_url, decide again */
 	int			 pending;	/* 0, VERDICT_WAIT_CRL or _OCSP */
 	char			 pending_url[1024];

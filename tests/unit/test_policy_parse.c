@@ -177,7 +177,7 @@ static const struct neg_case neg_cases[] = {
 	{ "junk after condition", RS("  allow true true\n"),
 	    "2:14: expected 'and', 'or', 'set' or a new rule, got 'true'" },
 	{ "junk in ruleset", RS("  permit true\n"),
-	    "2:3: expected 'allow', 'deny' or '}', got 'permit'" },
+	    "2:3: expected 'allow', 'deny', 'ocsp_failure' or '}', got 'permit'" },
 	{ "junk at top", "rules default {}\n",
 	    "1:1: expected 'list' or 'ruleset', got 'rules'" },
 	{ "unclosed paren", RS("  allow (true and true\n"),
