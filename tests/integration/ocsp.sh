@@ -31,6 +31,10 @@
 #     with zero queries; responder down through nginx: 401
 #     revocation-unknown (deny), 200 unchecked (allow)
 #  6  serve -n with the ocsp keys
+#  7  pinned responders (ocsp_signer) and check --ocsp-response
+#  8  revocation_order with CRLs and OCSP both on (the first source that
+#     answers decides; the other stands in when it cannot), ocsp_failure
+#     per rule set (check and served), and their configuration errors
 # About 40 s, most of it waiting for the back-off to end.
 . "$(dirname "$0")/lib.bash"
 
@@ -484,6 +488,85 @@ out=$("$AUTHD_BIN" "${CK[@]}" --ocsp-response "$WORK/rrev.resp" "$WORK/certs/rgo
 check_eq "7: check --ocsp-response about another certificate: first line" "$(head -n 1 <<<"$out")" "deny revocation-unknown"
 out=$("$AUTHD_BIN" "${CK[@]}" --ocsp-response /nonexistent "$WORK/certs/rgood.pem" 2>>"$WORK/check7.err") && rc=0 || rc=$?
 check_eq "7: check --ocsp-response with a missing file: exit" "$rc" 2
+
+# ---------------------------------------------------------------- 8: revocation_order, ocsp_failure per rule set
+# authd check with CRLs (scope leaf) and OCSP both on; --ocsp-responder
+# points every certificate at one fault mode. int.crl.pem is the
+# intermediate's current CRL (our leaves are not on it); root.crl.pem alone
+# leaves the intermediate without a CRL (missing).
+SCAN_LOGS+=("$WORK/check8.err")
+CK8=(check --trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem" --ocsp leaf --crl-scope leaf)
+ck8() { out=$("$AUTHD_BIN" "${CK8[@]}" "$@" 2>>"$WORK/check8.err") && rc=0 || rc=$?; first=$(head -n 1 <<<"$out"); }
+ck8 --crl "$PKI/crl/int.crl.pem" --ocsp-responder "$F/revoked" "$WORK/certs/rgood.pem"
+check_eq "8: crl,ocsp (default): a current CRL decides, OCSP's 'revoked' not asked" "$rc $first" "0 allow"
+check_contains "8: crl,ocsp: the explanation says the CRL answered" "$out" "answered by depth 0 CRL (revocation_order crl,ocsp)"
+check_contains "8: crl,ocsp: the ocsp section says it was not asked" "$out" "depth 0: not asked"
+ck8 --crl "$PKI/crl/int.crl.pem" --ocsp-responder "$F/revoked" --revocation-order "ocsp, crl" "$WORK/certs/rgood.pem"
+check_eq "8: ocsp,crl: OCSP decides first: revoked" "$rc $first" "1 deny revoked"
+check_contains "8: ocsp,crl: the explanation shows the responder, signer and times" "$out" "depth 0: revoked, asked $F/revoked, signed by"
+check_contains "8: ocsp,crl: ... thisUpdate and nextUpdate" "$out" "nextUpdate 20"
+ck8 --crl "$PKI/crl/int.crl.pem" --ocsp-responder "$F/http500" --revocation-order ocsp,crl "$WORK/certs/rgood.pem"
+check_eq "8: ocsp,crl, responder failing (ocsp_failure deny): the CRL stands in" "$rc $first" "0 allow"
+check_contains "8: ... and the explanation says so" "$out" "answered by depth 0 CRL"
+ck8 --crl "$PKI/crl/root.crl.pem" --ocsp-responder "$F/good" "$WORK/certs/rgood.pem"
+check_eq "8: crl,ocsp, no CRL from the issuer: OCSP stands in" "$rc $first" "0 allow"
+check_contains "8: ... answered by OCSP" "$out" "answered by depth 0 OCSP"
+ck8 --crl "$PKI/crl/int-expired.crl.pem" --ocsp-responder "$F/good" "$WORK/certs/rgood.pem"
+check_eq "8: crl,ocsp, the CRL past nextUpdate: OCSP stands in" "$rc $first" "0 allow"
+ck8 --crl "$PKI/crl/int-expired.crl.pem" --ocsp-responder "$F/http500" "$WORK/certs/rgood.pem"
+check_eq "8: CRL expired and responder failing: the first source's reason" "$rc $first" "1 deny crl-expired"
+ck8 --crl "$PKI/crl/root.crl.pem" --ocsp-responder "$F/http500" --ocsp-failure allow "$WORK/certs/rgood.pem"
+check_eq "8: no CRL (crl_missing deny), responder failing (ocsp_failure allow): deny" "$rc $first" "1 deny revocation-unknown"
+check_contains "8: ... both failures explained" "$out" "; then "
+ck8 --crl "$PKI/crl/root.crl.pem" --ocsp-responder "$F/http500" --ocsp-failure allow --crl-missing allow "$WORK/certs/rgood.pem"
+check_eq "8: both failures allowed: allow" "$rc $first" "0 allow"
+check_contains "8: ... marked NOT CHECKED" "$out" "NOT CHECKED: allowed unchecked (ocsp_failure allow)"
+ck8 --crl "$PKI/crl/int.crl.pem" --ocsp-responder "$F/revoked" --revocation-order crl,ocsp "$WORK/certs/rgood.pem"
+check_eq "8: explicit crl,ocsp with both on: accepted" "$rc $first" "0 allow"
+# per rule set
+printf 'ruleset api { ocsp_failure allow\n  allow true }\nruleset admin { allow true }\nruleset strict {\n  ocsp_failure deny\n  allow true\n}\n' > "$WORK/rs.policy"
+CK8=(check --trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem" --ocsp leaf --policy "$WORK/rs.policy" --data-dir "$WORK/d8")
+ck8 --ocsp-responder "$F/http500" --ruleset api "$WORK/certs/rgood.pem"
+check_eq "8: ocsp_failure allow in rule set api (global deny): allow" "$rc $first" "0 allow"
+check_contains "8: ... the explanation names the rule set" "$out" "(ocsp_failure allow in rule set api)"
+ck8 --ocsp-responder "$F/http500" --ruleset admin "$WORK/certs/rgood.pem"
+check_eq "8: rule set admin without its own setting: the global deny" "$rc $first" "1 deny revocation-unknown"
+ck8 --ocsp-responder "$F/http500" --ruleset strict --ocsp-failure allow "$WORK/certs/rgood.pem"
+check_eq "8: ocsp_failure deny in rule set strict (global allow): deny" "$rc $first" "1 deny revocation-unknown"
+ck8 --ocsp-responder "$F/http500" --ocsp-failure allow "$WORK/certs/rgood.pem"
+check_eq "8: no rule set asked (default, not defined): the global allow, then the policy" "$rc $first" "1 deny policy-deny"
+ck8 --ocsp-responder "$F/revoked" --ruleset api "$WORK/certs/rgood.pem"
+check_eq "8: rule set api, a revoked answer: still revoked" "$rc $first" "1 deny revoked"
+# served: the rule set comes from X-Authd-Ruleset
+RS_PORT=$(free_port); RS="127.0.0.1:$RS_PORT"
+start_authd authd-rs "$RS" --trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem" --ocsp leaf \
+    --ocsp-responder "$F/http500" --policy "$WORK/rs.policy" --data-dir "$WORK/dRS" --fetch-timeout ${FTO}s
+RS_PID=$LAST_PID
+rsdec() {
+    curl -sS --max-time 20 -o /dev/null -D - -H "@$WORK/certs/rgood.hdr" -H "X-SSL-Client-Verify: SUCCESS" \
+        -H "X-Original-URI: /x" -H "X-Authd-Ruleset: $1" "http://$RS/auth" 2>/dev/null | tr -d '\r' |
+        awk 'NR == 1 { c = $2 } tolower($1) == "x-authd-reason:" { r = $2 } tolower($1) == "x-authd-revocation:" { v = $2 }
+             END { printf "%s %s %s\n", c, r, v ? v : "-" }'
+}
+check_eq "8: served, rule set api, responder failing: 200 unchecked" "$(rsdec api)" "200 ok unchecked"
+check_eq "8: served, rule set admin, responder failing: 401" "$(rsdec admin)" "401 revocation-unknown -"
+check_eq "8: served, rule set api again (soft-fail never cached)" "$(rsdec api)" "200 ok unchecked"
+stop_pid "$RS_PID"; check_eq "8: authd-rs exits 0 on SIGTERM" "$STOP_RC" 0
+# configuration errors
+printf 'trust %s\nocsp leaf\ncrl %s\nrevocation_order ocsp\n' "$PKI/trust.pem" "$PKI/crl/int.crl.pem" > "$WORK/ro1.conf"
+out=$("$AUTHD_BIN" serve -n --config "$WORK/ro1.conf" 2>&1) && rc=0 || rc=$?
+check_eq "8: revocation_order ocsp with CRLs configured: exit" "$rc" 2
+check_contains "8: ... at file:line" "$out" "$WORK/ro1.conf:4: revocation_order: CRLs are configured but would never be consulted"
+printf 'trust %s\ncrl %s\nrevocation_order crl,ocsp\n' "$PKI/trust.pem" "$PKI/crl/int.crl.pem" > "$WORK/ro2.conf"
+out=$("$AUTHD_BIN" serve -n --config "$WORK/ro2.conf" 2>&1) && rc=0 || rc=$?
+check_contains "8: revocation_order naming ocsp while it is off" "$rc $out" "2 $WORK/ro2.conf:3: revocation_order: names ocsp, but ocsp is off"
+printf 'trust %s\nocsp leaf\nrevocation_order sideways\n' "$PKI/trust.pem" > "$WORK/ro3.conf"
+out=$("$AUTHD_BIN" serve -n --config "$WORK/ro3.conf" 2>&1) && rc=0 || rc=$?
+check_contains "8: revocation_order with a bad value" "$rc $out" "2 $WORK/ro3.conf:3: revocation_order: expected crl,ocsp, ocsp,crl, crl or ocsp"
+printf 'ruleset a { ocsp_failure sometimes allow true }\nruleset b { ocsp_failure deny ocsp_failure allow allow true }\n' > "$WORK/bad-rs.policy"
+out=$("$AUTHD_BIN" policy check "$WORK/bad-rs.policy" 2>&1) && rc=0 || rc=$?
+check_contains "8: policy check: ocsp_failure with a bad value" "$rc $out" "2 $WORK/bad-rs.policy:1:26: ocsp_failure: expected allow or deny"
+check_contains "8: policy check: ocsp_failure twice" "$out" "$WORK/bad-rs.policy:2:31: ocsp_failure set twice in rule set 'b'"
 
 # ---------------------------------------------------------------- the end
 for p in "$A_PID" "$B_PID" "$N_PID" "$NA_PID"; do
