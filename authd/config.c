@@ -32,6 +32,7 @@ enum config_type {
 	CT_OCSP,
 	CT_CERTID,
 	CT_REVORDER,
+	CT_RESPONDER,	/* repeatable "URL" or "URL ISSUER-FILE" */
 };
 
 struct config_key {
@@ -59,7 +60,7 @@ static const struct config_key config_keys[] = {
 	{ "fetch_timeout",	CT_DURATION,	OFF(fetch_timeout),	1, 120 },
 	{ "fetch_threads",	CT_UINT,	OFF(fetch_threads),	1, 16 },
 	{ "ocsp",		CT_OCSP,	OFF(ocsp_mode),		0, 0 },
-	{ "ocsp_responder",	CT_STRING,	OFF(ocsp_responder),	0, 0 },
+	{ "ocsp_responder",	CT_RESPONDER,	OFF(ocsp_responder),	0, 0 },
 	{ "ocsp_certid",	CT_CERTID,	OFF(ocsp_certid_sha256), 0, 0 },
 	{ "ocsp_skew",		CT_DURATION,	OFF(ocsp_skew),		0, 86400 },
 	{ "ocsp_max_age",	CT_DURATION,	OFF(ocsp_max_age),	0, 365 * 86400 },
@@ -136,7 +137,7 @@ config_cleanup(struct config *cfg)
 	config_list_cleanup(&cfg->ocsp_signer);
 	config_item_cleanup(&cfg->policy);
 	config_item_cleanup(&cfg->shadow_policy);
-	config_item_cleanup(&cfg->ocsp_responder);
+	config_list_cleanup(&cfg->ocsp_responder);
 	config_item_cleanup(&cfg->data_dir);
 	free(cfg->file);
 	cfg->file = NULL;
@@ -466,6 +467,47 @@ config_apply(struct config *cfg, const struct config_key *k,
 		config_error(cfg, origin, "%s: expected sha1 or sha256, got "
 		    "\"%s\"", k->name, value);
 		return AUTHD_ECONFIG;
+	case CT_RESPONDER: {
+		const char	*file, *end;
+		char		*v;
+		size_t		 ulen, vlen;
+
+		ulen = strcspn(value, " \t");
+		file = value + ulen;
+		while (*file == ' ' || *file == '\t')
+			file++;
+		if (strncmp(value, "http://", 7) != 0 || ulen <= 7 ||
+		    ulen >= OCSP_URL_MAX) {
+			config_error(cfg, origin, "%s: expected an http:// URL "
+			    "(shorter than %d bytes), then optionally the file "
+			    "of the issuing CA it is for, got \"%.200s\"",
+			    k->name, OCSP_URL_MAX, value);
+			return AUTHD_ECONFIG;
+		}
+		if (*file != '\0') {
+			end = file + strcspn(file, " \t");
+			if (*end != '\0') {
+				config_error(cfg, origin, "%s: expected URL [FILE], "
+				    "got more after \"%.200s\"", k->name, file);
+				return AUTHD_ECONFIG;
+			}
+			if ((path = config_resolve(file, relto)) == NULL)
+				return AUTHD_ENOMEM;
+			vlen = ulen + 1 + strlen(path) + 1;
+			if ((v = malloc(vlen)) != NULL)
+				snprintf(v, vlen, "%.*s\t%s", (int)ulen, value,
+				    path);
+			free(path);
+		} else
+			v = strdup(value);
+		if (v == NULL)
+			return AUTHD_ENOMEM;
+		if ((rc = config_list_add(field, v, origin)) == AUTHD_ERANGE) {
+			config_error(cfg, origin, "%s: more than 64", k->name);
+			return AUTHD_ECONFIG;
+		}
+		break;
+	}
 	case CT_REVORDER: {
 		static const char *const orders[] = { "crl,ocsp", "ocsp,crl",
 		    "crl", "ocsp" };
@@ -519,7 +561,8 @@ config_set_flag(struct config *cfg, const char *key, const char *value)
 		return AUTHD_EINVAL;
 	idx = (size_t)(k - config_keys);
 	snprintf(origin, sizeof(origin), "--%s", key);
-	if (k->type == CT_PATHS && !cfg->flagged[idx])
+	if ((k->type == CT_PATHS || k->type == CT_RESPONDER) &&
+	    !cfg->flagged[idx])
 		config_list_cleanup((struct config_list *)(void *)
 		    ((char *)cfg + k->off));
 	cfg->flagged[idx] = 1;
@@ -661,10 +704,11 @@ config_load_depth(struct config *cfg, const char *path, int depth,
 		idx = (size_t)(k - config_keys);
 		if (cfg->flagged[idx])
 			continue;	/* the flag wins */
-		if (cfg->seen[idx] && k->type != CT_PATHS) {
+		if (cfg->seen[idx] && k->type != CT_PATHS &&
+		    k->type != CT_RESPONDER) {
 			config_error(cfg, origin, "%s: set twice (only %s may "
-			    "be repeated)", k->name, "trust, intermediates, crl "
-			    "and ocsp_signer");
+			    "be repeated)", k->name, "trust, intermediates, crl, "
+			    "ocsp_signer and ocsp_responder");
 			continue;
 		}
 		cfg->seen[idx] = 1;
@@ -716,16 +760,24 @@ config_check_revorder(struct config *cfg)
 int
 config_check(struct config *cfg, int need_trust)
 {
-	const char	*where = cfg->file != NULL ? cfg->file : "authd";
+	const char		*where = cfg->file != NULL ? cfg->file : "authd";
+	const struct config_item *global;
+	size_t			 i;
 
 	if (need_trust && cfg->trust.n == 0)
 		config_error(cfg, where, "trust: no trust anchors configured "
 		    "(set \"trust FILE\" or --trust FILE)");
-	if (cfg->ocsp_responder.value != NULL &&
-	    strncmp(cfg->ocsp_responder.value, "http://", 7) != 0)
-		config_error(cfg, cfg->ocsp_responder.origin, "ocsp_responder: "
-		    "expected an http:// URL, got \"%.200s\"",
-		    cfg->ocsp_responder.value);
+	for (i = 0, global = NULL; i < cfg->ocsp_responder.n; i++) {
+		if (strchr(cfg->ocsp_responder.items[i].value, '\t') != NULL)
+			continue;
+		if (global != NULL)
+			config_error(cfg, cfg->ocsp_responder.items[i].origin,
+			    "ocsp_responder: a second responder for every "
+			    "issuer (the first is at %s); add the issuer's "
+			    "file to route by issuer", global->origin);
+		else
+			global = &cfg->ocsp_responder.items[i];
+	}
 	if (config_is_set(cfg, "revocation_order"))
 		config_check_revorder(cfg);
 	if (cfg->shadow_policy.value != NULL && cfg->policy.value == NULL)

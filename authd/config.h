@@ -16,6 +16,7 @@
 #define CONFIG_ORIGIN_MAX	 512
 #define CONFIG_INCLUDE_DEPTH	 8
 #define CONFIG_LINE_MAX		 4096
+#define OCSP_URL_MAX		 1024
 
 enum config_purpose {
 	CONFIG_PURPOSE_CLIENT = 0,
@@ -57,7 +58,8 @@ struct config {
 	time_t			 fetch_timeout;
 	unsigned int		 fetch_threads;
 	int			 ocsp_mode;		/* enum ocsp_mode */
-	struct config_item	 ocsp_responder;
+	/* "URL" for every issuer, or "URL\tISSUER-FILE" (resolved) */
+	struct config_list	 ocsp_responder;
 	int			 ocsp_certid_sha256;
 	time_t			 ocsp_skew;
 	time_t			 ocsp_max_age;

@@ -150,6 +150,7 @@ static void
 main_ocsp_config(const struct config *cfg)
 {
 	struct ocsp_settings	 s;
+	size_t			 i;
 
 	memset(&s, 0, sizeof(s));
 	s.mode = (enum ocsp_mode)cfg->ocsp_mode;
@@ -160,9 +161,10 @@ main_ocsp_config(const struct config *cfg)
 	s.default_ttl = cfg->ocsp_default_ttl;
 	s.timeout = cfg->fetch_timeout;
 	s.max_size = cfg->ocsp_max_size;
-	if (cfg->ocsp_responder.value != NULL)
-		snprintf(s.responder, sizeof(s.responder), "%s",
-		    cfg->ocsp_responder.value);
+	for (i = 0; i < cfg->ocsp_responder.n; i++)
+		if (strchr(cfg->ocsp_responder.items[i].value, '\t') == NULL)
+			snprintf(s.responder, sizeof(s.responder), "%s",
+			    cfg->ocsp_responder.items[i].value);
 	ocsp_config(&s);
 }
 

@@ -453,13 +453,22 @@ ocsp_run(void *arg)
 	unsigned char		*der = NULL;
 	const char		*urls[OCSP_URLS_MAX];
 	char			 err[512] = "no OCSP responder (no AIA OCSP URL)";
-	char			 used[256] = "";
+	char			 used[256] = "", routed[OCSP_URL_MAX] = "";
+	struct snapshot		*snap;
+	const char		*route;
 	size_t			 nurls = 0, i;
 	time_t			 now;
 	int			 len, ok = 0, stored = 0;
 
 	memset(&ans, 0, sizeof(ans));
-	if (job->set.responder[0] != '\0')
+	/* ocsp_responder for this issuer, then for all, then the AIA. */
+	if ((snap = snapshot_acquire()) != NULL &&
+	    (route = snapshot_responder(snap, job->issuer)) != NULL)
+		snprintf(routed, sizeof(routed), "%s", route);
+	snapshot_release(snap);
+	if (routed[0] != '\0')
+		urls[nurls++] = routed;
+	else if (job->set.responder[0] != '\0')
 		urls[nurls++] = job->set.responder;
 	else if ((aia = X509_get1_ocsp(job->cert)) != NULL)
 		for (i = 0; i < (size_t)sk_OPENSSL_STRING_num(aia) &&

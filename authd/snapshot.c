@@ -5,6 +5,8 @@
  * instructions per request, never across any work.
  */
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,11 +26,88 @@ snapshot_free(struct snapshot *snap)
 {
 	crl_set_free(&snap->crl);
 	sk_X509_pop_free(snap->ocsp_signers, X509_free);
+	while (snap->nresponders > 0) {
+		snap->nresponders--;
+		X509_free(snap->responders[snap->nresponders].issuer);
+		free(snap->responders[snap->nresponders].url);
+	}
+	free(snap->responders);
 	policy_free(&snap->policy);
 	policy_free(&snap->shadow);
 	chain_store_free(&snap->chain);
 	config_cleanup(&snap->cfg);
 	free(snap);
+}
+
+const char *
+snapshot_responder(const struct snapshot *snap, X509 *issuer)
+{
+	size_t	 i;
+
+	for (i = 0; snap != NULL && issuer != NULL && i < snap->nresponders;
+	    i++)
+		if (X509_cmp(snap->responders[i].issuer, issuer) == 0)
+			return snap->responders[i].url;
+	return NULL;
+}
+
+/*
+ * ocsp_responder URL FILE: every certificate in FILE routes to URL.  An
+ * issuer given twice is an error.  Returns 0 or AUTHD_ECONFIG/ENOMEM.
+ */
+static int
+snapshot_load_responders(struct snapshot *snap)
+{
+	struct config_list	*l = &snap->cfg.ocsp_responder;
+	struct config_item	 it;
+	struct snapshot_responder *r;
+	STACK_OF(X509)		*sk;
+	const char		*tab;
+	size_t			 i, n;
+	int			 j, rc = 0;
+
+	for (i = 0; i < l->n; i++) {
+		if ((tab = strchr(l->items[i].value, '\t')) == NULL)
+			continue;
+		if ((sk = sk_X509_new_null()) == NULL)
+			return AUTHD_ENOMEM;
+		it.value = (char *)(uintptr_t)(tab + 1);
+		snprintf(it.origin, sizeof(it.origin), "%s",
+		    l->items[i].origin);
+		if (chain_bundle_load(&snap->cfg, &it, sk, &n) != 0) {
+			sk_X509_pop_free(sk, X509_free);
+			rc = AUTHD_ECONFIG;
+			continue;
+		}
+		for (j = 0; j < sk_X509_num(sk); j++) {
+			X509	*x = sk_X509_value(sk, j);
+
+			if (snapshot_responder(snap, x) != NULL) {
+				config_error(&snap->cfg, l->items[i].origin,
+				    "ocsp_responder: a certificate in %s is "
+				    "routed to a responder already", tab + 1);
+				rc = AUTHD_ECONFIG;
+				continue;
+			}
+			if ((r = realloc(snap->responders,
+			    (snap->nresponders + 1) * sizeof(*r))) == NULL) {
+				rc = AUTHD_ENOMEM;
+				break;
+			}
+			snap->responders = r;
+			r += snap->nresponders;
+			if ((r->url = strndup(l->items[i].value,
+			    (size_t)(tab - l->items[i].value))) == NULL) {
+				rc = AUTHD_ENOMEM;
+				break;
+			}
+			X509_up_ref(x);
+			r->issuer = x;
+			snap->nresponders++;
+		}
+		sk_X509_pop_free(sk, X509_free);
+	}
+	return rc;
 }
 
 int
@@ -62,6 +141,8 @@ snapshot_new_store(struct config *cfg, struct store *store,
 		if (chain_bundle_load(&snap->cfg, &snap->cfg.ocsp_signer.items[i],
 		    snap->ocsp_signers, &n) != 0)
 			rc = AUTHD_ECONFIG;
+	if (snapshot_load_responders(snap) != 0)
+		rc = AUTHD_ECONFIG;
 	/* Policies load even when trust failed, so that -n reports it all. */
 	if (snap->cfg.policy.value != NULL &&
 	    policy_load_store(snap->cfg.policy.value, stderr, store,

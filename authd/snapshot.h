@@ -14,17 +14,28 @@
 #include "config.h"
 #include "policy.h"
 
+/* ocsp_responder URL ISSUER-FILE: the responder for that CA's certificates. */
+struct snapshot_responder {
+	X509			*issuer;	/* owned */
+	char			*url;		/* owned */
+};
+
 struct snapshot {
 	struct config		 cfg;		/* owned */
 	struct chain_store	*chain;		/* owned */
 	struct crl_set		*crl;		/* owned; NULL: no CRLs */
 	STACK_OF(X509)		*ocsp_signers;	/* owned; pinned responders */
+	struct snapshot_responder *responders;	/* owned; by issuer */
+	size_t			 nresponders;
 	struct policy		*policy;	/* owned; NULL: valid chain allows */
 	struct policy		*shadow;	/* owned; evaluated, never enforced */
 	unsigned long		 generation;	/* changes with every publish */
 	/* private */
 	unsigned long		 refs;
 };
+
+/* The responder configured for certificates issued by issuer, or NULL. */
+const char	*snapshot_responder(const struct snapshot *snap, X509 *issuer);
 
 /*
  * Build a snapshot from cfg, taking ownership of its contents (cfg is left

@@ -35,6 +35,7 @@
 #  8  revocation_order with CRLs and OCSP both on (the first source that
 #     answers decides; the other stands in when it cannot), ocsp_failure
 #     per rule set (check and served), and their configuration errors
+#  9  ocsp_responder per issuer: routing, precedence, configuration errors
 # About 40 s, most of it waiting for the back-off to end.
 . "$(dirname "$0")/lib.bash"
 
@@ -567,6 +568,39 @@ printf 'ruleset a { ocsp_failure sometimes allow true }\nruleset b { ocsp_failur
 out=$("$AUTHD_BIN" policy check "$WORK/bad-rs.policy" 2>&1) && rc=0 || rc=$?
 check_contains "8: policy check: ocsp_failure with a bad value" "$rc $out" "2 $WORK/bad-rs.policy:1:26: ocsp_failure: expected allow or deny"
 check_contains "8: policy check: ocsp_failure twice" "$out" "$WORK/bad-rs.policy:2:31: ocsp_failure set twice in rule set 'b'"
+
+# ---------------------------------------------------------------- 9: ocsp_responder per issuer
+# refused2's AIA names a dead port; a responder routed by its issuer (the
+# intermediate) answers instead; one routed for another CA does not apply.
+CK9=(check --trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem" --ocsp leaf)
+ck9() { out=$("$AUTHD_BIN" "${CK9[@]}" "$@" 2>>"$WORK/check8.err") && rc=0 || rc=$?; first=$(head -n 1 <<<"$out"); }
+ck9 --ocsp-responder "$F/good $PKI/intermediate.pem" "$WORK/certs/refused2.pem"
+check_eq "9: ocsp_responder URL ISSUER: the issuer's responder answers" "$rc $first" "0 allow"
+check_contains "9: ... and the explanation names it" "$out" "asked $F/good"
+ck9 --ocsp-responder "$F/good $PKI/root.pem" "$WORK/certs/refused2.pem"
+check_eq "9: a responder routed for another CA does not apply (AIA: dead)" "$rc $first" "1 deny revocation-unknown"
+check_contains "9: ... the AIA URL was asked" "$out" "127.0.0.1:$DEAD_PORT"
+mkdir -p "$WORK/conf9"; cp "$PKI/intermediate.pem" "$WORK/conf9/int.pem"
+printf 'trust %s\nintermediates %s\nocsp leaf\nocsp_responder %s/revoked\nocsp_responder %s/good   int.pem\n' \
+    "$PKI/trust.pem" "$PKI/intermediates.pem" "$F" "$F" > "$WORK/conf9/authd.conf"
+out=$("$AUTHD_BIN" check --config "$WORK/conf9/authd.conf" "$WORK/certs/refused2.pem" 2>>"$WORK/check8.err") && rc=0 || rc=$?
+check_eq "9: a per-issuer responder (file relative to the config) wins over the one for all" "$rc $(head -n 1 <<<"$out")" "0 allow"
+# values refused while reading the file
+printf 'trust %s\nocsp leaf\nocsp_responder gopher://x/\nocsp_responder %s/good a.pem b.pem\n' "$PKI/trust.pem" "$F" > "$WORK/conf9/bad1.conf"
+out=$("$AUTHD_BIN" serve -n --config "$WORK/conf9/bad1.conf" 2>&1) && rc=0 || rc=$?
+check_eq "9: bad ocsp_responder values: exit" "$rc" 2
+check_contains "9: not an http URL, at file:line" "$out" "$WORK/conf9/bad1.conf:3: ocsp_responder: expected an http:// URL"
+# refused when the configuration is put together
+printf 'trust %s\nocsp leaf\nocsp_responder %s/revoked\nocsp_responder %s/good\n' "$PKI/trust.pem" "$F" "$F" > "$WORK/conf9/bad2.conf"
+out2=$("$AUTHD_BIN" serve -n --config "$WORK/conf9/bad2.conf" 2>&1) && rc=0 || rc=$?
+check_eq "9: two responders for every issuer: exit" "$rc" 2
+check_contains "9: a second responder for every issuer, at file:line" "$out2" "$WORK/conf9/bad2.conf:4: ocsp_responder: a second responder for every issuer (the first is at $WORK/conf9/bad2.conf:3)"
+printf 'trust %s\nocsp leaf\nocsp_responder %s/good missing.pem\nocsp_responder %s/good %s\nocsp_responder %s/good %s\n' \
+    "$PKI/trust.pem" "$F" "$F" "$PKI/intermediate.pem" "$F" "$PKI/intermediate.pem" > "$WORK/conf9/bad3.conf"
+out3=$("$AUTHD_BIN" serve -n --config "$WORK/conf9/bad3.conf" 2>&1) && rc=0 || rc=$?
+check_eq "9: bad issuer files: exit" "$rc" 2
+check_contains "9: a missing issuer file, at file:line" "$out3" "$WORK/conf9/bad3.conf:3: cannot read $WORK/conf9/missing.pem"
+check_contains "9: the same issuer routed twice, at file:line" "$out3" "$WORK/conf9/bad3.conf:5: ocsp_responder: a certificate in $PKI/intermediate.pem is routed to a responder already"
 
 # ---------------------------------------------------------------- the end
 for p in "$A_PID" "$B_PID" "$N_PID" "$NA_PID"; do

@@ -713,6 +713,126 @@ test_check(void)
 	config_cleanup(&cfg);
 }
 
+/* revocation_order and ocsp_responder: values, and what config_check says */
+static void
+test_revocation(void)
+{
+	static const struct {
+		const char	*order;
+		int		 ok, want;
+	} orders[] = {
+		{ "crl,ocsp", 1, CONFIG_REVORDER_CRL_OCSP },
+		{ "ocsp,crl", 1, CONFIG_REVORDER_OCSP_CRL },
+		{ "ocsp, crl", 1, CONFIG_REVORDER_OCSP_CRL },
+		{ "crl", 1, CONFIG_REVORDER_CRL },
+		{ "ocsp", 1, CONFIG_REVORDER_OCSP },
+		{ "ocsp,ocsp", 0, 0 },
+		{ "crl,ocsp,crl", 0, 0 },
+		{ "OCSP", 0, 0 },
+		{ "crl;ocsp", 0, 0 },
+		{ "", 0, 0 },
+	};
+	static const struct {
+		const char	*value;
+		int		 ok;
+		const char	*stored;	/* with the file resolved */
+	} responders[] = {
+		{ "http://ocsp.example/", 1, "http://ocsp.example/" },
+		{ "http://ocsp.example/ /etc/ca.pem", 1,
+		    "http://ocsp.example/\t/etc/ca.pem" },
+		{ "http://ocsp.example/ \t /etc/ca.pem", 1,
+		    "http://ocsp.example/\t/etc/ca.pem" },
+		{ "https://ocsp.example/", 0, NULL },
+		{ "http://", 0, NULL },
+		{ "ocsp.example", 0, NULL },
+		{ "http://ocsp.example/ a.pem b.pem", 0, NULL },
+	};
+	struct config		 cfg;
+	struct t_capture	 cap;
+	size_t			 i;
+	char			*err;
+	int			 rc;
+
+	for (i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		config_init(&cfg);
+		t_capture_start(&cap);
+		rc = config_set_flag(&cfg, "revocation-order", orders[i].order);
+		err = t_capture_end(&cap);
+		if (orders[i].ok)
+			CHECK(rc == 0 && cfg.revocation_order == orders[i].want,
+			    "revocation_order \"%s\": rc %d value %d: %s",
+			    orders[i].order, rc, cfg.revocation_order, err);
+		else
+			CHECK(rc != 0 && (orders[i].order[0] == '\0' ?
+			    t_contains(err, "missing value") : t_contains(err,
+			    "expected crl,ocsp, ocsp,crl, crl or ocsp")),
+			    "revocation_order \"%s\": rc %d: %s",
+			    orders[i].order, rc, err);
+		free(err);
+		config_cleanup(&cfg);
+	}
+	for (i = 0; i < sizeof(responders) / sizeof(responders[0]); i++) {
+		config_init(&cfg);
+		t_capture_start(&cap);
+		rc = config_set_flag(&cfg, "ocsp_responder", responders[i].value);
+		err = t_capture_end(&cap);
+		if (responders[i].ok)
+			CHECK(rc == 0 && cfg.ocsp_responder.n == 1 &&
+			    strcmp(cfg.ocsp_responder.items[0].value,
+			    responders[i].stored) == 0,
+			    "ocsp_responder \"%s\": rc %d: %s", responders[i].value,
+			    rc, err);
+		else
+			CHECK(rc != 0 && t_contains(err, "--ocsp_responder: "
+			    "ocsp_responder: expected"), "ocsp_responder \"%s\": "
+			    "rc %d: %s", responders[i].value, rc, err);
+		free(err);
+		config_cleanup(&cfg);
+	}
+
+	/* an explicit order must name exactly the sources that are on */
+	config_init(&cfg);
+	config_set_flag(&cfg, "trust", "/ca.pem");
+	config_set_flag(&cfg, "crl", "/x.crl");
+	config_set_flag(&cfg, "revocation-order", "ocsp,crl");
+	t_capture_start(&cap);
+	rc = config_check(&cfg, 1);
+	err = t_capture_end(&cap);
+	CHECK(rc == AUTHD_ECONFIG && cfg.nerrors == 1 && t_contains(err,
+	    "--revocation-order: revocation_order: names ocsp, but ocsp is off"),
+	    "order names ocsp while off: rc %d, %d: %s", rc, cfg.nerrors, err);
+	free(err);
+	config_set_flag(&cfg, "ocsp", "leaf");
+	config_set_flag(&cfg, "revocation-order", "crl");
+	cfg.nerrors = 0;
+	t_capture_start(&cap);
+	rc = config_check(&cfg, 1);
+	err = t_capture_end(&cap);
+	CHECK(rc == AUTHD_ECONFIG && cfg.nerrors == 1 && t_contains(err,
+	    "revocation_order: ocsp is on but would never be consulted"),
+	    "order leaves ocsp out: rc %d, %d: %s", rc, cfg.nerrors, err);
+	free(err);
+	config_set_flag(&cfg, "revocation-order", "crl,ocsp");
+	config_set_flag(&cfg, "ocsp_responder", "http://a/");
+	config_set_flag(&cfg, "ocsp_responder", "http://b/ /ca.pem");
+	cfg.nerrors = 0;
+	t_capture_start(&cap);
+	rc = config_check(&cfg, 1);
+	err = t_capture_end(&cap);
+	CHECK(rc == 0 && cfg.nerrors == 0 && cfg.ocsp_responder.n == 2,
+	    "both on, crl,ocsp, one global and one routed responder: rc %d, "
+	    "%d: %s", rc, cfg.nerrors, err);
+	free(err);
+	config_set_flag(&cfg, "ocsp_responder", "http://c/");
+	t_capture_start(&cap);
+	rc = config_check(&cfg, 1);
+	err = t_capture_end(&cap);
+	CHECK(rc == AUTHD_ECONFIG && t_contains(err, "a second responder for "
+	    "every issuer"), "two global responders: rc %d: %s", rc, err);
+	free(err);
+	config_cleanup(&cfg);
+}
+
 int
 main(void)
 {
@@ -725,6 +845,7 @@ main(void)
 	test_is_key();
 	test_sizes();
 	test_check();
+	test_revocation();
 	t_rmtree(dir);
 	return t_done();
 }
