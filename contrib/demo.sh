@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # authd demo: builds authd, makes a throwaway PKI, starts authd and nginx
-# (with the contrib/nginx snippets) on loopback, and shows what happens to
+# (with the contrib/nginx snippets) and an OCSP responder (openssl ocsp) on
+# loopback, and shows what happens to
 # a few clients. Everything runs in a temporary directory and is stopped and
 # removed on exit. Needs root only to install missing packages.
 #
@@ -69,6 +70,8 @@ TLS_PORT=$(free_port)
 while [ "$TLS_PORT" = "$AUTHD_PORT" ]; do TLS_PORT=$(free_port); done
 BACKEND_PORT=$(free_port)
 while [ "$BACKEND_PORT" = "$AUTHD_PORT" ] || [ "$BACKEND_PORT" = "$TLS_PORT" ]; do BACKEND_PORT=$(free_port); done
+OCSP_PORT=$(free_port)
+while [ "$OCSP_PORT" = "$AUTHD_PORT" ] || [ "$OCSP_PORT" = "$TLS_PORT" ] || [ "$OCSP_PORT" = "$BACKEND_PORT" ]; do OCSP_PORT=$(free_port); done
 
 # ------------------------------------------------------------ PKI
 bold "Creating a throwaway PKI in $D/pki"
@@ -77,6 +80,24 @@ P="$D/pki"
 cat "$P/expired.pem" "$P/intermediate.pem" > "$P/expired-chain.pem"
 cat "$P/revoked.pem" "$P/intermediate.pem" > "$P/revoked-chain.pem"
 cat "$P/client2.pem" "$P/intermediate.pem" > "$P/client2-chain.pem"
+# Two more clients: dave, whom the CA revoked a minute ago (the OCSP
+# responder knows, the CRL does not list him yet), and erin.
+printf 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\n' > "$P/demo-client.ext"
+for n in dave erin; do
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/$n.key" \
+        -subj "/O=Example Corp/OU=Engineering/CN=$n" -out "$P/$n.csr" 2>/dev/null &&
+    openssl x509 -req -in "$P/$n.csr" -CA "$P/intermediate.pem" -CAkey "$P/intermediate.key" \
+        -set_serial "0x$(openssl rand -hex 8)" -days 30 -sha256 -extfile "$P/demo-client.ext" \
+        -out "$P/$n.pem" 2>/dev/null || die "cannot issue a certificate for $n"
+    cat "$P/$n.pem" "$P/intermediate.pem" > "$P/$n-chain.pem"
+done
+# The OCSP responder's database (openssl ca's index.txt format).
+serial() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
+EXP=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
+REVAT=$(date -u -d '-1 minute' +%y%m%d%H%M%SZ)
+{ for n in client client2 erin; do printf 'V\t%s\t\t%s\tunknown\t/CN=%s\n' "$EXP" "$(serial "$P/$n.pem")" "$n"; done
+  for n in revoked dave; do printf 'R\t%s\t%s,keyCompromise\t%s\tunknown\t/CN=%s\n' "$EXP" "$REVAT" "$(serial "$P/$n.pem")" "$n"; done
+} > "$D/ocsp-index.txt"
 # The policy: /admin/ for the Admins OU only, everything else for Example Corp.
 cat > "$D/demo.policy" <<'POLICY'
 ruleset default {
@@ -87,16 +108,33 @@ POLICY
 say "  root CA:      $(openssl x509 -in "$P/root.pem" -noout -subject -nameopt RFC2253 | sed 's/subject=//')"
 say "  intermediate: $(openssl x509 -in "$P/intermediate.pem" -noout -subject -nameopt RFC2253 | sed 's/subject=//')"
 say "  clients:      alice (OU=Engineering), bob (OU=Admins), mallory (from a foreign CA),"
-say "                expired-client, revoked-client (on the intermediate's CRL)"
+say "                expired-client, revoked-client (on the intermediate's CRL),"
+say "                dave (revoked a minute ago: only the OCSP responder knows), erin"
+
+# ------------------------------------------------------------ OCSP responder
+bold "Starting an OCSP responder (openssl ocsp) on 127.0.0.1:$OCSP_PORT"
+say "  openssl ocsp -index ocsp-index.txt -port $OCSP_PORT -CA intermediate.pem -rsigner ocsp-signer.pem ..."
+openssl ocsp -index "$D/ocsp-index.txt" -port "$OCSP_PORT" -ndays 1 -CA "$P/intermediate.pem" \
+    -rsigner "$P/ocsp-signer.pem" -rkey "$P/ocsp-signer.key" >"$D/ocsp.log" 2>&1 &
+OCSP_PID=$!
+PIDS+=($OCSP_PID)
+# (readiness from its log: openssl ocsp does not like idle probe connections)
+for i in $(seq 1 100); do grep -q 'waiting for OCSP client connections' "$D/ocsp.log" && break; sleep 0.1; done
+grep -q 'waiting for OCSP client connections' "$D/ocsp.log" || die "openssl ocsp did not start: $(cat "$D/ocsp.log")"
+say "  it signs with a delegate certificate (OCSPSigning) issued by the intermediate CA."
 
 # ------------------------------------------------------------ authd
 bold "Starting authd on 127.0.0.1:$AUTHD_PORT"
 say "  authd serve --listen 127.0.0.1:$AUTHD_PORT --trust trust.pem --intermediates intermediates.pem \\"
-say "              --crl crl/both.crl.pem --policy demo.policy --data-dir data --log-level debug"
+say "              --crl crl/both.crl.pem --ocsp leaf --ocsp-responder http://127.0.0.1:$OCSP_PORT/ \\"
+say "              --revocation-order ocsp,crl --policy demo.policy --data-dir data --log-level debug"
+say "  (OCSP answers first for each client certificate; the CRL stands in when it cannot,"
+say "   and covers the intermediate CA)"
 say "  demo.policy:"
 sed 's/^/    /' "$D/demo.policy"
 "$AUTHD" serve --listen "127.0.0.1:$AUTHD_PORT" --trust "$P/trust.pem" \
     --intermediates "$P/intermediates.pem" --crl "$P/crl/both.crl.pem" \
+    --ocsp leaf --ocsp-responder "http://127.0.0.1:$OCSP_PORT/" --revocation-order ocsp,crl \
     --policy "$D/demo.policy" --data-dir "$D/data" --log-level debug 2>"$D/authd.log" &
 PIDS+=($!)
 for i in $(seq 1 100); do
@@ -151,11 +189,12 @@ URL="https://localhost:$TLS_PORT/orders"
 # show WANT_STATUS CURL-ARGS...: one request, status + reason + backend view
 show() {
     local want=$1; shift
-    local out code reason url=${SHOW_URL:-$URL}
+    local out code reason rev url=${SHOW_URL:-$URL}
     out=$(curl -sS -D "$D/h" -o "$D/b" -w '%{http_code}' --cacert "$P/root.pem" "$@" "$url") || die "curl failed"
     code=$out
     reason=$(grep -i '^x-authd-reason:' "$D/h" | tail -1 | sed 's/^[^:]*: *//; s/\r$//')
-    say "  -> HTTP $code, X-Authd-Reason: ${reason:-(none)}"
+    rev=$(grep -i '^x-authd-revocation:' "$D/h" | tail -1 | sed 's/^[^:]*: *//; s/\r$//' || true)
+    say "  -> HTTP $code, X-Authd-Reason: ${reason:-(none)}${rev:+, X-Authd-Revocation: $rev}"
     [ "$code" = 200 ] && sed 's/^/     /' "$D/b"
     [ "$code" = "$want" ] || die "expected HTTP $want, got $code"
 }
@@ -190,14 +229,45 @@ set -e
 say "  (exit status $rc: 0 allow, 1 deny, 2 usage error)"
 [ "$rc" = 1 ] || die "authd check should exit 1 for an expired certificate"
 
-bold "6. A certificate revoked by its CA (on the intermediate's CRL)"
+bold "6. A certificate revoked by its CA"
 say "  curl --cert revoked-chain.pem --key revoked.key $URL"
 show 401 --cert "$P/revoked-chain.pem" --key "$P/revoked.key"
-say "  nginx itself accepts it (it does not read the CRL); authd does: 401 revoked,"
-say "  with X-Authd-Revocation: crl for the logs. CRL files are re-read when they"
-say "  change; CRLs can also be fetched from the certificates' distribution points."
+say "  nginx itself accepts it (it checks no revocation here); authd asked the OCSP"
+say "  responder named in its configuration: 401 revoked."
 
-bold "7. The policy: /admin/ is for the Admins OU"
+bold "7. dave was revoked a minute ago: the CRL does not list him yet, OCSP does"
+say "  curl --cert dave-chain.pem --key dave.key $URL"
+show 401 --cert "$P/dave-chain.pem" --key "$P/dave.key"
+say "  authd check shows where the answer came from:"
+set +e
+"$AUTHD" check --trust "$P/trust.pem" --intermediates "$P/intermediates.pem" --crl "$P/crl/both.crl.pem" \
+    --ocsp leaf --ocsp-responder "http://127.0.0.1:$OCSP_PORT/" --revocation-order ocsp,crl "$P/dave.pem" 2>/dev/null |
+    sed -n '1p;/^ocsp$/,/^checks$/p;/^  revocation/p' | grep -v '^checks$' | sed 's/^/     /'
+set -e
+say "  The answer is verified (signer delegated by the CA, our CertID, thisUpdate and"
+say "  nextUpdate), kept in LMDB until its nextUpdate and refreshed ahead of it; nginx"
+say "  gets X-Authd-Revocation: ocsp with the 401."
+
+bold "8. The OCSP responder goes down"
+kill -TERM "$OCSP_PID" 2>/dev/null || true
+wait "$OCSP_PID" 2>/dev/null || true
+say "  (responder stopped)"
+say "  alice again: her OCSP answer is cached, nothing to ask"
+show 200 --cert "$P/client-chain.pem" --key "$P/client.key"
+say "  erin, never seen before: the responder cannot be reached, so the CRL stands in"
+say "  (revocation_order ocsp,crl); she is not on it:"
+show 200 --cert "$P/erin-chain.pem" --key "$P/erin.key"
+say "  Without a CRL to fall back on, ocsp_failure decides: deny (the default, 401"
+say "  revocation-unknown) or allow (200 with X-Authd-Revocation: unchecked), globally"
+say "  or per rule set."
+say "  authd check, offline, with the same settings:"
+set +e
+"$AUTHD" check --trust "$P/trust.pem" --intermediates "$P/intermediates.pem" --crl "$P/crl/both.crl.pem" \
+    --ocsp leaf --ocsp-responder "http://127.0.0.1:$OCSP_PORT/" --revocation-order ocsp,crl "$P/erin.pem" 2>/dev/null |
+    sed -n '1p;/^ocsp$/,/^checks$/p;/^  revocation/p' | grep -v '^checks$' | sed 's/^/     /'
+set -e
+
+bold "9. The policy: /admin/ is for the Admins OU"
 say "  curl --cert client-chain.pem ... https://localhost:$TLS_PORT/admin/users   (alice, Engineering)"
 SHOW_URL="https://localhost:$TLS_PORT/admin/users" show 403 --cert "$P/client-chain.pem" --key "$P/client.key"
 say "  curl --cert client2-chain.pem ... https://localhost:$TLS_PORT/admin/users  (bob, Admins)"
