@@ -118,7 +118,7 @@ doctor_add(struct doctor *d, enum doctor_level level, const char *check,
 	    DOCTOR_OK ? fix : "");
 	if (d->o->json)
 		return;
-	fprintf(d->out, "%-4s  %-14s  %s\n", doctor_level_text[level],
+	fprintf(d->out, "%-4s  %-15s  %s\n", doctor_level_text[level],
 	    check, f->msg);
 	if (f->fix[0] != '\0')
 		fprintf(d->out, "      fix: %s\n", f->fix);
@@ -272,10 +272,12 @@ doctor_url_parse(const char *url, struct doctor_url *u, char *err,
 static int
 doctor_load_cert(struct doctor *d)
 {
-	BIO	*bio = NULL;
-	X509	*x;
-	char	 msg[256] = "";
-	int	 rc = -1;
+	const char	*kf = d->o->key != NULL ? d->o->key : d->o->cert;
+	BIO		*bio = NULL;
+	EVP_PKEY	*pkey = NULL;
+	X509		*x;
+	char		 msg[256] = "";
+	int		 rc = -1;
 
 	ERR_clear_error();
 	if ((bio = BIO_new_file(d->o->cert, "r")) == NULL) {
@@ -307,22 +309,29 @@ doctor_load_cert(struct doctor *d)
 		    err_openssl(msg, sizeof(msg)));
 		goto end;
 	}
-	if (SSL_CTX_use_PrivateKey_file(d->withcert, d->o->key != NULL ?
-	    d->o->key : d->o->cert, SSL_FILETYPE_PEM) != 1) {
+	BIO_free(bio);
+	if ((bio = BIO_new_file(kf, "r")) == NULL ||
+	    (pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
 		fprintf(stderr, "authd doctor: %s %s: cannot read a private "
 		    "key: %s\n", d->o->key != NULL ? "--key" : "--cert (no "
-		    "--key given)", d->o->key != NULL ? d->o->key : d->o->cert,
+		    "--key given)", kf, bio == NULL ? strerror(errno) :
 		    err_openssl(msg, sizeof(msg)));
 		goto end;
 	}
-	if (SSL_CTX_check_private_key(d->withcert) != 1) {
+	if (X509_check_private_key(d->leaf, pkey) != 1) {
 		fprintf(stderr, "authd doctor: --key does not belong to the "
 		    "certificate in --cert\n");
+		goto end;
+	}
+	if (SSL_CTX_use_PrivateKey(d->withcert, pkey) != 1) {
+		fprintf(stderr, "authd doctor: %s: %s\n", kf,
+		    err_openssl(msg, sizeof(msg)));
 		goto end;
 	}
 	rc = 0;
 end:
 	ERR_clear_error();
+	EVP_PKEY_free(pkey);
 	BIO_free(bio);
 	return rc;
 }
@@ -492,8 +501,10 @@ doctor_tls_error(const struct doctor *d, SSL *ssl, int r, int saved_errno,
 	int	 e = SSL_get_error(ssl, r);
 
 	err_openssl(msg, sizeof(msg));
-	if (e == SSL_ERROR_SYSCALL && (saved_errno == EAGAIN ||
-	    saved_errno == EWOULDBLOCK))
+	/* SO_RCVTIMEO expired: the socket BIO reports EAGAIN as a retry. */
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+	    (e == SSL_ERROR_SYSCALL && (saved_errno == EAGAIN ||
+	    saved_errno == EWOULDBLOCK)))
 		snprintf(err, errlen, "no answer within %d s", d->o->timeout);
 	else if (msg[0] != '\0')
 		snprintf(err, errlen, "%s", msg);
@@ -951,13 +962,16 @@ doctor_client_chain(struct doctor *d)
 	else if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
 	    err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
 	    err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-	    err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
-		snprintf(fix, sizeof(fix), "%s \"%s\": its root to %s, its "
-		    "intermediates to %s", d->o->snap != NULL ? "if this client "
-		    "should be let in, trust the CA of" : "give --ca the root "
-		    "of", dn2, d->o->snap != NULL ? "trust" : "--ca",
-		    d->o->snap != NULL ? "intermediates" : "--cert after the "
-		    "leaf");
+	    err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) {
+		if (d->o->snap != NULL)
+			snprintf(fix, sizeof(fix), "if this client should get "
+			    "in: add the root CA of \"%s\" to authd's trust, "
+			    "and its intermediates to intermediates", dn2);
+		else
+			snprintf(fix, sizeof(fix), "give --ca the root CA of "
+			    "\"%s\", and put its intermediates in --cert after "
+			    "the client certificate", dn2);
+	}
 	else
 		snprintf(fix, sizeof(fix), "issue the client a certificate "
 		    "from a CA %s trusts", d->o->snap != NULL ? "authd" :
