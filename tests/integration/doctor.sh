@@ -7,7 +7,8 @@
 #              sends no CA names
 #   nochain    ssl_certificate without the intermediate: incomplete chain
 #   tls13      right, TLS 1.3 only
-# plus a revoked client (with --config holding the CRLs), a foreign
+# plus a revoked client (with --config holding the CRLs, and with OCSP
+# from a real responder), a foreign
 # client, connection refused, a server that never answers (timeout), a
 # plain HTTP port, --json, and usage errors.  Findings are asserted line
 # by line, exit codes exactly.
@@ -159,6 +160,36 @@ has_line "(d) crl fix" "      fix: issue the client a new certificate (or, if re
 has_prefix "(d) authd denies revoked" "FAIL  authd            deny revoked (401) for GET /api/items: "
 has_line "(d) http 401 revoked" "FAIL  http             GET /api/items with the client certificate: 401, X-Authd-Reason: revoked"
 has_line "(d) chain and names still ok" "ok    client-chain     verified up to \"$ROOT\" (3 certificates, trust from authd's trust and intermediates)"
+
+# ---------------------------------------------------------------- OCSP
+# authd's OCSP code, asked inline: a real responder (openssl ocsp) that
+# knows alice as good and revoked.pem as revoked, named by ocsp_responder.
+OCSP_PORT=$(free_port)
+mkdir -p "$WORK/ocsp"
+EXP=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
+REVAT=$(date -u -d '-1 day' +%y%m%d%H%M%SZ)
+{ printf 'V\t%s\t\t%s\tunknown\t/CN=alice\n' "$EXP" "$(cert_serial "$PKI/client.pem")"
+  printf 'R\t%s\t%s,keyCompromise\t%s\tunknown\t/CN=revoked-client\n' "$EXP" "$REVAT" "$(cert_serial "$PKI/revoked.pem")"
+} > "$WORK/ocsp/index.txt"
+# (readiness from its log: openssl 3.0's responder spins on a connection
+# that sends nothing, so it is never probed)
+bg ocsp "$WORK/ocsp.log" openssl ocsp -index "$WORK/ocsp/index.txt" -port "$OCSP_PORT" -ndays 1 \
+    -rsigner "$PKI/ocsp-signer.pem" -rkey "$PKI/ocsp-signer.key" -CA "$PKI/intermediate.pem"
+OCSP_PID=$LAST_PID
+for i in $(seq 1 50); do grep -q 'waiting for OCSP client connections' "$WORK/ocsp.log" && break; sleep 0.1; done
+grep -q 'waiting for OCSP client connections' "$WORK/ocsp.log" || { echo "$TEST_NAME: openssl ocsp did not start" >&2; exit 2; }
+printf '%s\n' "trust $PKI/trust.pem" "intermediates $PKI/intermediates.pem" "ocsp leaf" \
+    "ocsp_responder http://127.0.0.1:$OCSP_PORT/" "fetch_timeout 5s" > "$WORK/authd-ocsp.conf"
+doctor --ca "$PKI/root.pem" "${ALICE[@]}" --config "$WORK/authd-ocsp.conf" "https://localhost:$PORT_RIGHT/api/items"
+check_eq "OCSP good: exit" "$RC" 0
+has_line "OCSP good: ocsp ok" "ok    ocsp             good, says http://127.0.0.1:$OCSP_PORT/"
+check_not_contains "OCSP good: no crl line" "$OUT" "crl    "
+doctor --ca "$PKI/root.pem" --cert "$(chain revoked)" --key "$PKI/revoked.key" --config "$WORK/authd-ocsp.conf" "https://localhost:$PORT_RIGHT/api/items"
+check_eq "OCSP revoked: exit" "$RC" 1
+has_prefix "OCSP revoked: ocsp FAIL" "FAIL  ocsp             revoked (depth 0), says http://127.0.0.1:$OCSP_PORT/"
+has_prefix "OCSP revoked: authd denies revoked" "FAIL  authd            deny revoked (401) for GET /api/items: revoked (depth 0)"
+check_eq "OCSP: one query per certificate (the decision reuses the answer)" "$(grep -c 'Received request' "$WORK/ocsp.log" || true)" 2
+stop_pid "$OCSP_PID"
 
 # ---------------------------------------------------------------- foreign client
 doctor --ca "$PKI/root.pem" --cert "$PKI/other-client.pem" --key "$PKI/other-client.key" --config "$WORK/authd.conf" "https://localhost:$PORT_RIGHT/api/items"
