@@ -99,6 +99,14 @@ static void	 doctor_add(struct doctor *, enum doctor_level, const char *,
 /* ------------------------------------------------------------ output */
 
 static void
+doctor_printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+static void
 doctor_add(struct doctor *d, enum doctor_level level, const char *check,
     const char *fix, const char *fmt, ...)
 {
@@ -116,6 +124,9 @@ doctor_add(struct doctor *d, enum doctor_level level, const char *check,
 	va_end(ap);
 	snprintf(f->fix, sizeof(f->fix), "%s", fix != NULL && level !=
 	    DOCTOR_OK ? fix : "");
+	/* Names are escaped already; this catches anything else (a URL). */
+	doctor_printable(f->msg);
+	doctor_printable(f->fix);
 	if (d->o->json)
 		return;
 	fprintf(d->out, "%-4s  %-15s  %s\n", doctor_level_text[level],
@@ -881,8 +892,8 @@ doctor_client_issuer(struct doctor *d)
 	    "certificate issued under a CA the server names");
 	doctor_add(d, DOCTOR_FAIL, "client-issuer", fix, "its issuer \"%s\" "
 	    "(and every CA above it that is known) is not among the %d CA "
-	    "name(s) the server sends: clients will not offer it and nginx "
-	    "will refuse it", dn, sk_X509_NAME_num(d->names));
+	    "name(s) the server sends: clients will not offer it, and nginx "
+	    "refuses it unless ssl_verify_client is optional_no_ca", dn, sk_X509_NAME_num(d->names));
 }
 
 /* An issuer the --cert file holds but authd does not: a likely fix. */
