@@ -18,6 +18,9 @@ cli_usage(FILE *f)
 "                   [--purpose client|server|any] [--ocsp-response DER]\n"
 "                   [--json] CERT.pem\n"
 "       authd policy check FILE\n"
+"       authd doctor [--cert C.pem [--key K.pem]] [--ca FILE]\n"
+"                    [--config FILE] [--timeout S] [--json]\n"
+"                    https://HOST[:PORT][/PATH]\n"
 "       authd version\n"
 "\n"
 "Every configuration key is also a flag: \"trust FILE\" in the file is\n"
@@ -33,7 +36,10 @@ cli_usage(FILE *f)
 "check        decide offline; first line \"allow\" or \"deny REASON\";\n"
 "             exit 0 allow, 1 deny, 2 usage or configuration error\n"
 "policy check compile a policy file and its lists, print every error as\n"
-"             file:line:col: message; exit 0 good, 2 bad (docs/policy.md)\n");
+"             file:line:col: message; exit 0 good, 2 bad (docs/policy.md)\n"
+"doctor       connect to nginx and check its mTLS setup, one line per\n"
+"             finding (ok, warn, FAIL) with a fix; exit 0 nothing failed,\n"
+"             1 something failed, 2 usage (docs/troubleshooting.md)\n");
 }
 
 /* Days from the civil date, proleptic Gregorian (Howard Hinnant's method). */
@@ -157,6 +163,10 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		cli->command = CLI_SERVE;
 	else if (strcmp(cmd, "check") == 0)
 		cli->command = CLI_CHECK;
+	else if (strcmp(cmd, "doctor") == 0) {
+		cli->command = CLI_DOCTOR;
+		cli->timeout = 10;
+	}
 	else if (strcmp(cmd, "policy") == 0) {
 		if (argc < 3 || strcmp(argv[2], "check") != 0) {
 			snprintf(err, errlen, "policy: expected \"policy check "
@@ -196,6 +206,11 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 				cli->cert = arg;
 				continue;
 			}
+			if (cli->command == CLI_DOCTOR && cli->url == NULL &&
+			    arg[0] != '-') {
+				cli->url = arg;
+				continue;
+			}
 			snprintf(err, errlen, "unexpected argument \"%.64s\"", arg);
 			return -1;
 		}
@@ -207,8 +222,8 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		}
 		memcpy(name, arg + 2, nlen);
 		name[nlen] = '\0';
-		if (strcmp(name, "json") == 0 && cli->command == CLI_CHECK &&
-		    eq == NULL) {
+		if (strcmp(name, "json") == 0 && (cli->command == CLI_CHECK ||
+		    cli->command == CLI_DOCTOR) && eq == NULL) {
 			cli->json = 1;
 			continue;
 		}
@@ -229,7 +244,27 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		else if (cli->command == CLI_CHECK &&
 		    strcmp(name, "ocsp-response") == 0)
 			cli->ocsp_response = val;
-		else if (cli->command == CLI_CHECK && strcmp(name, "at") == 0) {
+		else if (cli->command == CLI_DOCTOR && strcmp(name, "cert") == 0)
+			cli->cert = val;
+		else if (cli->command == CLI_DOCTOR && strcmp(name, "key") == 0)
+			cli->key = val;
+		else if (cli->command == CLI_DOCTOR && strcmp(name, "ca") == 0)
+			cli->ca = val;
+		else if (cli->command == CLI_DOCTOR &&
+		    strcmp(name, "timeout") == 0) {
+			char	*end;
+			long	 t;
+
+			errno = 0;
+			t = strtol(val, &end, 10);
+			if (errno != 0 || end == val || *end != '\0' || t < 1 ||
+			    t > 120) {
+				snprintf(err, errlen, "--timeout: expected "
+				    "seconds, 1..120, got \"%.64s\"", val);
+				return -1;
+			}
+			cli->timeout = (int)t;
+		} else if (cli->command == CLI_CHECK && strcmp(name, "at") == 0) {
 			if (cli_parse_time(val, &cli->at) != 0) {
 				snprintf(err, errlen, "--at: expected RFC 3339 "
 				    "(2026-01-02T03:04:05Z) or Unix seconds, got "
@@ -252,6 +287,14 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	}
 	if (cli->command == CLI_CHECK && cli->cert == NULL) {
 		snprintf(err, errlen, "check: missing CERT.pem");
+		return -1;
+	}
+	if (cli->command == CLI_DOCTOR && cli->url == NULL) {
+		snprintf(err, errlen, "doctor: missing https://HOST:PORT");
+		return -1;
+	}
+	if (cli->command == CLI_DOCTOR && cli->key != NULL && cli->cert == NULL) {
+		snprintf(err, errlen, "doctor: --key needs --cert");
 		return -1;
 	}
 	return 0;

@@ -15,6 +15,7 @@ enum cli_command {
 	CLI_SERVE,
 	CLI_CHECK,
 	CLI_POLICY_CHECK,
+	CLI_DOCTOR,
 	CLI_VERSION,
 	CLI_HELP,
 };
@@ -28,13 +29,17 @@ struct cli {
 	enum cli_command	 command;
 	const char		*config;	/* --config */
 	int			 check_only;	/* serve -n */
-	int			 json;		/* check --json */
+	int			 json;		/* check, doctor --json */
 	int			 have_at;
 	time_t			 at;		/* check --at */
 	const char		*uri, *method, *host, *ruleset;
-	const char		*cert;		/* check: the certificate file */
+	const char		*cert;		/* check: the certificate file;
+						   doctor --cert */
 	const char		*ocsp_response;	/* check --ocsp-response */
 	const char		*policy;	/* policy check: the file */
+	const char		*url;		/* doctor: https://HOST:PORT */
+	const char		*key, *ca;	/* doctor --key, --ca */
+	int			 timeout;	/* doctor --timeout, seconds */
 	struct cli_flag		 flags[CLI_MAX_FLAGS];
 	size_t			 nflags;
 };

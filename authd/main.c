@@ -1,5 +1,5 @@
 /*
- * main.c: authd serve | check | policy check | version.
+ * main.c: authd serve | check | policy check | doctor | version.
  *
  * The only file outside the library: it wires the modules together and
  * owns the process (signals, exit codes).
@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "cli.h"
 #include "config.h"
+#include "doctor.h"
 #include "err.h"
 #include "explain.h"
 #include "fetch.h"
@@ -491,6 +492,45 @@ end:
 	return rc;
 }
 
+/*
+ * authd doctor: with an authd configuration (--config or --KEY flags) the
+ * client certificate is also decided as authd check would.
+ */
+static int
+main_doctor(const struct cli *cli)
+{
+	struct doctor_opts	 o;
+	struct snapshot		*snap = NULL;
+	int			 rc;
+
+	memset(&o, 0, sizeof(o));
+	if (cli->config != NULL || cli->nflags > 0) {
+		if (main_load(cli, &snap, 0) != 0) {
+			fprintf(stderr, "authd: configuration has errors\n");
+			return EXIT_USAGE;
+		}
+		log_init(snap->cfg.log_level);
+		main_ocsp_snapshot(snap);
+		ocsp_set_inline(1);
+		snapshot_publish(snap);
+		o.snap = snap = snapshot_acquire();
+	}
+	o.url = cli->url;
+	o.cert = cli->cert;
+	o.key = cli->key;
+	o.ca = cli->ca;
+	o.timeout = cli->timeout;
+	o.json = cli->json;
+	signal(SIGPIPE, SIG_IGN);
+	rc = doctor_run(&o, stdout);
+	if (snap != NULL) {
+		ocsp_shutdown();
+		snapshot_release(snap);
+		snapshot_shutdown();
+	}
+	return rc;
+}
+
 /* Lint a policy: every error on stderr, a one-line summary on stdout. */
 static int
 main_policy_check(const struct cli *cli)
@@ -528,6 +568,8 @@ main(int argc, char *argv[])
 		return main_check(&cli);
 	case CLI_POLICY_CHECK:
 		return main_policy_check(&cli);
+	case CLI_DOCTOR:
+		return main_doctor(&cli);
 	case CLI_VERSION:
 		printf("authd %s (%s)\n", AUTHD_VERSION,
 		    OpenSSL_version(OPENSSL_VERSION));
