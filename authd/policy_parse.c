@@ -23,6 +23,7 @@
 
 #define POLICY_INTERNAL
 #include "err.h"
+#include "identity.h"
 #include "log.h"
 #include "policy.h"
 #include "store.h"
@@ -946,14 +947,45 @@ parse_days(struct parser *ps, struct policy_node *n)
 	return -1;
 }
 
+/* Certificate fields hold sanitised text: printable ASCII and \HH. */
+static int
+field_is_sanitised(enum policy_field f)
+{
+	return f != PF_METHOD && f != PF_PATH && f != PF_HOST;
+}
+
+/* Offset of the first byte outside printable ASCII, or -1. */
+static long
+first_unprintable(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return (long)i;
+	return -1;
+}
+
 static int
 parse_regex(struct parser *ps, struct policy_node *n)
 {
 	const struct tok	*t = &ps->tok;
 	PCRE2_UCHAR		 msg[256];
 	PCRE2_SIZE		 off;
+	long			 bad;
 	int			 code;
 
+	if (field_is_sanitised(n->field) &&
+	    (bad = first_unprintable(ps->sbuf, ps->slen)) >= 0) {
+		/* It could never match: say how to write it instead. */
+		perr(ps, t->line, t->col + ps->smap[bad], "byte 0x%02X in a "
+		    "regular expression on %s never matches: certificate "
+		    "values hold it as the text \\%02X (write \"\\\\\\\\%02X\" "
+		    "in the policy: a regex-escaped backslash, then the hex)", (unsigned char)ps->sbuf[bad],
+		    field_name(n->field), (unsigned char)ps->sbuf[bad],
+		    (unsigned char)ps->sbuf[bad]);
+		return -1;
+	}
 	if (ps->slen > POLICY_REGEX_MAX) {
 		perr(ps, t->line, t->col, "regular expression longer than %d "
 		    "bytes", POLICY_REGEX_MAX);
@@ -975,6 +1007,28 @@ parse_regex(struct parser *ps, struct policy_node *n)
 	return 0;
 }
 
+static int
+copy_literal(struct parser *ps, struct policy_node *n, const char *v)
+{
+	n->len = v == ps->sbuf ? ps->slen : strlen(v);
+	return (n->str = xstrndup(ps, v, n->len)) == NULL ? -1 : 0;
+}
+
+/*
+ * A literal for a certificate field, written as UTF-8 and compared the way
+ * the value is held: "José" becomes "Jos\C3\A9" (identity_sanitize).
+ */
+static int
+literal_sanitised(struct parser *ps, struct policy_node *n)
+{
+	char	 san[3 * POLICY_STRING_MAX + 4];
+
+	if (first_unprintable(ps->sbuf, ps->slen) < 0)
+		return copy_literal(ps, n, ps->sbuf);
+	identity_sanitize(san, sizeof(san), ps->sbuf, ps->slen);
+	return copy_literal(ps, n, san);
+}
+
 /* The literal of ==, != or prefix, normalised to what the field holds. */
 static int
 parse_literal(struct parser *ps, struct policy_node *n)
@@ -991,7 +1045,8 @@ parse_literal(struct parser *ps, struct policy_node *n)
 		return -1;
 	}
 	if (n->op == PO_PREFIX)
-		goto copy;
+		return field_is_sanitised(n->field) ?
+		    literal_sanitised(ps, n) : copy_literal(ps, n, v);
 	switch (n->field) {
 	case PF_SERIAL:
 	case PF_FINGERPRINT:
@@ -1040,11 +1095,12 @@ parse_literal(struct parser *ps, struct policy_node *n)
 		v = buf;
 		break;
 	default:
+		if (field_is_sanitised(n->field))
+			return literal_sanitised(ps, n);
 		break;
 	}
 copy:
-	n->len = v == ps->sbuf ? ps->slen : strlen(v);
-	return (n->str = xstrndup(ps, v, n->len)) == NULL ? -1 : 0;
+	return copy_literal(ps, n, v);
 }
 
 /* field op value */

@@ -28,7 +28,7 @@ static const struct policy_attr subj_attrs[] = {
 	{ "DC", "org" }, { "DC", "example" }, { "C", "DE" },
 	{ "O", "Example Corp" }, { "OU", "Engineering" }, { "OU", "Admins" },
 	{ "CN", "dev-0123456789abcdef" }, { "emailAddress", "ops@example.com" },
-	{ "1.2.3.4.5", "custom" },
+	{ "1.2.3.4.5", "custom" }, { "ST", "Baden-W\\C3\\BCrttemberg" },
 };
 static const struct policy_attr iss_attrs[] = {
 	{ "O", "Example Corp" }, { "CN", "Devices CA" },
@@ -128,6 +128,13 @@ static const struct cond_case cond_cases[] = {
 	{ "subject.1.2.3.4.5 == \"custom\"", 1 },
 	{ "subject.commonName == \"dev-0123456789abcdef\"", 1 },
 	{ "subject.2.5.4.3 == \"dev-0123456789abcdef\"", 1 },
+	/* UTF-8 literals are compared as the value is held (sanitised) */
+	{ "subject.ST == \"Baden-W\xC3\xBCrttemberg\"", 1 },
+	{ "subject.ST == \"Baden-W\\\\C3\\\\BCrttemberg\"", 1 },
+	{ "subject.ST prefix \"Baden-W\xC3\xBC\"", 1 },
+	{ "subject.ST != \"Baden-W\xC3\xBCrttemberg\"", 0 },
+	{ "subject.ST == \"Baden-W\xC3\xBC\"", 0 },
+	{ "subject.ST ~ \"^Baden-W\\\\\\\\C3\\\\\\\\BCrtt\"", 1 },
 	{ "subject.L == \"Berlin\"", 0 },
 	{ "subject.L != \"Berlin\"", 1 },	/* no value equals */
 	{ "subject.L ~ \"\"", 0 },
