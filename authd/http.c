@@ -26,6 +26,7 @@
 #include "http.h"
 #include "ocsp.h"
 #include "log.h"
+#include "page.h"
 #include "snapshot.h"
 #include "verdict.h"
 
@@ -178,6 +179,38 @@ http_log_verdict(const struct verdict *v, const struct http_headers *h)
 	    v->rule[0] ? v->rule : "-", v->detail);
 }
 
+/*
+ * GET /page: the body a refused client gets, rendered from the reason
+ * nginx copied from authd's answer (see page.h).  No decision here, so
+ * nothing to log: the refusal was logged on /auth.
+ */
+static enum MHD_Result
+http_page(struct MHD_Connection *c)
+{
+	static _Thread_local struct page	 p;
+	struct MHD_Response			*r;
+	enum MHD_Result				 ret;
+
+	page_render(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "X-Authd-Reason"), page_format(MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, "Accept")), &p);
+	r = MHD_create_response_from_buffer(p.len, p.body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	if (http_add(r, "Content-Type", p.content_type) != 0 ||
+	    http_add(r, "Cache-Control", "no-store") != 0 ||
+	    http_add(r, "X-Content-Type-Options", "nosniff") != 0 ||
+	    http_add(r, "Vary", "Accept") != 0 ||
+	    http_add(r, "X-Authd-Reason", p.reason) != 0) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(c, (unsigned int)p.status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* Per thread: struct verdict is large, and the stack of a pool thread is not. */
 static _Thread_local struct verdict	 http_verdict;
 
@@ -239,6 +272,8 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(url, "/healthz") == 0 && (strcmp(method, "GET") == 0 ||
 	    strcmp(method, "HEAD") == 0))
 		return http_reply(c, MHD_HTTP_OK, NULL, "ok\n");
+	if (strcmp(url, "/page") == 0)
+		return http_page(c);
 
 	memset(&h, 0, sizeof(h));
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &h);

@@ -1,8 +1,9 @@
 /*
  * http.h: the HTTP side, the only code that includes microhttpd.h.
  *
- * Serves GET /healthz and, on every other path, the decision endpoint that
- * nginx's auth_request calls.  Answers only 200, 401 or 403 to anything a
+ * Serves GET /healthz, GET /page (the body a refused client gets, see
+ * page.h) and, on every other path, the decision endpoint that nginx's
+ * auth_request calls.  Answers only 200, 401 or 403 to anything a
  * client can send.
  */
 #ifndef AUTHD_HTTP_H

@@ -91,6 +91,9 @@ server {
     ssl_verify_depth  5;
 
     include $A/authd.conf;
+    # Refusals are answered by authd.conf's @authd_denied, which inherits
+    # add_header from here (not from the protected location).
+    add_header X-Test-Authd-Rule \$authd_rule always;
 
 $(protected_location /api/ "")
 $(protected_location /admin/ "        set \$authd_ruleset admin;
