@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "priv.h"
 
 enum config_type {
 	CT_STRING,	/* one value */
@@ -47,6 +48,9 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	{ "listen",		CT_STRING,	OFF(listen),		0, 0 },
 	{ "listen_mode",	CT_MODE,	OFF(listen_mode),	0, 0777 },
+	{ "listen_owner",	CT_STRING,	OFF(listen_owner),	0, 0 },
+	{ "user",		CT_STRING,	OFF(user),		0, 0 },
+	{ "shutdown_timeout",	CT_DURATION,	OFF(shutdown_timeout),	0, 3600 },
 	{ "threads",		CT_UINT,	OFF(threads),		1, 256 },
 	{ "trust",		CT_PATHS,	OFF(trust),		0, 0 },
 	{ "intermediates",	CT_PATHS,	OFF(intermediates),	0, 0 },
@@ -96,6 +100,7 @@ config_init(struct config *cfg)
 	cfg->cache_size = 100000;
 	cfg->max_request_size = 64 * 1024;
 	cfg->watch_interval = 2;
+	cfg->shutdown_timeout = 10;
 	cfg->crl_fetch = 1;
 	cfg->crl_max_size = 64 * 1024 * 1024;
 	cfg->fetch_timeout = 5;
@@ -131,6 +136,8 @@ void
 config_cleanup(struct config *cfg)
 {
 	config_item_cleanup(&cfg->listen);
+	config_item_cleanup(&cfg->listen_owner);
+	config_item_cleanup(&cfg->user);
 	config_list_cleanup(&cfg->trust);
 	config_list_cleanup(&cfg->intermediates);
 	config_list_cleanup(&cfg->crl);
@@ -757,6 +764,27 @@ config_check_revorder(struct config *cfg)
 		    "ocsp off)");
 }
 
+/* user and listen_owner name accounts that exist; their ids are kept. */
+static void
+config_check_ids(struct config *cfg)
+{
+	char	 err[256];
+
+	if (cfg->user.value != NULL && priv_lookup(cfg->user.value, 0,
+	    &cfg->user_uid, &cfg->user_gid, err, sizeof(err)) != 0)
+		config_error(cfg, cfg->user.origin, "user: %s", err);
+	if (cfg->listen_owner.value == NULL)
+		return;
+	if (cfg->listen.value == NULL ||
+	    strncmp(cfg->listen.value, "unix:", 5) != 0)
+		config_error(cfg, cfg->listen_owner.origin, "listen_owner: "
+		    "needs a unix socket (listen unix:/path)");
+	else if (priv_lookup(cfg->listen_owner.value, 1, &cfg->listen_uid,
+	    &cfg->listen_gid, err, sizeof(err)) != 0)
+		config_error(cfg, cfg->listen_owner.origin, "listen_owner: %s",
+		    err);
+}
+
 int
 config_check(struct config *cfg, int need_trust)
 {
@@ -788,5 +816,6 @@ config_check(struct config *cfg, int need_trust)
 	    cfg->listen.value[5] != '/')
 		config_error(cfg, cfg->listen.origin, "listen: unix socket "
 		    "path must be absolute: %s", cfg->listen.value);
+	config_check_ids(cfg);
 	return cfg->nerrors ? AUTHD_ECONFIG : 0;
 }

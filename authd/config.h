@@ -8,6 +8,8 @@
 #ifndef AUTHD_CONFIG_H
 #define AUTHD_CONFIG_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <time.h>
 
@@ -46,6 +48,13 @@ struct config_list {
 struct config {
 	struct config_item	 listen;
 	unsigned int		 listen_mode;
+	struct config_item	 listen_owner;	/* USER[:GROUP] of the socket */
+	uid_t			 listen_uid;	/* resolved by config_check */
+	gid_t			 listen_gid;
+	struct config_item	 user;		/* run as, after binding */
+	uid_t			 user_uid;	/* resolved by config_check */
+	gid_t			 user_gid;
+	time_t			 shutdown_timeout;	/* drain on SIGTERM */
 	unsigned int		 threads;
 	struct config_list	 trust;
 	struct config_list	 intermediates;

@@ -1248,6 +1248,22 @@ crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
 	return rc;
 }
 
+size_t
+crl_fetch_wake_all(void)
+{
+	struct fetch_waiter	*all = NULL, *w;
+	size_t			 i, n = 0;
+
+	pthread_mutex_lock(&cdp_lock);
+	for (i = 0; i < cdp_n; i++)
+		fetch_waiter_move(&all, &cdp_table[i]->waiters);
+	pthread_mutex_unlock(&cdp_lock);
+	for (w = all; w != NULL; w = w->next)
+		n++;
+	fetch_waiter_wake(all);
+	return n;
+}
+
 /*
  * The CRL an earlier run fetched from url, from LMDB, checked again (LMDB
  * holds bytes, not trust).  Unlocked: it parses and verifies.

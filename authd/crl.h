@@ -123,5 +123,11 @@ unsigned long	 crl_fetch_generation(void);
  */
 int		 crl_fetch_wait(const char *url, void (*resume)(void *),
 		    void *arg);
+/*
+ * Call every registered resume now, without waiting for the fetches (which
+ * go on): at shutdown, so that suspended requests are decided and answered.
+ * Returns how many were woken.
+ */
+size_t		 crl_fetch_wake_all(void);
 
 #endif

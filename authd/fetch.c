@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
@@ -221,6 +222,15 @@ fetch_parse_url(const char *url, char *host, size_t hostlen, char *port,
 	return 0;
 }
 
+#define FETCH_ABORT_SLICE_MS	 100
+static atomic_int	 fetch_aborting;
+
+void
+fetch_abort(void)
+{
+	atomic_store(&fetch_aborting, 1);
+}
+
 /*
  * Wait until fd is ready for events or the deadline passes; what names the
  * phase for the timeout message.
@@ -238,10 +248,16 @@ conn_wait(struct fetch_conn *c, short events, const char *what)
 			    c->timeout_ms, what);
 			return AUTHD_EIO;
 		}
+		if (atomic_load_explicit(&fetch_aborting, memory_order_relaxed)) {
+			fetch_fail(c->res, "abandoned %s: shutting down", what);
+			return AUTHD_EIO;
+		}
 		pfd.fd = c->fd;
 		pfd.events = events;
 		pfd.revents = 0;
-		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		/* In slices, so that fetch_abort is seen soon. */
+		n = poll(&pfd, 1, left > FETCH_ABORT_SLICE_MS ?
+		    FETCH_ABORT_SLICE_MS : (int)left);
 		if (n > 0)
 			return 0;	/* errors and hangups: the call says */
 		if (n < 0 && errno != EINTR) {
@@ -1142,4 +1158,18 @@ fetch_waiter_free(struct fetch_waiter *w)
 		next = w->next;
 		free(w);
 	}
+}
+
+void
+fetch_waiter_move(struct fetch_waiter **to, struct fetch_waiter **from)
+{
+	struct fetch_waiter	*tail;
+
+	if (*from == NULL)
+		return;
+	for (tail = *from; tail->next != NULL; tail = tail->next)
+		;
+	tail->next = *to;
+	*to = *from;
+	*from = NULL;
 }

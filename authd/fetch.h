@@ -103,6 +103,13 @@ int	 fetch_submit(struct fetch_pool *pool, fetch_job_fn run, void *job);
 void	 fetch_pool_free(struct fetch_pool **pool);
 
 /*
+ * Shutdown: every fetch in progress or started from now on fails within
+ * about 100 ms ("abandoned ...: shutting down"), so that fetch_pool_free
+ * does not wait out fetch_timeout.  Process-wide and final.
+ */
+void	 fetch_abort(void);
+
+/*
  * Requests waiting for a fetch: a list the fetching module keeps per entry,
  * under its own lock.  fetch_waiter_add links one (0, or -1 on no memory);
  * fetch_waiter_wake calls and frees a list the caller has taken out of its
@@ -118,5 +125,7 @@ int	 fetch_waiter_add(struct fetch_waiter **list, void (*fn)(void *),
 	    void *arg);
 void	 fetch_waiter_wake(struct fetch_waiter *list);
 void	 fetch_waiter_free(struct fetch_waiter *list);
+/* Move every waiter of *from to the front of *to (for a wake-all). */
+void	 fetch_waiter_move(struct fetch_waiter **to, struct fetch_waiter **from);
 
 #endif

@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <linux/filter.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -35,6 +38,17 @@ struct http_server {
 	struct cache		*cache;
 	int			 fd;
 	char			*unix_path;
+	/* Shutdown (http_quiesce and after). */
+	int			 lfd;		/* listener, back from MHD */
+	atomic_int		 draining;	/* answer with Connection: close */
+	atomic_int		 nowait;	/* decide now, suspend no more */
+	atomic_long		 inflight;	/* requests in, not answered */
+	atomic_long		 fresh;		/* connections yet to send one */
+};
+
+/* Per connection (MHD's socket context): has it sent a request yet? */
+struct http_conn {
+	unsigned long		 requests;
 };
 
 /* What one pass over the request headers found. */
@@ -93,8 +107,8 @@ http_add(struct MHD_Response *r, const char *name, const char *value)
 }
 
 static enum MHD_Result
-http_reply(struct MHD_Connection *c, unsigned int status,
-    const struct verdict *v, const char *body)
+http_reply(struct http_server *srv, struct MHD_Connection *c,
+    unsigned int status, const struct verdict *v, const char *body)
 {
 	struct MHD_Response	*r;
 	enum MHD_Result		 ret;
@@ -123,6 +137,9 @@ http_reply(struct MHD_Connection *c, unsigned int status,
 				    v->decision.headers[i].value);
 		}
 	}
+	/* Shutting down: the client must not send another on this one. */
+	if (atomic_load_explicit(&srv->draining, memory_order_relaxed))
+		bad |= http_add(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (bad) {
 		/* Never send a partial allow. */
 		MHD_destroy_response(r);
@@ -185,7 +202,7 @@ http_log_verdict(const struct verdict *v, const struct http_headers *h)
  * nothing to log: the refusal was logged on /auth.
  */
 static enum MHD_Result
-http_page(struct MHD_Connection *c)
+http_page(struct http_server *srv, struct MHD_Connection *c)
 {
 	static _Thread_local struct page	 p;
 	struct MHD_Response			*r;
@@ -202,7 +219,9 @@ http_page(struct MHD_Connection *c)
 	    http_add(r, "Cache-Control", "no-store") != 0 ||
 	    http_add(r, "X-Content-Type-Options", "nosniff") != 0 ||
 	    http_add(r, "Vary", "Accept") != 0 ||
-	    http_add(r, "X-Authd-Reason", p.reason) != 0) {
+	    http_add(r, "X-Authd-Reason", p.reason) != 0 ||
+	    (atomic_load_explicit(&srv->draining, memory_order_relaxed) &&
+	    http_add(r, MHD_HTTP_HEADER_CONNECTION, "close") != 0)) {
 		MHD_destroy_response(r);
 		return MHD_NO;
 	}
@@ -233,11 +252,13 @@ http_resume(void *conn)
  * afresh.  Returns 1 when suspended, 0 when the caller must answer now.
  */
 static int
-http_wait(struct MHD_Connection *c, const struct verdict *v, void **req_cls)
+http_wait(struct http_server *srv, struct MHD_Connection *c,
+    const struct verdict *v, void **req_cls)
 {
 	int	 waits = (int)((int *)*req_cls - http_marks);
 
-	if (!v->pending || waits >= HTTP_MAX_WAITS)
+	if (!v->pending || waits >= HTTP_MAX_WAITS ||
+	    atomic_load_explicit(&srv->nowait, memory_order_relaxed))
 		return 0;
 	*req_cls = &http_marks[waits + 1];
 	MHD_suspend_connection(c);
@@ -246,6 +267,62 @@ http_wait(struct MHD_Connection *c, const struct verdict *v, void **req_cls)
 	    c)) != 0)
 		MHD_resume_connection(c);	/* done already: decide again */
 	return 1;
+}
+
+/*
+ * What a drain waits for: requests between their headers and the end of
+ * their answer, and connections that have not sent their first request
+ * (a client that just connected means to).  Idle keep-alive connections
+ * hold nothing up.
+ */
+static void
+http_request_started(struct http_server *srv, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct http_conn		*hc;
+
+	atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && (hc = ci->socket_context) != NULL &&
+	    hc->requests++ == 0)
+		atomic_fetch_sub_explicit(&srv->fresh, 1, memory_order_relaxed);
+}
+
+static void
+http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server	*srv = cls;
+
+	(void)c;
+	(void)toe;
+	if (*req_cls != NULL)
+		atomic_fetch_sub_explicit(&srv->inflight, 1,
+		    memory_order_relaxed);
+}
+
+static void
+http_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server	*srv = cls;
+	struct http_conn	*hc;
+
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* Without memory the connection is not counted, nothing else. */
+		if ((hc = calloc(1, sizeof(*hc))) != NULL)
+			atomic_fetch_add_explicit(&srv->fresh, 1,
+			    memory_order_relaxed);
+		*socket_context = hc;
+		return;
+	}
+	if ((hc = *socket_context) == NULL)
+		return;
+	if (hc->requests == 0)
+		atomic_fetch_sub_explicit(&srv->fresh, 1, memory_order_relaxed);
+	free(hc);
+	*socket_context = NULL;
 }
 
 static enum MHD_Result
@@ -263,6 +340,7 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	(void)upload_data;
 	if (*req_cls == NULL) {		/* headers are in; body may follow */
 		*req_cls = &http_marks[0];
+		http_request_started(srv, c);
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {	/* auth_request sends none: drop it */
@@ -271,9 +349,9 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (strcmp(url, "/healthz") == 0 && (strcmp(method, "GET") == 0 ||
 	    strcmp(method, "HEAD") == 0))
-		return http_reply(c, MHD_HTTP_OK, NULL, "ok\n");
+		return http_reply(srv, c, MHD_HTTP_OK, NULL, "ok\n");
 	if (strcmp(url, "/page") == 0)
-		return http_page(c);
+		return http_page(srv, c);
 
 	memset(&h, 0, sizeof(h));
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &h);
@@ -284,14 +362,14 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 		    "duplicate X-SSL-Client-Verify header");
 	else
 		verdict_decide(snap, srv->cache, &h.in, 0, v, NULL);
-	if (http_wait(c, v, req_cls)) {
+	if (http_wait(srv, c, v, req_cls)) {
 		snapshot_release(snap);
 		return MHD_YES;
 	}
 	http_log_verdict(v, &h);
 	/* Header names set by the policy live in the snapshot: reply first. */
-	ret = http_reply(c, (unsigned int)verdict_reason_status(v->reason), v,
-	    NULL);
+	ret = http_reply(srv, c, (unsigned int)verdict_reason_status(v->reason),
+	    v, NULL);
 	snapshot_release(snap);
 	return ret;
 }
@@ -322,7 +400,7 @@ http_parse_listen(const char *s, char *host, size_t hostlen, char *port,
 }
 
 static int
-http_bind_unix(const char *path, unsigned int mode, int *fdp)
+http_bind_unix(const struct config *cfg, const char *path, int *fdp)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 sb;
@@ -347,10 +425,26 @@ http_bind_unix(const char *path, unsigned int mode, int *fdp)
 		log_warn("listen: socket");
 		return AUTHD_ESYS;
 	}
+	/* Owner and mode are right before anyone can connect (listen). */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, mode) == -1 || listen(fd, 1024) == -1) {
+	    chmod(path, cfg->listen_mode) == -1) {
 		log_warn("listen: %s", path);
 		close(fd);
+		return AUTHD_ESYS;
+	}
+	if (cfg->listen_owner.value != NULL && chown(path, cfg->listen_uid,
+	    cfg->listen_gid) == -1) {
+		log_warn("listen_owner: cannot give %s to %s (%lu:%lu)", path,
+		    cfg->listen_owner.value, (unsigned long)cfg->listen_uid,
+		    (unsigned long)cfg->listen_gid);
+		close(fd);
+		unlink(path);
+		return AUTHD_ESYS;
+	}
+	if (listen(fd, 1024) == -1) {
+		log_warn("listen: %s", path);
+		close(fd);
+		unlink(path);
 		return AUTHD_ESYS;
 	}
 	*fdp = fd;
@@ -412,6 +506,7 @@ http_start(const struct config *cfg, struct cache *cache,
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return AUTHD_ENOMEM;
 	srv->fd = -1;
+	srv->lfd = -1;
 	srv->cache = cache;
 	listen_on = cfg->listen.value != NULL ? cfg->listen.value :
 	    "127.0.0.1:9180";
@@ -420,7 +515,7 @@ http_start(const struct config *cfg, struct cache *cache,
 			rc = AUTHD_ENOMEM;
 			goto fail;
 		}
-		rc = http_bind_unix(srv->unix_path, cfg->listen_mode, &srv->fd);
+		rc = http_bind_unix(cfg, srv->unix_path, &srv->fd);
 		if (rc != 0) {
 			free(srv->unix_path);
 			srv->unix_path = NULL;
@@ -440,6 +535,8 @@ http_start(const struct config *cfg, struct cache *cache,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_request_size,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_connection, srv,
 	    MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		log_error("http: cannot start the server on %s", listen_on);
@@ -466,10 +563,117 @@ http_stop(struct http_server **psrv)
 		MHD_stop_daemon(srv->mhd);
 	if (srv->fd != -1)
 		close(srv->fd);
+	/* Only now: until MHD stopped, a thread of it may still use it. */
+	if (srv->lfd != -1)
+		close(srv->lfd);
 	if (srv->unix_path != NULL) {
 		unlink(srv->unix_path);
 		free(srv->unix_path);
 	}
 	free(srv);
 	*psrv = NULL;
+}
+
+/*
+ * A TCP listener that is not closed yet but takes no new connections: a
+ * socket filter drops every SYN without ACK (TCP header at offset 0, flags
+ * at byte 13), so the kernel neither completes new handshakes nor answers
+ * them.  Handshakes already under way finish (their ACK passes) and queue
+ * for accept; a client whose SYN was dropped retries it, and once the
+ * listener is closed gets "connection refused" - before sending anything.
+ */
+static void
+http_refuse_new(int fd)
+{
+	struct sock_filter	code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),	/* SYN|ACK */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),	/* SYN */
+		BPF_STMT(BPF_RET | BPF_K, 0),			/* drop */
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),		/* keep */
+	};
+	struct sock_fprog	prog = { sizeof(code) / sizeof(code[0]), code };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog)) == -1)
+		log_warn("shutdown: cannot stop new TCP connections before "
+		    "closing the listener (some may be reset)");
+}
+
+/* Hand the connections the kernel queued for the listener to MHD. */
+static void
+http_accept_queued(struct http_server *srv)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 s;
+
+	for (;;) {
+		len = sizeof(ss);
+		s = accept4(srv->lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (s == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("shutdown: accept");
+			return;
+		}
+		/* On failure MHD has closed s; the client sent nothing yet. */
+		if (MHD_add_connection(srv->mhd, s, (struct sockaddr *)&ss,
+		    len) != MHD_YES)
+			log_warnx("shutdown: a queued connection was refused");
+	}
+}
+
+void
+http_quiesce(struct http_server *srv)
+{
+	MHD_socket	 fd;
+	int		 fl;
+
+	if (srv == NULL || srv->mhd == NULL || srv->lfd != -1)
+		return;
+	atomic_store(&srv->draining, 1);
+	if ((fd = MHD_quiesce_daemon(srv->mhd)) == MHD_INVALID_SOCKET) {
+		log_warnx("shutdown: cannot stop accepting connections");
+		return;
+	}
+	srv->lfd = fd;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		log_warn("shutdown: listener");
+	/* A unix socket without its name takes no new connections. */
+	if (srv->unix_path != NULL) {
+		unlink(srv->unix_path);
+		free(srv->unix_path);
+		srv->unix_path = NULL;
+	} else
+		http_refuse_new(fd);
+	http_accept_queued(srv);
+}
+
+void
+http_busy(struct http_server *srv, unsigned long *requests,
+    unsigned long *fresh)
+{
+	long	 r = 0, f = 0;
+
+	if (srv != NULL) {
+		if (srv->lfd != -1)
+			http_accept_queued(srv);
+		r = atomic_load(&srv->inflight);
+		f = atomic_load(&srv->fresh);
+	}
+	*requests = r > 0 ? (unsigned long)r : 0;
+	*fresh = f > 0 ? (unsigned long)f : 0;
+}
+
+size_t
+http_stop_waiting(struct http_server *srv)
+{
+	if (srv == NULL)
+		return 0;
+	atomic_store(&srv->nowait, 1);
+	return ocsp_wake_all() + crl_fetch_wake_all();
 }

@@ -23,6 +23,30 @@ struct http_server;
 int	 http_start(const struct config *cfg, struct cache *cache,
 	    struct http_server **out);
 
+/*
+ * Graceful stop, step 1: accept no new connection (a unix socket loses its
+ * name, a TCP listener drops new SYNs until http_stop closes it), take the
+ * connections already queued, and answer from now on with "Connection:
+ * close".  Requests in flight go on.
+ */
+void	 http_quiesce(struct http_server *srv);
+
+/*
+ * How many requests are in flight (headers in, answer not sent) and how
+ * many connections have not sent their first request yet; after
+ * http_quiesce it also takes connections that finished their handshake
+ * meanwhile.  The drain is over when both are 0.
+ */
+void	 http_busy(struct http_server *srv, unsigned long *requests,
+	    unsigned long *fresh);
+
+/*
+ * No more waiting for revocation fetches: requests suspended on one are
+ * decided now (hard-fail: 401 revocation-unknown) and answered.  Returns
+ * how many were woken.
+ */
+size_t	 http_stop_waiting(struct http_server *srv);
+
 /* Stop serving, close every connection, remove a unix socket. */
 void	 http_stop(struct http_server **srv);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "ocsp.h"
 #include "policy.h"
+#include "priv.h"
 #include "request.h"
 #include "snapshot.h"
 #include "store.h"
@@ -207,7 +209,104 @@ main_reload_warn(const struct snapshot *fresh)
 		log_warnx("listen, listen_mode, threads, cache_size and "
 		    "max_request_size change only on restart; keeping the "
 		    "running values");
+	a = cur->cfg.user.value != NULL ? cur->cfg.user.value : "";
+	b = fresh->cfg.user.value != NULL ? fresh->cfg.user.value : "";
+	if (strcmp(a, b) != 0 || (cur->cfg.listen_owner.value != NULL) !=
+	    (fresh->cfg.listen_owner.value != NULL) ||
+	    (cur->cfg.listen_owner.value != NULL &&
+	    strcmp(cur->cfg.listen_owner.value,
+	    fresh->cfg.listen_owner.value) != 0))
+		log_warnx("user and listen_owner change only on restart");
 	snapshot_release(cur);
+}
+
+/*
+ * After binding, as root: hand data_dir to the user, then become it for
+ * good.  Returns 0 or -1 with the reason logged.
+ */
+static int
+main_drop_privileges(const struct config *cfg)
+{
+	const char	*dir = cfg->data_dir.value != NULL ?
+			    cfg->data_dir.value : MAIN_DATA_DIR;
+	char		 err[512];
+
+	if (cfg->user.value == NULL)
+		return 0;
+	if (priv_prepare_dir(dir, cfg->user_uid, cfg->user_gid, err,
+	    sizeof(err)) != 0) {
+		log_error("data_dir: %s (it must belong to user %s)", err,
+		    cfg->user.value);
+		return -1;
+	}
+	if (priv_drop(cfg->user.value, cfg->user_uid, cfg->user_gid, err,
+	    sizeof(err)) != 0) {
+		log_error("user %s: %s", cfg->user.value, err);
+		return -1;
+	}
+	log_info("running as %s (uid %lu, gid %lu)", cfg->user.value,
+	    (unsigned long)cfg->user_uid, (unsigned long)cfg->user_gid);
+	return 0;
+}
+
+static double
+main_elapsed(const struct timespec *t0)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+#define MAIN_DRAIN_MIN	 0.1	/* s: handshakes under way get accepted */
+#define MAIN_DRAIN_LAST	 1.0	/* s: for the answers after stop-waiting */
+
+/*
+ * SIGTERM: stop accepting, let what was accepted finish, at most timeout
+ * seconds; then requests still waiting for revocation data are decided
+ * without it (and answered), and what is left after that is cut.  A second
+ * SIGTERM or SIGINT cuts at once.
+ */
+static void
+main_drain(struct http_server *srv, const sigset_t *set, time_t timeout)
+{
+	struct timespec	 t0, tick = { 0, 20 * 1000 * 1000 };
+	unsigned long	 req, fresh;
+	double		 t;
+	int		 sig, nowait = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	http_quiesce(srv);
+	http_busy(srv, &req, &fresh);
+	log_info("shutdown: no new connections; %lu request(s) in flight, "
+	    "%lu new connection(s); waiting up to %llds", req, fresh,
+	    (long long)timeout);
+	for (;;) {
+		http_busy(srv, &req, &fresh);
+		t = main_elapsed(&t0);
+		if (req == 0 && fresh == 0 && t >= MAIN_DRAIN_MIN)
+			break;
+		if (!nowait && t >= (double)timeout) {
+			nowait = 1;
+			log_warnx("shutdown: %lu request(s) still in flight "
+			    "after %llds; %zu waiting for revocation data are "
+			    "decided without it", req, (long long)timeout,
+			    http_stop_waiting(srv));
+		} else if (nowait && t >= (double)timeout + MAIN_DRAIN_LAST) {
+			log_warnx("shutdown: cutting %lu request(s) and %lu "
+			    "connection(s) that sent none", req, fresh);
+			return;
+		}
+		sig = sigtimedwait(set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			http_busy(srv, &req, &fresh);
+			log_warnx("signal %d again: cutting %lu request(s) and "
+			    "%lu connection(s) that sent none", sig, req, fresh);
+			return;
+		}
+	}
+	log_info("shutdown: every request answered (%.2fs)", t);
 }
 
 static int
@@ -217,7 +316,6 @@ main_serve(const struct cli *cli)
 	struct http_server	*srv = NULL;
 	struct cache		*cache = NULL;
 	struct fetch_pool	*pool = NULL;
-	struct ocsp_settings	 off;
 	struct timespec		 ts;
 	unsigned long long	 stamp, failed, now, pre;
 	time_t			 interval;
@@ -274,7 +372,9 @@ main_serve(const struct cli *cli)
 	snapshot_publish(snap);
 	snap = NULL;
 	cur = snapshot_acquire();
-	sig = http_start(&cur->cfg, cache, &srv);
+	if ((sig = http_start(&cur->cfg, cache, &srv)) == 0 &&
+	    main_drop_privileges(&cur->cfg) != 0)
+		sig = -1;
 	snapshot_release(cur);
 	if (sig != 0)
 		goto end;
@@ -304,6 +404,10 @@ main_serve(const struct cli *cli)
 			reload = 1;
 		} else {
 			log_info("signal %d: stopping", sig);
+			cur = snapshot_acquire();
+			interval = cur->cfg.shutdown_timeout;
+			snapshot_release(cur);
+			main_drain(srv, &set, interval);
 			break;
 		}
 		if (!reload)
@@ -345,10 +449,18 @@ main_serve(const struct cli *cli)
 	}
 	rc = 0;
 end:
-	/* Fetches end first: they wake suspended requests, which MHD needs. */
-	crl_fetch_config(0, 1, 0);
-	memset(&off, 0, sizeof(off));
-	ocsp_config(&off);
+	/*
+	 * Fetches end first: they wake suspended requests, which MHD needs.
+	 * No new fetch starts (no pool), but OCSP and CRL stay on: a request
+	 * still decided on an open connection gets the configured failure
+	 * (ocsp_failure, crl_missing), never a skipped check.
+	 */
+	http_stop_waiting(srv);
+	if (pool != NULL) {
+		crl_fetch_init(NULL, main_store);
+		ocsp_init(NULL, main_store);
+		fetch_abort();
+	}
 	fetch_pool_free(&pool);
 	http_stop(&srv);
 	crl_fetch_shutdown();

@@ -622,6 +622,24 @@ ocsp_wait(const char *key, void (*resume)(void *), void *arg)
 	return rc;
 }
 
+size_t
+ocsp_wake_all(void)
+{
+	struct fetch_waiter	*all = NULL, *w;
+	struct ocsp_entry	*e;
+	size_t			 i, n = 0;
+
+	pthread_mutex_lock(&ocsp_lock);
+	for (i = 0; i < OCSP_BUCKETS; i++)
+		for (e = ocsp_buckets[i]; e != NULL; e = e->hnext)
+			fetch_waiter_move(&all, &e->waiters);
+	pthread_mutex_unlock(&ocsp_lock);
+	for (w = all; w != NULL; w = w->next)
+		n++;
+	fetch_waiter_wake(all);
+	return n;
+}
+
 /* One certificate: 0 good, 1 revoked, -1 failed, 2 wait. */
 static int
 ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,

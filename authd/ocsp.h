@@ -98,5 +98,7 @@ void		 ocsp_set_inline(int on);
 
 /* As crl_fetch_wait, for an OCSP_WAIT key. */
 int		 ocsp_wait(const char *key, void (*resume)(void *), void *arg);
+/* As crl_fetch_wake_all. */
+size_t		 ocsp_wake_all(void);
 
 #endif

@@ -58,7 +58,7 @@ summary() {
 
 # ------------------------------------------------------------ packages
 PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libpcre2-dev
-          liblmdb-dev nginx curl openssl ca-certificates python3 iproute2
+          liblmdb-dev nginx curl openssl ca-certificates python3 iproute2 systemd
           python3-requests chromium libnss3-tools)
 install_packages() {
     local missing=() p

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "priv.h"
 #include "t.h"
 
 static char	 dir[64];
@@ -251,6 +252,11 @@ static const struct bad_case bad_cases[] = {
 	    { { 1, "threads: expected a number" } } },
 	{ "listen_mode not octal", "listen_mode 0999\n", 0, 1,
 	    { { 1, "listen_mode: expected an octal mode" } } },
+	{ "shutdown_timeout above 1h", "shutdown_timeout 2h\n", 0, 1,
+	    { { 1, "shutdown_timeout: at most 3600s" } } },
+	{ "shutdown_timeout without unit", "shutdown_timeout 10\n", 0, 1,
+	    { { 1, "shutdown_timeout: missing unit" } } },
+	{ "user twice", "user a\nuser b\n", 0, 1, { { 2, "user: set twice" } } },
 	{ "verify_depth 17", "verify_depth 17\n", 0, 1,
 	    { { 1, "verify_depth: expected a number from 1 to 16" } } },
 	{ "size below the minimum", "max_request_size 16383\n", 0, 1,
@@ -833,6 +839,97 @@ test_revocation(void)
 	config_cleanup(&cfg);
 }
 
+/* user and listen_owner: names and ids resolved, errors said plainly */
+static const struct {
+	const char	*spec;
+	int		 with_group;
+	int		 ok;
+	unsigned long	 uid, gid;
+	const char	*why;
+} id_cases[] = {
+	{ "root", 0, 1, 0, 0, NULL },
+	{ "0", 0, 1, 0, 0, NULL },
+	{ "root:0", 1, 1, 0, 0, NULL },
+	{ "root:root", 1, 1, 0, 0, NULL },
+	{ "0:0", 1, 1, 0, 0, NULL },
+	{ "root:root", 0, 0, 0, 0, "expected a user name" },
+	{ "no-such-user-authd", 0, 0, 0, 0, "no such user \"no-such-user-authd\"" },
+	{ "no-such-user-authd:root", 1, 0, 0, 0, "no such user" },
+	{ "root:no-such-group-authd", 1, 0, 0, 0, "no such group \"no-such-group-authd\"" },
+	{ "root:", 1, 0, 0, 0, "empty group" },
+	{ ":root", 1, 0, 0, 0, "expected USER or USER:GROUP" },
+	{ "", 0, 0, 0, 0, "expected USER" },
+	{ "-1", 0, 0, 0, 0, "no such user" },
+	{ "99999999999999999999", 0, 0, 0, 0, "no such user" },
+};
+
+static void
+test_ids(void)
+{
+	struct config	 cfg;
+	struct t_capture cap;
+	char		 why[256], *err;
+	uid_t		 uid;
+	gid_t		 gid;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(id_cases) / sizeof(id_cases[0]); i++) {
+		why[0] = '\0';
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
+		rc = priv_lookup(id_cases[i].spec, id_cases[i].with_group,
+		    &uid, &gid, why, sizeof(why));
+		if (id_cases[i].ok)
+			CHECK(rc == 0 && uid == id_cases[i].uid &&
+			    gid == id_cases[i].gid, "priv_lookup(\"%s\", %d): "
+			    "got rc %d uid %lu gid %lu (%s)", id_cases[i].spec,
+			    id_cases[i].with_group, rc, (unsigned long)uid,
+			    (unsigned long)gid, why);
+		else
+			CHECK(rc == AUTHD_EINVAL &&
+			    t_contains(why, id_cases[i].why),
+			    "priv_lookup(\"%s\", %d): expected \"%s\", got rc "
+			    "%d: %s", id_cases[i].spec, id_cases[i].with_group,
+			    id_cases[i].why, rc, why);
+	}
+
+	/* config_check: listen_owner needs a unix socket; ids are kept */
+	config_init(&cfg);
+	config_set_flag(&cfg, "trust", "/ca.pem");
+	config_set_flag(&cfg, "listen_owner", "root");
+	t_capture_start(&cap);
+	rc = config_check(&cfg, 1);
+	err = t_capture_end(&cap);
+	CHECK(rc == AUTHD_ECONFIG && t_contains(err, "--listen_owner: "
+	    "listen_owner: needs a unix socket"), "listen_owner on TCP: got "
+	    "rc %d: %s", rc, err);
+	free(err);
+	config_cleanup(&cfg);
+
+	config_init(&cfg);
+	config_set_flag(&cfg, "trust", "/ca.pem");
+	config_set_flag(&cfg, "listen", "unix:/run/authd.sock");
+	config_set_flag(&cfg, "listen-owner", "0:0");
+	config_set_flag(&cfg, "user", "no-such-user-authd");
+	t_capture_start(&cap);
+	rc = config_check(&cfg, 1);
+	err = t_capture_end(&cap);
+	CHECK(rc == AUTHD_ECONFIG && cfg.nerrors == 1 && t_contains(err,
+	    "--user: user: no such user \"no-such-user-authd\""),
+	    "unknown user: got rc %d, %d errors: %s", rc, cfg.nerrors, err);
+	CHECK(cfg.listen_uid == 0 && cfg.listen_gid == 0,
+	    "listen_owner 0:0: got %lu:%lu", (unsigned long)cfg.listen_uid,
+	    (unsigned long)cfg.listen_gid);
+	free(err);
+	config_cleanup(&cfg);
+
+	config_init(&cfg);
+	CHECK(cfg.shutdown_timeout == 10, "shutdown_timeout default: got %lld",
+	    (long long)cfg.shutdown_timeout);
+	config_cleanup(&cfg);
+}
+
 int
 main(void)
 {
@@ -846,6 +943,7 @@ main(void)
 	test_sizes();
 	test_check();
 	test_revocation();
+	test_ids();
 	t_rmtree(dir);
 	return t_done();
 }
