@@ -24,6 +24,7 @@
 #include "log.h"
 #include "ocsp.h"
 #include "snapshot.h"
+#include "store.h"
 #include "t.h"
 
 #define DAY	 86400
@@ -696,6 +697,89 @@ test_modes(STACK_OF(X509) *chain)
 	free(der);
 }
 
+/*
+ * Answers stored in LMDB by an earlier run (data_dir), keyed by the hex
+ * SHA-256 of the CertID's DER: verified again when read back, since the
+ * store holds bytes, not trust.  No responder here (no pool, not inline).
+ */
+struct scase {
+	const char		*name;
+	struct rspec		 r;
+	enum ocsp_status	 want;
+	const char		*describe;
+};
+
+static const struct scase scases[] = {
+	{ "stored good", { GOOD, FRESH }, OCSP_OK, "depth 0: good, from the "
+	    "cache in data_dir, first asked of a responder, signed by "
+	    INTER_DN },
+	{ "stored revoked, its nextUpdate past (a revocation stays)",
+	    { REVOKED, .this_off = -10 * DAY, .next_off = -3 * DAY },
+	    OCSP_REVOKED, "depth 0: revoked, from the cache in data_dir" },
+	{ "stored good, expired since", { GOOD, .this_off = -10 * DAY,
+	    .next_off = -3 * DAY }, OCSP_FAILED, "depth 0: no answer: " },
+	{ "stored, signature flipped", { GOOD, FRESH, .nocerts = 1,
+	    .garble = G_BAD_SIG }, OCSP_FAILED, "depth 0: no answer: " },
+	{ "stored, by an unrelated key", { GOOD, FRESH,
+	    .signer = BY_UNRELATED }, OCSP_FAILED, "depth 0: no answer: " },
+	{ "stored, about another serial", { GOOD, FRESH,
+	    .about = ABOUT_OTHER }, OCSP_FAILED, "depth 0: no answer: " },
+};
+
+static void
+test_store(STACK_OF(X509) *chain)
+{
+	const struct scase	*c;
+	struct ocsp_settings	 s;
+	struct ocsp_result	 res;
+	struct store		*st = NULL;
+	store_set_t		 dbi;
+	OCSP_CERTID		*id;
+	unsigned char		*der, *idder = NULL, md[IDENTITY_SHA256_LEN];
+	char			 tmp[256], dir[300], err[256], key[80], desc[2048];
+	size_t			 len, i;
+	int			 n;
+
+	t_tmpdir(tmp, sizeof(tmp));
+	snprintf(dir, sizeof(dir), "%s/store", tmp);
+	if (store_open(dir, (size_t)16 << 20, &st, err, sizeof(err)) != 0 ||
+	    store_kv_open(st, "ocsp", &dbi) != 0) {
+		fprintf(stderr, "store_open %s: %s\n", dir, err);
+		exit(2);
+	}
+	if ((id = OCSP_cert_to_id(EVP_sha1(), client, inter)) == NULL ||
+	    (n = i2d_OCSP_CERTID(id, &idder)) <= 0 ||
+	    identity_sha256(idder, (size_t)n, md) != 0)
+		exit(2);
+	identity_hex(md, key);
+	OCSP_CERTID_free(id);
+	OPENSSL_free(idder);
+	settings(&s, OCSP_MODE_LEAF, 0, 0, SKEW, 0);
+	for (i = 0; i < sizeof(scases) / sizeof(scases[0]); i++) {
+		c = &scases[i];
+		der = make_response(&c->r, &len);
+		if (store_kv_put(st, dbi, key, strlen(key), der, len) != 0)
+			exit(2);
+		ocsp_shutdown();
+		ocsp_init(NULL, st);
+		ocsp_config(&s);
+		ocsp_set_inline(0);
+		ocsp_check_depth(chain, 0, now, &res);
+		CHECK(res.status == c->want && res.from_cache ==
+		    (c->want != OCSP_FAILED), "%s: expected %s, got %s "
+		    "from_cache %d (%s)", c->name, status_name(c->want),
+		    status_name(res.status), res.from_cache,
+		    T_STR(res.detail));
+		ocsp_describe(chain, desc, sizeof(desc));
+		CHECK(t_contains(desc, c->describe), "%s: describe %s lacks %s",
+		    c->name, T_STR(desc), T_STR(c->describe));
+		free(der);
+	}
+	ocsp_shutdown();
+	store_close(&st);
+	t_rmtree(tmp);
+}
+
 /* Depths with no issuer in the chain, and no chain: fail closed. */
 static void
 test_depth_range(STACK_OF(X509) *chain)
@@ -791,6 +875,7 @@ main(int argc, char **argv)
 	test_describe_times(cr.chain);
 	test_modes(cr.chain);
 	test_depth_range(cr.chain);
+	test_store(cr.chain);
 
 	ocsp_shutdown();
 	chain_result_cleanup(&cr);
