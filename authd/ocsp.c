@@ -6,10 +6,10 @@
  * fetch pool; requests that need an answer wait (suspended) on the entry.
  * The job asks the responders in order, verifies what comes back in the
  * way curl's verifystatus() does (response status, basic response,
- * nonce, OCSP_basic_verify, our CertID, OCSP_check_validity with a named
- * skew, unknown is a failure), stores the DER in LMDB, and wakes the
- * waiters.  A cached answer is verified again when read back after a
- * restart: LMDB holds bytes, not trust.
+ * nonce, OCSP_basic_verify, our CertID, thisUpdate and nextUpdate at the
+ * decision time with a named skew, unknown is a failure), stores the DER
+ * in LMDB, and wakes the waiters.  A cached answer is verified again when
+ * read back after a restart: LMDB holds bytes, not trust.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -65,6 +65,7 @@ struct ocsp_job {
 	struct ocsp_settings	 set;
 	const unsigned char	*offline;	/* borrowed, check only */
 	size_t			 offline_len;
+	time_t			 at;		/* decision time; 0: now */
 };
 
 #define OCSP_BUCKETS	 4096
@@ -271,14 +272,63 @@ ocsp_pinned(OCSP_BASICRESP *bs, const struct snapshot *snap)
 	return ok;
 }
 
+static void
+ocsp_time(time_t t, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	if (t == 0)
+		snprintf(buf, len, "none");
+	else if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+/*
+ * thisUpdate and nextUpdate at the decision time at (not the wall clock,
+ * as OCSP_check_validity would: authd check --at), within the skew;
+ * thisUpdate no older than ocsp_max_age.  Returns 0, or -1 with err.
+ */
+static int
+ocsp_times(const ASN1_GENERALIZEDTIME *thisupd,
+    const ASN1_GENERALIZEDTIME *nextupd, time_t at,
+    const struct ocsp_settings *set, char *err, size_t errlen)
+{
+	time_t	 t, n = 0;
+	char	 ts[32], ns[32];
+
+	if (identity_time(thisupd, &t) != 0 || (nextupd != NULL &&
+	    identity_time(nextupd, &n) != 0)) {
+		snprintf(err, errlen, "unreadable thisUpdate or nextUpdate");
+		return -1;
+	}
+	ocsp_time(t, ts, sizeof(ts));
+	ocsp_time(n, ns, sizeof(ns));
+	if (t > at + set->skew)
+		snprintf(err, errlen, "not yet valid: thisUpdate %s is after "
+		    "the decision time (skew %llds)", ts, (long long)set->skew);
+	else if (nextupd != NULL && at > n + set->skew)
+		snprintf(err, errlen, "expired: nextUpdate %s is before the "
+		    "decision time (skew %llds)", ns, (long long)set->skew);
+	else if (nextupd != NULL && n < t)
+		snprintf(err, errlen, "nextUpdate %s is before thisUpdate %s",
+		    ns, ts);
+	else if (set->max_age > 0 && at - t > set->max_age)
+		snprintf(err, errlen, "too old: thisUpdate %s, ocsp_max_age "
+		    "%llds", ts, (long long)set->max_age);
+	else
+		return 0;
+	return -1;
+}
+
 /*
  * Verify a DER response for (cert, issuer) with the snapshot's trust.
  * Fills the entry's answer fields on success; returns 0, or -1 with err.
  */
 static int
 ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
-    const struct ocsp_settings *set, OCSP_REQUEST *req,
-    struct ocsp_entry *out, time_t *fetched, char *err, size_t errlen)
+    const struct ocsp_settings *set, OCSP_REQUEST *req, time_t at,
+    struct ocsp_entry *out, char *err, size_t errlen)
 {
 	OCSP_RESPONSE		*resp = NULL;
 	OCSP_BASICRESP		*bs = NULL;
@@ -290,7 +340,6 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	char			 ossl[200] = "";
 	int			 rc = -1, st, status = -1, reason, i;
 
-	(void)fetched;
 	ERR_clear_error();
 	if ((resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL ||
 	    p != der + len) {
@@ -324,14 +373,19 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 			    chain_store_untrusted(snap->chain), i));
 	/*
 	 * The signer must chain to our anchors and be the issuer or its
-	 * delegate with OCSPSigning (OpenSSL checks both here).
+	 * delegate with OCSPSigning (OpenSSL checks both here).  The reason
+	 * is taken before the pinned responders are tried: theirs would
+	 * hide it.
 	 */
 	if (OCSP_basic_verify(bs, certs, chain_store_trust(snap->chain),
-	    0) <= 0 && !ocsp_pinned(bs, snap)) {
-		snprintf(err, errlen, "signature does not verify (signer is "
-		    "not the issuer, an OCSPSigning delegate or an ocsp_signer)"
-		    ": %s", err_openssl(ossl, sizeof(ossl)));
-		goto end;
+	    0) <= 0) {
+		err_openssl(ossl, sizeof(ossl));
+		if (!ocsp_pinned(bs, snap)) {
+			snprintf(err, errlen, "signature does not verify "
+			    "(signer is not the issuer, an OCSPSigning "
+			    "delegate or an ocsp_signer): %s", ossl);
+			goto end;
+		}
 	}
 	{
 		X509	*signer = NULL;
@@ -357,13 +411,8 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	 * certificate expires, whatever the response's own window says.
 	 */
 	if (!(req == NULL && status == V_OCSP_CERTSTATUS_REVOKED) &&
-	    OCSP_check_validity(thisupd, nextupd, set->skew,
-	    set->max_age > 0 ? set->max_age : -1) != 1) {
-		snprintf(err, errlen, "outside its validity (thisUpdate, "
-		    "nextUpdate, skew %llds): %s", (long long)set->skew,
-		    err_openssl(ossl, sizeof(ossl)));
+	    ocsp_times(thisupd, nextupd, at, set, err, errlen) != 0)
 		goto end;
-	}
 	if (status == V_OCSP_CERTSTATUS_UNKNOWN) {
 		snprintf(err, errlen, "the responder does not know the "
 		    "certificate (unknown)");
@@ -379,7 +428,7 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	else if (out->next_update != 0)
 		out->use_until = out->next_update;
 	else
-		out->use_until = time(NULL) + set->default_ttl;
+		out->use_until = at + set->default_ttl;
 	rc = 0;
 end:
 	ERR_clear_error();
@@ -457,10 +506,11 @@ ocsp_run(void *arg)
 	struct snapshot		*snap;
 	const char		*route;
 	size_t			 nurls = 0, i;
-	time_t			 now;
+	time_t			 now, at;
 	int			 len, ok = 0, stored = 0;
 
 	memset(&ans, 0, sizeof(ans));
+	at = job->at != 0 ? job->at : time(NULL);
 	/* ocsp_responder for this issuer, then for all, then the AIA. */
 	if ((snap = snapshot_acquire()) != NULL &&
 	    (route = snapshot_responder(snap, job->issuer)) != NULL)
@@ -497,7 +547,7 @@ ocsp_run(void *arg)
 		/* check --ocsp-response: this answer, no network. */
 		snprintf(used, sizeof(used), "--ocsp-response");
 		if (ocsp_verify(job->offline, job->offline_len, job->cert,
-		    job->issuer, &job->set, NULL, &ans, NULL, err,
+		    job->issuer, &job->set, NULL, at, &ans, err,
 		    sizeof(err)) == 0)
 			ok = 1;
 		nurls = 0;
@@ -508,7 +558,7 @@ ocsp_run(void *arg)
 		if (ocsp_ask(urls[i], der, (size_t)len, &job->set, &res) != 0)
 			snprintf(err, sizeof(err), "%s: %s", urls[i], res.error);
 		else if (ocsp_verify(res.body, res.len, job->cert, job->issuer,
-		    &job->set, req, &ans, NULL, err, sizeof(err)) == 0) {
+		    &job->set, req, at, &ans, err, sizeof(err)) == 0) {
 			ok = 1;
 			if (ocsp_have_dbi && res.len <= OCSP_DER_MAX)
 				stored = store_kv_put(ocsp_store, ocsp_dbi,
@@ -592,7 +642,7 @@ ocsp_start(struct ocsp_entry *e, X509 *cert, X509 *issuer)
  */
 static int
 ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
-    const struct ocsp_settings *set, struct ocsp_entry *ans)
+    const struct ocsp_settings *set, time_t at, struct ocsp_entry *ans)
 {
 	unsigned char	*der;
 	size_t		 len = 0;
@@ -603,7 +653,7 @@ ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
 		return -1;
 	if (store_kv_get(ocsp_store, ocsp_dbi, key, strlen(key), der,
 	    OCSP_DER_MAX, &len) == 1)
-		rc = ocsp_verify(der, len, cert, issuer, set, NULL, ans, NULL,
+		rc = ocsp_verify(der, len, cert, issuer, set, NULL, at, ans,
 		    err, sizeof(err));
 	free(der);
 	return rc;
@@ -647,10 +697,11 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 {
 	struct ocsp_settings	 set;
 	struct ocsp_entry	*e, ans;
+	struct ocsp_job		*job;
 	OCSP_CERTID		*id;
 	char			 key[80];
 	time_t			 now = time(NULL), ahead;
-	int			 rc = -1, fromstore = 0, inlined = 0;
+	int			 rc = -1, fromstore = 0;
 
 	pthread_mutex_lock(&ocsp_lock);
 	set = ocsp_set;
@@ -670,7 +721,8 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		e->stored_checked = 1;
 		pthread_mutex_unlock(&ocsp_lock);
 		memset(&ans, 0, sizeof(ans));
-		fromstore = ocsp_from_store(key, cert, issuer, &set, &ans) == 0;
+		fromstore = ocsp_from_store(key, cert, issuer, &set, at,
+		    &ans) == 0;
 		pthread_mutex_lock(&ocsp_lock);
 		if (fromstore && !e->have) {
 			e->have = 1;
@@ -687,7 +739,29 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		snprintf(res->detail, sizeof(res->detail), "OCSP table full");
 		goto end;
 	}
-	if (e->have && at <= e->use_until) {
+	/*
+	 * authd check: no fetch threads, ask here; the answer, if any, is
+	 * then taken as a cached one.
+	 */
+	if (!(e->have && at <= e->use_until + set.skew) && !e->running &&
+	    now >= e->next_try && ocsp_pool == NULL && ocsp_inline &&
+	    (job = calloc(1, sizeof(*job))) != NULL) {
+		job->e = e;
+		job->set = ocsp_set;
+		job->offline = ocsp_offline;
+		job->offline_len = ocsp_offline_len;
+		job->at = at;
+		X509_up_ref(cert);
+		X509_up_ref(issuer);
+		job->cert = cert;
+		job->issuer = issuer;
+		e->running = 1;
+		pthread_mutex_unlock(&ocsp_lock);
+		ocsp_run(job);
+		pthread_mutex_lock(&ocsp_lock);
+	}
+	/* nextUpdate may have passed by the skew, as in ocsp_times. */
+	if (e->have && at <= e->use_until + set.skew) {
 		rc = e->revoked ? 1 : 0;
 		snprintf(res->responder, sizeof(res->responder), "%s",
 		    e->responder);
@@ -706,37 +780,6 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 			    "(depth %d), says %s", depth, e->responder);
 		res->from_cache = !fromstore ? res->from_cache : 1;
 		goto end;
-	}
-	if (!e->running && now >= e->next_try && ocsp_pool == NULL &&
-	    ocsp_inline && !inlined) {
-		/* authd check: no fetch threads, ask here and look again. */
-		struct ocsp_job	*job = calloc(1, sizeof(*job));
-
-		if (job != NULL) {
-			job->e = e;
-			job->set = ocsp_set;
-			job->offline = ocsp_offline;
-			job->offline_len = ocsp_offline_len;
-			X509_up_ref(cert);
-			X509_up_ref(issuer);
-			job->cert = cert;
-			job->issuer = issuer;
-			e->running = 1;
-			pthread_mutex_unlock(&ocsp_lock);
-			ocsp_run(job);
-			pthread_mutex_lock(&ocsp_lock);
-			inlined = 1;
-			if (e->have && at <= e->use_until) {
-				rc = e->revoked ? 1 : 0;
-				snprintf(res->responder, sizeof(res->responder),
-				    "%s", e->responder);
-				if (rc == 1)
-					snprintf(res->detail, sizeof(res->detail),
-					    "revoked (depth %d), says %s", depth,
-					    e->responder);
-				goto end;
-			}
-		}
 	}
 	if (!e->running && now >= e->next_try)
 		ocsp_start(e, cert, issuer);
@@ -814,18 +857,6 @@ ocsp_check_depth(STACK_OF(X509) *chain, int depth, time_t at,
 		return;
 	}
 	ocsp_check_one(chain, depth, at, res);
-}
-
-static void
-ocsp_time(time_t t, char *buf, size_t len)
-{
-	struct tm	 tm;
-
-	if (t == 0)
-		snprintf(buf, len, "none");
-	else if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "@%lld", (long long)t);
 }
 
 void
