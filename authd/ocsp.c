@@ -49,6 +49,7 @@ struct ocsp_entry {
 	time_t			 this_update, next_update;
 	time_t			 use_until;	/* the answer holds until */
 	time_t			 next_try;	/* after a failure */
+	time_t			 refresh_after;	/* paces refreshes ahead */
 	int			 failures;
 	int			 stored_checked; /* LMDB looked at */
 	char			 error[256];
@@ -583,6 +584,12 @@ done:
 		e->next_update = ans.next_update;
 		e->use_until = ans.use_until;
 		e->failures = 0;
+		/*
+		 * Refreshes ahead of nextUpdate are paced: a responder that
+		 * keeps serving the same pre-signed answer is asked again
+		 * after the short back-off, not on every request.
+		 */
+		e->refresh_after = now + OCSP_BACKOFF_MIN;
 		e->error[0] = '\0';
 		snprintf(e->responder, sizeof(e->responder), "%s", used);
 		memcpy(e->signer, ans.signer, sizeof(e->signer));
@@ -773,7 +780,8 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		if (ahead > 3600)
 			ahead = 3600;
 		if (!e->revoked && e->next_update != 0 && !e->running &&
-		    now >= e->next_update - ahead && now >= e->next_try)
+		    now >= e->next_update - ahead && now >= e->next_try &&
+		    now >= e->refresh_after)
 			ocsp_start(e, cert, issuer);
 		if (rc == 1)
 			snprintf(res->detail, sizeof(res->detail), "revoked "

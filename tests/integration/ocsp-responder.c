@@ -35,6 +35,8 @@
  *   future           good, thisUpdate now+1h, nextUpdate now+2h
  *   future-skew      good, thisUpdate now+60s (inside a 300 s skew), nextUpdate now+1h
  *   old              good, thisUpdate now-3d, nextUpdate now+1d
+ *   nearexp          good, thisUpdate now-1h, nextUpdate now+5m (inside the
+ *                    refresh-ahead window from the start)
  *   revoked-stale    revoked, thisUpdate now-1h, nextUpdate now-295s (inside a
  *                    300 s skew when fetched, past it 5 s later)
  *   flaky            HTTP 500 to the first request for a serial, good afterwards
@@ -231,7 +233,7 @@ mode_is(const char *mode, const char *name)
 static const char *known_modes[] = {
 	"good", "good-nocerts", "revoked", "unknown", "delegate",
 	"delegate-revoked", "baddelegate", "unrelated", "forged", "badsig",
-	"wrongid", "expired", "future", "future-skew", "old", "nonext",
+	"wrongid", "expired", "future", "future-skew", "old", "nonext", "nearexp",
 	"nonce-bad", "nonce-none", "big", "trylater", "unauthorized",
 	"malformed", "http500", "hang", "revoked-stale", "flaky", NULL
 };
@@ -299,6 +301,9 @@ build_response(const char *mode, OCSP_REQUEST *req, int *outlen)
 	} else if (mode_is(mode, "revoked-stale")) {
 		this_off = -3600;
 		next_off = -295;
+	} else if (mode_is(mode, "nearexp")) {
+		this_off = -3600;
+		next_off = 300;
 	} else if (mode_is(mode, "old")) {
 		this_off = -3 * 86400;
 		next_off = 86400;

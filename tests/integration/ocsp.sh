@@ -36,6 +36,8 @@
 #     answers decides; the other stands in when it cannot), ocsp_failure
 #     per rule set (check and served), and their configuration errors
 #  9  ocsp_responder per issuer: routing, precedence, configuration errors
+# 10  refreshes ahead of nextUpdate are paced (no verdict cache: every
+#     request reaches the OCSP table; one query for 12 requests)
 # About 40 s, most of it waiting for the back-off to end.
 . "$(dirname "$0")/lib.bash"
 
@@ -147,6 +149,7 @@ mkcert n-flaky "$F/flaky"; mkcert na-flaky "$F/flaky"     # one each for N, NA
 mkcert conc "$F/slow2500"
 mkcert refused2 "http://127.0.0.1:$DEAD_PORT/good"
 mkcert hang1 "$F/hang"; mkcert hang2 "$F/hang"
+mkcert nearexp "$F/nearexp"
 jobs_wait
 
 # ---------------------------------------------------------------- the real responder
@@ -601,6 +604,20 @@ out3=$("$AUTHD_BIN" serve -n --config "$WORK/conf9/bad3.conf" 2>&1) && rc=0 || r
 check_eq "9: bad issuer files: exit" "$rc" 2
 check_contains "9: a missing issuer file, at file:line" "$out3" "$WORK/conf9/bad3.conf:3: cannot read $WORK/conf9/missing.pem"
 check_contains "9: the same issuer routed twice, at file:line" "$out3" "$WORK/conf9/bad3.conf:5: ocsp_responder: a certificate in $PKI/intermediate.pem is routed to a responder already"
+
+# ---------------------------------------------------------------- 10: refresh ahead is paced
+# An answer inside its refresh-ahead window from the start (the responder
+# serves the same pre-signed kind of answer every time); no verdict cache,
+# so every request reaches the OCSP table: the refresh is asked for at most
+# once per back-off period, not on every request.
+NC_PORT=$(free_port); NC="127.0.0.1:$NC_PORT"
+start_authd authd-nocache "$NC" "${COMMON[@]}" --ocsp-failure deny --cache-size 0 --data-dir "$WORK/dNC"
+NC_PID=$LAST_PID
+ok10=0
+for i in $(seq 1 12); do d3 nearexp "$NC"; [[ "$D3" =~ ^200\ ok ]] && ok10=$((ok10 + 1)); sleep 0.2; done
+check_eq "10: 12 requests, answer near its nextUpdate, no verdict cache: all allowed" "$ok10" 12
+check_eq "10: ... one query in the first 30 s (the refresh is paced)" "$(qcount nearexp)" 1
+stop_pid "$NC_PID"; check_eq "10: authd-nocache exits 0 on SIGTERM" "$STOP_RC" 0
 
 # ---------------------------------------------------------------- the end
 for p in "$A_PID" "$B_PID" "$N_PID" "$NA_PID"; do
