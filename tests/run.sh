@@ -58,7 +58,8 @@ summary() {
 
 # ------------------------------------------------------------ packages
 PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libpcre2-dev
-          liblmdb-dev nginx curl openssl ca-certificates python3 iproute2)
+          liblmdb-dev nginx curl openssl ca-certificates python3 iproute2
+          python3-prometheus-client python3-yaml)
 install_packages() {
     local missing=() p
     for p in "${PACKAGES[@]}"; do
