@@ -274,6 +274,11 @@ if command -v promtool >/dev/null; then
     if promtool check rules "$REPO/contrib/prometheus/authd.rules.yml" > "$WORK/promtool.out" 2>&1; then
         pass "promtool check rules"
     else fail "promtool check rules: $(cat "$WORK/promtool.out")"; fi
+    if promtool check metrics < "$WORK/metrics.final" > "$WORK/promtool.out" 2>&1; then
+        pass "promtool check metrics"
+    else fail "promtool check metrics: $(cat "$WORK/promtool.out")"; fi
+else
+    echo "$TEST_NAME: promtool not installed (Debian package prometheus): rules checked with python3-yaml only"
 fi
 
 stop_authd
