@@ -80,6 +80,17 @@ print("absent")
 EOF
 }
 lines() { wc -l < "$1" | tr -d ' '; }
+# wait_reload RESULT: until authd has counted one more reload with RESULT
+# (a reload under load may take a while; the counters are checked after)
+wait_reload() {
+    local before i
+    before=$(authd_curl -s "/metrics" | grep "^authd_reloads_total{result=\"$1\"}")
+    kill -HUP "$AUTHD_PID"
+    for i in $(seq 1 100); do
+        [ "$(authd_curl -s "/metrics" | grep "^authd_reloads_total{result=\"$1\"}")" != "$before" ] && return 0
+        sleep 0.1
+    done
+}
 
 # ---------------------------------------------------------------- 1 audit
 metrics m0
@@ -208,13 +219,13 @@ check_eq "metrics: content type" \
 
 # Reloads: a good one, then a broken policy (refused, the old one serves).
 GEN0=$(value m3 authd_policy_generation)
-kill -HUP "$AUTHD_PID"; sleep 0.7
+wait_reload success
 metrics m4
 check_eq "metrics: reload success +1" "$(( $(value m4 'authd_reloads_total{result="success"}') - $(value m3 'authd_reloads_total{result="success"}') ))" 1
 check_eq "metrics: generation moved" "$(( $(value m4 authd_policy_generation) > GEN0 ))" 1
 check_eq "metrics: last reload succeeded" "$(value m4 authd_reload_last_success)" 1
 echo 'ruleset default { allow subject.O ==' > "$WORK/test.policy"
-kill -HUP "$AUTHD_PID"; sleep 0.7
+wait_reload failure
 metrics m5
 check_eq "metrics: reload failure +1" "$(( $(value m5 'authd_reloads_total{result="failure"}') - $(value m4 'authd_reloads_total{result="failure"}') ))" 1
 check_eq "metrics: last reload failed" "$(value m5 authd_reload_last_success)" 0
