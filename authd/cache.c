@@ -35,6 +35,7 @@ struct cache_shard {
 	size_t			 mask;
 	struct cache_entry	*head, *tail;
 	size_t			 count, cap;
+	unsigned long long	 hits, misses;	/* under lock */
 };
 
 struct cache {
@@ -207,6 +208,10 @@ cache_lookup_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	identity_hex(e->key, out->id.fingerprint);
 	hit = 1;
 end:
+	if (hit)
+		s->hits++;
+	else
+		s->misses++;
 	pthread_mutex_unlock(&s->lock);
 	return hit;
 }
@@ -307,4 +312,21 @@ cache_count(struct cache *c)
 		pthread_mutex_unlock(&c->shards[i].lock);
 	}
 	return n;
+}
+
+void
+cache_stats(struct cache *c, unsigned long long *hits,
+    unsigned long long *misses)
+{
+	size_t	 i;
+
+	*hits = *misses = 0;
+	if (c == NULL)
+		return;
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_lock(&c->shards[i].lock);
+		*hits += c->shards[i].hits;
+		*misses += c->shards[i].misses;
+		pthread_mutex_unlock(&c->shards[i].lock);
+	}
 }

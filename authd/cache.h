@@ -56,5 +56,8 @@ void		 cache_store_blob(struct cache *cache,
 /* Drop every entry (after a trust reload, to free the memory at once). */
 void		 cache_clear(struct cache *cache);
 size_t		 cache_count(struct cache *cache);
+/* Lookups that answered and that did not, since cache_new (for /metrics). */
+void		 cache_stats(struct cache *cache, unsigned long long *hits,
+		    unsigned long long *misses);
 
 #endif

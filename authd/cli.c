@@ -29,7 +29,7 @@ cli_usage(FILE *f)
 "purpose, crl, crl_scope, crl_missing, crl_grace, crl_fetch, ocsp,\n"
 "ocsp_responder, ocsp_failure, ocsp_signer, ... policy, shadow_policy,\n"
 "data_dir, watch_interval, cache_size, cache_ttl, max_request_size,\n"
-"log_level.\n"
+"log_level, audit_log.\n"
 "See docs/configuration.md and docs/policy.md.\n"
 "\n"
 "serve -n     check the configuration and exit (0 good, 2 bad)\n"

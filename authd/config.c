@@ -20,6 +20,7 @@ enum config_type {
 	CT_STRING,	/* one value */
 	CT_PATHS,	/* repeatable path, relative to the file that names it */
 	CT_PATH,	/* one path */
+	CT_LOGFILE,	/* "off", "stderr", or a path */
 	CT_UINT,
 	CT_SIZE,
 	CT_BYTES,	/* a size with an optional k or m suffix */
@@ -83,6 +84,7 @@ static const struct config_key config_keys[] = {
 	{ "cache_ttl",		CT_DURATION,	OFF(cache_ttl),		0, 7 * 86400 },
 	{ "purpose",		CT_PURPOSE,	OFF(purpose),		0, 0 },
 	{ "log_level",		CT_LOGLEVEL,	OFF(log_level),		0, 0 },
+	{ "audit_log",		CT_LOGFILE,	OFF(audit_log),		0, 0 },
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -146,6 +148,7 @@ config_cleanup(struct config *cfg)
 	config_item_cleanup(&cfg->shadow_policy);
 	config_list_cleanup(&cfg->ocsp_responder);
 	config_item_cleanup(&cfg->data_dir);
+	config_item_cleanup(&cfg->audit_log);
 	free(cfg->file);
 	cfg->file = NULL;
 }
@@ -353,11 +356,17 @@ config_apply(struct config *cfg, const struct config_key *k,
 	case CT_STRING:
 		rc = config_item_set(field, value, origin);
 		break;
+	case CT_LOGFILE:
+		if (strcmp(value, "off") == 0 || strcmp(value, "stderr") == 0) {
+			rc = config_item_set(field, value, origin);
+			break;
+		}
+		/* FALLTHROUGH */
 	case CT_PATH:
 	case CT_PATHS:
 		if ((path = config_resolve(value, relto)) == NULL)
 			return AUTHD_ENOMEM;
-		if (k->type == CT_PATH) {
+		if (k->type != CT_PATHS) {
 			rc = config_item_set(field, path, origin);
 			free(path);
 		} else if ((rc = config_list_add(field, path, origin)) ==

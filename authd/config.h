@@ -89,6 +89,7 @@ struct config {
 	time_t			 cache_ttl;
 	enum config_purpose	 purpose;
 	enum log_level		 log_level;
+	struct config_item	 audit_log;	/* "off", "stderr" or a file */
 
 	char			*file;		/* main config file, or NULL */
 	int			 nerrors;	/* errors printed so far */

@@ -32,6 +32,7 @@
 #include "identity.h"
 #include "log.h"
 #include "fetch.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "store.h"
 
@@ -1103,6 +1104,7 @@ cdp_run(void *arg)
 	char			 err[512] = "";
 	size_t			 count;
 	time_t			 now;
+	enum metrics_crl_outcome outcome = METRICS_CRL_REFUSED;
 
 	memset(&res, 0, sizeof(res));
 	if (fetch_http(&job->rq, &res) != 0)
@@ -1143,6 +1145,9 @@ cdp_run(void *arg)
 	pthread_mutex_lock(&cdp_lock);
 	c->running = 0;
 	if (err[0] != '\0') {
+		if (!res.ok || fresh == NULL)
+			outcome = res.ok && !res.not_modified ?
+			    METRICS_CRL_REFUSED : METRICS_CRL_ERROR;
 		c->failures++;
 		c->next_try = now + (c->failures >= 5 ? CDP_BACKOFF_MAX :
 		    CDP_BACKOFF_MIN << (c->failures - 1));
@@ -1152,12 +1157,15 @@ cdp_run(void *arg)
 	} else {
 		c->failures = 0;
 		c->error[0] = '\0';
+		outcome = fresh != NULL ? METRICS_CRL_FETCHED :
+		    METRICS_CRL_UNCHANGED;
 		if (fresh != NULL && c->crl != NULL &&
 		    fresh->m.this_update == c->crl->m.this_update &&
 		    strcmp(fresh->m.number, c->crl->m.number) == 0 &&
 		    X509_cmp(fresh->m.issuer, c->crl->m.issuer) == 0) {
 			old = fresh;	/* the same CRL again: keep ours */
 			fresh = NULL;
+			outcome = METRICS_CRL_UNCHANGED;
 		} else if (fresh != NULL && c->crl != NULL &&
 		    !crl_newer(&fresh->m, &c->crl->m)) {
 			/* An older CRL than ours (a replay): refuse it. */
@@ -1167,6 +1175,7 @@ cdp_run(void *arg)
 			c->next_try = now + CDP_BACKOFF_MIN;
 			snprintf(c->error, sizeof(c->error), "served a CRL older "
 			    "than the one in use (refused)");
+			outcome = METRICS_CRL_REFUSED;
 		} else if (fresh != NULL) {
 			old = c->crl;
 			c->crl = fresh;
@@ -1192,6 +1201,7 @@ cdp_run(void *arg)
 	w = c->waiters;
 	c->waiters = NULL;
 	pthread_mutex_unlock(&cdp_lock);
+	metrics_crl_fetch(outcome, res.elapsed_ms);
 	if (err[0] != '\0')
 		log_warnx("CRL distribution point %s: %s", job->url, err);
 	else
@@ -1683,4 +1693,64 @@ crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 		    (d != NULL && crl_describe_one(d, i, buf, len, &o) != 0))
 			break;
 	}
+}
+
+/* ------------------------------------------------ for /metrics */
+
+/* Same issuer and same partition (first IDP name): one CRL is in use. */
+static int
+crl_same_scope(const struct crl_meta *a, const struct crl_meta *b)
+{
+	if (X509_cmp(a->issuer, b->issuer) != 0 || a->nidp != b->nidp)
+		return 0;
+	return a->nidp == 0 || strcmp(a->idp[0], b->idp[0]) == 0;
+}
+
+static void
+crl_info_call(const struct crl_meta *m, const char *source,
+    void (*fn)(void *, const struct crl_info *), void *arg)
+{
+	struct crl_info	 ci;
+	char		 src[1200];
+
+	if (m->nidp > 0) {
+		snprintf(src, sizeof(src), "%s (%s)", source, m->idp[0]);
+		source = src;
+	}
+	ci.issuer = m->issuer_dn;
+	ci.source = source;
+	ci.this_update = m->this_update;
+	ci.next_update = m->next_update;
+	fn(arg, &ci);
+}
+
+void
+crl_foreach(const struct crl_set *s, void (*fn)(void *,
+    const struct crl_info *), void *arg)
+{
+	const struct crl_meta	*m, *o;
+	size_t			 i, j;
+	int			 newest;
+
+	for (i = 0; s != NULL && i < s->n; i++) {
+		m = &s->m[i];
+		if (m->is_delta)
+			continue;
+		for (j = 0, newest = 1; j < s->n && newest; j++) {
+			o = &s->m[j];
+			if (j == i || o->is_delta || !crl_same_scope(m, o))
+				continue;
+			/* The newer one wins; of two equal, the first. */
+			if (crl_newer(o, m) || (j < i && !crl_newer(m, o)))
+				newest = 0;
+		}
+		if (newest)
+			crl_info_call(m, m->source, fn, arg);
+	}
+	pthread_mutex_lock(&cdp_lock);
+	for (i = 0; i < cdp_n; i++)
+		if (cdp_table[i]->crl != NULL)
+			crl_info_call(&cdp_table[i]->crl->m, cdp_table[i]->url,
+			    fn, arg);
+	pthread_mutex_unlock(&cdp_lock);
 }

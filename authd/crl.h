@@ -130,4 +130,19 @@ int		 crl_fetch_wait(const char *url, void (*resume)(void *),
  */
 size_t		 crl_fetch_wake_all(void);
 
+/*
+ * The CRLs in use, for /metrics: from set, the newest complete CRL of each
+ * issuer (source: its file); from the distribution points, each URL's
+ * current CRL (source: the URL).  fn is called with strings valid only
+ * during the call, under a lock: it must not call back into crl_*.
+ * next_update 0: the CRL has none.
+ */
+struct crl_info {
+	const char	*issuer;	/* RFC 2253, sanitised */
+	const char	*source;
+	time_t		 this_update, next_update;
+};
+void		 crl_foreach(const struct crl_set *set,
+		    void (*fn)(void *arg, const struct crl_info *ci), void *arg);
+
 #endif

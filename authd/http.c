@@ -24,11 +24,13 @@
 
 #include <microhttpd.h>
 
+#include "audit.h"
 #include "err.h"
 #include "crl.h"
 #include "http.h"
 #include "ocsp.h"
 #include "log.h"
+#include "metrics.h"
 #include "page.h"
 #include "snapshot.h"
 #include "verdict.h"
@@ -54,6 +56,8 @@ struct http_conn {
 /* What one pass over the request headers found. */
 struct http_headers {
 	struct verdict_input	 in;
+	const char		*request_id;	/* X-Request-Id, for the audit log */
+	size_t			 request_id_len;
 	int			 dup_cert;
 	int			 dup_verify;
 };
@@ -95,6 +99,10 @@ http_collect(void *cls, enum MHD_ValueKind kind, const char *key,
 		h->in.host = value;
 	else if (strcasecmp(key, "X-Authd-Ruleset") == 0)
 		h->in.ruleset = value;
+	else if (strcasecmp(key, "X-Request-Id") == 0) {
+		h->request_id = value;
+		h->request_id_len = value_size;
+	}
 	return MHD_YES;
 }
 
@@ -230,15 +238,123 @@ http_page(struct http_server *srv, struct MHD_Connection *c)
 	return ret;
 }
 
+/*
+ * Which revocation sources the decision rests on: the one that revoked,
+ * "unchecked", or those configured when the decision got as far as
+ * revocation (a chain that did not verify never gets there).
+ */
+static const char *
+http_revocation(const struct verdict *v, const struct snapshot *snap)
+{
+	int	 crl, ocsp;
+
+	if (v->revocation != NULL)
+		return v->revocation;
+	if (v->rev_by[0] != '\0')
+		return v->rev_by;	/* what answered, by depth */
+	switch (v->reason) {
+	case VERDICT_OK:
+	case VERDICT_NO_MATCHING_RULE:
+	case VERDICT_POLICY_DENY:
+	case VERDICT_REVOCATION_UNKNOWN:
+	case VERDICT_CRL_EXPIRED:
+		break;
+	default:
+		return "none";
+	}
+	crl = snap != NULL && snap->crl != NULL;
+	ocsp = snap != NULL && snap->cfg.ocsp_mode != 0;
+	return crl && ocsp ? "crl+ocsp" : crl ? "crl" : ocsp ? "ocsp" : "none";
+}
+
+/* Counters and the audit line for one answered decision. */
+static void
+http_account(const struct verdict *v, const struct http_headers *h,
+    const struct snapshot *snap, uint64_t us)
+{
+	struct audit_record	 r;
+	int			 unchecked;
+
+	unchecked = v->revocation != NULL &&
+	    strcmp(v->revocation, "unchecked") == 0;
+	metrics_decision((int)v->reason, us, unchecked);
+	if (!audit_enabled())
+		return;
+	memset(&r, 0, sizeof(r));
+	clock_gettime(CLOCK_REALTIME, &r.when);
+	r.request_id = audit_request_id_ok(h->request_id, h->request_id_len) ?
+	    h->request_id : NULL;
+	r.status = verdict_reason_status(v->reason);
+	r.reason = verdict_reason_text(v);
+	r.rule = v->rule;
+	r.ruleset = h->in.ruleset != NULL ? h->in.ruleset : "default";
+	r.subject = v->id.subject;
+	r.issuer = v->id.issuer;
+	r.serial = v->id.serial;
+	r.fingerprint = v->id.fingerprint;
+	r.revocation = http_revocation(v, snap);
+	r.revocation_age = -1;
+	r.cached = v->cached;
+	r.latency_us = us;
+	r.method = h->in.method;
+	r.uri = h->in.uri;
+	r.host = h->in.host;
+	r.client_verify = h->in.client_verify;
+	audit_write(&r);
+}
+
+static enum MHD_Result
+http_metrics(struct MHD_Connection *c, struct http_server *srv)
+{
+	struct MHD_Response	*r;
+	enum MHD_Result		 ret;
+	char			*text;
+	size_t			 len;
+
+	if (metrics_render(srv->cache, &text, &len) != 0)
+		return MHD_NO;
+	if ((r = MHD_create_response_from_buffer(len, text,
+	    MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(r, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8") != MHD_YES) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* Per thread: struct verdict is large, and the stack of a pool thread is not. */
 static _Thread_local struct verdict	 http_verdict;
 
 /*
- * Per-request state without an allocation: which of these markers the
- * request's context points at says how often it has waited already.
+ * Per-request state.  A request that never waits (every warm one) needs
+ * none: its context points at http_fresh.  One that waits for a fetch
+ * gets a struct http_wait, freed when the request completes.
  */
 #define HTTP_MAX_WAITS	 2	/* x fetch_timeout < nginx's read timeout */
-static int	 http_marks[HTTP_MAX_WAITS + 1];
+static int	 http_fresh;
+
+struct http_wait {
+	int		 waits;
+	struct timespec	 start;		/* when the headers were in */
+};
+
+static uint64_t
+http_elapsed_us(const struct timespec *start)
+{
+	struct timespec	 now;
+	long long	 us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (long long)(now.tv_sec - start->tv_sec) * 1000000 +
+	    (now.tv_nsec - start->tv_nsec) / 1000;
+	return us > 0 ? (uint64_t)us : 0;
+}
 
 static void
 http_resume(void *conn)
@@ -253,14 +369,23 @@ http_resume(void *conn)
  */
 static int
 http_wait(struct http_server *srv, struct MHD_Connection *c,
-    const struct verdict *v, void **req_cls)
+    const struct verdict *v, void **req_cls, const struct timespec *start)
 {
-	int	 waits = (int)((int *)*req_cls - http_marks);
+	struct http_wait	*w = NULL;
 
-	if (!v->pending || waits >= HTTP_MAX_WAITS ||
+	if (!v->pending ||
 	    atomic_load_explicit(&srv->nowait, memory_order_relaxed))
 		return 0;
-	*req_cls = &http_marks[waits + 1];
+	if (*req_cls != &http_fresh)
+		w = *req_cls;
+	else if ((w = calloc(1, sizeof(*w))) != NULL) {
+		w->start = *start;
+		*req_cls = w;
+	}
+	/* No memory to remember the wait: answer now (fails closed). */
+	if (w == NULL || w->waits >= HTTP_MAX_WAITS)
+		return 0;
+	w->waits++;
 	MHD_suspend_connection(c);
 	if ((v->pending == VERDICT_WAIT_OCSP ? ocsp_wait(v->pending_url,
 	    http_resume, c) : crl_fetch_wait(v->pending_url, http_resume,
@@ -296,9 +421,12 @@ http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 	(void)c;
 	(void)toe;
-	if (*req_cls != NULL)
-		atomic_fetch_sub_explicit(&srv->inflight, 1,
-		    memory_order_relaxed);
+	if (*req_cls == NULL)
+		return;
+	atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_relaxed);
+	if (*req_cls != &http_fresh)
+		free(*req_cls);
+	*req_cls = NULL;
 }
 
 static void
@@ -334,12 +462,13 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	struct http_headers	 h;
 	struct snapshot		*snap;
 	struct verdict		*v = &http_verdict;
+	struct timespec		 start;
 	enum MHD_Result		 ret;
 
 	(void)version;
 	(void)upload_data;
 	if (*req_cls == NULL) {		/* headers are in; body may follow */
-		*req_cls = &http_marks[0];
+		*req_cls = &http_fresh;
 		http_request_started(srv, c);
 		return MHD_YES;
 	}
@@ -352,7 +481,14 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 		return http_reply(srv, c, MHD_HTTP_OK, NULL, "ok\n");
 	if (strcmp(url, "/page") == 0)
 		return http_page(srv, c);
+	if (strcmp(url, "/metrics") == 0 && (strcmp(method, "GET") == 0 ||
+	    strcmp(method, "HEAD") == 0))
+		return http_metrics(c, srv);
 
+	if (*req_cls == &http_fresh)
+		clock_gettime(CLOCK_MONOTONIC, &start);
+	else
+		start = ((struct http_wait *)*req_cls)->start;
 	memset(&h, 0, sizeof(h));
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &h);
 	snap = snapshot_acquire();
@@ -362,11 +498,12 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 		    "duplicate X-SSL-Client-Verify header");
 	else
 		verdict_decide(snap, srv->cache, &h.in, 0, v, NULL);
-	if (http_wait(srv, c, v, req_cls)) {
+	if (http_wait(srv, c, v, req_cls, &start)) {
 		snapshot_release(snap);
 		return MHD_YES;
 	}
 	http_log_verdict(v, &h);
+	http_account(v, &h, snap, http_elapsed_us(&start));
 	/* Header names set by the policy live in the snapshot: reply first. */
 	ret = http_reply(srv, c, (unsigned int)verdict_reason_status(v->reason),
 	    v, NULL);

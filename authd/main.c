@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "audit.h"
 #include "cache.h"
 #include "cli.h"
 #include "config.h"
@@ -24,6 +25,7 @@
 #include "fetch.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "ocsp.h"
 #include "policy.h"
 #include "priv.h"
@@ -345,6 +347,7 @@ main_serve(const struct cli *cli)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -362,10 +365,16 @@ main_serve(const struct cli *cli)
 		crl_fetch_init(pool, main_store);
 		ocsp_init(pool, main_store);
 	}
+	if (audit_configure(snap->cfg.audit_log.value) != 0) {
+		log_error("%s: audit_log: cannot write the audit log",
+		    snap->cfg.audit_log.origin);
+		goto end;
+	}
 	crl_fetch_config(snap->cfg.crl_fetch, snap->cfg.fetch_timeout,
 	    snap->cfg.crl_max_size);
 	main_ocsp_snapshot(snap);
 	main_log_snapshot("loaded", snap);
+	metrics_reload(1);
 	main_store_retain(snap, NULL);
 	stamp = failed = snapshot_stamp(&snap->cfg, snap);
 	interval = snap->cfg.watch_interval;
@@ -398,6 +407,10 @@ main_serve(const struct cli *cli)
 				    "changed: reloading");
 				reload = 1;
 			}
+		} else if (sig == SIGUSR1) {
+			/* logrotate moved the audit log: start a new file */
+			audit_reopen();
+			continue;
 		} else if (sig == SIGHUP) {
 			log_info("SIGHUP: reloading configuration, trust and "
 			    "policy");
@@ -426,6 +439,7 @@ main_serve(const struct cli *cli)
 			rc = 1;
 			log_error("reload failed; still serving the previous "
 			    "configuration and policy");
+			metrics_reload(0);
 			continue;
 		}
 		log_init(fresh->cfg.log_level);
@@ -444,8 +458,11 @@ main_serve(const struct cli *cli)
 		crl_fetch_config(fresh->cfg.crl_fetch, fresh->cfg.fetch_timeout,
 		    fresh->cfg.crl_max_size);
 		main_ocsp_snapshot(fresh);
+		/* A bad audit_log keeps the old destination (logged). */
+		audit_configure(fresh->cfg.audit_log.value);
 		snapshot_publish(fresh);
 		cache_clear(cache);
+		metrics_reload(1);
 	}
 	rc = 0;
 end:
@@ -468,6 +485,7 @@ end:
 	snapshot_release(snap);
 	snapshot_shutdown();
 	cache_free(&cache);
+	audit_shutdown();
 	store_close(&main_store);
 	return rc;
 }

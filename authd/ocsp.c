@@ -26,6 +26,7 @@
 #include "fetch.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "ocsp.h"
 #include "snapshot.h"
 #include "store.h"
@@ -556,11 +557,14 @@ ocsp_run(void *arg)
 	for (i = 0; i < nurls && !ok; i++) {
 		memset(&res, 0, sizeof(res));
 		snprintf(used, sizeof(used), "%s", urls[i]);
-		if (ocsp_ask(urls[i], der, (size_t)len, &job->set, &res) != 0)
+		if (ocsp_ask(urls[i], der, (size_t)len, &job->set, &res) != 0) {
 			snprintf(err, sizeof(err), "%s: %s", urls[i], res.error);
-		else if (ocsp_verify(res.body, res.len, job->cert, job->issuer,
+			metrics_ocsp_query(METRICS_OCSP_ERROR, res.elapsed_ms);
+		} else if (ocsp_verify(res.body, res.len, job->cert, job->issuer,
 		    &job->set, req, at, &ans, err, sizeof(err)) == 0) {
 			ok = 1;
+			metrics_ocsp_query(ans.revoked ? METRICS_OCSP_REVOKED :
+			    METRICS_OCSP_GOOD, res.elapsed_ms);
 			if (ocsp_have_dbi && res.len <= OCSP_DER_MAX)
 				stored = store_kv_put(ocsp_store, ocsp_dbi,
 				    e->key, strlen(e->key), res.body,
@@ -568,6 +572,7 @@ ocsp_run(void *arg)
 		} else {
 			char	 tmp[512];
 
+			metrics_ocsp_query(METRICS_OCSP_INVALID, res.elapsed_ms);
 			snprintf(tmp, sizeof(tmp), "%s: %s", urls[i], err);
 			memcpy(err, tmp, sizeof(err));
 		}
@@ -617,6 +622,17 @@ done:
 	X509_free(job->issuer);
 	free(job);
 	fetch_waiter_wake(w);
+}
+
+size_t
+ocsp_cache_entries(void)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&ocsp_lock);
+	n = ocsp_n;
+	pthread_mutex_unlock(&ocsp_lock);
+	return n;
 }
 
 /* Locked. */

@@ -96,6 +96,8 @@ int		 ocsp_set_offline_response(const unsigned char *der, size_t len);
 /* Without fetch threads (authd check): ask the responder on the caller. */
 void		 ocsp_set_inline(int on);
 
+/* CertIDs in the in-memory table (answers and failures), for /metrics. */
+size_t		 ocsp_cache_entries(void);
 /* As crl_fetch_wait, for an OCSP_WAIT key. */
 int		 ocsp_wait(const char *key, void (*resume)(void *), void *arg);
 /* As crl_fetch_wake_all. */

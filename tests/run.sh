@@ -59,7 +59,8 @@ summary() {
 # ------------------------------------------------------------ packages
 PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libpcre2-dev
           liblmdb-dev nginx curl openssl ca-certificates python3 iproute2 systemd
-          python3-requests chromium libnss3-tools)
+          python3-requests chromium libnss3-tools python3-prometheus-client
+          python3-yaml)
 install_packages() {
     local missing=() p
     for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,349 @@
+/*
+ * audit.c: one JSON line per decision, appended with one write(2).
+ *
+ * The descriptor request threads write to is published in one atomic int:
+ * -1 (off), 2 (stderr) or the file's.  The file's descriptor number never
+ * changes while authd runs: a reopen or another path dup2()s the new file
+ * onto it, and it is closed only at shutdown, so a thread that loaded it
+ * just before can never write into a descriptor reused for something else.
+ */
+#include <sys/random.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "log.h"
+
+/* Source bytes kept of each field a client chose. */
+#define AUDIT_URI_MAX		 1024
+#define AUDIT_HOST_MAX		 256
+#define AUDIT_METHOD_MAX	 32
+#define AUDIT_RULESET_MAX	 128
+#define AUDIT_VERIFY_MAX	 128
+#define AUDIT_DN_MAX		 1024
+#define AUDIT_SHORT_MAX		 256	/* reason, rule, serial, fingerprint */
+
+static pthread_mutex_t	 audit_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int	 audit_fd = -1;		/* where lines go now */
+static int		 audit_file_fd = -1;	/* the file's, never renumbered */
+static char		 audit_path[PATH_MAX];	/* "" unless writing a file */
+static atomic_uint_least64_t audit_nerrors;
+static atomic_uint_least64_t audit_seq;
+static char		 audit_boot[9];		/* random, per process */
+
+static _Thread_local char	 audit_line[AUDIT_LINE_MAX];
+static _Thread_local time_t	 audit_tsec = -1;
+static _Thread_local char	 audit_tbuf[32];	/* "YYYY-mm-ddTHH:MM:SS" */
+
+static void
+audit_boot_id(void)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 r[4];
+	unsigned long		 v;
+	size_t			 i;
+
+	if (audit_boot[0] != '\0')
+		return;
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		v = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
+		memcpy(r, &v, sizeof(r));
+	}
+	for (i = 0; i < sizeof(r); i++) {
+		audit_boot[2 * i] = hex[r[i] >> 4];
+		audit_boot[2 * i + 1] = hex[r[i] & 0xf];
+	}
+	audit_boot[8] = '\0';
+}
+
+static int
+audit_open(const char *path)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1)
+		log_warn("audit_log: cannot open %s", path);
+	return fd;
+}
+
+/* Put the file at path under the file descriptor.  Locked. */
+static int
+audit_install(const char *path)
+{
+	int	 fd;
+
+	if ((fd = audit_open(path)) == -1)
+		return -1;
+	if (audit_file_fd == -1)
+		audit_file_fd = fd;
+	else {
+		if (dup2(fd, audit_file_fd) == -1) {
+			log_warn("audit_log: dup2");
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+int
+audit_configure(const char *dest)
+{
+	int	 rc = 0;
+
+	pthread_mutex_lock(&audit_lock);
+	audit_boot_id();
+	if (dest == NULL || strcmp(dest, "off") == 0) {
+		atomic_store(&audit_fd, -1);
+		audit_path[0] = '\0';
+	} else if (strcmp(dest, "stderr") == 0) {
+		atomic_store(&audit_fd, STDERR_FILENO);
+		audit_path[0] = '\0';
+	} else if (strlen(dest) >= sizeof(audit_path)) {
+		log_error("audit_log: path too long");
+		rc = -1;
+	} else if (strcmp(dest, audit_path) != 0 || audit_file_fd == -1) {
+		if ((rc = audit_install(dest)) == 0) {
+			memcpy(audit_path, dest, strlen(dest) + 1);
+			atomic_store(&audit_fd, audit_file_fd);
+			log_info("audit log: %s", dest);
+		}
+	}
+	pthread_mutex_unlock(&audit_lock);
+	return rc;
+}
+
+int
+audit_reopen(void)
+{
+	int	 rc = 0;
+
+	pthread_mutex_lock(&audit_lock);
+	if (audit_path[0] != '\0') {
+		if ((rc = audit_install(audit_path)) == 0)
+			log_info("audit log reopened: %s", audit_path);
+	}
+	pthread_mutex_unlock(&audit_lock);
+	return rc;
+}
+
+int
+audit_enabled(void)
+{
+	return atomic_load_explicit(&audit_fd, memory_order_relaxed) != -1;
+}
+
+void
+audit_shutdown(void)
+{
+	pthread_mutex_lock(&audit_lock);
+	atomic_store(&audit_fd, -1);
+	if (audit_file_fd != -1)
+		close(audit_file_fd);
+	audit_file_fd = -1;
+	audit_path[0] = '\0';
+	pthread_mutex_unlock(&audit_lock);
+}
+
+uint64_t
+audit_errors(void)
+{
+	return atomic_load_explicit(&audit_nerrors, memory_order_relaxed);
+}
+
+int
+audit_request_id_ok(const char *id, size_t len)
+{
+	size_t	 i;
+	char	 c;
+
+	if (id == NULL || len == 0 || len > AUDIT_REQUEST_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+audit_json_str(char *dst, size_t cap, size_t *off, const char *src,
+    size_t srclen, size_t max)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 o = *off, i, n = srclen < max ? srclen : max;
+	unsigned char		 c;
+	char			 esc[7];
+	size_t			 elen;
+
+	if (o + 1 >= cap)
+		return -1;
+	dst[o++] = '"';
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)src[i];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			elen = 2;
+		} else if (c < 0x20 || c >= 0x7f) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			elen = 6;
+		} else {
+			esc[0] = (char)c;
+			elen = 1;
+		}
+		if (o + elen >= cap)
+			goto full;
+		memcpy(dst + o, esc, elen);
+		o += elen;
+	}
+	if (n < srclen) {
+		if (o + 3 >= cap)
+			goto full;
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	if (o + 1 >= cap)
+		goto full;
+	dst[o++] = '"';
+	dst[o] = '\0';
+	*off = o;
+	return 0;
+full:
+	dst[*off] = '\0';
+	return -1;
+}
+
+/* A literal (key, punctuation, number): -1 when it does not fit. */
+static int
+audit_put(char *dst, size_t cap, size_t *off, const char *s, size_t len)
+{
+	if (*off + len >= cap)
+		return -1;
+	memcpy(dst + *off, s, len);
+	*off += len;
+	dst[*off] = '\0';
+	return 0;
+}
+
+/* ,"key":"value" or ,"key":null */
+static int
+audit_field(char *dst, size_t cap, size_t *off, const char *key,
+    const char *val, size_t max)
+{
+	int	 rc;
+
+	rc = audit_put(dst, cap, off, ",\"", 2);
+	rc |= audit_put(dst, cap, off, key, strlen(key));
+	rc |= audit_put(dst, cap, off, "\":", 2);
+	if (rc != 0)
+		return -1;
+	if (val == NULL || val[0] == '\0')
+		return audit_put(dst, cap, off, "null", 4);
+	return audit_json_str(dst, cap, off, val, strlen(val), max);
+}
+
+/* ,"key":N */
+static int
+audit_num(char *dst, size_t cap, size_t *off, const char *key, long long v)
+{
+	char	 buf[64];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), ",\"%s\":%lld", key, v);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	return audit_put(dst, cap, off, buf, (size_t)n);
+}
+
+/* RFC 3339 UTC with milliseconds; gmtime_r once a second per thread. */
+static int
+audit_time(char *dst, size_t cap, size_t *off, const struct timespec *ts)
+{
+	struct tm	 tm;
+	char		 buf[64];
+	int		 n;
+
+	if (ts->tv_sec != audit_tsec) {
+		if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
+		    strftime(audit_tbuf, sizeof(audit_tbuf),
+		    "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+			return -1;
+		audit_tsec = ts->tv_sec;
+	}
+	n = snprintf(buf, sizeof(buf), "{\"time\":\"%s.%03ldZ\"", audit_tbuf,
+	    ts->tv_nsec / 1000000);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	return audit_put(dst, cap, off, buf, (size_t)n);
+}
+
+void
+audit_write(const struct audit_record *r)
+{
+	char		*b = audit_line, rid[AUDIT_REQUEST_ID_MAX + 1];
+	size_t		 cap = sizeof(audit_line), off = 0;
+	ssize_t		 w;
+	int		 fd, rc;
+
+	if ((fd = atomic_load_explicit(&audit_fd, memory_order_relaxed)) == -1)
+		return;
+	if (r->request_id == NULL)
+		snprintf(rid, sizeof(rid), "authd-%s-%012llx", audit_boot,
+		    (unsigned long long)atomic_fetch_add_explicit(&audit_seq, 1,
+		    memory_order_relaxed));
+	rc = audit_time(b, cap, &off, &r->when);
+	rc |= audit_field(b, cap, &off, "request_id", r->request_id != NULL ?
+	    r->request_id : rid, AUDIT_REQUEST_ID_MAX);
+	rc |= audit_num(b, cap, &off, "status", r->status);
+	rc |= audit_field(b, cap, &off, "reason", r->reason, AUDIT_SHORT_MAX);
+	rc |= audit_field(b, cap, &off, "rule", r->rule, AUDIT_SHORT_MAX);
+	rc |= audit_field(b, cap, &off, "ruleset", r->ruleset,
+	    AUDIT_RULESET_MAX);
+	rc |= audit_field(b, cap, &off, "subject", r->subject, AUDIT_DN_MAX);
+	rc |= audit_field(b, cap, &off, "issuer", r->issuer, AUDIT_DN_MAX);
+	rc |= audit_field(b, cap, &off, "serial", r->serial, AUDIT_SHORT_MAX);
+	rc |= audit_field(b, cap, &off, "fingerprint", r->fingerprint,
+	    AUDIT_SHORT_MAX);
+	rc |= audit_field(b, cap, &off, "revocation", r->revocation,
+	    AUDIT_SHORT_MAX);
+	if (r->revocation_age >= 0)
+		rc |= audit_num(b, cap, &off, "revocation_age",
+		    r->revocation_age);
+	rc |= audit_put(b, cap, &off, r->cached ? ",\"cached\":true" :
+	    ",\"cached\":false", r->cached ? 14 : 15);
+	rc |= audit_num(b, cap, &off, "latency_us", (long long)r->latency_us);
+	rc |= audit_field(b, cap, &off, "method", r->method, AUDIT_METHOD_MAX);
+	rc |= audit_field(b, cap, &off, "uri", r->uri, AUDIT_URI_MAX);
+	rc |= audit_field(b, cap, &off, "host", r->host, AUDIT_HOST_MAX);
+	rc |= audit_field(b, cap, &off, "client_verify", r->client_verify,
+	    AUDIT_VERIFY_MAX);
+	rc |= audit_put(b, cap, &off, "}\n", 2);
+	if (rc != 0) {
+		/* Cannot happen with these bounds; never write half a line. */
+		atomic_fetch_add_explicit(&audit_nerrors, 1,
+		    memory_order_relaxed);
+		return;
+	}
+	do
+		w = write(fd, b, off);
+	while (w == -1 && errno == EINTR);
+	if (w != (ssize_t)off)
+		atomic_fetch_add_explicit(&audit_nerrors, 1,
+		    memory_order_relaxed);
+}
