@@ -1572,6 +1572,8 @@ crl_check_one(const struct crl_set *s, STACK_OF(X509) *chain, int i,
 	if (crl_fresh(m, at, grace, res, i) != 0 ||
 	    (d != NULL && crl_fresh(d, at, grace, res, i) != 0))
 		goto end;
+	/* How fresh the answer is: the delta's time when one applies. */
+	res->this_update = d != NULL ? d->this_update : m->this_update;
 	if ((rc = crl_revoked(m, d, X509_get0_serialNumber(x))) != 0) {
 		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
 		res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
@@ -1597,6 +1599,7 @@ crl_result_init(struct crl_result *res)
 	res->detail[0] = '\0';
 	res->valid_until = (time_t)1 << 62;
 	res->in_grace = 0;
+	res->this_update = 0;
 	res->pending_url[0] = '\0';
 }
 

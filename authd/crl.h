@@ -56,6 +56,7 @@ struct crl_result {
 	 */
 	time_t		 valid_until;
 	int		 in_grace;	/* a CRL past nextUpdate, within the grace */
+	time_t		 this_update;	/* of the CRL that answered, 0 none */
 	char		 pending_url[1024];	/* CRL_PENDING: what to wait for */
 };
 

@@ -250,8 +250,11 @@ http_revocation(const struct verdict *v, const struct snapshot *snap)
 
 	if (v->revocation != NULL)
 		return v->revocation;
-	if (v->rev_by[0] != '\0')
-		return v->rev_by;	/* what answered, by depth */
+	if (v->rev_by[0] != '\0') {	/* what answered */
+		crl = strstr(v->rev_by, "crl") != NULL;
+		ocsp = strstr(v->rev_by, "ocsp") != NULL;
+		return crl && ocsp ? "crl+ocsp" : crl ? "crl" : "ocsp";
+	}
 	switch (v->reason) {
 	case VERDICT_OK:
 	case VERDICT_NO_MATCHING_RULE:
@@ -293,7 +296,8 @@ http_account(const struct verdict *v, const struct http_headers *h,
 	r.serial = v->id.serial;
 	r.fingerprint = v->id.fingerprint;
 	r.revocation = http_revocation(v, snap);
-	r.revocation_age = -1;
+	r.revocation_age = v->rev_time != 0 && r.when.tv_sec >= v->rev_time ?
+	    (long long)(r.when.tv_sec - v->rev_time) : -1;
 	r.cached = v->cached;
 	r.latency_us = us;
 	r.method = h->in.method;

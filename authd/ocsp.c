@@ -788,6 +788,7 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		rc = e->revoked ? 1 : 0;
 		snprintf(res->responder, sizeof(res->responder), "%s",
 		    e->responder);
+		res->this_update = e->this_update;
 		if (e->use_until < res->valid_until)
 			res->valid_until = e->use_until;
 		/* Refresh ahead of nextUpdate, in the background. */
@@ -830,6 +831,7 @@ ocsp_result_init(struct ocsp_result *res)
 	res->from_cache = 0;
 	res->pending_key[0] = '\0';
 	res->responder[0] = '\0';
+	res->this_update = 0;
 }
 
 /* The certificate at depth i; 0 when good, else res says why not. */

@@ -55,6 +55,7 @@ struct ocsp_result {
 	int		 from_cache;	/* every answer came from the cache */
 	char		 pending_key[80];	/* OCSP_WAIT: ocsp_wait(key) */
 	char		 responder[256];	/* the last responder used */
+	time_t		 this_update;	/* of the answer used, 0 none */
 };
 
 struct fetch_pool;

@@ -246,6 +246,10 @@ verdict_crl_at(const struct snapshot *snap, struct chain_result *res,
 	f->src = REV_CRL;
 	f->allow = 0;
 	f->reason = VERDICT_REVOCATION_UNKNOWN;
+	if ((cr.status == CRL_GOOD || cr.status == CRL_REVOKED) &&
+	    cr.this_update != 0 && (out->rev_time == 0 ||
+	    cr.this_update < out->rev_time))
+		out->rev_time = cr.this_update;
 	switch (cr.status) {
 	case CRL_GOOD:
 		if (cr.in_grace)
@@ -286,6 +290,10 @@ verdict_ocsp_at(struct chain_result *res, int depth, time_t now,
 	ocsp_check_depth(res->chain, depth, now, &or);
 	if (or.valid_until < res->valid_until)
 		res->valid_until = or.valid_until;	/* bounds the cache */
+	if ((or.status == OCSP_OK || or.status == OCSP_REVOKED) &&
+	    or.this_update != 0 && (out->rev_time == 0 ||
+	    or.this_update < out->rev_time))
+		out->rev_time = or.this_update;
 	f->src = REV_OCSP;
 	f->allow = failure_allow;
 	f->reason = VERDICT_REVOCATION_UNKNOWN;
@@ -431,6 +439,7 @@ verdict_init(struct verdict *out)
 	out->unknown_ruleset = 0;
 	out->revocation = NULL;
 	out->rev_by[0] = '\0';
+	out->rev_time = 0;
 	out->pending = 0;
 	out->pending_url[0] = '\0';
 	out->rule[0] = out->reason_text[0] = '\0';

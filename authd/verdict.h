@@ -65,6 +65,7 @@ struct verdict {
 	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
 	const char		*revocation;	/* X-Authd-Revocation, or NULL */
 	char			 rev_by[32];	/* sources that answered, by depth: "crl,ocsp" */
+	time_t			 rev_time;	/* oldest thisUpdate of those answers, 0 none */
 	/* revocation data is being fetched: wait for pending_url, decide again */
 	int			 pending;	/* 0, VERDICT_WAIT_CRL or _OCSP */
 	char			 pending_url[1024];

@@ -117,10 +117,12 @@ authd_curl -s -o /dev/null -H "X-SSL-Client-Cert: $ESC" -H "X-Original-URI: /$(h
 sleep 0.2
 
 RC=0
+# the oldest thisUpdate of the two CRLs a good decision rests on (chain scope)
+CRL_OLDEST=$(for f in root int; do date -d "$(openssl crl -in "$PKI/crl/$f.crl.pem" -noout -lastupdate | sed 's/^lastUpdate=//')" +%s; done | sort -n | head -n 1)
 "$PY" - "$AUDIT" "$(cert_fingerprint "$PKI/client.pem")" "$(cert_serial "$PKI/client.pem")" \
-    "$(cert_fingerprint "$PKI/expired.pem")" "$WORK/test.policy" > "$WORK/audit-check.out" 2>&1 <<'EOF' || RC=$?
-import json, re, sys
-path, fp, serial, expired_fp, policy = sys.argv[1:6]
+    "$(cert_fingerprint "$PKI/expired.pem")" "$WORK/test.policy" "$CRL_OLDEST" > "$WORK/audit-check.out" 2>&1 <<'EOF' || RC=$?
+import json, re, sys, time
+path, fp, serial, expired_fp, policy, crl_oldest = sys.argv[1:7]
 raw = open(path, 'rb').read()
 ok = True
 def check(cond, what):
@@ -150,6 +152,10 @@ check(all(r["fingerprint"] == fp and r["serial"] == serial for r in allow), "aud
 check(allow[0]["subject"] == "CN=alice,OU=Engineering,O=Example Corp" and
       allow[0]["issuer"] == "CN=authd Test Intermediate CA,O=authd tests", "audit: subject and issuer")
 check(all(r["revocation"] == "crl" for r in allow), "audit: revocation source crl")
+ages = [r.get("revocation_age") for r in allow]
+want = time.time() - int(crl_oldest)
+check(all(isinstance(x, int) and abs(x - want) <= 30 for x in ages),
+      "audit: revocation_age = now - the oldest CRL thisUpdate (%s, want ~%d), cached ones too" % (ages, want))
 check(all(r["client_verify"] == "SUCCESS" for r in allow), "audit: client_verify")
 check(all(r["ruleset"] == "default" for r in recs), "audit: rule set")
 check(allow[0]["rule"] == policy + ":3", "audit: allow rule file:line (%s)" % allow[0]["rule"])
