@@ -229,6 +229,24 @@ for i in $(seq 1 20); do ng c1 "again$i"; [ "$NG" = "200 ok" ] && ok=$((ok + 1))
 check_eq "1: 20 more requests answered 200" "$ok" 20
 check_eq "1: still one GET for int.crl" "$(gets /int.crl)" 1
 check_contains "1: authd log: fetched" "$(log_lines "CRL distribution point $DP/int.crl: fetched")" "fetched"
+# /metrics (prometheus_client's parser): every CRL the DP served so far (all
+# to this authd: the second one has had no request yet) was fetched
+DP200=$(awk '$2 == 200' "$DP_LOG" | wc -l)
+PYM=/usr/bin/python3; [ -x "$PYM" ] || PYM=python3
+mout=$(curl -sS --max-time 5 "http://127.0.0.1:$AUTHD_PORT/metrics" | "$PYM" -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+v = {}
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        if s.name in ("authd_crl_fetches_total", "authd_crl_fetch_duration_seconds_count"):
+            v[(s.name, s.labels.get("outcome", ""))] = int(s.value)
+print(" ".join("%s=%d" % (o, v.get(("authd_crl_fetches_total", o), -1))
+               for o in ("fetched", "unchanged", "refused", "error")),
+      "count=%d" % v.get(("authd_crl_fetch_duration_seconds_count", ""), -1))
+' 2>&1)
+check_eq "1: /metrics: CRL fetches by outcome and their latency count" "$mout" \
+    "fetched=$DP200 unchanged=0 refused=0 error=0 count=$DP200"
 
 # ---------------------------------------------------------------- 3: revoked via the DP
 ng rv

@@ -617,6 +617,23 @@ ok10=0
 for i in $(seq 1 12); do d3 nearexp "$NC"; [[ "$D3" =~ ^200\ ok ]] && ok10=$((ok10 + 1)); sleep 0.2; done
 check_eq "10: 12 requests, answer near its nextUpdate, no verdict cache: all allowed" "$ok10" 12
 check_eq "10: ... one query in the first 30 s (the refresh is paced)" "$(qcount nearexp)" 1
+# /metrics (prometheus_client's parser): the same one query, by outcome
+PYM=/usr/bin/python3; [ -x "$PYM" ] || PYM=python3
+mout=$(curl -sS --max-time 5 "http://$NC/metrics" | "$PYM" -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+v = {}
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        if s.name in ("authd_ocsp_queries_total", "authd_ocsp_query_duration_seconds_count", "authd_ocsp_cache_entries"):
+            v[(s.name, s.labels.get("outcome", ""))] = int(s.value)
+print("good=%d revoked=%d invalid=%d error=%d count=%d entries=%d" % (
+    v.get(("authd_ocsp_queries_total", "good"), -1), v.get(("authd_ocsp_queries_total", "revoked"), -1),
+    v.get(("authd_ocsp_queries_total", "invalid"), -1), v.get(("authd_ocsp_queries_total", "error"), -1),
+    v.get(("authd_ocsp_query_duration_seconds_count", ""), -1), v.get(("authd_ocsp_cache_entries", ""), -1)))
+' 2>&1)
+check_eq "10: /metrics: OCSP queries by outcome, their latency count, the table size" "$mout" \
+    "good=1 revoked=0 invalid=0 error=0 count=1 entries=1"
 stop_pid "$NC_PID"; check_eq "10: authd-nocache exits 0 on SIGTERM" "$STOP_RC" 0
 
 # ---------------------------------------------------------------- the end
