@@ -127,7 +127,7 @@ say "  it signs with a delegate certificate (OCSPSigning) issued by the intermed
 bold "Starting authd on 127.0.0.1:$AUTHD_PORT"
 say "  authd serve --listen 127.0.0.1:$AUTHD_PORT --trust trust.pem --intermediates intermediates.pem \\"
 say "              --crl crl/both.crl.pem --ocsp leaf --ocsp-responder http://127.0.0.1:$OCSP_PORT/ \\"
-say "              --revocation-order ocsp,crl --policy demo.policy --data-dir data --log-level debug"
+say "              --revocation-order ocsp,crl --policy demo.policy --data-dir data --audit-log audit.log"
 say "  (OCSP answers first for each client certificate; the CRL stands in when it cannot,"
 say "   and covers the intermediate CA)"
 say "  demo.policy:"
@@ -135,7 +135,7 @@ sed 's/^/    /' "$D/demo.policy"
 "$AUTHD" serve --listen "127.0.0.1:$AUTHD_PORT" --trust "$P/trust.pem" \
     --intermediates "$P/intermediates.pem" --crl "$P/crl/both.crl.pem" \
     --ocsp leaf --ocsp-responder "http://127.0.0.1:$OCSP_PORT/" --revocation-order ocsp,crl \
-    --policy "$D/demo.policy" --data-dir "$D/data" --log-level debug 2>"$D/authd.log" &
+    --policy "$D/demo.policy" --data-dir "$D/data" --audit-log "$D/audit.log" 2>"$D/authd.log" &
 PIDS+=($!)
 for i in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$AUTHD_PORT/healthz" && break
@@ -209,6 +209,11 @@ bold "2. A client without any certificate"
 say "  curl $URL"
 show 401
 say "  nginx still asks authd (ssl_verify_client optional); authd says 401 no-certificate."
+say "  Every refusal gets the same answer, rendered by authd from the reason: a small"
+say "  HTML page for browsers, and JSON for API clients:"
+say "  curl -H 'Accept: application/json' $URL"
+curl -sS --cacert "$P/root.pem" -H 'Accept: application/json' "$URL" | sed 's/^/     /'
+echo
 
 bold "3. mallory, with a certificate from a CA we do not trust"
 say "  curl --cert other-client.pem --key other-client.key $URL"
@@ -275,7 +280,16 @@ SHOW_URL="https://localhost:$TLS_PORT/admin/users" show 200 --cert "$P/client2-c
 say "  Same certificate chain, different answers by path: 403 with the deny rule's own"
 say "  reason (admins-only) and X-Authd-Rule naming the rule's file:line."
 
-bold "authd log (last lines)"
-grep ' decision ' "$D/authd.log" | tail -n 8 | cut -c1-160 | sed 's/^/  /'
+bold "10. What operators see: the audit log, /metrics, and authd doctor"
+say "  audit.log, one JSON line per decision (the last two):"
+tail -n 2 "$D/audit.log" | sed 's/^/     /'
+say "  curl http://127.0.0.1:$AUTHD_PORT/metrics   (decisions by reason, a few lines)"
+curl -sS "http://127.0.0.1:$AUTHD_PORT/metrics" | grep '^authd_decisions_total' | sed 's/^/     /'
+say "  authd doctor --ca root.pem --cert client-chain.pem --key client.key https://localhost:$TLS_PORT/orders"
+set +e
+"$AUTHD" doctor --ca "$P/root.pem" --cert "$P/client-chain.pem" --key "$P/client.key" \
+    "https://localhost:$TLS_PORT/orders" 2>&1 | cut -c1-150 | sed 's/^/     /'
+set -e
+say "  (docs/operations.md: the audit fields and every metric; docs/troubleshooting.md: doctor)"
 
 bold "Done: stopping nginx and authd, removing $D"
