@@ -179,38 +179,51 @@ audit_request_id_ok(const char *id, size_t len)
 	return 1;
 }
 
+/* 1 for the bytes a JSON string cannot hold as they are. */
+static int
+audit_needs_escape(unsigned char c)
+{
+	return c == '"' || c == '\\' || c < 0x20 || c >= 0x7f;
+}
+
 int
 audit_json_str(char *dst, size_t cap, size_t *off, const char *src,
     size_t srclen, size_t max)
 {
 	static const char	 hex[] = "0123456789abcdef";
-	size_t			 o = *off, i, n = srclen < max ? srclen : max;
+	size_t			 o = *off, i, run, n = srclen < max ? srclen : max;
 	unsigned char		 c;
-	char			 esc[7];
-	size_t			 elen;
 
 	if (o + 1 >= cap)
 		return -1;
 	dst[o++] = '"';
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)src[i];
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			elen = 2;
-		} else if (c < 0x20 || c >= 0x7f) {
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			elen = 6;
-		} else {
-			esc[0] = (char)c;
-			elen = 1;
+	for (i = 0; i < n; ) {
+		/* Copy the run of plain bytes at once: most values are one. */
+		for (run = i; run < n &&
+		    !audit_needs_escape((unsigned char)src[run]); run++)
+			;
+		if (run > i) {
+			if (o + (run - i) >= cap)
+				goto full;
+			memcpy(dst + o, src + i, run - i);
+			o += run - i;
+			i = run;
+			continue;
 		}
-		if (o + elen >= cap)
-			goto full;
-		memcpy(dst + o, esc, elen);
-		o += elen;
+		c = (unsigned char)src[i++];
+		if (c == '"' || c == '\\') {
+			if (o + 2 >= cap)
+				goto full;
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+		} else {
+			if (o + 6 >= cap)
+				goto full;
+			memcpy(dst + o, "\\u00", 4);
+			dst[o + 4] = hex[c >> 4];
+			dst[o + 5] = hex[c & 0xf];
+			o += 6;
+		}
 	}
 	if (n < srclen) {
 		if (o + 3 >= cap)
@@ -258,17 +271,43 @@ audit_field(char *dst, size_t cap, size_t *off, const char *key,
 	return audit_json_str(dst, cap, off, val, strlen(val), max);
 }
 
+/* Decimal digits of v into buf (no terminator); returns their count. */
+static size_t
+audit_digits(char *buf, unsigned long long v)
+{
+	char	 tmp[24];
+	size_t	 n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
 /* ,"key":N */
 static int
 audit_num(char *dst, size_t cap, size_t *off, const char *key, long long v)
 {
-	char	 buf[64];
-	int	 n;
+	char	 buf[96];
+	size_t	 n = 0, klen = strlen(key);
 
-	n = snprintf(buf, sizeof(buf), ",\"%s\":%lld", key, v);
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	if (klen > 64)
 		return -1;
-	return audit_put(dst, cap, off, buf, (size_t)n);
+	buf[n++] = ',';
+	buf[n++] = '"';
+	memcpy(buf + n, key, klen);
+	n += klen;
+	buf[n++] = '"';
+	buf[n++] = ':';
+	if (v < 0) {
+		buf[n++] = '-';
+		n += audit_digits(buf + n, 0ULL - (unsigned long long)v);
+	} else
+		n += audit_digits(buf + n, (unsigned long long)v);
+	return audit_put(dst, cap, off, buf, n);
 }
 
 /* RFC 3339 UTC with milliseconds; gmtime_r once a second per thread. */
@@ -277,7 +316,8 @@ audit_time(char *dst, size_t cap, size_t *off, const struct timespec *ts)
 {
 	struct tm	 tm;
 	char		 buf[64];
-	int		 n;
+	size_t		 n, tlen;
+	long		 ms = ts->tv_nsec / 1000000;
 
 	if (ts->tv_sec != audit_tsec) {
 		if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
@@ -286,11 +326,19 @@ audit_time(char *dst, size_t cap, size_t *off, const struct timespec *ts)
 			return -1;
 		audit_tsec = ts->tv_sec;
 	}
-	n = snprintf(buf, sizeof(buf), "{\"time\":\"%s.%03ldZ\"", audit_tbuf,
-	    ts->tv_nsec / 1000000);
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	tlen = strlen(audit_tbuf);
+	if (tlen + 16 > sizeof(buf) || ms < 0 || ms > 999)
 		return -1;
-	return audit_put(dst, cap, off, buf, (size_t)n);
+	memcpy(buf, "{\"time\":\"", 9);
+	memcpy(buf + 9, audit_tbuf, tlen);
+	n = 9 + tlen;
+	buf[n++] = '.';
+	buf[n++] = (char)('0' + ms / 100);
+	buf[n++] = (char)('0' + ms / 10 % 10);
+	buf[n++] = (char)('0' + ms % 10);
+	buf[n++] = 'Z';
+	buf[n++] = '"';
+	return audit_put(dst, cap, off, buf, n);
 }
 
 void

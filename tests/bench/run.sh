@@ -62,6 +62,9 @@
 #   BENCH_OCSP [1]         0 skips the OCSP warm rows (ports PORT+6..8): authd
 #                          with `ocsp leaf` and its answer cached, against authd
 #                          without OCSP, A B B A; target >= 0.90 (issue 5)
+#   BENCH_AUDIT [1]        0 skips the audit rows (ports PORT+9, PORT+10): authd
+#                          with `audit_log FILE` against authd without, A B B A
+#                          (issue 6; no target, the cost is reported)
 #   BENCH_CRL_ENTRIES [1000000]   revoked serials in the generated CRL
 #   BENCH_CRL_QUERIES [100000]    crl_check calls per crlbench pass (3 passes)
 #   BENCH_CRL_REQUESTS [50000]    warm requests before the second VmRSS reading
@@ -91,6 +94,8 @@ POL_PORT_A=$((PORT + 3)) POL_PORT_B=$((PORT + 4))
 CRL=${BENCH_CRL:-1}
 OCSP=${BENCH_OCSP:-1}
 OCSP_PORT_A=$((PORT + 6)) OCSP_PORT_B=$((PORT + 7)) OCSP_RESP_PORT=$((PORT + 8))
+AUDIT=${BENCH_AUDIT:-1}
+AUDIT_PORT_A=$((PORT + 9)) AUDIT_PORT_B=$((PORT + 10))
 CRL_ENTRIES=${BENCH_CRL_ENTRIES:-1000000}
 CRL_QUERIES=${BENCH_CRL_QUERIES:-100000}
 CRL_REQ=${BENCH_CRL_REQUESTS:-50000}
@@ -631,6 +636,42 @@ if [ "$OCSP" = 1 ]; then
     stop "$OCSP_PID"
 fi
 
+# ---------------------------------------------------------------- audit log (issue 6)
+# The warm certificate, with and without one JSON line per decision
+# written to a file (the page cache; no fsync).
+if [ "$AUDIT" = 1 ]; then
+    say "bench: audit log"
+    start_daemon "$AUDIT_PORT_A" "$T/authd-noaudit.log"
+    NOAUDIT_PID=$DAEMON_PID
+    start_daemon "$AUDIT_PORT_B" "$T/authd-audit.log" --audit-log "$T/audit.jsonl"
+    AUDIT_PID=$DAEMON_PID
+    T0_NS=$(date +%s%N)
+    wait_healthz "$AUDIT_PORT_A" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-noaudit.log")"
+    wait_healthz "$AUDIT_PORT_B" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-audit.log")"
+    check_200 "http://127.0.0.1:$AUDIT_PORT_A/auth" "$T/warm.txt" "authd, no audit log"
+    check_200 "http://127.0.0.1:$AUDIT_PORT_B/auth" "$T/warm.txt" "authd, audit log"
+    HALF=$(( DURATION / 2 > 0 ? DURATION / 2 : 1 ))
+    audit_case() { # audit_case NAME PORT
+        say "bench: $1"
+        [ "$1" != noaudit.1 ] || wait_idle
+        [ "$WARMUP" -le 0 ] || run_wrk "$1.warmup" "http://127.0.0.1:$2/auth" "$WARMUP" BENCH_CERT="$T/warm.txt"
+        run_wrk "$1" "http://127.0.0.1:$2/auth" "$HALF" BENCH_CERT="$T/warm.txt"
+    }
+    audit_case noaudit.1 "$AUDIT_PORT_A"
+    audit_case audit.1 "$AUDIT_PORT_B"
+    audit_case audit.2 "$AUDIT_PORT_B"
+    audit_case noaudit.2 "$AUDIT_PORT_A"
+    for n in noaudit audit; do
+        awk '{ for (i = 1; i <= NF; i++) v[i] += $i }
+             END { printf "%.1f %.0f %.0f %d %d %d %.0f %.0f\n", v[1] / 2, v[2] / 2, v[3] / 2,
+                   v[4], v[5], v[6], v[7] / 2, v[8] / 2 }' "$T/$n.1.res" "$T/$n.2.res" >"$T/$n.res"
+    done
+    AUDIT_LINES=$(wc -l <"$T/audit.jsonl")
+    AUDIT_BYTES=$(stat -c %s "$T/audit.jsonl")
+    stop "$NOAUDIT_PID"
+    stop "$AUDIT_PID"
+fi
+
 if [ "$CRL" = 1 ]; then
     CRL_T0=$(date +%s)
     say "bench: crlbench gen ($CRL_ENTRIES revoked serials)"
@@ -771,6 +812,11 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
         row "authd warm, no OCSP" noocsp
         row "authd warm, OCSP cached" ocsp "$(rps_of noocsp)" 0.90
         echo "  (OCSP responder queries during the OCSP rows: ${OCSP_QUERIES:-?}; the first request asked)"
+    fi
+    if [ "$AUDIT" = 1 ]; then
+        row "authd warm, audit_log off" noaudit
+        row "authd warm, audit_log FILE" audit "$(rps_of noaudit)"
+        echo "  (audit lines written: ${AUDIT_LINES:-?}, $(( ${AUDIT_BYTES:-0} / ${AUDIT_LINES:-1} )) bytes each)"
     fi
     if [ "$POLICY" = 1 ]; then
         row "authd warm +URI, no policy" nopol
