@@ -4,7 +4,10 @@
  * for a client certificate, the CA names), then, given --cert, a request
  * with it.  The checks in between are offline: OpenSSL's verifier over
  * what was sent, and with an authd configuration authd's own chain, CRL,
- * OCSP and verdict code, as `authd check` uses them.
+ * OCSP and verdict code, as `authd check` uses them.  Without one,
+ * revocation follows the certificate: its AIA OCSP responders and CRL
+ * distribution points, asked with the same ocsp.c and crl.c, bounded by
+ * the timeout.
  *
  * Findings are ok, warn or FAIL; only FAIL changes the exit status.
  * Every connect, read and write is bounded by the timeout.
