@@ -8,7 +8,9 @@
 #   nochain    ssl_certificate without the intermediate: incomplete chain
 #   tls13      right, TLS 1.3 only
 # plus a revoked client (with --config holding the CRLs, and with OCSP
-# from a real responder), a foreign
+# from a real responder), revocation without --config from what leaves
+# name (AIA OCSP: a real responder, good/revoked/down/silent; CRL
+# distribution point: python http.server, listed/not/expired/down), a foreign
 # client, connection refused, a server that never answers (timeout), a
 # plain HTTP port, --json, and usage errors.  Findings are asserted line
 # by line, exit codes exactly.
@@ -229,6 +231,8 @@ mkleaf cg    "crlDistributionPoints = URI:$DP/int.crl"
 mkleaf crv   "crlDistributionPoints = URI:$DP/int.crl"
 mkleaf cold  "crlDistributionPoints = URI:$DP/old.crl"
 mkleaf cdown "crlDistributionPoints = URI:http://127.0.0.1:$NOBODY/int.crl"
+HOLE=$(free_port)      # accepts, never answers
+mkleaf hang  "$(printf 'authorityInfoAccess = OCSP;URI:http://127.0.0.1:%s/\ncrlDistributionPoints = URI:http://127.0.0.1:%s/int.crl' "$HOLE" "$HOLE")"
 # mkcrl OUT LASTUPDATE NEXTUPDATE [SERIAL...]: the intermediate's CRL (DER)
 cat > "$RW/crl.cnf" <<'CNF'
 [ ca ]
@@ -312,6 +316,24 @@ rev cdown
 check_eq "rev (4) DP down: exit (a warning)" "$RC" 0
 has_prefix "rev (4) DP down: warn with the URL" "warn  crl              no CRL: no CRL from the issuer of CN=rev-cdown,O=authd tests (depth 0): distribution point http://127.0.0.1:$NOBODY/int.crl: "
 check_eq "rev (4) the DP was asked once per good/revoked leaf" "$(grep -c 'GET /int.crl' "$RW/dp.log" || true)" 2
+# a responder and a distribution point that accept and never answer:
+# each bounded by --timeout 3 (the nginx connections are fast)
+bg hole "$RW/hole.log" python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+c=[]
+while True: c.append(s.accept()[0])' "$HOLE"
+HOLE_PID=$LAST_PID
+for i in $(seq 1 50); do port_busy "$HOLE" && break; sleep 0.1; done
+T0=$(date +%s%N)
+rev hang
+T1=$(date +%s%N)
+check_eq "rev silent responder and DP: exit (warnings)" "$RC" 0
+has_prefix "rev silent responder: warn with the URL" "warn  ocsp             no OCSP answer (depth 0): http://127.0.0.1:$HOLE/: "
+has_prefix "rev silent DP: warn with the URL" "warn  crl              no CRL: "
+check_contains "rev silent DP: names the URL" "$OUT" "http://127.0.0.1:$HOLE/int.crl"
+check_eq "rev silent responder and DP: bounded (< 10 s for two 3 s timeouts)" "$(( (T1 - T0) / 1000000000 < 10 ))" 1
+stop_pid "$HOLE_PID"
 # (5) no AIA/CDP: alice, above ("(a) without --config")
 # without --ca the answers cannot be verified: said, not guessed
 doctor --cert "$RW/certs/orv-chain.pem" --key "$RW/certs/leaf.key" "https://localhost:$PORT_RIGHT/api/items"
