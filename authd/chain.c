@@ -284,33 +284,27 @@ end:
 	return rc;
 }
 
-int
-chain_store_load(struct config *cfg, struct chain_store **out)
+/*
+ * The store from anchors and intermediates read already; takes both
+ * stacks (freed here whatever happens).
+ */
+static int
+chain_store_build(STACK_OF(X509) *anchors, STACK_OF(X509) *ints,
+    unsigned int depth, enum config_purpose purpose, struct chain_store **out)
 {
 	struct chain_store	*st = NULL;
-	STACK_OF(X509)		*anchors = NULL;
 	size_t			 i, n;
-	int			 rc = AUTHD_ENOMEM, bad = 0;
+	int			 rc = AUTHD_ENOMEM;
 
 	*out = NULL;
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->full = X509_STORE_new()) == NULL ||
-	    (st->ints = sk_X509_new_null()) == NULL ||
-	    (anchors = sk_X509_new_null()) == NULL)
+	if (anchors == NULL || ints == NULL ||
+	    (st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->full = X509_STORE_new()) == NULL)
 		goto end;
-	st->depth = cfg->verify_depth;
-	st->purpose = cfg->purpose;
-	for (i = 0; i < cfg->trust.n; i++)
-		if (chain_load_bundle(cfg, &cfg->trust.items[i], anchors, &n) != 0)
-			bad = 1;
-	for (i = 0; i < cfg->intermediates.n; i++)
-		if (chain_load_bundle(cfg, &cfg->intermediates.items[i],
-		    st->ints, &n) != 0)
-			bad = 1;
-	if (bad) {
-		rc = AUTHD_ECONFIG;
-		goto end;
-	}
+	st->depth = depth;
+	st->purpose = purpose;
+	st->ints = ints;
+	ints = NULL;
 	for (i = 0; i < (size_t)sk_X509_num(anchors); i++) {
 		X509 *x = sk_X509_value(anchors, (int)i);
 
@@ -339,8 +333,55 @@ end:
 	if (rc == AUTHD_ENOMEM)
 		log_error("loading trust: out of memory");
 	sk_X509_pop_free(anchors, X509_free);
+	sk_X509_pop_free(ints, X509_free);
 	chain_store_free(&st);
 	return rc;
+}
+
+int
+chain_store_load(struct config *cfg, struct chain_store **out)
+{
+	STACK_OF(X509)		*anchors = NULL, *ints = NULL;
+	size_t			 i, n;
+	int			 bad = 0;
+
+	*out = NULL;
+	if ((anchors = sk_X509_new_null()) == NULL ||
+	    (ints = sk_X509_new_null()) == NULL) {
+		sk_X509_free(anchors);
+		log_error("loading trust: out of memory");
+		return AUTHD_ENOMEM;
+	}
+	for (i = 0; i < cfg->trust.n; i++)
+		if (chain_load_bundle(cfg, &cfg->trust.items[i], anchors, &n) != 0)
+			bad = 1;
+	for (i = 0; i < cfg->intermediates.n; i++)
+		if (chain_load_bundle(cfg, &cfg->intermediates.items[i], ints,
+		    &n) != 0)
+			bad = 1;
+	if (bad) {
+		sk_X509_pop_free(anchors, X509_free);
+		sk_X509_pop_free(ints, X509_free);
+		return AUTHD_ECONFIG;
+	}
+	return chain_store_build(anchors, ints, cfg->verify_depth,
+	    cfg->purpose, out);
+}
+
+int
+chain_store_new(STACK_OF(X509) *anchors, STACK_OF(X509) *ints,
+    unsigned int depth, enum config_purpose purpose, struct chain_store **out)
+{
+	STACK_OF(X509)	*a = NULL, *m = NULL;
+
+	*out = NULL;
+	if ((a = X509_chain_up_ref(anchors)) == NULL ||
+	    (m = ints != NULL ? X509_chain_up_ref(ints) : sk_X509_new_null()) ==
+	    NULL) {
+		sk_X509_pop_free(a, X509_free);
+		return AUTHD_ENOMEM;
+	}
+	return chain_store_build(a, m, depth, purpose, out);
 }
 
 void

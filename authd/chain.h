@@ -52,6 +52,14 @@ struct chain_store;
  * Returns 0 with *out set, or a negative authd_err.
  */
 int	 chain_store_load(struct config *cfg, struct chain_store **out);
+/*
+ * The same from certificates in memory (authd doctor): anchors and ints
+ * (NULL: none) are copied, the caller keeps its own.  Returns 0 with *out
+ * set, or a negative authd_err.
+ */
+int	 chain_store_new(STACK_OF(X509) *anchors, STACK_OF(X509) *ints,
+	    unsigned int depth, enum config_purpose purpose,
+	    struct chain_store **out);
 void	 chain_store_free(struct chain_store **store);
 
 /*

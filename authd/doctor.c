@@ -4,7 +4,10 @@
  * for a client certificate, the CA names), then, given --cert, a request
  * with it.  The checks in between are offline: OpenSSL's verifier over
  * what was sent, and with an authd configuration authd's own chain, CRL,
- * OCSP and verdict code, as `authd check` uses them.
+ * OCSP and verdict code, as `authd check` uses them.  Without one,
+ * revocation follows the certificate: its AIA OCSP responders and CRL
+ * distribution points, asked with the same ocsp.c and crl.c, bounded by
+ * the timeout.
  *
  * Findings are ok, warn or FAIL; only FAIL changes the exit status.
  * Every connect, read and write is bounded by the timeout.
@@ -14,6 +17,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,7 @@
 #include "doctor.h"
 #include "err.h"
 #include "explain.h"
+#include "fetch.h"
 #include "identity.h"
 #include "log.h"
 #include "ocsp.h"
@@ -49,6 +54,9 @@
 #define DOCTOR_FILE_MAX		 (1024 * 1024)
 #define DOCTOR_HTTP_MAX		 8192	/* bytes of the answer read */
 #define DOCTOR_SOON		 (30 * 86400)
+#define DOCTOR_CRL_MAX		 (16 * 1024 * 1024)	/* a fetched CRL */
+#define DOCTOR_OCSP_MAX		 (64 * 1024)	/* an OCSP answer */
+#define DOCTOR_CDP_ROUNDS	 8	/* CRL checks while fetching */
 
 enum doctor_level {
 	DOCTOR_OK = 0,
@@ -1057,6 +1065,351 @@ doctor_client_eku(struct doctor *d)
 		    "clientAuth: not a TLS client certificate");
 }
 
+/* ------------------------------------------------------------ revocation */
+
+/*
+ * Without authd's configuration, revocation is checked the way the
+ * certificate asks: its AIA OCSP responders and its CRL distribution
+ * points, with authd's own ocsp.c (asked inline, as authd check does) and
+ * crl.c (its distribution-point fetcher on a one-thread pool), trusting
+ * the client's verified chain: its anchor from --ca, its intermediates.
+ */
+
+/* The first http OCSP URL in x's AIA, or 0. */
+static int
+doctor_aia_ocsp(X509 *x, char *url, size_t len)
+{
+	STACK_OF(OPENSSL_STRING)	*aia;
+	const char			*u;
+	int				 i, found = 0;
+
+	url[0] = '\0';
+	if ((aia = X509_get1_ocsp(x)) == NULL)
+		return 0;
+	for (i = 0; i < sk_OPENSSL_STRING_num(aia) && !found; i++) {
+		u = sk_OPENSSL_STRING_value(aia, i);
+		if (strncmp(u, "http://", 7) == 0 && strlen(u) < len) {
+			snprintf(url, len, "%s", u);
+			found = 1;
+		}
+	}
+	X509_email_free(aia);
+	return found;
+}
+
+/* The first http CRL Distribution Point of x, or 0. */
+static int
+doctor_cdp(X509 *x, char *url, size_t len)
+{
+	STACK_OF(DIST_POINT)	*cdp;
+	DIST_POINT		*dp;
+	GENERAL_NAME		*g;
+	const char		*u;
+	int			 i, j, n, found = 0;
+
+	url[0] = '\0';
+	if ((cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
+	    NULL)) == NULL)
+		return 0;
+	for (i = 0; i < sk_DIST_POINT_num(cdp) && !found; i++) {
+		dp = sk_DIST_POINT_value(cdp, i);
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname)
+		    && !found; j++) {
+			g = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
+			if (g->type != GEN_URI)
+				continue;
+			u = (const char *)ASN1_STRING_get0_data(
+			    g->d.uniformResourceIdentifier);
+			n = ASN1_STRING_length(g->d.uniformResourceIdentifier);
+			if (n > 7 && (size_t)n < len &&
+			    strncmp(u, "http://", 7) == 0) {
+				memcpy(url, u, (size_t)n);
+				url[n] = '\0';
+				found = 1;
+			}
+		}
+	}
+	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+	doctor_printable(url);
+	return found;
+}
+
+/*
+ * A snapshot trusting the client's verified chain (anchor and the CAs
+ * between), published for ocsp.c and crl.c to verify answers with.
+ */
+static int
+doctor_own_snapshot(struct doctor *d, int crl_fetch)
+{
+	struct config		 cfg;
+	struct chain_store	*cs = NULL;
+	struct snapshot		*snap = NULL;
+	STACK_OF(X509)		*anchors = NULL, *ints = NULL;
+	int			 i, n = sk_X509_num(d->cchain), rc = -1;
+
+	config_init(&cfg);
+	if ((anchors = sk_X509_new_null()) == NULL ||
+	    (ints = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(anchors, sk_X509_value(d->cchain, n - 1)))
+		goto end;
+	for (i = 1; i < n - 1; i++)
+		if (!sk_X509_push(ints, sk_X509_value(d->cchain, i)))
+			goto end;
+	/* crl_fetch on, set: an empty CRL set that asks the DPs. */
+	if (crl_fetch && config_set_flag(&cfg, "crl_fetch", "on") != 0)
+		goto end;
+	if (chain_store_new(anchors, ints, (unsigned int)n, CONFIG_PURPOSE_ANY,
+	    &cs) != 0 || snapshot_new_chain(&cfg, cs, &snap) != 0)
+		goto end;
+	snapshot_publish(snap);
+	rc = 0;
+end:
+	/* The stacks borrowed their certificates from d->cchain. */
+	sk_X509_free(anchors);
+	sk_X509_free(ints);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+static void
+doctor_ocsp_own(struct doctor *d)
+{
+	struct ocsp_settings	 set;
+	struct ocsp_result	 or;
+	char			 url[FETCH_URL_MAX], dn[DOCTOR_DN_MAX],
+				 who[DOCTOR_DN_MAX + 40], t[32], date[64],
+				 fix[DOCTOR_FIX_MAX];
+	int			 i, n = sk_X509_num(d->cchain);
+
+	memset(&set, 0, sizeof(set));
+	set.mode = OCSP_MODE_LEAF;
+	set.skew = 300;
+	set.default_ttl = 3600;
+	set.timeout = d->o->timeout;
+	set.max_size = DOCTOR_OCSP_MAX;
+	ocsp_config(&set);
+	ocsp_set_inline(1);
+	/* The leaf, then each CA below the anchor that names a responder. */
+	for (i = 0; i < n - 1; i++) {
+		if (!doctor_aia_ocsp(sk_X509_value(d->cchain, i), url,
+		    sizeof(url)))
+			continue;
+		who[0] = '\0';
+		if (i > 0)
+			snprintf(who, sizeof(who), "the CA \"%s\": ", doctor_dn(
+			    X509_get_subject_name(sk_X509_value(d->cchain, i)),
+			    dn, sizeof(dn)));
+		ocsp_check_depth(d->cchain, i, d->now, &or);
+		if (or.status == OCSP_OK) {
+			date[0] = '\0';
+			if (or.this_update != 0) {
+				explain_time(or.this_update, t, sizeof(t));
+				snprintf(date, sizeof(date), " (thisUpdate %s)",
+				    t);
+			}
+			doctor_add(d, DOCTOR_OK, "ocsp", NULL, "%sgood, says "
+			    "%.300s%s", who, or.responder[0] ? or.responder :
+			    url, date);
+		} else if (or.status == OCSP_REVOKED)
+			doctor_add(d, DOCTOR_FAIL, "ocsp", i ? "the CA itself "
+			    "is revoked: its clients need certificates from "
+			    "another CA" : "issue the client a new certificate "
+			    "(or, if revoked by mistake, ask the CA to "
+			    "reinstate it)", "%s%s", who, or.detail);
+		else {
+			snprintf(fix, sizeof(fix), "make %.150s reachable from "
+			    "here and from authd, answering for this CA (openssl "
+			    "ocsp -issuer ISSUER.pem -cert CERT.pem -url %.150s); "
+			    "authd with ocsp and ocsp_failure deny refuses the "
+			    "client meanwhile", url, url);
+			doctor_add(d, DOCTOR_WARN, "ocsp", fix, "%s%s", who,
+			    or.detail);
+		}
+	}
+	ocsp_shutdown();
+	ocsp_set_inline(0);
+}
+
+struct doctor_wake {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 done;
+};
+
+/* On the fetch thread: the CRL fetch we wait for is over. */
+static void
+doctor_wake(void *arg)
+{
+	struct doctor_wake	*w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The distribution-point CRL that answered, for its dates. */
+struct doctor_crlinfo {
+	char	 source[FETCH_URL_MAX];
+	time_t	 this_update, next_update;
+	int	 found;
+};
+
+static void
+doctor_crl_info(void *arg, const struct crl_info *ci)
+{
+	struct doctor_crlinfo	*x = arg;
+
+	if (x->found)
+		return;
+	snprintf(x->source, sizeof(x->source), "%s", ci->source);
+	x->this_update = ci->this_update;
+	x->next_update = ci->next_update;
+	x->found = 1;
+}
+
+/* crl_check at depth 0, waiting (bounded) for the fetches it starts. */
+static void
+doctor_crl_wait(struct doctor *d, struct snapshot *snap,
+    struct crl_result *cr)
+{
+	struct doctor_wake	 w;
+	struct timespec		 until;
+	int			 round, r;
+
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	for (round = 0; round < DOCTOR_CDP_ROUNDS; round++) {
+		crl_check_depth(snap->crl, d->cchain, 0, time(NULL), 0, 0, cr);
+		if (cr->status != CRL_PENDING)
+			break;
+		w.done = 0;
+		if ((r = crl_fetch_wait(cr->pending_url, doctor_wake, &w)) == 1)
+			continue;
+		if (r != 0)
+			break;
+		/* fetch_http has its own deadline; this one is a backstop. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += d->o->timeout + 2;
+		pthread_mutex_lock(&w.lock);
+		while (!w.done && pthread_cond_timedwait(&w.cond, &w.lock,
+		    &until) == 0)
+			;
+		r = w.done;
+		pthread_mutex_unlock(&w.lock);
+		if (!r)
+			break;		/* still PENDING: said below */
+	}
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
+}
+
+static void
+doctor_crl_own(struct doctor *d, struct snapshot *snap, const char *url)
+{
+	struct fetch_pool	*pool = NULL;
+	struct crl_result	 cr;
+	struct doctor_crlinfo	 info;
+	char			 t1[32], t2[32], dates[128] = "", fix[DOCTOR_FIX_MAX];
+
+	memset(&info, 0, sizeof(info));
+	if (fetch_pool_new(1, 8, &pool) != 0) {
+		doctor_add(d, DOCTOR_FAIL, "crl", "retry; the system is out of "
+		    "threads or memory", "cannot start a fetch thread");
+		return;
+	}
+	crl_fetch_init(pool, NULL);
+	crl_fetch_config(1, d->o->timeout, DOCTOR_CRL_MAX);
+	doctor_crl_wait(d, snap, &cr);
+	crl_foreach(snap->crl, doctor_crl_info, &info);
+	if (info.found) {
+		explain_time(info.this_update, t1, sizeof(t1));
+		if (info.next_update != 0)
+			explain_time(info.next_update, t2, sizeof(t2));
+		snprintf(dates, sizeof(dates), "; thisUpdate %s, nextUpdate %s",
+		    t1, info.next_update != 0 ? t2 : "none");
+	}
+	switch (cr.status) {
+	case CRL_GOOD:
+		doctor_add(d, DOCTOR_OK, "crl", NULL, "not revoked: not on the "
+		    "CRL from %.300s%s", info.found ? info.source : url, dates);
+		break;
+	case CRL_REVOKED:
+		doctor_add(d, DOCTOR_FAIL, "crl", "issue the client a new "
+		    "certificate (or, if revoked by mistake, ask the CA to "
+		    "publish a CRL without it)", "revoked: %s%s", cr.detail,
+		    dates);
+		break;
+	case CRL_EXPIRED:
+		snprintf(fix, sizeof(fix), "the CA must publish a fresh CRL at "
+		    "%.200s (authd with crl_fetch refuses its clients meanwhile, "
+		    "unless crl_grace allows)", info.found ? info.source : url);
+		doctor_add(d, DOCTOR_FAIL, "crl", fix, "expired CRL: %s%s",
+		    cr.detail, dates);
+		break;
+	case CRL_PENDING:
+		snprintf(fix, sizeof(fix), "check that %.150s answers quickly "
+		    "(curl -sS -o crl.der %.150s)", cr.pending_url, cr.pending_url);
+		doctor_add(d, DOCTOR_WARN, "crl", fix, "no CRL: %.300s did not "
+		    "answer within %d s", cr.pending_url, d->o->timeout);
+		break;
+	default:
+		snprintf(fix, sizeof(fix), "make %.120s reachable and serving "
+		    "the issuer's CRL (curl -sS -o crl.der %.120s; openssl crl -inform "
+		    "DER -in crl.der -noout -issuer -nextupdate); authd with "
+		    "crl_fetch refuses the client meanwhile", url, url);
+		doctor_add(d, DOCTOR_WARN, "crl", fix, "no CRL: %s", cr.detail);
+	}
+	/* Joins the thread: every fetch has a deadline. */
+	fetch_pool_free(&pool);
+	crl_fetch_shutdown();
+}
+
+static void
+doctor_revocation_own(struct doctor *d)
+{
+	char		 ocsp[FETCH_URL_MAX], cdp[FETCH_URL_MAX];
+	int		 i, has_ocsp = 0, has_cdp;
+	struct snapshot	*snap;
+
+	has_cdp = doctor_cdp(d->leaf, cdp, sizeof(cdp));
+	has_ocsp = doctor_aia_ocsp(d->leaf, ocsp, sizeof(ocsp));
+	for (i = 1; d->cchain != NULL && i < sk_X509_num(d->cchain) - 1; i++)
+		has_ocsp |= doctor_aia_ocsp(sk_X509_value(d->cchain, i), ocsp,
+		    sizeof(ocsp));
+	if (!has_ocsp && !has_cdp) {
+		doctor_add(d, DOCTOR_WARN, "revocation", "ask the CA for "
+		    "certificates naming its OCSP responder (AIA) or CRL "
+		    "distribution point, or give authd the CA's CRL (crl FILE "
+		    "in authd.conf) and check with --config", "the certificate "
+		    "names no OCSP responder or CRL distribution point");
+		return;
+	}
+	if (d->cchain == NULL) {
+		doctor_add(d, DOCTOR_WARN, "revocation", d->o->ca == NULL ?
+		    "give --ca with the client's root CA (and its "
+		    "intermediates in --cert), or --config" : "fix "
+		    "client-chain first", "not checked: the issuer's "
+		    "answers cannot be verified without a verified chain");
+		return;
+	}
+	if (doctor_own_snapshot(d, has_cdp) != 0) {
+		doctor_add(d, DOCTOR_FAIL, "revocation", "retry; this is an "
+		    "OpenSSL or memory failure", "not checked: cannot set up "
+		    "the trust to verify answers with");
+		return;
+	}
+	snap = snapshot_acquire();
+	if (has_ocsp)
+		doctor_ocsp_own(d);
+	if (has_cdp)
+		doctor_crl_own(d, snap, cdp);
+	snapshot_release(snap);
+	snapshot_shutdown();
+}
+
 /* CRL and OCSP with authd's own modules, over the verified chain. */
 static void
 doctor_revocation(struct doctor *d)
@@ -1066,9 +1419,7 @@ doctor_revocation(struct doctor *d)
 	struct ocsp_result	 or;
 
 	if (s == NULL) {
-		doctor_add(d, DOCTOR_WARN, "revocation", "give --config with "
-		    "authd's configuration (its crl and ocsp settings)",
-		    "not checked: no authd configuration given");
+		doctor_revocation_own(d);
 		return;
 	}
 	if (s->crl == NULL && s->cfg.ocsp_mode == 0) {

@@ -5,8 +5,10 @@
  * reports one finding per check: the server's chain, expiry and name;
  * whether it asks for a client certificate and which CA names it sends;
  * and, given a client certificate, whether its issuer is named, its chain,
- * validity, EKU, revocation, authd's decision (with an authd
- * configuration) and what a request with it gets.  Each finding that is
+ * validity, EKU, revocation (authd's settings with an authd
+ * configuration, else what the certificate names: AIA OCSP, CRL
+ * distribution points), authd's decision (with an authd configuration)
+ * and what a request with it gets.  Each finding that is
  * not ok carries a concrete fix.  Everything printed is bounded and
  * escaped: names come from certificates someone else made.
  */

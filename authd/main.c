@@ -644,7 +644,10 @@ main_doctor(const struct cli *cli)
 		ocsp_set_inline(1);
 		snapshot_publish(snap);
 		o.snap = snap = snapshot_acquire();
-	}
+	} else
+		/* Revocation from the certificate itself: doctor reports
+		 * every fetch's outcome, the modules' log lines would repeat it. */
+		log_init(LOG_LEVEL_ERROR);
 	o.url = cli->url;
 	o.cert = cli->cert;
 	o.key = cli->key;

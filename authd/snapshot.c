@@ -116,20 +116,26 @@ snapshot_new(struct config *cfg, struct snapshot **out)
 	return snapshot_new_store(cfg, NULL, out);
 }
 
-int
-snapshot_new_store(struct config *cfg, struct store *store,
-    struct snapshot **out)
+/* With chain (taken) instead of cfg's trust, when not NULL. */
+static int
+snapshot_build(struct config *cfg, struct store *store,
+    struct chain_store *chain, struct snapshot **out)
 {
 	struct snapshot	*snap;
 	size_t		 i, n;
-	int		 rc;
+	int		 rc = 0;
 
 	*out = NULL;
-	if ((snap = calloc(1, sizeof(*snap))) == NULL)
+	if ((snap = calloc(1, sizeof(*snap))) == NULL) {
+		chain_store_free(&chain);
 		return AUTHD_ENOMEM;
+	}
 	snap->cfg = *cfg;
 	config_init(cfg);	/* ownership moved */
-	rc = chain_store_load(&snap->cfg, &snap->chain);
+	if (chain != NULL)
+		snap->chain = chain;
+	else
+		rc = chain_store_load(&snap->cfg, &snap->chain);
 	if (rc == 0 &&
 	    crl_set_load(&snap->cfg, snap->chain, store, &snap->crl) != 0)
 		rc = AUTHD_ECONFIG;
@@ -164,6 +170,20 @@ snapshot_new_store(struct config *cfg, struct store *store,
 	snap->refs = 1;
 	*out = snap;
 	return 0;
+}
+
+int
+snapshot_new_store(struct config *cfg, struct store *store,
+    struct snapshot **out)
+{
+	return snapshot_build(cfg, store, NULL, out);
+}
+
+int
+snapshot_new_chain(struct config *cfg, struct chain_store *chain,
+    struct snapshot **out)
+{
+	return snapshot_build(cfg, NULL, chain, out);
 }
 
 void

@@ -47,6 +47,13 @@ int		 snapshot_new(struct config *cfg, struct snapshot **out);
 struct store;
 int		 snapshot_new_store(struct config *cfg, struct store *store,
 		    struct snapshot **out);
+/*
+ * The same with a trust store built already (authd doctor: the client's
+ * own chain), taken whatever happens; cfg's trust and intermediates are
+ * not read.
+ */
+int		 snapshot_new_chain(struct config *cfg, struct chain_store *chain,
+		    struct snapshot **out);
 
 /*
  * The files a snapshot was built from (configuration, trust bundles,

@@ -8,7 +8,9 @@
 #   nochain    ssl_certificate without the intermediate: incomplete chain
 #   tls13      right, TLS 1.3 only
 # plus a revoked client (with --config holding the CRLs, and with OCSP
-# from a real responder), a foreign
+# from a real responder), revocation without --config from what leaves
+# name (AIA OCSP: a real responder, good/revoked/down/silent; CRL
+# distribution point: python http.server, listed/not/expired/down), a foreign
 # client, connection refused, a server that never answers (timeout), a
 # plain HTTP port, --json, and usage errors.  Findings are asserted line
 # by line, exit codes exactly.
@@ -98,13 +100,14 @@ has_line "(a) http 200" "ok    http             GET /api/items with the client c
 has_line "(a) summary: all ok" "12 ok, 0 warnings, 0 failed"
 check_not_contains "(a) no fix lines" "$OUT" "fix:"
 
-# the same by IP, without --config: revocation not checked (a warning, exit 0)
+# the same by IP, without --config: alice names no OCSP responder and no
+# CRL distribution point, so revocation cannot be checked (a warning, exit 0)
 doctor --ca "$PKI/root.pem" "${ALICE[@]}" "https://127.0.0.1:$PORT_RIGHT/api/items"
 check_eq "(a) without --config: exit" "$RC" 0
 has_line "(a) by IP: server-name ok" "ok    server-name      the certificate is valid for 127.0.0.1"
 has_line "(a) without --config: client-chain from --ca and --cert" "ok    client-chain     verified up to \"$ROOT\" (3 certificates, trust from --ca and the chain in --cert)"
-has_line "(a) without --config: revocation not checked" "warn  revocation       not checked: no authd configuration given"
-has_line "(a) without --config: its fix" "      fix: give --config with authd's configuration (its crl and ocsp settings)"
+has_line "(a) without --config: no AIA/CDP: revocation warns" "warn  revocation       the certificate names no OCSP responder or CRL distribution point"
+has_line "(a) without --config: its fix" "      fix: ask the CA for certificates naming its OCSP responder (AIA) or CRL distribution point, or give authd the CA's CRL (crl FILE in authd.conf) and check with --config"
 check_not_contains "(a) without --config: no authd line" "$OUT" "authd            "
 
 # --json: one document that parses, with the same findings
@@ -190,6 +193,153 @@ has_prefix "OCSP revoked: ocsp FAIL" "FAIL  ocsp             revoked (depth 0), 
 has_prefix "OCSP revoked: authd denies revoked" "FAIL  authd            deny revoked (401) for GET /api/items: revoked (depth 0)"
 check_eq "OCSP: one query per certificate (the decision reuses the answer)" "$(grep -c 'Received request' "$WORK/ocsp.log" || true)" 2
 stop_pid "$OCSP_PID"
+
+# ---------------------------------------------------------------- revocation without --config
+# Leaves issued here by the PKI's intermediate, naming an OCSP responder
+# (AIA) or a CRL distribution point (CDP): doctor asks what they name, with
+# authd's ocsp.c and crl.c, trusting --ca and the chain in --cert.
+#   og/orv     AIA -> a real openssl ocsp that says good / revoked
+#   odown      AIA -> a port nobody listens on
+#   cg/crv     CDP -> python http.server serving the intermediate's CRL,
+#              which lists crv and not cg
+#   cold       CDP -> a CRL past its nextUpdate
+#   cdown      CDP -> a port nobody listens on
+R_OCSP_PORT=$(free_port)
+DP_PORT=$(free_port)
+NOBODY=$(free_port)
+RO="http://127.0.0.1:$R_OCSP_PORT"
+DP="http://127.0.0.1:$DP_PORT"
+RW="$WORK/rev"
+mkdir -p "$RW/certs" "$RW/dp" "$RW/ocsp"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$RW/certs/leaf.key" 2>/dev/null
+declare -A SERIAL=()
+# mkleaf NAME EXT: a clientAuth leaf of the intermediate with extension EXT
+mkleaf() {
+    local n=$1 d="$RW/certs"
+    SERIAL[$n]="1$(openssl rand -hex 8 | cut -c1-15 | tr a-f A-F)"
+    printf '[v3]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n%s\n' "$2" > "$d/$n.ext"
+    { openssl req -new -key "$d/leaf.key" -subj "/O=authd tests/CN=rev-$n" -out "$d/$n.csr" &&
+      openssl x509 -req -in "$d/$n.csr" -CA "$PKI/intermediate.pem" -CAkey "$PKI/intermediate.key" \
+        -set_serial "0x${SERIAL[$n]}" -days 30 -sha256 -extfile "$d/$n.ext" -extensions v3 -out "$d/$n.pem"
+    } 2>"$d/$n.err" || { echo "$TEST_NAME: cannot issue $n:" >&2; cat "$d/$n.err" >&2; exit 2; }
+    cat "$d/$n.pem" "$PKI/intermediate.pem" > "$d/$n-chain.pem"
+}
+mkleaf og    "authorityInfoAccess = OCSP;URI:$RO/"
+mkleaf orv   "authorityInfoAccess = OCSP;URI:$RO/"
+mkleaf odown "authorityInfoAccess = OCSP;URI:http://127.0.0.1:$NOBODY/"
+mkleaf cg    "crlDistributionPoints = URI:$DP/int.crl"
+mkleaf crv   "crlDistributionPoints = URI:$DP/int.crl"
+mkleaf cold  "crlDistributionPoints = URI:$DP/old.crl"
+mkleaf cdown "crlDistributionPoints = URI:http://127.0.0.1:$NOBODY/int.crl"
+HOLE=$(free_port)      # accepts, never answers
+mkleaf hang  "$(printf 'authorityInfoAccess = OCSP;URI:http://127.0.0.1:%s/\ncrlDistributionPoints = URI:http://127.0.0.1:%s/int.crl' "$HOLE" "$HOLE")"
+# mkcrl OUT LASTUPDATE NEXTUPDATE [SERIAL...]: the intermediate's CRL (DER)
+cat > "$RW/crl.cnf" <<'CNF'
+[ ca ]
+default_ca = crlca
+[ crlca ]
+dir        = $ENV::CRLDB
+database   = $dir/index.txt
+crlnumber  = $dir/crlnumber
+default_md = sha256
+unique_subject = no
+[ crl_std ]
+authorityKeyIdentifier = keyid:always
+CNF
+mkcrl() {
+    local out=$1 last=$2 next=$3 s db
+    shift 3
+    db=$(mktemp -d "$RW/db.XXXXXX")
+    : > "$db/index.txt"; echo 01 > "$db/crlnumber"
+    for s in "$@"; do printf 'R\t%s\t%s,keyCompromise\t%s\tunknown\t/CN=%s\n' "$EXP" "$REVAT" "$s" "$s" >> "$db/index.txt"; done
+    CRLDB=$db openssl ca -gencrl -batch -config "$RW/crl.cnf" -cert "$PKI/intermediate.pem" -keyfile "$PKI/intermediate.key" \
+        -crlexts crl_std -crl_lastupdate "$last" -crl_nextupdate "$next" -out "$db/crl.pem" >"$db/log" 2>&1 &&
+    openssl crl -in "$db/crl.pem" -outform DER -out "$out" 2>>"$db/log" ||
+        { echo "$TEST_NAME: cannot make $out:" >&2; cat "$db/log" >&2; exit 2; }
+}
+ts() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
+mkcrl "$RW/dp/int.crl" "$(ts '-1 hour')" "$(ts '+7 days')" "${SERIAL[crv]}"
+mkcrl "$RW/dp/old.crl" "$(ts '-3 days')" "$(ts '-1 day')"
+# the distribution point: python's http.server (readiness: it logs nothing
+# before serving, so the port is probed; it serves idle connections fine)
+bg dp "$RW/dp.log" python3 -m http.server --bind 127.0.0.1 --directory "$RW/dp" "$DP_PORT"
+DP_PID=$LAST_PID
+for i in $(seq 1 50); do port_busy "$DP_PORT" && break; sleep 0.1; done
+port_busy "$DP_PORT" || { echo "$TEST_NAME: http.server did not start" >&2; cat "$RW/dp.log" >&2; exit 2; }
+# the responder: openssl ocsp, ready when its log says so (never probed)
+{ printf 'V\t%s\t\t%s\tunknown\t/CN=rev-og\n' "$EXP" "${SERIAL[og]}"
+  printf 'R\t%s\t%s,keyCompromise\t%s\tunknown\t/CN=rev-orv\n' "$EXP" "$REVAT" "${SERIAL[orv]}"
+} > "$RW/ocsp/index.txt"
+bg rocsp "$RW/ocsp.log" openssl ocsp -index "$RW/ocsp/index.txt" -port "$R_OCSP_PORT" -ndays 1 \
+    -rsigner "$PKI/ocsp-signer.pem" -rkey "$PKI/ocsp-signer.key" -CA "$PKI/intermediate.pem"
+R_OCSP_PID=$LAST_PID
+for i in $(seq 1 50); do grep -q 'waiting for OCSP client connections' "$RW/ocsp.log" && break; sleep 0.1; done
+grep -q 'waiting for OCSP client connections' "$RW/ocsp.log" || { echo "$TEST_NAME: openssl ocsp did not start" >&2; exit 2; }
+# rev NAME: doctor without --config for leaf NAME
+rev() { doctor --timeout 3 --ca "$PKI/root.pem" --cert "$RW/certs/$1-chain.pem" --key "$RW/certs/leaf.key" "https://localhost:$PORT_RIGHT/api/items"; }
+
+# (1) OCSP good
+rev og
+check_eq "rev (1) OCSP good: exit" "$RC" 0
+has_prefix "rev (1) OCSP good: ocsp ok, the responder named" "ok    ocsp             good, says $RO/ (thisUpdate "
+check_not_contains "rev (1) no crl line (no CDP)" "$OUT" "crl    "
+check_not_contains "rev (1) no revocation warning" "$OUT" "revocation"
+# (2) OCSP revoked
+rev orv
+check_eq "rev (2) OCSP revoked: exit" "$RC" 1
+has_line "rev (2) OCSP revoked: FAIL" "FAIL  ocsp             revoked (depth 0), says $RO/"
+has_line "rev (2) its fix" "      fix: issue the client a new certificate (or, if revoked by mistake, ask the CA to reinstate it)"
+check_eq "rev (1)(2): the responder was asked twice" "$(grep -c 'Received request' "$RW/ocsp.log" || true)" 2
+# (3) OCSP responder down: a warning naming the URL and the reason
+T0=$(date +%s%N)
+rev odown
+T1=$(date +%s%N)
+check_eq "rev (3) responder down: exit (a warning)" "$RC" 0
+has_prefix "rev (3) responder down: warn with the URL" "warn  ocsp             no OCSP answer (depth 0): http://127.0.0.1:$NOBODY/: "
+check_contains "rev (3) responder down: the reason" "$OUT" "refused"
+has_prefix "rev (3) responder down: a fix naming the URL" "      fix: make http://127.0.0.1:$NOBODY/ reachable from here and from authd"
+check_eq "rev (3) responder down: no hang (< 10 s)" "$(( (T1 - T0) / 1000000000 < 10 ))" 1
+# (4) CRL distribution point: not listed, listed, expired, down
+rev cg
+check_eq "rev (4) CDP, not on the CRL: exit" "$RC" 0
+has_prefix "rev (4) CDP good: crl ok with its dates" "ok    crl              not revoked: not on the CRL from $DP/int.crl; thisUpdate "
+check_not_contains "rev (4) CDP good: no ocsp line (no AIA)" "$OUT" "ocsp   "
+rev crv
+check_eq "rev (4) CDP, on the CRL: exit" "$RC" 1
+has_prefix "rev (4) CDP revoked: FAIL" "FAIL  crl              revoked: CN=rev-crv,O=authd tests (depth 0) is revoked by the CRL of $INT ($DP/int.crl); thisUpdate "
+has_line "rev (4) CDP revoked: its fix" "      fix: issue the client a new certificate (or, if revoked by mistake, ask the CA to publish a CRL without it)"
+rev cold
+check_eq "rev (4) expired CRL: exit" "$RC" 1
+has_prefix "rev (4) expired CRL: FAIL" "FAIL  crl              expired CRL: the CRL of $INT ($DP/old.crl) is past its nextUpdate; thisUpdate "
+has_line "rev (4) expired CRL: its fix" "      fix: the CA must publish a fresh CRL at $DP/old.crl (authd with crl_fetch refuses its clients meanwhile, unless crl_grace allows)"
+rev cdown
+check_eq "rev (4) DP down: exit (a warning)" "$RC" 0
+has_prefix "rev (4) DP down: warn with the URL" "warn  crl              no CRL: no CRL from the issuer of CN=rev-cdown,O=authd tests (depth 0): distribution point http://127.0.0.1:$NOBODY/int.crl: "
+check_eq "rev (4) the DP was asked once per good/revoked leaf" "$(grep -c 'GET /int.crl' "$RW/dp.log" || true)" 2
+# a responder and a distribution point that accept and never answer:
+# each bounded by --timeout 3 (the nginx connections are fast)
+bg hole "$RW/hole.log" python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+c=[]
+while True: c.append(s.accept()[0])' "$HOLE"
+HOLE_PID=$LAST_PID
+for i in $(seq 1 50); do port_busy "$HOLE" && break; sleep 0.1; done
+T0=$(date +%s%N)
+rev hang
+T1=$(date +%s%N)
+check_eq "rev silent responder and DP: exit (warnings)" "$RC" 0
+has_prefix "rev silent responder: warn with the URL" "warn  ocsp             no OCSP answer (depth 0): http://127.0.0.1:$HOLE/: "
+has_prefix "rev silent DP: warn with the URL" "warn  crl              no CRL: "
+check_contains "rev silent DP: names the URL" "$OUT" "http://127.0.0.1:$HOLE/int.crl"
+check_eq "rev silent responder and DP: bounded (< 10 s for two 3 s timeouts)" "$(( (T1 - T0) / 1000000000 < 10 ))" 1
+stop_pid "$HOLE_PID"
+# (5) no AIA/CDP: alice, above ("(a) without --config")
+# without --ca the answers cannot be verified: said, not guessed
+doctor --cert "$RW/certs/orv-chain.pem" --key "$RW/certs/leaf.key" "https://localhost:$PORT_RIGHT/api/items"
+has_line "rev: no --ca: revocation not checked" "warn  revocation       not checked: the issuer's answers cannot be verified without a verified chain"
+stop_pid "$R_OCSP_PID"
+stop_pid "$DP_PID"
 
 # ---------------------------------------------------------------- foreign client
 doctor --ca "$PKI/root.pem" --cert "$PKI/other-client.pem" --key "$PKI/other-client.key" --config "$WORK/authd.conf" "https://localhost:$PORT_RIGHT/api/items"

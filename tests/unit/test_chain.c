@@ -565,6 +565,61 @@ test_load_errors(void)
 	t_rmtree(tmp);
 }
 
+/* chain_store_new: the same store from certificates in memory (doctor). */
+static void
+test_store_new(void)
+{
+	static const struct {
+		const char	*anchor, *intermediate, *leaf;
+		enum chain_status want;
+	} cases[] = {
+		{ "root.pem", "intermediate.pem", "client.pem", CHAIN_OK },
+		{ "root.pem", NULL, "client.pem", CHAIN_UNTRUSTED },
+		{ "other-root.pem", "intermediate.pem", "client.pem",
+		    CHAIN_UNTRUSTED },
+		{ "root.pem", "intermediate.pem", "other-client.pem",
+		    CHAIN_UNTRUSTED },
+	};
+	struct chain_store	*st;
+	struct chain_result	 res;
+	STACK_OF(X509)		*a, *m;
+	X509			*leaf;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		a = sk_X509_new_null();
+		m = sk_X509_new_null();
+		sk_X509_push(a, load_cert(cases[i].anchor));
+		if (cases[i].intermediate != NULL)
+			sk_X509_push(m, load_cert(cases[i].intermediate));
+		rc = chain_store_new(a, cases[i].intermediate ? m : NULL, 4,
+		    CONFIG_PURPOSE_CLIENT, &st);
+		/* Copied: the caller's stacks go, the store stays usable. */
+		sk_X509_pop_free(a, X509_free);
+		sk_X509_pop_free(m, X509_free);
+		CHECK(rc == 0 && st != NULL, "case %zu: chain_store_new rc %d",
+		    i, rc);
+		if (st == NULL)
+			continue;
+		CHECK(chain_store_anchors(st) == 1 &&
+		    chain_store_intermediates(st) ==
+		    (cases[i].intermediate ? 1u : 0u), "case %zu: counts %zu "
+		    "%zu", i, chain_store_anchors(st),
+		    chain_store_intermediates(st));
+		leaf = load_cert(cases[i].leaf);
+		memset(&res, 0, sizeof(res));
+		rc = chain_verify(st, leaf, now, CONFIG_PURPOSE_CLIENT, 0, &res);
+		CHECK(rc == 0 && res.status == cases[i].want, "case %zu: %s "
+		    "under %s: expected status %d, got %d (%s)", i,
+		    cases[i].leaf, cases[i].anchor, cases[i].want, res.status,
+		    res.detail);
+		chain_result_cleanup(&res);
+		X509_free(leaf);
+		chain_store_free(&st);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -579,5 +634,6 @@ main(int argc, char **argv)
 	test_want_chain();
 	test_stores();
 	test_load_errors();
+	test_store_new();
 	return t_done();
 }
