@@ -784,9 +784,17 @@ http_quiesce(struct http_server *srv)
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
 		log_warn("shutdown: listener");
-	/* A unix socket without its name takes no new connections. */
+	/*
+	 * A unix listener shut for reading refuses new connections and still
+	 * hands out the queued ones; its name goes too, when the directory
+	 * lets us (after `user` it may not: the file then stays).
+	 */
 	if (srv->unix_path != NULL) {
-		unlink(srv->unix_path);
+		if (shutdown(fd, SHUT_RD) == -1)
+			log_warn("shutdown: cannot stop new connections on %s",
+			    srv->unix_path);
+		if (unlink(srv->unix_path) == -1)
+			log_warn("shutdown: cannot remove %s", srv->unix_path);
 		free(srv->unix_path);
 		srv->unix_path = NULL;
 	} else

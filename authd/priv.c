@@ -93,10 +93,10 @@ int
 priv_prepare_dir(const char *dir, uid_t uid, gid_t gid, char *err,
     size_t errlen)
 {
-	struct dirent	*de;
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
 	struct stat	 sb;
-	DIR		*d = NULL;
-	int		 fd = -1, rc = AUTHD_ESYS;
+	size_t		 i;
+	int		 fd = -1, ffd, rc = AUTHD_ESYS;
 
 	if (geteuid() != 0) {
 		if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0) {
@@ -124,28 +124,39 @@ priv_prepare_dir(const char *dir, uid_t uid, gid_t gid, char *err,
 		    strerror(errno));
 		goto end;
 	}
-	if ((d = fdopendir(fd)) == NULL) {
-		snprintf(err, errlen, "cannot read %s: %s", dir,
-		    strerror(errno));
-		goto end;
-	}
-	fd = -1;		/* the DIR owns it */
-	while ((de = readdir(d)) != NULL) {
-		if (fstatat(dirfd(d), de->d_name, &sb,
-		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode) ||
-		    (sb.st_uid == uid && sb.st_gid == gid))
-			continue;
-		if (fchownat(dirfd(d), de->d_name, uid, gid,
-		    AT_SYMLINK_NOFOLLOW) == -1) {
-			snprintf(err, errlen, "cannot chown %s/%s: %s", dir,
-			    de->d_name, strerror(errno));
+	/*
+	 * Only LMDB's own files, opened without following a link and
+	 * refused when hard-linked: a file someone linked into data_dir is
+	 * never handed to the user by root.
+	 */
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if ((ffd = openat(fd, files[i], O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			snprintf(err, errlen, "cannot open %s/%s: %s", dir,
+			    files[i], strerror(errno));
 			goto end;
 		}
+		if (fstat(ffd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+		    sb.st_nlink != 1) {
+			snprintf(err, errlen, "%s/%s: not a regular file with "
+			    "one link: refusing to give it to %lu:%lu", dir,
+			    files[i], (unsigned long)uid, (unsigned long)gid);
+			close(ffd);
+			goto end;
+		}
+		if ((sb.st_uid != uid || sb.st_gid != gid) &&
+		    fchown(ffd, uid, gid) == -1) {
+			snprintf(err, errlen, "cannot chown %s/%s: %s", dir,
+			    files[i], strerror(errno));
+			close(ffd);
+			goto end;
+		}
+		close(ffd);
 	}
 	rc = 0;
 end:
-	if (d != NULL)
-		closedir(d);
 	if (fd != -1)
 		close(fd);
 	return rc;

@@ -23,10 +23,11 @@ int	 priv_lookup(const char *spec, int with_group, uid_t *uid, gid_t *gid,
 
 /*
  * Make dir usable by uid:gid before dropping to them: created (0700) when
- * missing, then the directory and the regular files directly inside it
- * (LMDB's data.mdb and lock.mdb) handed to uid:gid.  Only when running as
- * root; otherwise it checks that dir, if it exists, is writable.  Symbolic
- * links are not followed.  Returns 0 or AUTHD_ESYS with the reason in err.
+ * missing, then the directory and LMDB's data.mdb and lock.mdb handed to
+ * uid:gid, and nothing else in it.  Only when running as root; otherwise it
+ * checks that dir, if it exists, is writable.  Symbolic links are not
+ * followed, and a file with more than one link is refused (it could be
+ * anyone's).  Returns 0 or AUTHD_ESYS with the reason in err.
  */
 int	 priv_prepare_dir(const char *dir, uid_t uid, gid_t gid, char *err,
 	    size_t errlen);

@@ -372,12 +372,13 @@ verdict_revocation(const struct snapshot *snap, const struct verdict_input *in,
 			if (!verdict_covers(snap, order[o], depth))
 				continue;
 			if (order[o] == REV_CRL)
-				/* a missing CRL is allowed only as the last word */
-				ans = verdict_crl_at(snap, res, depth, now,
-				    o + 1 < nsrc && verdict_covers(snap,
-				    order[o + 1], depth) ? 0 :
-				    snap->cfg.crl_missing_allow, out,
-				    &fail[nfail]);
+				/*
+				 * A missing CRL is a failure like any other:
+				 * crl_missing decides with the others below,
+				 * never as an answer.
+				 */
+				ans = verdict_crl_at(snap, res, depth, now, 0,
+				    out, &fail[nfail]);
 			else
 				ans = verdict_ocsp_at(res, depth, now,
 				    ocsp_allow, out, &fail[nfail]);

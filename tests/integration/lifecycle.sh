@@ -224,6 +224,9 @@ if [ "$ROOT" = 1 ] && id nobody >/dev/null 2>&1; then
     printf '%s\n' 'list lost file "lists/lost-devices.sha256"' 'ruleset default {' \
         '  deny  fingerprint in lost reason "reported-lost"' '  allow subject.CN == "alice"' '}' > "$WORK/u.policy"
     chmod 0644 "$WORK/u.policy" "$WORK/lists/"*; chmod 0755 "$WORK/lists"
+    # a root-owned file hard-linked into data_dir is not handed to nobody
+    mkdir -p "$WORK/d4"; echo secret > "$WORK/root-secret"; chmod 0600 "$WORK/root-secret"
+    ln "$WORK/root-secret" "$WORK/d4/linked"
     P4=$(free_port)
     start_authd user "127.0.0.1:$P4" "${BASE[@]}" --user nobody --policy "$WORK/u.policy" \
         --data-dir "$WORK/d4" --watch-interval 0s
@@ -235,6 +238,7 @@ if [ "$ROOT" = 1 ] && id nobody >/dev/null 2>&1; then
     check_eq "4: serves as nobody: bob has no rule" "$(decide client2.pem)" "403 no-matching-rule"
     check_eq "4: data_dir belongs to nobody" "$(stat -c %u:%g "$WORK/d4")" "$NUID:$NGID"
     check_eq "4: data.mdb belongs to nobody" "$(stat -c %u:%g "$WORK/d4/data.mdb")" "$NUID:$NGID"
+    check_eq "4: a root file hard-linked into data_dir stays root's" "$(stat -c %u:%g "$WORK/root-secret")" "0:0"
     # a reload stores a changed list in LMDB, written as nobody
     fp=$(cert_fingerprint "$K/client.pem")
     echo "$fp" >> "$WORK/lists/lost-devices.sha256"
@@ -264,6 +268,26 @@ if [ "$ROOT" = 1 ] && id nobody >/dev/null 2>&1; then
     check_eq "5: serves on the socket" "$code" 200
     stop_authd
     [ -e "$SOCK" ] && fail "5: socket left behind after SIGTERM" || pass "5: socket removed on SIGTERM"
+    # After `user`, the socket's root-owned directory cannot lose the name:
+    # the drain must still refuse new connections (the listener is shut).
+    SOCK2="$WORK/rootdir/authd.sock"; mkdir -p "$WORK/rootdir"; chmod 0755 "$WORK/rootdir"
+    start_authd owner2 "unix:$SOCK2" "${BASE[@]}" --user nobody --listen-mode 0666 \
+        --data-dir "$WORK/d5" --shutdown-timeout 3s
+    code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK2" -H "@$WORK/client.hdr" http://authd/auth)
+    check_eq "5: user nobody on a unix socket: serves" "$code" 200
+    # an idle connection that never sends keeps the drain going
+    python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(6)' "$SOCK2" &
+    IDLE=$!
+    sleep 0.3
+    kill -TERM "$AUTHD_PID"
+    sleep 0.5
+    kill -0 "$AUTHD_PID" 2>/dev/null && pass "5: still draining (an idle connection)" || fail "5: authd did not wait for the idle connection"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --unix-socket "$SOCK2" -H "@$WORK/client.hdr" http://authd/auth || true)
+    check_eq "5: a new connection during the drain is refused (the name could not be removed)" "$code" 000
+    stop_authd
+    kill "$IDLE" 2>/dev/null || true; wait "$IDLE" 2>/dev/null || true
+    check_contains "5: the log says the socket file stays" "$(cat "$AUTHD_LOG")" "cannot remove $SOCK2"
 else
     skip "5: listen_owner needs root and a 'nobody' user"
 fi
