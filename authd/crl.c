@@ -1382,10 +1382,15 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 		return NULL;
 	}
 	pthread_mutex_lock(&cdp_lock);
-	if (!cdp_on || cdp_pool == NULL) {
+	if (!cdp_on) {
 		snprintf(why, wlen, "CRL fetching is off");
 		goto end;
 	}
+	/*
+	 * Without fetch threads (authd check, or a draining daemon) nothing
+	 * is fetched, but a CRL already held is still used: a revocation
+	 * it lists must not turn into "missing".
+	 */
 	for (i = 0; i < n && got == NULL; i++) {
 		if ((c = cdp_get(urls[i])) == NULL)
 			continue;
@@ -1447,7 +1452,8 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 			break;
 		}
 		snprintf(why, wlen, "distribution point %.200s: %.150s", c->url,
-		    c->error[0] ? c->error : "cannot fetch");
+		    c->error[0] ? c->error : cdp_pool == NULL ? "not fetched "
+		    "(no fetch threads here)" : "cannot fetch");
 	}
 end:
 	pthread_mutex_unlock(&cdp_lock);
