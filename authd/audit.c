@@ -186,12 +186,64 @@ audit_needs_escape(unsigned char c)
 	return c == '"' || c == '\\' || c < 0x20 || c >= 0x7f;
 }
 
+/*
+ * The code point of the well-formed UTF-8 sequence at s (at most n bytes),
+ * with its length in *len; -1 when it is not one (overlong, surrogate,
+ * past U+10FFFF, cut short).
+ */
+static long
+audit_utf8(const unsigned char *s, size_t n, size_t *len)
+{
+	long	 cp;
+	size_t	 need, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		cp = s[0] & 0x07;
+	} else
+		return -1;
+	if (n < need)
+		return -1;
+	for (i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return -1;
+	*len = need;
+	return cp;
+}
+
+/* \uXXXX for one UTF-16 unit. */
+static void
+audit_u16(char *dst, long u)
+{
+	static const char	 hex[] = "0123456789abcdef";
+
+	dst[0] = '\\';
+	dst[1] = 'u';
+	dst[2] = hex[(u >> 12) & 0xf];
+	dst[3] = hex[(u >> 8) & 0xf];
+	dst[4] = hex[(u >> 4) & 0xf];
+	dst[5] = hex[u & 0xf];
+}
+
 int
 audit_json_str(char *dst, size_t cap, size_t *off, const char *src,
     size_t srclen, size_t max)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 o = *off, i, run, n = srclen < max ? srclen : max;
+	const unsigned char	*u = (const unsigned char *)src;
+	size_t			 o = *off, i, run, len, n = srclen < max ?
+				    srclen : max;
+	long			 cp;
 	unsigned char		 c;
 
 	if (o + 1 >= cap)
@@ -199,8 +251,7 @@ audit_json_str(char *dst, size_t cap, size_t *off, const char *src,
 	dst[o++] = '"';
 	for (i = 0; i < n; ) {
 		/* Copy the run of plain bytes at once: most values are one. */
-		for (run = i; run < n &&
-		    !audit_needs_escape((unsigned char)src[run]); run++)
+		for (run = i; run < n && !audit_needs_escape(u[run]); run++)
 			;
 		if (run > i) {
 			if (o + (run - i) >= cap)
@@ -210,20 +261,36 @@ audit_json_str(char *dst, size_t cap, size_t *off, const char *src,
 			i = run;
 			continue;
 		}
-		c = (unsigned char)src[i++];
+		c = u[i];
 		if (c == '"' || c == '\\') {
 			if (o + 2 >= cap)
 				goto full;
 			dst[o++] = '\\';
 			dst[o++] = (char)c;
+			i++;
+			continue;
+		}
+		/*
+		 * The line stays ASCII: well-formed UTF-8 as the \u escapes
+		 * of its code point (a surrogate pair above U+FFFF), anything
+		 * else byte by byte as U+FFFD.
+		 */
+		len = 1;
+		if (c < 0x80)
+			cp = c;
+		else if ((cp = audit_utf8(u + i, n - i, &len)) < 0)
+			cp = 0xfffd;
+		if (o + 12 >= cap)
+			goto full;
+		if (cp > 0xffff) {
+			audit_u16(dst + o, 0xd800 + ((cp - 0x10000) >> 10));
+			audit_u16(dst + o + 6, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+			o += 12;
 		} else {
-			if (o + 6 >= cap)
-				goto full;
-			memcpy(dst + o, "\\u00", 4);
-			dst[o + 4] = hex[c >> 4];
-			dst[o + 5] = hex[c & 0xf];
+			audit_u16(dst + o, cp);
 			o += 6;
 		}
+		i += len;
 	}
 	if (n < srclen) {
 		if (o + 3 >= cap)

@@ -75,7 +75,8 @@ int	 audit_request_id_ok(const char *id, size_t len);
 
 /*
  * Append src (srclen bytes) to dst as a JSON string, quotes included:
- * '"', '\\' and control bytes escaped, bytes >= 0x7f written \u00XX (so the
+ * '"', '\\' and control bytes escaped; well-formed UTF-8 written as the
+ * \u escapes of its code points, any other byte >= 0x7f as \ufffd (so the
  * line is ASCII and valid JSON whatever the client sent).  At most max
  * source bytes are taken; a longer value ends in "...".  dst has room for
  * cap bytes including the NUL; *off is the current length and is advanced.
