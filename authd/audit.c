@@ -6,6 +6,13 @@
  * changes while authd runs: a reopen or another path dup2()s the new file
  * onto it, and it is closed only at shutdown, so a thread that loaded it
  * just before can never write into a descriptor reused for something else.
+ *
+ * Request threads do not write themselves: they format a line and append
+ * it to a buffer; one writer thread swaps the buffer out and writes it with
+ * one write(2) at most AUDIT_FLUSH_MS later, or as soon as it is half full.
+ * A full buffer makes the request thread wait (lines are never dropped for
+ * speed).  Reopening, reconfiguring and shutting down flush first, so a
+ * line goes where the destination was when it was written.
  */
 #include <sys/random.h>
 
@@ -15,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +46,20 @@ static char		 audit_path[PATH_MAX];	/* "" unless writing a file */
 static atomic_uint_least64_t audit_nerrors;
 static atomic_uint_least64_t audit_seq;
 static char		 audit_boot[9];		/* random, per process */
+
+#define AUDIT_BUF_SIZE		 (512 * 1024)	/* each of the two buffers */
+#define AUDIT_FLUSH_MS		 20
+
+/* The queue: request threads fill qbuf, the writer swaps it with wbuf. */
+static pthread_mutex_t	 audit_qlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 audit_qwake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	 audit_qspace = PTHREAD_COND_INITIALIZER;
+static char		*audit_qbuf, *audit_wbuf;
+static size_t		 audit_qlen;
+static int		 audit_writing;		/* wbuf is being written */
+static int		 audit_wstop;
+static int		 audit_wrunning;
+static pthread_t	 audit_wthread;
 
 static _Thread_local char	 audit_line[AUDIT_LINE_MAX];
 static _Thread_local time_t	 audit_tsec = -1;
@@ -96,11 +118,121 @@ audit_install(const char *path)
 	return 0;
 }
 
+/* Write len bytes of whole lines to the current destination. */
+static void
+audit_out(const char *b, size_t len)
+{
+	const char	*p;
+	ssize_t		 w;
+	size_t		 off = 0;
+	int		 fd;
+
+	fd = atomic_load_explicit(&audit_fd, memory_order_relaxed);
+	while (fd != -1 && off < len) {
+		if ((w = write(fd, b + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)w;
+	}
+	/* What could not be written is counted, a line at a time. */
+	for (p = b + off; off < len && (p = memchr(p, '\n', len -
+	    (size_t)(p - b))) != NULL; p++)
+		atomic_fetch_add_explicit(&audit_nerrors, 1,
+		    memory_order_relaxed);
+}
+
+/* Wait on the writer's condition for at most AUDIT_FLUSH_MS.  Locked. */
+static void
+audit_writer_nap(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += AUDIT_FLUSH_MS * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&audit_qwake, &audit_qlock, &ts);
+}
+
+static void *
+audit_writer(void *arg)
+{
+	char	*b;
+	size_t	 len;
+
+	(void)arg;
+	pthread_mutex_lock(&audit_qlock);
+	for (;;) {
+		if (audit_qlen == 0) {
+			if (audit_wstop)
+				break;
+			audit_writer_nap();
+			continue;
+		}
+		b = audit_qbuf;
+		len = audit_qlen;
+		audit_qbuf = audit_wbuf;
+		audit_wbuf = b;
+		audit_qlen = 0;
+		audit_writing = 1;
+		pthread_mutex_unlock(&audit_qlock);
+		audit_out(b, len);
+		pthread_mutex_lock(&audit_qlock);
+		audit_writing = 0;
+		pthread_cond_broadcast(&audit_qspace);
+		/* At most one batch per AUDIT_FLUSH_MS unless filling up. */
+		if (!audit_wstop && audit_qlen < AUDIT_BUF_SIZE / 2)
+			audit_writer_nap();
+	}
+	pthread_mutex_unlock(&audit_qlock);
+	return NULL;
+}
+
+/* Start the writer once; 0, or -1 (then lines are written in place). */
+static int
+audit_writer_start(void)
+{
+	int	 rc = 0;
+
+	pthread_mutex_lock(&audit_qlock);
+	if (!audit_wrunning) {
+		if (audit_qbuf == NULL)
+			audit_qbuf = malloc(AUDIT_BUF_SIZE);
+		if (audit_wbuf == NULL)
+			audit_wbuf = malloc(AUDIT_BUF_SIZE);
+		audit_wstop = 0;
+		if (audit_qbuf == NULL || audit_wbuf == NULL ||
+		    pthread_create(&audit_wthread, NULL, audit_writer,
+		    NULL) != 0)
+			rc = -1;
+		else
+			audit_wrunning = 1;
+	}
+	pthread_mutex_unlock(&audit_qlock);
+	return rc;
+}
+
+void
+audit_flush(void)
+{
+	pthread_mutex_lock(&audit_qlock);
+	while (audit_wrunning && (audit_qlen > 0 || audit_writing)) {
+		pthread_cond_signal(&audit_qwake);
+		pthread_cond_wait(&audit_qspace, &audit_qlock);
+	}
+	pthread_mutex_unlock(&audit_qlock);
+}
+
 int
 audit_configure(const char *dest)
 {
 	int	 rc = 0;
 
+	audit_flush();
 	pthread_mutex_lock(&audit_lock);
 	audit_boot_id();
 	if (dest == NULL || strcmp(dest, "off") == 0) {
@@ -120,6 +252,9 @@ audit_configure(const char *dest)
 		}
 	}
 	pthread_mutex_unlock(&audit_lock);
+	if (rc == 0 && audit_enabled() && audit_writer_start() != 0)
+		log_warnx("audit log: no writer thread; lines are written by "
+		    "the request threads");
 	return rc;
 }
 
@@ -128,6 +263,7 @@ audit_reopen(void)
 {
 	int	 rc = 0;
 
+	audit_flush();		/* what was written before goes to the old file */
 	pthread_mutex_lock(&audit_lock);
 	if (audit_path[0] != '\0') {
 		if ((rc = audit_install(audit_path)) == 0)
@@ -146,6 +282,23 @@ audit_enabled(void)
 void
 audit_shutdown(void)
 {
+	int	 join;
+
+	pthread_mutex_lock(&audit_qlock);
+	audit_wstop = 1;
+	join = audit_wrunning;
+	pthread_cond_broadcast(&audit_qwake);
+	pthread_mutex_unlock(&audit_qlock);
+	if (join)
+		pthread_join(audit_wthread, NULL);	/* it drains the queue */
+	pthread_mutex_lock(&audit_qlock);
+	audit_wrunning = 0;
+	pthread_cond_broadcast(&audit_qspace);
+	free(audit_qbuf);
+	free(audit_wbuf);
+	audit_qbuf = audit_wbuf = NULL;
+	audit_qlen = 0;
+	pthread_mutex_unlock(&audit_qlock);
 	pthread_mutex_lock(&audit_lock);
 	atomic_store(&audit_fd, -1);
 	if (audit_file_fd != -1)
@@ -413,7 +566,6 @@ audit_write(const struct audit_record *r)
 {
 	char		*b = audit_line, rid[AUDIT_REQUEST_ID_MAX + 1];
 	size_t		 cap = sizeof(audit_line), off = 0;
-	ssize_t		 w;
 	int		 fd, rc;
 
 	if ((fd = atomic_load_explicit(&audit_fd, memory_order_relaxed)) == -1)
@@ -455,10 +607,21 @@ audit_write(const struct audit_record *r)
 		    memory_order_relaxed);
 		return;
 	}
-	do
-		w = write(fd, b, off);
-	while (w == -1 && errno == EINTR);
-	if (w != (ssize_t)off)
-		atomic_fetch_add_explicit(&audit_nerrors, 1,
-		    memory_order_relaxed);
+	pthread_mutex_lock(&audit_qlock);
+	while (audit_wrunning && !audit_wstop &&
+	    audit_qlen + off > AUDIT_BUF_SIZE) {
+		pthread_cond_signal(&audit_qwake);
+		pthread_cond_wait(&audit_qspace, &audit_qlock);
+	}
+	if (!audit_wrunning || audit_wstop) {
+		/* No writer (none could start, or stopping): in place. */
+		pthread_mutex_unlock(&audit_qlock);
+		audit_out(b, off);
+		return;
+	}
+	memcpy(audit_qbuf + audit_qlen, b, off);
+	audit_qlen += off;
+	if (audit_qlen >= AUDIT_BUF_SIZE / 2)
+		pthread_cond_signal(&audit_qwake);
+	pthread_mutex_unlock(&audit_qlock);
 }

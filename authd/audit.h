@@ -2,8 +2,9 @@
  * audit.h: the audit log, one JSON line per decision (docs/operations.md).
  *
  * `audit_log FILE|stderr|off`.  Lines are built on the request thread in a
- * bounded buffer and written with one write(2) on a file opened O_APPEND,
- * so lines from many threads never interleave.  SIGUSR1 reopens the file
+ * bounded buffer and queued; a writer thread writes the queue with one
+ * write(2) on a file opened O_APPEND at most 20 ms later, so lines never
+ * interleave and a request pays no system call for its line.  SIGUSR1 reopens the file
  * (logrotate): the new file takes the place of the old descriptor with
  * dup2, so a thread writing at that moment writes to one file or the other,
  * never to a closed or reused descriptor.
@@ -38,8 +39,14 @@ int	 audit_reopen(void);
 /* Whether lines are being written: cheap, for the request path. */
 int	 audit_enabled(void);
 
-/* Close the file at shutdown (no thread may write any more). */
+/*
+ * Close the file at shutdown (no thread may write any more), after the
+ * writer thread has written every queued line.
+ */
 void	 audit_shutdown(void);
+
+/* Wait until every line written so far is in the file (tests, reopen). */
+void	 audit_flush(void);
 
 /*
  * One decision.  Strings may be NULL (written as null); subject, issuer,

@@ -243,12 +243,15 @@ req "${C[@]}" "${ALICE[@]}" "$U/after-bad-reload"
 check_eq "still serving after the failed reload" "$CODE" 200
 
 # ---------------------------------------------------------------- 3 SIGUSR1
+# lines reach the file within 20 ms of the decision (the writer thread)
+sleep 0.2
 BEFORE=$(lines "$AUDIT")
 mv "$AUDIT" "$AUDIT.1"
 req "${C[@]}" "${ALICE[@]}" "$U/before-usr1"
 kill -USR1 "$AUTHD_PID"
 for i in $(seq 1 50); do [ -f "$AUDIT" ] && break; sleep 0.1; done
 for i in 1 2 3; do req "${C[@]}" "${ALICE[@]}" "$U/after-usr1/$i"; done
+for i in $(seq 1 20); do [ "$(lines "$AUDIT" 2>/dev/null || echo 0)" -ge 3 ] && break; sleep 0.05; done
 check_eq "SIGUSR1: the line before it went to the moved file" "$(lines "$AUDIT.1")" "$((BEFORE + 1))"
 check_eq "SIGUSR1: new lines go to a new file" "$(lines "$AUDIT" 2>/dev/null || echo 0)" 3
 check_contains "SIGUSR1: new file has the new requests" "$(cat "$AUDIT" 2>/dev/null)" '"uri":"/after-usr1/3"'

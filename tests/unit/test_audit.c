@@ -1,10 +1,17 @@
 /*
  * test_audit.c: JSON string escaping and its bounds, request id checks,
- * and whole lines written to a file, reopened after a rename (logrotate).
+ * and whole lines written to a file, reopened after a rename (logrotate);
+ * many threads through the writer's queue (full buffers, shutdown): every
+ * line once, whole, in each thread's order.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "t.h"
@@ -168,6 +175,7 @@ test_write(void)
 	r.request_id = "rid-1";
 	CHECK(audit_configure(path) == 0 && audit_enabled(), "file");
 	audit_write(&r);
+	audit_flush();
 	n = count_lines(path, last, sizeof(last));
 	CHECK(n == 1 && strcmp(last, "{\"time\":\"2026-01-01T00:00:00.042Z\","
 	    "\"request_id\":\"rid-1\",\"status\":403,\"reason\":\"reported-lost\","
@@ -182,6 +190,7 @@ test_write(void)
 	r.request_id = NULL;
 	r.revocation_age = 3600;
 	audit_write(&r);
+	audit_flush();
 	n = count_lines(path, last, sizeof(last));
 	CHECK(n == 2 && strstr(last, "\"request_id\":\"authd-") != NULL &&
 	    strstr(last, "\"revocation_age\":3600,") != NULL,
@@ -197,6 +206,7 @@ test_write(void)
 		r.ruleset = uri;
 		r.client_verify = uri;
 		audit_write(&r);
+		audit_flush();
 		n = count_lines(path, last, sizeof(last));
 		CHECK(n == 3 && strlen(last) < AUDIT_LINE_MAX &&
 		    last[strlen(last) - 1] == '\n' &&
@@ -212,10 +222,12 @@ test_write(void)
 	/* logrotate: rename, reopen, new lines in a new file. */
 	CHECK(rename(path, moved) == 0, "rename: %s", strerror(errno));
 	audit_write(&r);
+	audit_flush();
 	CHECK(count_lines(moved, last, sizeof(last)) == 4,
 	    "before reopen, lines go to the renamed file");
 	CHECK(audit_reopen() == 0, "reopen");
 	audit_write(&r);
+	audit_flush();
 	CHECK(count_lines(path, last, sizeof(last)) == 1 &&
 	    strstr(last, "\"uri\":\"/after\"") != NULL &&
 	    count_lines(moved, last, sizeof(last)) == 4,
@@ -225,10 +237,80 @@ test_write(void)
 	CHECK(audit_configure(path) == 0, "same path");
 	audit_configure("off");
 	audit_write(&r);
+	audit_flush();
 	CHECK(count_lines(path, last, sizeof(last)) == 1, "off writes nothing");
 	audit_shutdown();
 	unlink(path);
 	unlink(moved);
+	rmdir(dir);
+}
+
+#define TH_N		 4
+#define TH_LINES	 3000
+
+static void *
+th_write(void *arg)
+{
+	struct audit_record	 r;
+	char			 uri[1200];
+	int			 t = (int)(intptr_t)arg, i;
+
+	memset(&r, 0, sizeof(r));
+	r.status = 200;
+	r.reason = "ok";
+	r.request_id = "rid";
+	r.revocation_age = -1;
+	for (i = 0; i < TH_LINES; i++) {
+		clock_gettime(CLOCK_REALTIME, &r.when);
+		/* ~1 KiB lines: 12,000 of them fill the 512 KiB buffers often */
+		snprintf(uri, sizeof(uri), "/t%d/%06d/%0900d", t, i, 0);
+		r.uri = uri;
+		audit_write(&r);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	char		 dir[] = "/tmp/test_audit.XXXXXX", path[256];
+	char		 line[AUDIT_LINE_MAX + 2];
+	pthread_t	 th[TH_N];
+	int		 next[TH_N] = { 0 }, t, seq, bad = 0, whole = 1;
+	size_t		 n = 0;
+	FILE		*f;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	CHECK(audit_configure(path) == 0, "threads: configure");
+	for (t = 0; t < TH_N; t++)
+		pthread_create(&th[t], NULL, th_write, (void *)(intptr_t)t);
+	for (t = 0; t < TH_N; t++)
+		pthread_join(th[t], NULL);
+	audit_shutdown();		/* the writer drains the queue first */
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			const char	*u = strstr(line, "\"uri\":\"/t");
+
+			n++;
+			if (line[0] != '{' || strlen(line) < 3 ||
+			    strcmp(line + strlen(line) - 2, "}\n") != 0)
+				whole = 0;
+			if (u == NULL || sscanf(u, "\"uri\":\"/t%d/%d/", &t,
+			    &seq) != 2 || t < 0 || t >= TH_N ||
+			    seq != next[t]++)
+				bad++;
+		}
+		fclose(f);
+	}
+	CHECK(n == (size_t)TH_N * TH_LINES && whole && bad == 0 &&
+	    audit_errors() == 0, "threads: %zu lines of %d, whole %d, out of "
+	    "order or unknown %d, errors %llu", n, TH_N * TH_LINES, whole, bad,
+	    (unsigned long long)audit_errors());
+	unlink(path);
 	rmdir(dir);
 }
 
@@ -238,5 +320,6 @@ main(void)
 	test_json_str();
 	test_request_id();
 	test_write();
+	test_threads();
 	return t_done();
 }
