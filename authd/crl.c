@@ -1153,7 +1153,7 @@ cdp_run(void *arg)
 		    CDP_BACKOFF_MIN << (c->failures - 1));
 		if (c->next_try > now + CDP_BACKOFF_MAX)
 			c->next_try = now + CDP_BACKOFF_MAX;
-		snprintf(c->error, sizeof(c->error), "%s", err);
+		snprintf(c->error, sizeof(c->error), "%.255s", err);
 	} else {
 		c->failures = 0;
 		c->error[0] = '\0';

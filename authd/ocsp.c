@@ -479,7 +479,8 @@ ocsp_ask(const char *url, const unsigned char *der, size_t len,
 	rq.max_size = set->max_size;
 	if (ocsp_get_path(der, len, path, sizeof(path)) == 0 &&
 	    strlen(url) + 1 + strlen(path) <= OCSP_GET_MAX) {
-		snprintf(full, sizeof(full), "%s%s%s", url,
+		/* Both fit: GET only when they add up to OCSP_GET_MAX. */
+		snprintf(full, sizeof(full), "%.255s%s%.255s", url,
 		    url[strlen(url) - 1] == '/' ? "" : "/", path);
 		rq.url = full;
 	} else {
@@ -573,7 +574,7 @@ ocsp_run(void *arg)
 			char	 tmp[512];
 
 			metrics_ocsp_query(METRICS_OCSP_INVALID, res.elapsed_ms);
-			snprintf(tmp, sizeof(tmp), "%s: %s", urls[i], err);
+			snprintf(tmp, sizeof(tmp), "%.200s: %.300s", urls[i], err);
 			memcpy(err, tmp, sizeof(err));
 		}
 		fetch_result_cleanup(&res);
@@ -605,7 +606,7 @@ done:
 		e->failures++;
 		e->next_try = now + (e->failures >= 5 ? OCSP_BACKOFF_MAX :
 		    OCSP_BACKOFF_MIN << (e->failures - 1));
-		snprintf(e->error, sizeof(e->error), "%s", err);
+		snprintf(e->error, sizeof(e->error), "%.255s", err);
 	}
 	w = e->waiters;
 	e->waiters = NULL;

@@ -100,8 +100,8 @@ store_open(const char *dir, size_t mapsize, struct store **out, char *err,
 	    strlen(path) + sizeof("/data.mdb") > sizeof(st->datafile))
 		st->datafile[0] = '\0';
 	else
-		snprintf(st->datafile, sizeof(st->datafile), "%s/data.mdb",
-		    path);
+		snprintf(st->datafile, sizeof(st->datafile), "%.*s/data.mdb",
+		    (int)(sizeof(st->datafile) - sizeof("/data.mdb")), path);
 	*out = st;
 	return 0;
 }
