@@ -281,13 +281,17 @@ say "  Same certificate chain, different answers by path: 403 with the deny rule
 say "  reason (admins-only) and X-Authd-Rule naming the rule's file:line."
 
 bold "10. What operators see: the audit log, /metrics, and authd doctor"
+sleep 0.1   # lines reach the file within 20 ms (a writer thread)
 say "  audit.log, one JSON line per decision (the last two):"
 tail -n 2 "$D/audit.log" | sed 's/^/     /'
 say "  curl http://127.0.0.1:$AUTHD_PORT/metrics   (decisions by reason, a few lines)"
 curl -sS "http://127.0.0.1:$AUTHD_PORT/metrics" | grep '^authd_decisions_total' | sed 's/^/     /'
-say "  authd doctor --ca root.pem --cert client-chain.pem --key client.key https://localhost:$TLS_PORT/orders"
+say "  authd doctor --ca root.pem --cert client-chain.pem --key client.key \\"
+say "      --trust trust.pem --intermediates intermediates.pem --crl crl/both.crl.pem https://localhost:$TLS_PORT/orders"
+say "  (the configuration flags make it check the client as authd does, and show authd's decision)"
 set +e
 "$AUTHD" doctor --ca "$P/root.pem" --cert "$P/client-chain.pem" --key "$P/client.key" \
+    --trust "$P/trust.pem" --intermediates "$P/intermediates.pem" --crl "$P/crl/both.crl.pem" \
     "https://localhost:$TLS_PORT/orders" 2>&1 | cut -c1-150 | sed 's/^/     /'
 set -e
 say "  (docs/operations.md: the audit fields and every metric; docs/troubleshooting.md: doctor)"
