@@ -145,40 +145,23 @@ doctor_add(struct doctor *d, enum doctor_level level, const char *check,
 }
 
 static void
-doctor_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void
 doctor_json(struct doctor *d)
 {
 	size_t	 i;
 
 	fprintf(d->out, "{\"url\":");
-	doctor_json_str(d->out, d->o->url);
+	explain_json_string(d->out, d->o->url);
 	fprintf(d->out, ",\"result\":\"%s\",\"ok\":%zu,\"warn\":%zu,"
 	    "\"fail\":%zu,\"checks\":[", d->count[DOCTOR_FAIL] ? "fail" : "ok",
 	    d->count[DOCTOR_OK], d->count[DOCTOR_WARN], d->count[DOCTOR_FAIL]);
 	for (i = 0; i < d->n; i++) {
 		fprintf(d->out, "%s{\"check\":", i ? "," : "");
-		doctor_json_str(d->out, d->f[i].check);
+		explain_json_string(d->out, d->f[i].check);
 		fprintf(d->out, ",\"result\":\"%s\",\"message\":",
 		    doctor_level_json[d->f[i].level]);
-		doctor_json_str(d->out, d->f[i].msg);
+		explain_json_string(d->out, d->f[i].msg);
 		fprintf(d->out, ",\"fix\":");
-		doctor_json_str(d->out, d->f[i].fix);
+		explain_json_string(d->out, d->f[i].fix);
 		fputc('}', d->out);
 	}
 	fprintf(d->out, "]}\n");

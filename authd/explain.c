@@ -280,9 +280,8 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		    c[i].result, c[i].detail[0] ? ": " : "", c[i].detail);
 }
 
-/* A JSON string; input is already printable ASCII except quote/backslash. */
-static void
-explain_json_str(FILE *f, const char *s)
+void
+explain_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s != '\0'; s++) {
@@ -301,9 +300,9 @@ explain_json_str(FILE *f, const char *s)
 static void
 explain_json_kv(FILE *f, const char *k, const char *v, int comma)
 {
-	explain_json_str(f, k);
+	explain_json_string(f, k);
 	fputc(':', f);
-	explain_json_str(f, v);
+	explain_json_string(f, v);
 	if (comma)
 		fputc(',', f);
 }
@@ -368,7 +367,7 @@ explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		    line = strtok_r(NULL, "\n", &save), i++) {
 			if (i)
 				fputc(',', f);
-			explain_json_str(f, line);
+			explain_json_string(f, line);
 		}
 	}
 	fprintf(f, "],\"checks\":[");

@@ -29,4 +29,11 @@ void	 explain_json(FILE *f, const struct explain_ctx *ctx,
 /* RFC 3339 UTC ("2026-01-02T03:04:05Z") into buf (at least 21 bytes). */
 void	 explain_time(time_t t, char *buf, size_t len);
 
+/*
+ * s as a JSON string, quotes included: '"' and '\\' escaped, any byte
+ * outside printable ASCII as \u00XX (authd's own strings are sanitised
+ * already; this keeps the document valid whatever they hold).
+ */
+void	 explain_json_string(FILE *f, const char *s);
+
 #endif

@@ -557,6 +557,24 @@ main_der_to_pem(char **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * check and doctor: the configuration loaded, without fetch threads: OCSP
+ * answers are fetched right here, in the foreground, and verified against
+ * the snapshot the caller publishes.
+ */
+static int
+main_load_inline(const struct cli *cli, struct snapshot **snap)
+{
+	if (main_load(cli, snap, 0) != 0) {
+		fprintf(stderr, "authd: configuration has errors\n");
+		return -1;
+	}
+	log_init((*snap)->cfg.log_level);
+	main_ocsp_snapshot(*snap);
+	ocsp_set_inline(1);
+	return 0;
+}
+
 static int
 main_check(const struct cli *cli)
 {
@@ -569,15 +587,8 @@ main_check(const struct cli *cli)
 	size_t			 len;
 	int			 rc = EXIT_USAGE;
 
-	if (main_load(cli, &snap, 0) != 0) {
-		fprintf(stderr, "authd: configuration has errors\n");
+	if (main_load_inline(cli, &snap) != 0)
 		return EXIT_USAGE;
-	}
-	log_init(snap->cfg.log_level);
-	/* OCSP answers are fetched right here, in the foreground, and are
-	 * verified against the published snapshot's trust. */
-	main_ocsp_snapshot(snap);
-	ocsp_set_inline(1);
 	if (cli->ocsp_response != NULL) {
 		char	*der;
 		size_t	 dlen;
@@ -635,13 +646,8 @@ main_doctor(const struct cli *cli)
 
 	memset(&o, 0, sizeof(o));
 	if (cli->config != NULL || cli->nflags > 0) {
-		if (main_load(cli, &snap, 0) != 0) {
-			fprintf(stderr, "authd: configuration has errors\n");
+		if (main_load_inline(cli, &snap) != 0)
 			return EXIT_USAGE;
-		}
-		log_init(snap->cfg.log_level);
-		main_ocsp_snapshot(snap);
-		ocsp_set_inline(1);
 		snapshot_publish(snap);
 		o.snap = snap = snapshot_acquire();
 	} else

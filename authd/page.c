@@ -1,5 +1,5 @@
 /*
- * page.c: the HTML or JSON answer a refused client gets (see page.h).
+ * page.c: the HTML or JSON answer a refused client receives; see page.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
