@@ -74,6 +74,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
 DURATION=${BENCH_DURATION:-10}
+HALF=$(( DURATION / 2 > 0 ? DURATION / 2 : 1 ))	# each run of an A B B A pair
 WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
@@ -250,6 +251,26 @@ wait_idle() {
     done
     say "bench: WARNING: machine still busy after 30 s; figures may be low"
     BUSY_WARN=1
+}
+# abba NAME_A PORT_A NAME_B PORT_B [ENV...]: warm runs A B B A back to back
+# (after waiting for an idle machine once), half of DURATION each; NAME.res
+# is the two halves: mean req/s, latency and cpu, counts summed.  ENV goes to
+# wrk (BENCH_CERT is the warm certificate).
+abba() {
+    local a=$1 pa=$2 b=$3 pb=$4 r n p
+    shift 4
+    wait_idle
+    for r in "$a.1 $pa" "$b.1 $pb" "$b.2 $pb" "$a.2 $pa"; do
+        n=${r% *}; p=${r#* }
+        say "bench: $n"
+        [ "$WARMUP" -le 0 ] || run_wrk "$n.warmup" "http://127.0.0.1:$p/auth" "$WARMUP" BENCH_CERT="$T/warm.txt" "$@"
+        run_wrk "$n" "http://127.0.0.1:$p/auth" "$HALF" BENCH_CERT="$T/warm.txt" "$@"
+    done
+    for n in "$a" "$b"; do
+        awk '{ for (i = 1; i <= NF; i++) v[i] += $i }
+             END { printf "%.1f %.0f %.0f %d %d %d %.0f %.0f\n", v[1] / 2, v[2] / 2, v[3] / 2,
+                   v[4], v[5], v[6], v[7] / 2, v[8] / 2 }' "$T/$n.1.res" "$T/$n.2.res" >"$T/$n.res"
+    done
 }
 BUSY_WARN=0
 
@@ -508,25 +529,7 @@ if [ "$POLICY" = 1 ]; then
     LAST_RULE=$(grep -n '^  allow true$' "$T/p100.policy" | cut -d: -f1)
     grep -qi "^X-Authd-Rule: .*p100.policy:$LAST_RULE"$'\r'"\?\$" "$T/check.h" ||
         die "P100: the request was not decided by the last rule: $(grep -i '^X-Authd-Rule' "$T/check.h")"
-    HALF=$(( DURATION / 2 > 0 ? DURATION / 2 : 1 ))
-    # wait for an idle machine once: A B B A runs back to back
-    pol_case() { # pol_case NAME PORT
-        say "bench: $1"
-        [ "$1" != nopol.1 ] || wait_idle
-        [ "$WARMUP" -le 0 ] || run_wrk "$1.warmup" "http://127.0.0.1:$2/auth" "$WARMUP" \
-            BENCH_CERT="$T/warm.txt" BENCH_URI="$POL_URI"
-        run_wrk "$1" "http://127.0.0.1:$2/auth" "$HALF" BENCH_CERT="$T/warm.txt" BENCH_URI="$POL_URI"
-    }
-    pol_case nopol.1 "$POL_PORT_A"
-    pol_case p100.1 "$POL_PORT_B"
-    pol_case p100.2 "$POL_PORT_B"
-    pol_case nopol.2 "$POL_PORT_A"
-    # the two halves: mean req/s, latency and cpu; counts summed
-    for n in nopol p100; do
-        awk '{ for (i = 1; i <= NF; i++) v[i] += $i }
-             END { printf "%.1f %.0f %.0f %d %d %d %.0f %.0f\n", v[1] / 2, v[2] / 2, v[3] / 2,
-                   v[4], v[5], v[6], v[7] / 2, v[8] / 2 }' "$T/$n.1.res" "$T/$n.2.res" >"$T/$n.res"
-    done
+    abba nopol "$POL_PORT_A" p100 "$POL_PORT_B" BENCH_URI="$POL_URI"
     stop "$NOPOL_PID"
     stop "$P100_PID"
 
@@ -615,22 +618,7 @@ if [ "$OCSP" = 1 ]; then
     wait_healthz "$OCSP_PORT_B" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-ocsp.log")"
     check_200 "http://127.0.0.1:$OCSP_PORT_A/auth" "$T/warm.txt" "authd, no OCSP"
     check_200 "http://127.0.0.1:$OCSP_PORT_B/auth" "$T/warm.txt" "authd, OCSP (first answer)"
-    HALF=$(( DURATION / 2 > 0 ? DURATION / 2 : 1 ))
-    ocsp_case() { # ocsp_case NAME PORT
-        say "bench: $1"
-        [ "$1" != noocsp.1 ] || wait_idle
-        [ "$WARMUP" -le 0 ] || run_wrk "$1.warmup" "http://127.0.0.1:$2/auth" "$WARMUP" BENCH_CERT="$T/warm.txt"
-        run_wrk "$1" "http://127.0.0.1:$2/auth" "$HALF" BENCH_CERT="$T/warm.txt"
-    }
-    ocsp_case noocsp.1 "$OCSP_PORT_A"
-    ocsp_case ocsp.1 "$OCSP_PORT_B"
-    ocsp_case ocsp.2 "$OCSP_PORT_B"
-    ocsp_case noocsp.2 "$OCSP_PORT_A"
-    for n in noocsp ocsp; do
-        awk '{ for (i = 1; i <= NF; i++) v[i] += $i }
-             END { printf "%.1f %.0f %.0f %d %d %d %.0f %.0f\n", v[1] / 2, v[2] / 2, v[3] / 2,
-                   v[4], v[5], v[6], v[7] / 2, v[8] / 2 }' "$T/$n.1.res" "$T/$n.2.res" >"$T/$n.res"
-    done
+    abba noocsp "$OCSP_PORT_A" ocsp "$OCSP_PORT_B"
     OCSP_QUERIES=$(grep -c 'Received request' "$T/ocsp-responder.log" || true)
     stop "$NOOCSP_PID"
     stop "$OCSP_PID"
@@ -650,22 +638,7 @@ if [ "$AUDIT" = 1 ]; then
     wait_healthz "$AUDIT_PORT_B" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-audit.log")"
     check_200 "http://127.0.0.1:$AUDIT_PORT_A/auth" "$T/warm.txt" "authd, no audit log"
     check_200 "http://127.0.0.1:$AUDIT_PORT_B/auth" "$T/warm.txt" "authd, audit log"
-    HALF=$(( DURATION / 2 > 0 ? DURATION / 2 : 1 ))
-    audit_case() { # audit_case NAME PORT
-        say "bench: $1"
-        [ "$1" != noaudit.1 ] || wait_idle
-        [ "$WARMUP" -le 0 ] || run_wrk "$1.warmup" "http://127.0.0.1:$2/auth" "$WARMUP" BENCH_CERT="$T/warm.txt"
-        run_wrk "$1" "http://127.0.0.1:$2/auth" "$HALF" BENCH_CERT="$T/warm.txt"
-    }
-    audit_case noaudit.1 "$AUDIT_PORT_A"
-    audit_case audit.1 "$AUDIT_PORT_B"
-    audit_case audit.2 "$AUDIT_PORT_B"
-    audit_case noaudit.2 "$AUDIT_PORT_A"
-    for n in noaudit audit; do
-        awk '{ for (i = 1; i <= NF; i++) v[i] += $i }
-             END { printf "%.1f %.0f %.0f %d %d %d %.0f %.0f\n", v[1] / 2, v[2] / 2, v[3] / 2,
-                   v[4], v[5], v[6], v[7] / 2, v[8] / 2 }' "$T/$n.1.res" "$T/$n.2.res" >"$T/$n.res"
-    done
+    abba noaudit "$AUDIT_PORT_A" audit "$AUDIT_PORT_B"
     AUDIT_LINES=$(wc -l <"$T/audit.jsonl")
     AUDIT_BYTES=$(stat -c %s "$T/audit.jsonl")
     stop "$NOAUDIT_PID"
