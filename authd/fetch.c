@@ -44,9 +44,15 @@
 #define FETCH_CTYPE_MAX		 128
 #define FETCH_SHOW_MAX		 120	/* server text quoted in an error */
 
-/* One connection: the socket, its deadline and a read buffer. */
+/*
+ * One connection: the socket, its deadline and a read buffer.  With fd -1
+ * the bytes come from mem instead (fetch_parse_response), through the same
+ * buffer, so both paths run the same parser.
+ */
 struct fetch_conn {
 	int			 fd;
+	const unsigned char	*mem;
+	size_t			 memleft;
 	long long		 deadline;	/* monotonic ms */
 	int			 timeout_ms;
 	struct fetch_result	*res;
@@ -303,6 +309,17 @@ conn_fill(struct fetch_conn *c, const char *what)
 
 	if (c->pos < c->end)
 		return 1;
+	if (c->fd < 0) {
+		if (c->memleft == 0)
+			return 0;
+		c->end = c->memleft < sizeof(c->buf) ? c->memleft :
+		    sizeof(c->buf);
+		memcpy(c->buf, c->mem, c->end);
+		c->mem += c->end;
+		c->memleft -= c->end;
+		c->pos = 0;
+		return 1;
+	}
 	for (;;) {
 		if ((rv = conn_wait(c, POLLIN, what)) != 0)
 			return rv;
@@ -353,6 +370,11 @@ conn_line(struct fetch_conn *c, char *line, size_t cap, int header,
 		if (c->buf[c->pos] == '\n') {
 			c->pos++;
 			break;
+		}
+		if (c->buf[c->pos] == '\0') {
+			/* C strings from here on: a NUL would cut the line. */
+			fetch_fail(c->res, "NUL byte in a line %s", what);
+			return AUTHD_EIO;
 		}
 		if (len + 1 >= cap) {
 			fetch_fail(c->res, "line longer than %zu bytes %s",
@@ -439,16 +461,22 @@ parse_header(struct fetch_conn *c, struct fetch_head *hd, char *line)
 
 	for (colon = line; is_tchar((unsigned char)*colon); colon++)
 		;
-	if (colon == line || *colon != ':')
+	if (colon == line || *colon != ':') {
+		/* line is whole: shown as it came, up to its NUL */
+		fetch_show(show, sizeof(show), line, strlen(line));
 		goto bad;
+	}
 	*colon = '\0';
 	value = colon + 1;
 	while (*value == ' ' || *value == '\t')
 		value++;
 	for (e = value; *e != '\0'; e++)
 		if (((unsigned char)*e < 0x20 && *e != '\t') ||
-		    (unsigned char)*e == 0x7f)
+		    (unsigned char)*e == 0x7f) {
+			*colon = ':';	/* the line is shown whole */
+			fetch_show(show, sizeof(show), line, strlen(line));
 			goto bad;
+		}
 	while (e > value && (e[-1] == ' ' || e[-1] == '\t'))
 		*--e = '\0';
 
@@ -471,9 +499,6 @@ parse_header(struct fetch_conn *c, struct fetch_head *hd, char *line)
 		    strlen(value));
 	return 0;
 bad:
-	if (colon != line && *colon == '\0')
-		*colon = ':';
-	fetch_show(show, sizeof(show), line, strlen(line));
 	fetch_fail(c->res, "malformed header line \"%s\"", show);
 	return AUTHD_EIO;
 }
@@ -670,7 +695,7 @@ body_chunked(struct fetch_conn *c, size_t *cap, size_t max, char *line)
 
 /* Read and judge the answer: the status decides whether a body follows. */
 static int
-read_response(struct fetch_conn *c, const struct fetch_request *rq)
+read_response(struct fetch_conn *c, size_t max_size)
 {
 	struct fetch_result	*res = c->res;
 	struct fetch_head	 hd;
@@ -704,22 +729,22 @@ read_response(struct fetch_conn *c, const struct fetch_request *rq)
 	if (hd.status == 204 || hd.status == 205)
 		rv = 0;
 	else if (hd.chunked)
-		rv = body_chunked(c, &cap, rq->max_size, line);
+		rv = body_chunked(c, &cap, max_size, line);
 	else if (hd.has_length) {
-		if (hd.length > rq->max_size) {
+		if (hd.length > max_size) {
 			fetch_fail(res, "response larger than %zu bytes "
-			    "(Content-Length %llu)", rq->max_size, hd.length);
+			    "(Content-Length %llu)", max_size, hd.length);
 			rv = AUTHD_ERANGE;
 			goto end;
 		}
 		if ((rv = body_reserve(c, &cap, (size_t)hd.length,
-		    rq->max_size)) == 0)
-			rv = body_read(c, &cap, hd.length, rq->max_size, 0);
+		    max_size)) == 0)
+			rv = body_read(c, &cap, hd.length, max_size, 0);
 	} else
-		rv = body_read(c, &cap, 0, rq->max_size, 1);
+		rv = body_read(c, &cap, 0, max_size, 1);
 	if (rv != 0)
 		goto end;
-	if ((rv = body_reserve(c, &cap, 0, rq->max_size)) != 0)
+	if ((rv = body_reserve(c, &cap, 0, max_size)) != 0)
 		goto end;
 	res->body[res->len] = '\0';
 validators:
@@ -894,6 +919,37 @@ end:
 	return rv;
 }
 
+static void
+conn_init(struct fetch_conn *c, struct fetch_result *res, long long start,
+    int timeout_ms)
+{
+	c->fd = -1;
+	c->mem = NULL;
+	c->memleft = 0;
+	c->res = res;
+	c->timeout_ms = timeout_ms;
+	c->deadline = start + timeout_ms;
+	c->hdr_left = FETCH_HEADERS_MAX;
+	c->pos = c->end = 0;
+}
+
+/* What every fetch ends with: on failure, nothing of the answer is kept. */
+static int
+fetch_finish(struct fetch_result *res, int rv, long long start)
+{
+	if (rv != 0) {
+		fetch_fail(res, "%s", err_str(rv));
+		free(res->body);
+		res->body = NULL;
+		res->len = 0;
+		res->not_modified = 0;
+		res->etag[0] = res->last_modified[0] = '\0';
+	}
+	res->ok = rv == 0;
+	res->elapsed_ms = (long)(fetch_now() - start);
+	return rv;
+}
+
 int
 fetch_http(const struct fetch_request *rq, struct fetch_result *res)
 {
@@ -946,12 +1002,7 @@ fetch_http(const struct fetch_request *rq, struct fetch_result *res)
 		rv = AUTHD_ENOMEM;
 		goto end;
 	}
-	c->fd = -1;
-	c->res = res;
-	c->timeout_ms = rq->timeout_ms;
-	c->deadline = start + rq->timeout_ms;
-	c->hdr_left = FETCH_HEADERS_MAX;
-	c->pos = c->end = 0;
+	conn_init(c, res, start, rq->timeout_ms);
 	if ((rv = conn_open(c, host, port, start, rq->connect_timeout_ms)) != 0)
 		goto end;
 	if ((rv = conn_send(c, req, reqlen)) != 0)
@@ -959,22 +1010,41 @@ fetch_http(const struct fetch_request *rq, struct fetch_result *res)
 	if (rq->body != NULL && (rv = conn_send(c, rq->body,
 	    rq->body_len)) != 0)
 		goto end;
-	rv = read_response(c, rq);
+	rv = read_response(c, rq->max_size);
 end:
 	if (c != NULL && c->fd >= 0)
 		close(c->fd);
 	free(c);
-	if (rv != 0) {
-		fetch_fail(res, "%s", err_str(rv));
-		free(res->body);
-		res->body = NULL;
-		res->len = 0;
-		res->not_modified = 0;
-		res->etag[0] = res->last_modified[0] = '\0';
+	return fetch_finish(res, rv, start);
+}
+
+int
+fetch_parse_response(const unsigned char *data, size_t len, size_t max_size,
+    struct fetch_result *res)
+{
+	struct fetch_conn	*c = NULL;
+	long long		 start = fetch_now();
+	int			 rv;
+
+	if (res == NULL)
+		return AUTHD_EINVAL;
+	memset(res, 0, sizeof(*res));
+	if ((data == NULL && len != 0) || max_size > SIZE_MAX / 4) {
+		fetch_fail(res, "invalid request: max_size %zu", max_size);
+		rv = AUTHD_EINVAL;
+		goto end;
 	}
-	res->ok = rv == 0;
-	res->elapsed_ms = (long)(fetch_now() - start);
-	return rv;
+	if ((c = malloc(sizeof(*c))) == NULL) {
+		rv = AUTHD_ENOMEM;
+		goto end;
+	}
+	conn_init(c, res, start, INT_MAX);
+	c->mem = data;
+	c->memleft = len;
+	rv = read_response(c, max_size);
+end:
+	free(c);
+	return fetch_finish(res, rv, start);
 }
 
 void

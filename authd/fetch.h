@@ -69,6 +69,16 @@ int	 fetch_http(const struct fetch_request *rq, struct fetch_result *res);
 void	 fetch_result_cleanup(struct fetch_result *res);
 
 /*
+ * Read a whole HTTP response held in memory (len bytes of data: status
+ * line, headers, body) by exactly the rules fetch_http applies to what a
+ * server sends, as if the server then closed the connection.  For the
+ * fuzzer and tests; fills res and returns as fetch_http does (AUTHD_EINVAL
+ * when max_size is over SIZE_MAX / 4).
+ */
+int	 fetch_parse_response(const unsigned char *data, size_t len,
+	    size_t max_size, struct fetch_result *res);
+
+/*
  * Split an http URL; returns 0, or -1 for anything but http://host[:port]/path
  * (also -1 for userinfo, a fragment, bytes outside printable ASCII, a URL
  * longer than FETCH_URL_MAX or an output buffer too small).  host is a

@@ -94,6 +94,10 @@ static const struct {
 	{ "/spacename", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok" },
 	{ "/fold", "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\n\r\n" },
 	{ "/ctl", "HTTP/1.1 200 OK\r\nX-A: a\001b\r\n\r\n" },
+	/* issue 10 #1: a line of token bytes only, after a longer one */
+	{ "/tokenonly", "HTTP/1.1 200 OK\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+	    "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\r\n\r\n" },
 	{ "/badcl", "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n" },
 	{ "/hugecl", "HTTP/1.1 200 OK\r\nContent-Length: "
 	    "99999999999999999999999\r\n\r\n" },
@@ -435,6 +439,9 @@ static const struct fcase fcases[] = {
 	  .err = "malformed header line \" folded\"" },
 	{ .name = "control byte in header", .path = "/ctl", .rv = AUTHD_EIO,
 	  .err = "malformed header line \"X-A: a?b\"" },
+	{ .name = "header of token bytes only", .path = "/tokenonly",
+	  .rv = AUTHD_EIO, .err = "malformed header line "
+	  "\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\"" },
 	{ .name = "Content-Length not a number", .path = "/badcl",
 	  .rv = AUTHD_EIO, .err = "invalid Content-Length" },
 	{ .name = "Content-Length overflow", .path = "/hugecl",
@@ -924,12 +931,117 @@ test_pool(void)
 	}
 }
 
+/*
+ * fetch_parse_response: the same parser over bytes in memory (what the
+ * fuzzer drives).  Lengths are explicit: some answers hold NUL bytes.
+ */
+static void
+test_parse_response(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*in;
+		size_t		 len;		/* 0: strlen(in) */
+		size_t		 max;
+		int		 rv;
+		int		 status;
+		const char	*body;		/* when rv == 0 */
+		const char	*err;		/* when rv != 0: exact */
+	} cases[] = {
+		{ "length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		  0, 100, 0, 200, "ok", NULL },
+		{ "chunked with trailer", "HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+		  " chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: 1\r\n\r\n",
+		  0, 100, 0, 200, "ok", NULL },
+		{ "read to end", "HTTP/1.0 200 OK\r\n\r\nuntil end", 0, 100, 0,
+		  200, "until end", NULL },
+		{ "over the cap", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+		  "hello", 0, 4, AUTHD_ERANGE, 200, NULL,
+		  "response larger than 4 bytes (Content-Length 5)" },
+		{ "chunks over the cap", "HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+		  " chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n", 0, 5,
+		  AUTHD_ERANGE, 200, NULL, "response larger than 5 bytes" },
+		/* issue 10 #1: no ':' in a line of token bytes */
+		{ "token bytes only", "HTTP/1.1 200 OK\r\n"
+		  "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\r\n\r\n", 0, 100,
+		  AUTHD_EIO, 0, NULL, "malformed header line "
+		  "\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\"" },
+		{ "token bytes at the line cap", NULL, 0, 100, AUTHD_EIO, 0,
+		  NULL, NULL },
+		{ "NUL in a header", "HTTP/1.1 200 OK\r\nContent-Length: 2\0"
+		  "9\r\n\r\nok", 42, 100, AUTHD_EIO, 0, NULL,
+		  "NUL byte in a line reading headers" },
+		{ "NUL in a chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+		  " chunked\r\n\r\n2\0\r\nok\r\n0\r\n\r\n", 60, 100,
+		  AUTHD_EIO, 200, NULL, "NUL byte in a line reading a chunk "
+		  "size" },
+		{ "empty", "", 0, 100, AUTHD_EIO, 0, NULL,
+		  "connection closed waiting for the status line" },
+	};
+	struct fetch_result	 res;
+	char			*big = NULL;
+	const char		*in;
+	size_t			 i, len;
+	int			 rv;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		in = cases[i].in;
+		if (in == NULL) {
+			/*
+			 * A line of FETCH_LINE_MAX - 1 token bytes ending in a
+			 * bare LF: its NUL is the line buffer's last byte, the
+			 * one the bug wrote over.
+			 */
+			len = 17 + FETCH_LINE_MAX - 1 + 3;
+			if ((big = malloc(len)) == NULL)
+				exit(2);
+			memcpy(big, "HTTP/1.1 200 OK\r\n", 17);
+			memset(big + 17, 'Y', FETCH_LINE_MAX - 1);
+			memcpy(big + 17 + FETCH_LINE_MAX - 1, "\n\r\n", 3);
+			in = big;
+		} else
+			len = cases[i].len != 0 ? cases[i].len : strlen(in);
+		rv = fetch_parse_response((const unsigned char *)in, len,
+		    cases[i].max, &res);
+		CHECK(rv == cases[i].rv && res.ok == (rv == 0),
+		    "%s: rv %d ok %d, want %d (%s)", cases[i].name, rv, res.ok,
+		    cases[i].rv, res.error);
+		CHECK(res.status == cases[i].status, "%s: status %d, want %d",
+		    cases[i].name, res.status, cases[i].status);
+		if (cases[i].body != NULL)
+			CHECK(res.body != NULL && res.len ==
+			    strlen(cases[i].body) && memcmp(res.body,
+			    cases[i].body, res.len) == 0, "%s: body %s",
+			    cases[i].name, t_show(res.body, res.len));
+		else
+			CHECK(res.body == NULL && res.len == 0, "%s: body kept "
+			    "after a failure", cases[i].name);
+		if (cases[i].err != NULL)
+			CHECK(strcmp(res.error, cases[i].err) == 0,
+			    "%s: error %s, want %s", cases[i].name,
+			    T_STR(res.error), T_STR(cases[i].err));
+		if (in == big) {
+			/* under ASan, the old code read past the buffer */
+			CHECK(strncmp(res.error, "malformed header line \"YYYY",
+			    27) == 0 &&
+			    t_contains(res.error, "...\""),
+			    "%s: error %s", cases[i].name, T_STR(res.error));
+			free(big);
+			big = NULL;
+		}
+		fetch_result_cleanup(&res);
+	}
+	CHECK(fetch_parse_response(NULL, 0, SIZE_MAX, &res) == AUTHD_EINVAL,
+	    "max_size over SIZE_MAX / 4 accepted");
+}
+
 int
 main(void)
 {
 	srv_start();
 	targets_start();
 	test_parse_url();
+	test_parse_response();
 	test_fetch_http();
 	test_pool();
 	targets_stop();
