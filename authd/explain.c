@@ -134,6 +134,7 @@ explain_checks(const struct explain_ctx *ctx, const struct verdict *v,
 		break;
 	case VERDICT_NO_CERTIFICATE:
 	case VERDICT_MALFORMED:
+	case VERDICT_MALFORMED_REQUEST:
 	case VERDICT_INTERNAL_ERROR:
 		failed = STEP_PARSE;
 		break;

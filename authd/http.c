@@ -32,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
+#include "request.h"
 #include "snapshot.h"
 #include "verdict.h"
 
@@ -53,14 +54,6 @@ struct http_conn {
 	unsigned long		 requests;
 };
 
-/* What one pass over the request headers found. */
-struct http_headers {
-	struct verdict_input	 in;
-	const char		*request_id;	/* X-Request-Id, for the audit log */
-	size_t			 request_id_len;
-	int			 dup_cert;
-	int			 dup_verify;
-};
 
 static void
 http_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -80,31 +73,88 @@ static enum MHD_Result
 http_collect(void *cls, enum MHD_ValueKind kind, const char *key,
     size_t key_size, const char *value, size_t value_size)
 {
-	struct http_headers	*h = cls;
-
 	(void)kind;
-	(void)key_size;
-	if (strcasecmp(key, "X-SSL-Client-Cert") == 0) {
-		h->dup_cert |= h->in.cert != NULL;
-		h->in.cert = value;
-		h->in.cert_len = value_size;
-	} else if (strcasecmp(key, "X-SSL-Client-Verify") == 0) {
-		h->dup_verify |= h->in.client_verify != NULL;
-		h->in.client_verify = value;
-	} else if (strcasecmp(key, "X-Original-URI") == 0)
-		h->in.uri = value;
-	else if (strcasecmp(key, "X-Original-Method") == 0)
-		h->in.method = value;
-	else if (strcasecmp(key, "X-Original-Host") == 0)
-		h->in.host = value;
-	else if (strcasecmp(key, "X-Authd-Ruleset") == 0)
-		h->in.ruleset = value;
-	else if (strcasecmp(key, "X-Request-Id") == 0) {
-		h->request_id = value;
-		h->request_id_len = value_size;
-	}
+	request_headers_add(cls, key, key_size, value, value_size);
 	return MHD_YES;
 }
+
+#if MHD_VERSION < 0x01000000
+/*
+ * libmicrohttpd 0.9 (Debian 12 has 0.9.75) parses the header block in
+ * place, replacing each line end (CR LF or LF) with NUL bytes, and ends a
+ * value at its first NUL: "X-Original-URI: /public\0/../admin/x" reaches
+ * us as "/public", the rest of the line dropped without a word.  So the
+ * lines are checked where they lie: between the end of one value and the
+ * next name there may be only the one or two NULs of a line end, and after
+ * the last value only those of its line end and of the empty line, up to
+ * the end of the block (the request line's start plus the documented
+ * MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE).  A header not inside the block
+ * (a folded line, copied by libmicrohttpd) is refused too: nginx never
+ * folds.  libmicrohttpd 1.0 refuses such lines itself with 400.
+ */
+struct http_lines {
+	const char	*start, *end;	/* the header block */
+	const char	*prev;		/* end of the previous value, or NULL */
+	int		 bad;
+};
+
+static int
+http_only_nuls(const char *p, const char *end, size_t min, size_t max)
+{
+	size_t	 n = (size_t)(end - p);
+
+	if (end < p || n < min || n > max)
+		return 0;
+	for (; p < end; p++)
+		if (*p != '\0')
+			return 0;
+	return 1;
+}
+
+static enum MHD_Result
+http_line_check(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct http_lines	*l = cls;
+
+	(void)kind;
+	if (key < l->start || value < key + key_size ||
+	    value + value_size > l->end ||
+	    (l->prev != NULL && !http_only_nuls(l->prev, key, 1, 2))) {
+		l->bad = 1;
+		return MHD_NO;
+	}
+	l->prev = value + value_size;
+	return MHD_YES;
+}
+
+/* 1 when every header line was read whole, else 0. */
+static int
+http_lines_whole(struct MHD_Connection *c, const char *method)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct http_lines		 l;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (ci == NULL || method == NULL)
+		return 0;
+	l.start = method;
+	l.end = method + ci->header_size;
+	l.prev = NULL;
+	l.bad = 0;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_line_check, &l);
+	/* the last line's end and the empty line: two to four NULs */
+	return !l.bad && (l.prev == NULL || http_only_nuls(l.prev, l.end, 2, 4));
+}
+#else
+static int
+http_lines_whole(struct MHD_Connection *c, const char *method)
+{
+	(void)c;
+	(void)method;
+	return 1;	/* value sizes count NUL bytes: request.c refuses them */
+}
+#endif
 
 static int
 http_add(struct MHD_Response *r, const char *name, const char *value)
@@ -163,7 +213,7 @@ http_reply(struct http_server *srv, struct MHD_Connection *c,
  * mistake worth a warning, but not one per request: at most one a second.
  */
 static void
-http_log_unknown_ruleset(const struct http_headers *h)
+http_log_unknown_ruleset(const struct request_headers *h)
 {
 	static _Atomic time_t	 last;
 	time_t			 now = time(NULL), prev = last;
@@ -171,14 +221,14 @@ http_log_unknown_ruleset(const struct http_headers *h)
 
 	if (now == prev || !atomic_compare_exchange_strong(&last, &prev, now))
 		return;
-	log_escape(rs, sizeof(rs), h->in.ruleset != NULL ? h->in.ruleset : "",
-	    h->in.ruleset != NULL ? strlen(h->in.ruleset) : 0);
+	log_escape(rs, sizeof(rs), h->ruleset != NULL ? h->ruleset : "",
+	    h->ruleset != NULL ? strlen(h->ruleset) : 0);
 	log_warnx("the policy has no rule set \"%s\" (X-Authd-Ruleset): "
 	    "denied with policy-deny", rs);
 }
 
 static void
-http_log_verdict(const struct verdict *v, const struct http_headers *h)
+http_log_verdict(const struct verdict *v, const struct request_headers *h)
 {
 	char	 uri[256], rs[80];
 
@@ -186,10 +236,10 @@ http_log_verdict(const struct verdict *v, const struct http_headers *h)
 		http_log_unknown_ruleset(h);
 	if (!log_enabled(LOG_LEVEL_DEBUG) && !v->shadow_differs)
 		return;
-	log_escape(uri, sizeof(uri), h->in.uri != NULL ? h->in.uri : "",
-	    h->in.uri != NULL ? strlen(h->in.uri) : 0);
-	log_escape(rs, sizeof(rs), h->in.ruleset != NULL ? h->in.ruleset :
-	    "default", h->in.ruleset != NULL ? strlen(h->in.ruleset) : 7);
+	log_escape(uri, sizeof(uri), h->uri != NULL ? h->uri : "",
+	    h->uri != NULL ? strlen(h->uri) : 0);
+	log_escape(rs, sizeof(rs), h->ruleset != NULL ? h->ruleset :
+	    "default", h->ruleset != NULL ? strlen(h->ruleset) : 7);
 	if (v->shadow_differs)
 		log_info("shadow policy differs: fp=%s uri=\"%s\" ruleset=%s "
 		    "enforced %d %s (%s) shadow %s (%s)",
@@ -272,7 +322,7 @@ http_revocation(const struct verdict *v, const struct snapshot *snap)
 
 /* Counters and the audit line for one answered decision. */
 static void
-http_account(const struct verdict *v, const struct http_headers *h,
+http_account(const struct verdict *v, const struct request_headers *h,
     const struct snapshot *snap, uint64_t us)
 {
 	struct audit_record	 r;
@@ -290,7 +340,7 @@ http_account(const struct verdict *v, const struct http_headers *h,
 	r.status = verdict_reason_status(v->reason);
 	r.reason = verdict_reason_text(v);
 	r.rule = v->rule;
-	r.ruleset = h->in.ruleset != NULL ? h->in.ruleset : "default";
+	r.ruleset = h->ruleset != NULL ? h->ruleset : "default";
 	r.subject = v->id.subject;
 	r.issuer = v->id.issuer;
 	r.serial = v->id.serial;
@@ -300,10 +350,10 @@ http_account(const struct verdict *v, const struct http_headers *h,
 	    (long long)(r.when.tv_sec - v->rev_time) : -1;
 	r.cached = v->cached;
 	r.latency_us = us;
-	r.method = h->in.method;
-	r.uri = h->in.uri;
-	r.host = h->in.host;
-	r.client_verify = h->in.client_verify;
+	r.method = h->method;
+	r.uri = h->uri;
+	r.host = h->host;
+	r.client_verify = h->client_verify;
 	audit_write(&r);
 }
 
@@ -463,7 +513,8 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_data_size, void **req_cls)
 {
 	struct http_server	*srv = cls;
-	struct http_headers	 h;
+	struct request_headers	 h;
+	struct verdict_input	 in;
 	struct snapshot		*snap;
 	struct verdict		*v = &http_verdict;
 	struct timespec		 start;
@@ -495,13 +546,14 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 		start = ((struct http_wait *)*req_cls)->start;
 	memset(&h, 0, sizeof(h));
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &h);
+	if (!http_lines_whole(c, method) &&
+	    h.refusal == REQUEST_REFUSED_NONE) {
+		h.refusal = REQUEST_REFUSED_OTHER;
+		h.refused = "NUL byte inside a header line";
+	}
 	snap = snapshot_acquire();
-	if (h.dup_cert || h.dup_verify)
-		verdict_deny(v, VERDICT_MALFORMED, h.dup_cert ?
-		    "duplicate X-SSL-Client-Cert header" :
-		    "duplicate X-SSL-Client-Verify header");
-	else
-		verdict_decide(snap, srv->cache, &h.in, 0, v, NULL);
+	if (verdict_input_headers(&h, &in, v))
+		verdict_decide(snap, srv->cache, &in, 0, v, NULL);
 	if (http_wait(srv, c, v, req_cls, &start)) {
 		snapshot_release(snap);
 		return MHD_YES;

@@ -16,6 +16,8 @@ static const char *const page_details[VERDICT_NREASONS] = {
 	    "no client certificate was presented; this site requires one",
 	[VERDICT_MALFORMED] =
 	    "your client certificate could not be read",
+	[VERDICT_MALFORMED_REQUEST] =
+	    "the server received a malformed request and refused it",
 	[VERDICT_UNTRUSTED] =
 	    "your certificate was not issued by a certificate authority "
 	    "this site trusts",

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "request.h"
 
@@ -351,4 +352,70 @@ request_path_normalize(const char *uri, char *out, size_t cap,
 	}
 	out[o] = '\0';
 	return 0;
+}
+
+/* The first refusal wins: it is the one a log line should name. */
+static void
+request_refuse(struct request_headers *h, enum request_refusal r,
+    const char *why)
+{
+	if (h->refusal != REQUEST_REFUSED_NONE)
+		return;
+	h->refusal = r;
+	h->refused = why;
+}
+
+void
+request_headers_add(struct request_headers *h, const char *name,
+    size_t name_len, const char *value, size_t value_len)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off;		/* of the value pointer in h */
+		int		 cert;		/* refusal kind: about the certificate */
+		const char	*dup, *nul;
+	} known[] = {
+#define RQ_HDR(n, field, cert)						\
+	{ n, offsetof(struct request_headers, field), cert,		\
+	  "duplicate " n " header", "NUL byte in the " n " header" }
+		RQ_HDR("X-SSL-Client-Cert", cert, 1),
+		RQ_HDR("X-SSL-Client-Verify", client_verify, 1),
+		RQ_HDR("X-Original-URI", uri, 0),
+		RQ_HDR("X-Original-Method", method, 0),
+		RQ_HDR("X-Original-Host", host, 0),
+		RQ_HDR("X-Authd-Ruleset", ruleset, 0),
+#undef RQ_HDR
+	};
+	const char	**slot;
+	size_t		  i;
+
+	if (memchr(name, '\0', name_len) != NULL) {
+		request_refuse(h, REQUEST_REFUSED_OTHER,
+		    "NUL byte in a header name");
+		return;
+	}
+	if (name_len == 12 && strncasecmp(name, "X-Request-Id", 12) == 0) {
+		/* Not a decision input: the audit log keeps the first. */
+		if (h->request_id == NULL) {
+			h->request_id = value;
+			h->request_id_len = value_len;
+		}
+		return;
+	}
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i].name) == name_len &&
+		    strncasecmp(name, known[i].name, name_len) == 0)
+			break;
+	if (i == sizeof(known) / sizeof(known[0]))
+		return;
+	slot = (const char **)(void *)((char *)h + known[i].off);
+	if (*slot != NULL)
+		request_refuse(h, known[i].cert ? REQUEST_REFUSED_CERT :
+		    REQUEST_REFUSED_OTHER, known[i].dup);
+	else if (memchr(value, '\0', value_len) != NULL)
+		request_refuse(h, known[i].cert ? REQUEST_REFUSED_CERT :
+		    REQUEST_REFUSED_OTHER, known[i].nul);
+	*slot = value;
+	if (known[i].off == offsetof(struct request_headers, cert))
+		h->cert_len = value_len;
 }

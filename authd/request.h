@@ -36,6 +36,45 @@ enum request_cert_status request_cert_decode(const char *hdr, size_t len,
 enum request_cert_status request_pem_decode(const char *pem, size_t len,
 	    unsigned char *der, size_t *derlen, const char **why);
 
+/*
+ * The headers of one auth subrequest that a decision reads, collected one
+ * at a time as the HTTP server hands them over.  Values point into the
+ * server's buffers and live as long as the request.  Each decision header
+ * may appear once and its value may not hold a NUL byte: a value read as a
+ * C string would otherwise be decided on up to the NUL ("/public\0/../x"),
+ * and a second copy would silently win.  The first such problem is kept in
+ * refused (a static text, safe to log); the request is then refused whole.
+ */
+enum request_refusal {
+	REQUEST_REFUSED_NONE = 0,
+	REQUEST_REFUSED_CERT,		/* about X-SSL-Client-Cert / -Verify */
+	REQUEST_REFUSED_OTHER,		/* about another decision header */
+};
+
+struct request_headers {
+	const char		*cert;		/* X-SSL-Client-Cert */
+	size_t			 cert_len;
+	const char		*client_verify;	/* X-SSL-Client-Verify */
+	const char		*uri;		/* X-Original-URI */
+	const char		*method;	/* X-Original-Method */
+	const char		*host;		/* X-Original-Host */
+	const char		*ruleset;	/* X-Authd-Ruleset */
+	const char		*request_id;	/* X-Request-Id, the first */
+	size_t			 request_id_len;
+	enum request_refusal	 refusal;
+	const char		*refused;	/* why, when refusal != NONE */
+};
+
+/*
+ * Add one header: name is name_len bytes, value value_len bytes (both may
+ * hold NUL bytes; value must be NUL-terminated after value_len, as HTTP
+ * servers hand them over).  Names compare without case.  Headers authd
+ * does not read are ignored, but a NUL in any name is refused.  Start
+ * from a zeroed struct.
+ */
+void	 request_headers_add(struct request_headers *h, const char *name,
+	    size_t name_len, const char *value, size_t value_len);
+
 /* Longest request path considered, decoded. */
 #define REQUEST_PATH_MAX	 4096
 

@@ -456,6 +456,31 @@ verdict_deny(struct verdict *v, enum verdict_reason r, const char *detail)
 	verdict_set(v, r, detail);
 }
 
+int
+verdict_input_headers(const struct request_headers *h,
+    struct verdict_input *in, struct verdict *out)
+{
+	memset(in, 0, sizeof(*in));
+	switch (h->refusal) {
+	case REQUEST_REFUSED_NONE:
+		break;
+	case REQUEST_REFUSED_CERT:
+		verdict_deny(out, VERDICT_MALFORMED, h->refused);
+		return 0;
+	default:
+		verdict_deny(out, VERDICT_MALFORMED_REQUEST, h->refused);
+		return 0;
+	}
+	in->cert = h->cert;
+	in->cert_len = h->cert_len;
+	in->client_verify = h->client_verify;
+	in->uri = h->uri;
+	in->method = h->method;
+	in->host = h->host;
+	in->ruleset = h->ruleset;
+	return 1;
+}
+
 void
 verdict_decide(const struct snapshot *snap, struct cache *cache,
     const struct verdict_input *in, time_t at, struct verdict *out,

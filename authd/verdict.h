@@ -21,6 +21,7 @@
 	X(VERDICT_OK,			"ok",			200)	\
 	X(VERDICT_NO_CERTIFICATE,	"no-certificate",	401)	\
 	X(VERDICT_MALFORMED,		"malformed-certificate", 401)	\
+	X(VERDICT_MALFORMED_REQUEST,	"malformed-request",	401)	\
 	X(VERDICT_UNTRUSTED,		"untrusted",		401)	\
 	X(VERDICT_EXPIRED,		"expired",		401)	\
 	X(VERDICT_NOT_YET_VALID,	"not-yet-valid",	401)	\
@@ -48,6 +49,8 @@ int		 verdict_reason_status(enum verdict_reason r);
 struct snapshot;
 struct cache;
 
+struct request_headers;
+
 /* What nginx sent; pointers borrowed for the call, need not be terminated. */
 struct verdict_input {
 	const char	*cert;		/* X-SSL-Client-Cert, or NULL */
@@ -56,6 +59,16 @@ struct verdict_input {
 	const char	*client_verify;	/* X-SSL-Client-Verify, or NULL */
 	const char	*uri, *method, *host, *ruleset;
 };
+
+/*
+ * The input of a request whose headers were collected by request_headers_add:
+ * in is filled from h, or, when h refused the request, out is the verdict
+ * (malformed-certificate or malformed-request) and 0 is returned.  Returns
+ * 1 when in is ready for verdict_decide.
+ */
+struct verdict;
+int	 verdict_input_headers(const struct request_headers *h,
+	    struct verdict_input *in, struct verdict *out);
 
 struct verdict {
 	enum verdict_reason	 reason;

@@ -401,6 +401,88 @@ test_path(void)
 	    strstr(why, "too long") != NULL, "long path: got %s", why);
 }
 
+/* request_headers_add: one decision header once, never with a NUL. */
+static void
+test_headers(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*h1, *v1;
+		size_t		 v1len;		/* 0: strlen */
+		const char	*h2, *v2;	/* NULL: one header only */
+		enum request_refusal want;
+		const char	*why;
+	} hcases[] = {
+		{ "one URI", "X-Original-URI", "/a", 0, NULL, NULL,
+		  REQUEST_REFUSED_NONE, NULL },
+		{ "name case", "x-original-uri", "/a", 0, "X-ORIGINAL-METHOD",
+		  "GET", REQUEST_REFUSED_NONE, NULL },
+		{ "two URIs", "X-Original-URI", "/public", 0, "X-Original-URI",
+		  "/admin", REQUEST_REFUSED_OTHER,
+		  "duplicate X-Original-URI header" },
+		{ "two rule sets", "X-Authd-Ruleset", "a", 0, "x-authd-ruleset",
+		  "b", REQUEST_REFUSED_OTHER, "duplicate X-Authd-Ruleset header" },
+		{ "two methods", "X-Original-Method", "GET", 0,
+		  "X-Original-Method", "POST", REQUEST_REFUSED_OTHER,
+		  "duplicate X-Original-Method header" },
+		{ "two hosts", "X-Original-Host", "a", 0, "X-Original-Host", "b",
+		  REQUEST_REFUSED_OTHER, "duplicate X-Original-Host header" },
+		{ "two certificates", "X-SSL-Client-Cert", "x", 0,
+		  "X-SSL-Client-Cert", "y", REQUEST_REFUSED_CERT,
+		  "duplicate X-SSL-Client-Cert header" },
+		{ "two verify", "X-SSL-Client-Verify", "SUCCESS", 0,
+		  "X-SSL-Client-Verify", "NONE", REQUEST_REFUSED_CERT,
+		  "duplicate X-SSL-Client-Verify header" },
+		{ "NUL in URI", "X-Original-URI", "/public\0/../admin/x", 19,
+		  NULL, NULL, REQUEST_REFUSED_OTHER,
+		  "NUL byte in the X-Original-URI header" },
+		{ "NUL in rule set", "X-Authd-Ruleset", "a\0b", 3, NULL, NULL,
+		  REQUEST_REFUSED_OTHER, "NUL byte in the X-Authd-Ruleset header" },
+		{ "NUL in certificate", "X-SSL-Client-Cert", "ab\0c", 4, NULL,
+		  NULL, REQUEST_REFUSED_CERT,
+		  "NUL byte in the X-SSL-Client-Cert header" },
+		{ "two request ids: not a decision input", "X-Request-Id", "1",
+		  0, "X-Request-Id", "2", REQUEST_REFUSED_NONE, NULL },
+		{ "NUL in an unread header", "User-Agent", "a\0b", 3, NULL, NULL,
+		  REQUEST_REFUSED_NONE, NULL },
+		{ "prefix of a name is not the name", "X-Original-URIx", "/a",
+		  0, "X-Original-URI", "/b", REQUEST_REFUSED_NONE, NULL },
+	};
+	struct request_headers	 h;
+	size_t			 i, len;
+
+	for (i = 0; i < sizeof(hcases) / sizeof(hcases[0]); i++) {
+		memset(&h, 0, sizeof(h));
+		len = hcases[i].v1len != 0 ? hcases[i].v1len :
+		    strlen(hcases[i].v1);
+		request_headers_add(&h, hcases[i].h1, strlen(hcases[i].h1),
+		    hcases[i].v1, len);
+		if (hcases[i].h2 != NULL)
+			request_headers_add(&h, hcases[i].h2,
+			    strlen(hcases[i].h2), hcases[i].v2,
+			    strlen(hcases[i].v2));
+		CHECK(h.refusal == hcases[i].want, "%s: refusal %d, want %d",
+		    hcases[i].name, h.refusal, hcases[i].want);
+		CHECK(hcases[i].why == NULL ? h.refused == NULL :
+		    h.refused != NULL && strcmp(h.refused, hcases[i].why) == 0,
+		    "%s: refused %s, want %s", hcases[i].name, T_STR(h.refused),
+		    T_STR(hcases[i].why));
+	}
+	/* a NUL in a name, and what was collected */
+	memset(&h, 0, sizeof(h));
+	request_headers_add(&h, "X-Original-URI\0x", 16, "/y", 2);
+	CHECK(h.refusal == REQUEST_REFUSED_OTHER && h.uri == NULL,
+	    "NUL in a name: refusal %d", h.refusal);
+	memset(&h, 0, sizeof(h));
+	request_headers_add(&h, "X-SSL-Client-Cert", 17, "abc", 3);
+	request_headers_add(&h, "X-Request-Id", 12, "r1", 2);
+	request_headers_add(&h, "X-Request-Id", 12, "r2", 2);
+	CHECK(h.cert_len == 3 && h.request_id != NULL &&
+	    strcmp(h.request_id, "r1") == 0 && h.request_id_len == 2,
+	    "collected: cert_len %zu, request id %s", h.cert_len,
+	    T_STR(h.request_id));
+}
+
 int
 main(void)
 {
@@ -415,5 +497,6 @@ main(void)
 	run_unterminated(der);
 	free(der);
 	test_path();
+	test_headers();
 	return t_done();
 }
