@@ -3,6 +3,8 @@
  * with the same names.  Every error names its origin; parsing continues so
  * that one run shows them all.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -660,13 +662,75 @@ config_read_line(FILE *f, char *buf, size_t cap, int *toolong, int *nul)
 	return any;
 }
 
+/*
+ * What one config_load has read so far: the files open now (to see an
+ * include cycle where it closes) and how many were opened in all, so that
+ * a file including another many times cannot cost N^depth reads.
+ */
+struct config_walk {
+	dev_t		 dev[CONFIG_INCLUDE_DEPTH + 1];
+	ino_t		 ino[CONFIG_INCLUDE_DEPTH + 1];
+	int		 depth;		/* files open now, the main one too */
+	unsigned int	 files;		/* opened in all */
+	int		 over;		/* CONFIG_INCLUDE_FILES_MAX reported */
+};
+
+static int	 config_load_file(struct config *, struct config_walk *,
+		    const char *, const char *);
+
+/* One include line: followed unless it closes a cycle or is one too many. */
+static void
+config_include(struct config *cfg, struct config_walk *w, const char *value,
+    const char *path, const char *origin)
+{
+	struct stat	 sb;
+	char		*inc;
+	int		 i;
+
+	if (*value == '\0') {
+		config_error(cfg, origin, "include: missing file");
+		return;
+	}
+	if ((inc = config_resolve(value, path)) == NULL) {
+		config_error(cfg, origin, "out of memory");
+		return;
+	}
+	if (stat(inc, &sb) == 0) {
+		for (i = 0; i < w->depth; i++)
+			if (w->dev[i] == sb.st_dev && w->ino[i] == sb.st_ino)
+				break;
+		if (i < w->depth) {
+			config_error(cfg, origin, "include: %s is already "
+			    "being read (an include cycle): not followed", inc);
+			goto end;
+		}
+	}
+	if (w->depth > CONFIG_INCLUDE_DEPTH) {
+		config_error(cfg, origin, "include: nested more than %d deep",
+		    CONFIG_INCLUDE_DEPTH);
+		goto end;
+	}
+	if (w->files >= CONFIG_INCLUDE_FILES_MAX) {
+		if (!w->over)
+			config_error(cfg, origin, "include: more than %d files "
+			    "read in all: this and later includes not "
+			    "followed", CONFIG_INCLUDE_FILES_MAX);
+		w->over = 1;
+		goto end;
+	}
+	config_load_file(cfg, w, inc, origin);
+end:
+	free(inc);
+}
+
 static int
-config_load_depth(struct config *cfg, const char *path, int depth,
+config_load_file(struct config *cfg, struct config_walk *w, const char *path,
     const char *from)
 {
+	struct stat		 sb;
 	FILE			*f;
 	char			 line[CONFIG_LINE_MAX + 1], origin[CONFIG_ORIGIN_MAX];
-	char			*key, *value, *inc;
+	char			*key, *value;
 	const char		*why;
 	const struct config_key	*k;
 	size_t			 idx;
@@ -677,6 +741,13 @@ config_load_depth(struct config *cfg, const char *path, int depth,
 		    strerror(errno));
 		return AUTHD_ECONFIG;
 	}
+	w->files++;
+	if (fstat(fileno(f), &sb) == 0) {
+		w->dev[w->depth] = sb.st_dev;
+		w->ino[w->depth] = sb.st_ino;
+	} else
+		w->dev[w->depth] = w->ino[w->depth] = 0;
+	w->depth++;
 	while (config_read_line(f, line, sizeof(line), &toolong, &nul)) {
 		lineno++;
 		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
@@ -696,21 +767,7 @@ config_load_depth(struct config *cfg, const char *path, int depth,
 		if (key == NULL)
 			continue;
 		if (strcmp(key, "include") == 0) {
-			if (*value == '\0') {
-				config_error(cfg, origin, "include: missing file");
-				continue;
-			}
-			if (depth >= CONFIG_INCLUDE_DEPTH) {
-				config_error(cfg, origin, "include: nested more "
-				    "than %d deep (a loop?)", CONFIG_INCLUDE_DEPTH);
-				continue;
-			}
-			if ((inc = config_resolve(value, path)) == NULL) {
-				config_error(cfg, origin, "out of memory");
-				continue;
-			}
-			config_load_depth(cfg, inc, depth + 1, origin);
-			free(inc);
+			config_include(cfg, w, value, path, origin);
 			continue;
 		}
 		if ((k = config_find(key)) == NULL) {
@@ -733,16 +790,20 @@ config_load_depth(struct config *cfg, const char *path, int depth,
 	if (ferror(f))
 		config_error(cfg, from, "error reading %s", path);
 	fclose(f);
+	w->depth--;
 	return cfg->nerrors ? AUTHD_ECONFIG : 0;
 }
 
 int
 config_load(struct config *cfg, const char *path)
 {
+	struct config_walk	 w;
+
+	memset(&w, 0, sizeof(w));
 	free(cfg->file);
 	if ((cfg->file = strdup(path)) == NULL)
 		return AUTHD_ENOMEM;
-	return config_load_depth(cfg, path, 0, "--config");
+	return config_load_file(cfg, &w, path, "--config");
 }
 
 /* An explicit revocation_order must name exactly the sources that are on. */

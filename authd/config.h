@@ -16,7 +16,8 @@
 #include "log.h"
 
 #define CONFIG_ORIGIN_MAX	 512
-#define CONFIG_INCLUDE_DEPTH	 8
+#define CONFIG_INCLUDE_DEPTH	 8	/* files open at once below the main one */
+#define CONFIG_INCLUDE_FILES_MAX 64	/* files read by one load, in all */
 #define CONFIG_LINE_MAX		 4096
 #define OCSP_URL_MAX		 1024
 
