@@ -212,6 +212,36 @@ identity_obj(struct identity_fields *f, const ASN1_OBJECT *obj, int dotted)
 	return identity_arena_put(f, buf, (size_t)n);
 }
 
+/* "#" and the uppercase hex of the DER of s, as RFC 2253 writes it. */
+static const char *
+identity_der_hex(struct identity_fields *f, const ASN1_STRING *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	ASN1_TYPE		 t;
+	unsigned char		*der = NULL;
+	char			 buf[IDENTITY_VALUE_MAX];
+	const char		*v = NULL;
+	size_t			 i, o = 0;
+	int			 n;
+
+	t.type = ASN1_STRING_type(s);
+	t.value.asn1_string = (ASN1_STRING *)(uintptr_t)s;
+	if ((n = i2d_ASN1_TYPE(&t, &der)) <= 0)
+		return NULL;
+	if ((size_t)n * 2 + 2 > sizeof(buf)) {
+		f->truncated = 1;	/* cut, like any value too long */
+		n = (int)(sizeof(buf) - 2) / 2;
+	}
+	buf[o++] = '#';
+	for (i = 0; i < (size_t)n; i++) {
+		buf[o++] = hex[der[i] >> 4];
+		buf[o++] = hex[der[i] & 0xf];
+	}
+	v = identity_arena_put(f, buf, o);
+	OPENSSL_free(der);
+	return v;
+}
+
 static void
 identity_attrs(struct identity_fields *f, const X509_NAME *name,
     struct policy_attr *attrs, size_t *nattrs)
@@ -227,14 +257,24 @@ identity_attrs(struct identity_fields *f, const X509_NAME *name,
 			return;
 		}
 		e = X509_NAME_get_entry(name, i);
+		type = identity_obj(f, X509_NAME_ENTRY_get_object(e), 0);
 		utf8 = NULL;
 		if ((n = ASN1_STRING_to_UTF8(&utf8,
-		    X509_NAME_ENTRY_get_data(e))) < 0)
-			continue;
-		type = identity_obj(f, X509_NAME_ENTRY_get_object(e), 0);
-		value = type != NULL ? identity_arena_put(f, (char *)utf8,
-		    (size_t)n) : NULL;
-		OPENSSL_free(utf8);
+		    X509_NAME_ENTRY_get_data(e))) < 0) {
+			/*
+			 * A type OpenSSL cannot turn into text (an
+			 * ObjectDescriptor, a BIT STRING): kept as nginx shows
+			 * it, "#" and the hex of its DER, and flagged, so that
+			 * a rule on its text cannot be passed by the encoding.
+			 */
+			f->unreadable = 1;
+			value = type != NULL ? identity_der_hex(f,
+			    X509_NAME_ENTRY_get_data(e)) : NULL;
+		} else {
+			value = type != NULL ? identity_arena_put(f,
+			    (char *)utf8, (size_t)n) : NULL;
+			OPENSSL_free(utf8);
+		}
 		if (value == NULL)
 			continue;
 		attrs[*nattrs].type = type;
@@ -451,7 +491,7 @@ identity_fields_pack(const struct identity_fields *f, unsigned char *buf,
 	hdr[6] = (unsigned char)f->nsan_ip;
 	hdr[7] = (unsigned char)f->neku;
 	hdr[8] = (unsigned char)f->npolicy_oids;
-	hdr[9] = (unsigned char)(f->truncated != 0);
+	hdr[9] = (unsigned char)((f->truncated != 0) | (f->unreadable != 0) << 1);
 	identity_pack_bytes(&pk, hdr, sizeof(hdr));
 	t[0] = (int64_t)f->id.not_before;
 	t[1] = (int64_t)f->id.not_after;
@@ -539,7 +579,8 @@ identity_fields_unpack(const unsigned char *buf, size_t len,
 	f->nsan_ip = buf[6];
 	f->neku = buf[7];
 	f->npolicy_oids = buf[8];
-	f->truncated = buf[9];
+	f->truncated = buf[9] & 1;
+	f->unreadable = (buf[9] >> 1) & 1;
 	memcpy(t, buf + 10, sizeof(t));
 	f->id.not_before = (time_t)t[0];
 	f->id.not_after = (time_t)t[1];

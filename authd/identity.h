@@ -90,6 +90,7 @@ struct identity_fields {
 	const char		*policy_oids[IDENTITY_OIDS_MAX];
 	size_t			 npolicy_oids;
 	int			 truncated;	/* a cap was hit */
+	int			 unreadable;	/* a DN value not text: kept as #hex */
 	/* private: the values, IDENTITY_ARENA_MAX bytes */
 	char			*arena;
 	size_t			 arena_len;

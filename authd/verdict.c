@@ -151,13 +151,15 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	identity_fields_view(f, &pid);
 	pid.days_left = verdict_days_left(f->id.not_after, now);
 	out->policy_applied = 1;
-	if (f->truncated) {
+	if (f->truncated || f->unreadable) {
 		/* A rule could miss a value authd did not keep: fail closed. */
 		out->reason = VERDICT_POLICY_DENY;
 		snprintf(out->reason_text, sizeof(out->reason_text),
 		    "policy-error");
-		snprintf(out->detail, sizeof(out->detail), "the certificate "
-		    "has more names or longer values than authd keeps");
+		snprintf(out->detail, sizeof(out->detail), "%s", f->truncated ?
+		    "the certificate has more names or longer values than "
+		    "authd keeps" : "a name attribute of the certificate is "
+		    "not text (kept as #hex, as nginx shows it)");
 		return;
 	}
 	if (request_path_normalize(in->uri, verdict_path, sizeof(verdict_path),

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -327,6 +328,55 @@ test_extract(void)
 	BN_free(bn);
 }
 
+/*
+ * Issue 10 #3: a DN value OpenSSL cannot turn into text (OU=Contractors as
+ * an ObjectDescriptor, tag 7) once vanished from the fields, so a deny rule
+ * on subject.OU was passed.  It is kept as nginx shows it and flagged.
+ */
+static void
+test_unreadable_attr(void)
+{
+	static const char	 want[] = "#070B436F6E74726163746F7273";
+	struct identity_fields	 f, u;
+	unsigned char		 md[IDENTITY_SHA256_LEN] = { 0 }, blob[8192];
+	X509			*x;
+	X509_NAME		*name;
+	size_t			 i, n, found = 0;
+
+	if ((x = X509_new()) == NULL || (name = X509_NAME_new()) == NULL)
+		exit(2);
+	X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_ASC,
+	    (const unsigned char *)"mallory", -1, -1, 0);
+	X509_NAME_add_entry_by_NID(name, NID_organizationalUnitName,
+	    V_ASN1_OBJECT_DESCRIPTOR, (const unsigned char *)"Contractors",
+	    -1, -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, name);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	CHECK(identity_fields_load(x, md, time(NULL), &f) == 0, "load");
+	for (i = 0; i < f.nsubject_attrs; i++)
+		if (strcmp(f.subject_attrs[i].type, "OU") == 0) {
+			found++;
+			CHECK(strcmp(f.subject_attrs[i].value, want) == 0,
+			    "OU value %s, want %s",
+			    T_STR(f.subject_attrs[i].value), want);
+		}
+	CHECK(found == 1, "OU present %zu times, want 1", found);
+	CHECK(f.unreadable == 1 && f.truncated == 0,
+	    "unreadable %d truncated %d", f.unreadable, f.truncated);
+	CHECK(t_contains(f.id.subject, "OU=#070B436F6E74726163746F7273"),
+	    "subject %s", T_STR(f.id.subject));
+	n = identity_fields_pack(&f, blob, sizeof(blob));
+	CHECK(n > 0 && identity_fields_unpack(blob, n, &u) == 0 &&
+	    u.unreadable == 1 && u.truncated == 0,
+	    "pack/unpack lost the flag");
+	identity_fields_cleanup(&f);
+	X509_NAME_free(name);
+	X509_free(x);
+}
+
 int
 main(void)
 {
@@ -334,5 +384,6 @@ main(void)
 	test_hex_sha();
 	test_time();
 	test_extract();
+	test_unreadable_attr();
 	return t_done();
 }
