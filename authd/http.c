@@ -5,6 +5,7 @@
  * no body; any body is read and dropped).  The headers that matter are
  * collected in one pass, so a duplicated one is seen and refused.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,6 +36,22 @@
 #include "request.h"
 #include "snapshot.h"
 #include "verdict.h"
+
+/*
+ * Connections (issue 10 #6).  nginx opens a connection and sends its
+ * request at once, then keeps it for the next ones (upstream keepalive,
+ * idle up to its keepalive_timeout, 60 s by default).  So a connection
+ * that has not sent a request gets HTTP_FRESH_TIMEOUT, one that has gets
+ * HTTP_IDLE_TIMEOUT, longer than nginx's, so that nginx closes its idle
+ * connections first and never sends on one authd just closed.  The limit
+ * is high (idle connections cost a socket and a few pages) and bounded by
+ * the descriptors the process may open, raised to its hard limit: 4,096
+ * idle connections once kept nginx out for up to 120 s.
+ */
+#define HTTP_FRESH_TIMEOUT	 10	/* s, until the first request */
+#define HTTP_IDLE_TIMEOUT	 75	/* s, between requests */
+#define HTTP_CONNECTIONS_MAX	 32768
+#define HTTP_FDS_RESERVED	 512	/* files, LMDB, fetches, audit log */
 
 struct http_server {
 	struct MHD_Daemon	*mhd;
@@ -463,8 +480,12 @@ http_request_started(struct http_server *srv, struct MHD_Connection *c)
 	atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci != NULL && (hc = ci->socket_context) != NULL &&
-	    hc->requests++ == 0)
+	    hc->requests++ == 0) {
 		atomic_fetch_sub_explicit(&srv->fresh, 1, memory_order_relaxed);
+		/* a client that sends requests: nginx's keep-alive is longer */
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+		    (unsigned int)HTTP_IDLE_TIMEOUT);
+	}
 }
 
 static void
@@ -686,10 +707,43 @@ http_bind_inet(const char *listen_on, int *fdp)
 	return 0;
 }
 
+/*
+ * As many connections as the descriptors allow, up to
+ * HTTP_CONNECTIONS_MAX: the soft RLIMIT_NOFILE is raised to the hard one
+ * first (systemd's default soft limit is 1,024).
+ */
+static unsigned int
+http_connection_limit(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024 - HTTP_FDS_RESERVED;
+	if (rl.rlim_cur < rl.rlim_max) {
+		n = rl.rlim_max;
+		if (n == RLIM_INFINITY || n > HTTP_CONNECTIONS_MAX +
+		    HTTP_FDS_RESERVED)
+			n = HTTP_CONNECTIONS_MAX + HTTP_FDS_RESERVED;
+		if (n > rl.rlim_cur) {
+			rl.rlim_cur = n;
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	n = rl.rlim_cur;
+	if (n == RLIM_INFINITY || n > HTTP_CONNECTIONS_MAX + HTTP_FDS_RESERVED)
+		return HTTP_CONNECTIONS_MAX;
+	if (n < 2 * HTTP_FDS_RESERVED)
+		return (unsigned int)(n / 2);
+	return (unsigned int)(n - HTTP_FDS_RESERVED);
+}
+
 int
 http_start(const struct config *cfg, struct cache *cache,
     struct http_server **out)
 {
+	unsigned int		 maxconn;
 	struct http_server	*srv;
 	const char		*listen_on;
 	unsigned int		 flags;
@@ -718,6 +772,7 @@ http_start(const struct config *cfg, struct cache *cache,
 	if (rc != 0)
 		goto fail;
 
+	maxconn = http_connection_limit();
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_SUPPRESS_DATE_NO_CLOCK;	/* nginx ignores it; saves gmtime */
@@ -726,8 +781,8 @@ http_start(const struct config *cfg, struct cache *cache,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_request_size,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_CONNECTION_LIMIT, maxconn,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_FRESH_TIMEOUT,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_connection, srv,
 	    MHD_OPTION_END);
@@ -737,7 +792,8 @@ http_start(const struct config *cfg, struct cache *cache,
 		goto fail;
 	}
 	srv->fd = -1;		/* MHD owns and closes it now */
-	log_info("listening on %s with %u threads", listen_on, cfg->threads);
+	log_info("listening on %s with %u threads, up to %u connections",
+	    listen_on, cfg->threads, maxconn);
 	*out = srv;
 	return 0;
 fail:
