@@ -2,7 +2,8 @@
 # The one test command: installs what is missing, builds authd twice
 # (build/: RelWithDebInfo, build-asan/: AUTHD_SANITIZE=ON, i.e. ASan+UBSan),
 # and runs the unit tests (ctest) and every tests/integration/*.sh against
-# each build.
+# each build, then the fuzzers' smoke run (tests/fuzz/run.sh: build-fuzz/,
+# clang with libFuzzer, ASan + UBSan).
 #
 #   tests/run.sh            everything
 #   tests/run.sh --no-asan  skip the sanitizer build
@@ -60,7 +61,7 @@ summary() {
 PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libpcre2-dev
           liblmdb-dev nginx curl openssl ca-certificates python3 iproute2 systemd
           python3-requests chromium libnss3-tools python3-prometheus-client
-          python3-yaml)
+          python3-yaml clang libclang-rt-14-dev)
 install_packages() {
     local missing=() p
     for p in "${PACKAGES[@]}"; do
@@ -109,6 +110,13 @@ if [ "$RUN_ASAN" = 1 ]; then
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     run_tree build-asan asan -DCMAKE_BUILD_TYPE=Debug -DAUTHD_SANITIZE=ON -DAUTHD_TESTS=ON
     unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# ------------------------------------------------------------ fuzzers
+# the committed corpus and every regression input replayed, then a short
+# run per target (tests/fuzz/run.sh SECONDS for a longer one)
+if [ "$DO_BUILD" = 1 ]; then
+    step "fuzz smoke (tests/fuzz/run.sh 20)" bash tests/fuzz/run.sh 20
 fi
 
 summary
