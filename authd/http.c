@@ -86,15 +86,6 @@ http_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("http: %s", msg);
 }
 
-static enum MHD_Result
-http_collect(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
-{
-	(void)kind;
-	request_headers_add(cls, key, key_size, value, value_size);
-	return MHD_YES;
-}
-
 #if MHD_VERSION < 0x01000000
 /*
  * libmicrohttpd 0.9 (Debian 12 has 0.9.75) parses the header block in
@@ -128,50 +119,67 @@ http_only_nuls(const char *p, const char *end, size_t min, size_t max)
 	return 1;
 }
 
-static enum MHD_Result
-http_line_check(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
+static void
+http_lines_begin(struct http_lines *l, struct MHD_Connection *c,
+    const char *method)
 {
-	struct http_lines	*l = cls;
+	const union MHD_ConnectionInfo	*ci;
 
-	(void)kind;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	l->start = method;
+	l->end = ci != NULL && method != NULL ? method + ci->header_size : NULL;
+	l->prev = NULL;
+	l->bad = l->end == NULL;
+}
+
+static void
+http_lines_add(struct http_lines *l, const char *key, size_t key_size,
+    const char *value, size_t value_size)
+{
+	if (l->bad)
+		return;
 	if (key < l->start || value < key + key_size ||
 	    value + value_size > l->end ||
-	    (l->prev != NULL && !http_only_nuls(l->prev, key, 1, 2))) {
+	    (l->prev != NULL && !http_only_nuls(l->prev, key, 1, 2)))
 		l->bad = 1;
-		return MHD_NO;
-	}
 	l->prev = value + value_size;
-	return MHD_YES;
 }
 
 /* 1 when every header line was read whole, else 0. */
 static int
-http_lines_whole(struct MHD_Connection *c, const char *method)
+http_lines_whole(const struct http_lines *l)
 {
-	const union MHD_ConnectionInfo	*ci;
-	struct http_lines		 l;
-
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-	if (ci == NULL || method == NULL)
-		return 0;
-	l.start = method;
-	l.end = method + ci->header_size;
-	l.prev = NULL;
-	l.bad = 0;
-	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_line_check, &l);
 	/* the last line's end and the empty line: two to four NULs */
-	return !l.bad && (l.prev == NULL || http_only_nuls(l.prev, l.end, 2, 4));
+	return !l->bad && (l->prev == NULL ||
+	    http_only_nuls(l->prev, l->end, 2, 4));
 }
 #else
-static int
-http_lines_whole(struct MHD_Connection *c, const char *method)
-{
-	(void)c;
-	(void)method;
-	return 1;	/* value sizes count NUL bytes: request.c refuses them */
-}
+/* Value sizes count NUL bytes: request_headers_add refuses them. */
+struct http_lines {
+	int	 unused;
+};
+#define http_lines_begin(l, c, method)	((void)(l), (void)(c), (void)(method))
+#define http_lines_add(l, k, ks, v, vs)	((void)(l))
+#define http_lines_whole(l)		((void)(l), 1)
 #endif
+
+/* One pass over the request headers: collected, and their lines checked. */
+struct http_pass {
+	struct request_headers	 h;
+	struct http_lines	 lines;
+};
+
+static enum MHD_Result
+http_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct http_pass	*p = cls;
+
+	(void)kind;
+	request_headers_add(&p->h, key, key_size, value, value_size);
+	http_lines_add(&p->lines, key, key_size, value, value_size);
+	return MHD_YES;
+}
 
 static int
 http_add(struct MHD_Response *r, const char *name, const char *value)
@@ -534,7 +542,8 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_data_size, void **req_cls)
 {
 	struct http_server	*srv = cls;
-	struct request_headers	 h;
+	struct http_pass	 pass;
+	struct request_headers	*h;
 	struct verdict_input	 in;
 	struct snapshot		*snap;
 	struct verdict		*v = &http_verdict;
@@ -565,22 +574,24 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 		clock_gettime(CLOCK_MONOTONIC, &start);
 	else
 		start = ((struct http_wait *)*req_cls)->start;
-	memset(&h, 0, sizeof(h));
-	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &h);
-	if (!http_lines_whole(c, method) &&
-	    h.refusal == REQUEST_REFUSED_NONE) {
-		h.refusal = REQUEST_REFUSED_OTHER;
-		h.refused = "NUL byte inside a header line";
+	memset(&pass, 0, sizeof(pass));
+	http_lines_begin(&pass.lines, c, method);
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &pass);
+	h = &pass.h;
+	if (!http_lines_whole(&pass.lines) &&
+	    h->refusal == REQUEST_REFUSED_NONE) {
+		h->refusal = REQUEST_REFUSED_OTHER;
+		h->refused = "NUL byte inside a header line";
 	}
 	snap = snapshot_acquire();
-	if (verdict_input_headers(&h, &in, v))
+	if (verdict_input_headers(h, &in, v))
 		verdict_decide(snap, srv->cache, &in, 0, v, NULL);
 	if (http_wait(srv, c, v, req_cls, &start)) {
 		snapshot_release(snap);
 		return MHD_YES;
 	}
-	http_log_verdict(v, &h);
-	http_account(v, &h, snap, http_elapsed_us(&start));
+	http_log_verdict(v, h);
+	http_account(v, h, snap, http_elapsed_us(&start));
 	/* Header names set by the policy live in the snapshot: reply first. */
 	ret = http_reply(srv, c, (unsigned int)verdict_reason_status(v->reason),
 	    v, NULL);
