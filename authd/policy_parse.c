@@ -8,6 +8,8 @@
  * Semantic errors (unknown list, bad regex, ...) are reported in place and
  * parsing goes on.  A policy with any error is never returned.
  */
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -1598,9 +1600,10 @@ parse_ruleset(struct parser *ps)
 static int
 read_source(struct parser *ps, const char *path)
 {
-	FILE	*f;
-	size_t	 n, i, ls = 0;
-	int	 line = 1;
+	struct stat	 sb;
+	FILE		*f;
+	size_t		 n, i, ls = 0, cap;
+	int		 line = 1;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		fprintf(ps->errf, "%s: cannot open: %s\n", path,
@@ -1608,12 +1611,26 @@ read_source(struct parser *ps, const char *path)
 		ps->nerrors++;
 		return -1;
 	}
-	if ((ps->buf = malloc(POLICY_FILE_MAX + 1)) == NULL) {
+	/*
+	 * Sized by the file (a policy is a few KiB; a reload must not cost a
+	 * megabyte), one byte more to see that it did not grow meanwhile.
+	 */
+	cap = POLICY_FILE_MAX + 1;
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size >= 0 && (size_t)sb.st_size < POLICY_FILE_MAX)
+		cap = (size_t)sb.st_size + 1;
+	if ((ps->buf = malloc(cap + 1)) == NULL) {
 		fclose(f);
 		ps->oom = 1;
 		return -1;
 	}
-	n = fread(ps->buf, 1, POLICY_FILE_MAX + 1, f);
+	n = fread(ps->buf, 1, cap, f);
+	if (n == cap && cap <= POLICY_FILE_MAX) {
+		fprintf(ps->errf, "%s: changed while being read\n", path);
+		ps->nerrors++;
+		fclose(f);
+		return -1;
+	}
 	if (ferror(f) || n > POLICY_FILE_MAX) {
 		fprintf(ps->errf, "%s: %s\n", path, ferror(f) ? "read error" :
 		    "larger than 1048576 bytes");

@@ -5,7 +5,10 @@
  * request_headers_add and verdict_input_headers as http.c does, then the
  * certificate header through request_cert_decode and, when it decodes,
  * the DER through d2i_X509 and identity_fields_load/pack/unpack, and the
- * URI through request_path_normalize.
+ * URI through request_path_normalize.  Then the whole request is decided
+ * by verdict_decide under a snapshot of the fuzz PKI (pki/: trust root.pem,
+ * intermediates ca.pem, the CRLs of pki/crl/, the policy data/fuzz.policy),
+ * as authd serve would, without the verdict cache.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,11 +17,60 @@
 
 #include <openssl/x509.h>
 
+#include "config.h"
 #include "identity.h"
 #include "request.h"
+#include "snapshot.h"
 #include "verdict.h"
+#include "fuzz_pki.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int	LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static struct snapshot	*fuzz_snap;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct config	 cfg;
+	char		 path[512];
+
+	(void)argc;
+	(void)argv;
+	config_init(&cfg);
+	fuzz_pki_path("root.pem", path, sizeof(path));
+	config_set_flag(&cfg, "trust", path);
+	fuzz_pki_path("ca.pem", path, sizeof(path));
+	config_set_flag(&cfg, "intermediates", path);
+	fuzz_pki_path("crl", path, sizeof(path));
+	config_set_flag(&cfg, "crl", path);
+	snprintf(path, sizeof(path), "%s/data/fuzz.policy", FUZZ_DIR);
+	config_set_flag(&cfg, "policy", path);
+	if (snapshot_new(&cfg, &fuzz_snap) != 0 || fuzz_snap->crl == NULL ||
+	    fuzz_snap->policy == NULL)
+		abort();
+	config_cleanup(&cfg);
+	return 0;
+}
+
+/* The decision: a reason of the list, and a status that goes with it. */
+static void
+fuzz_decide(const struct verdict_input *in, struct verdict *v)
+{
+	int	 status;
+
+	verdict_decide(fuzz_snap, NULL, in, FUZZ_AT, v, NULL);
+	if ((int)v->reason < 0 || v->reason >= VERDICT_NREASONS)
+		__builtin_trap();
+	status = verdict_reason_status(v->reason);
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "verdict %s (%s) %s\n",
+		    verdict_reason_str(v->reason), verdict_reason_text(v),
+		    v->detail);
+	if ((v->reason == VERDICT_OK) != (status == 200) ||
+	    verdict_reason_text(v) == NULL || v->pending != 0)
+		__builtin_trap();
+}
 
 static void
 fuzz_cert(const struct verdict_input *in)
@@ -81,10 +133,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		request_headers_add(&h, line, (size_t)(colon - line), value,
 		    (size_t)(end - value));
 	}
+	fuzz_quiet(1);
 	if ((v = malloc(sizeof(*v))) == NULL)
 		goto end;
 	if (verdict_input_headers(&h, &in, v)) {
 		fuzz_cert(&in);
+		fuzz_decide(&in, v);
 		if (in.uri != NULL && request_path_normalize(in.uri, path,
 		    sizeof(path), &why) == 0 && path[0] != '/')
 			__builtin_trap();
@@ -92,6 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	free(v);
 end:
+	fuzz_quiet(0);
 	free(buf);
 	return 0;
 }
