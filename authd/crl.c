@@ -40,6 +40,7 @@
 #define CRL_MAX		 1024			/* CRLs in all */
 #define CRL_IDP_MAX	 8			/* distribution point names */
 #define CRL_SKEW	 300			/* thisUpdate may be this early */
+#define CRL_REJECT_MAX	 256			/* rejected sources listed */
 
 struct crl_meta {
 	X509		*issuer;		/* the CA that signed it */
@@ -60,11 +61,35 @@ struct crl_meta {
 	size_t		 nkeys;
 };
 
+/* A rejected source (crl.h, struct crl_rejection). */
+struct crl_rej {
+	char		 source[512];
+	enum crl_reject	 why;
+	char		 detail[CRL_DETAIL_MAX];
+	char		 issuer_dn[256];
+	size_t		 kept;
+};
+
 struct crl_set {
 	struct crl_meta	*m;
 	size_t		 n;
 	size_t		 entries;
+	struct crl_rej	*rej;			/* CRL_REJECT_MAX of them */
+	size_t		 nrej;
+	size_t		 nrej_more;		/* rejections not listed */
 };
+
+#define CRL_REJECT_STR(e, s)	 s,
+static const char *const crl_reject_names[] = {
+	CRL_REJECTS(CRL_REJECT_STR)
+};
+#undef CRL_REJECT_STR
+
+const char *
+crl_reject_str(enum crl_reject r)
+{
+	return (unsigned int)r < CRL_REJECT_N ? crl_reject_names[r] : "?";
+}
 
 /* A serial as a key: sign byte, then the magnitude's bytes. */
 static size_t
@@ -116,6 +141,7 @@ crl_set_free(struct crl_set **ps)
 	for (i = 0; i < s->n; i++)
 		crl_meta_cleanup(&s->m[i]);
 	free(s->m);
+	free(s->rej);
 	free(s);
 	*ps = NULL;
 }
@@ -174,14 +200,18 @@ crl_ext_known(int nid)
 	    nid == NID_delta_crl;
 }
 
-/* The checks before a CRL is believed; returns NULL or why not. */
-static const char *
+/*
+ * The checks before a CRL is believed: 0, or -1 with *why and the reason in
+ * buf.
+ */
+static int
 crl_validate(const struct chain_store *chain, X509_CRL *crl, X509 **issuer,
-    char *buf, size_t len)
+    enum crl_reject *why, char *buf, size_t len)
 {
 	const STACK_OF(X509_REVOKED)	*rev;
 	X509_EXTENSION			*ext;
 	time_t				 tu;
+	char				 oid[80];
 	int				 i, j, nid;
 
 	*issuer = NULL;
@@ -189,9 +219,12 @@ crl_validate(const struct chain_store *chain, X509_CRL *crl, X509 **issuer,
 		ext = X509_CRL_get_ext(crl, i);
 		nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
 		if (X509_EXTENSION_get_critical(ext) && !crl_ext_known(nid)) {
-			OBJ_obj2txt(buf, (int)len, X509_EXTENSION_get_object(ext),
-			    1);
-			return "an unknown critical extension";
+			OBJ_obj2txt(oid, (int)sizeof(oid),
+			    X509_EXTENSION_get_object(ext), 1);
+			*why = CRL_REJECT_CRITICAL;
+			snprintf(buf, len, "an unknown critical extension %s",
+			    oid);
+			return -1;
 		}
 	}
 	rev = X509_CRL_get_REVOKED(crl);
@@ -201,21 +234,37 @@ crl_validate(const struct chain_store *chain, X509_CRL *crl, X509 **issuer,
 
 		for (j = 0; j < sk_X509_EXTENSION_num(exts); j++)
 			if (X509_EXTENSION_get_critical(
-			    sk_X509_EXTENSION_value(exts, j)))
-				return "a critical entry extension (an "
-				    "indirect CRL: not supported)";
+			    sk_X509_EXTENSION_value(exts, j))) {
+				*why = CRL_REJECT_SCOPE;
+				snprintf(buf, len, "a critical entry extension "
+				    "(an indirect CRL: not supported)");
+				return -1;
+			}
 	}
-	if ((*issuer = crl_find_issuer(chain, crl)) == NULL)
-		return "no trust anchor or intermediate signed it (unknown "
-		    "issuer or bad signature)";
+	if ((*issuer = crl_find_issuer(chain, crl)) == NULL) {
+		*why = CRL_REJECT_SIGNATURE;
+		snprintf(buf, len, "no trust anchor or intermediate signed it "
+		    "(unknown issuer or bad signature)");
+		return -1;
+	}
 	if ((X509_get_extension_flags(*issuer) & EXFLAG_KUSAGE) &&
-	    !(X509_get_key_usage(*issuer) & KU_CRL_SIGN))
-		return "its issuer may not sign CRLs (no cRLSign in keyUsage)";
-	if (identity_time(X509_CRL_get0_lastUpdate(crl), &tu) != 0)
-		return "an unreadable thisUpdate";
-	if (tu > time(NULL) + CRL_SKEW)
-		return "a thisUpdate in the future";
-	return NULL;
+	    !(X509_get_key_usage(*issuer) & KU_CRL_SIGN)) {
+		*why = CRL_REJECT_NO_CRLSIGN;
+		snprintf(buf, len, "its issuer may not sign CRLs (no cRLSign "
+		    "in keyUsage)");
+		return -1;
+	}
+	if (identity_time(X509_CRL_get0_lastUpdate(crl), &tu) != 0) {
+		*why = CRL_REJECT_UNREADABLE;
+		snprintf(buf, len, "an unreadable thisUpdate");
+		return -1;
+	}
+	if (tu > time(NULL) + CRL_SKEW) {
+		*why = CRL_REJECT_FUTURE;
+		snprintf(buf, len, "a thisUpdate in the future");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -413,21 +462,26 @@ crl_hex_cmp(const char *a, const char *b)
 static int
 crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
     struct store *store, X509_CRL *crl, const char *source, size_t *count,
-    char *err, size_t errlen)
+    enum crl_reject *reject, char *err, size_t errlen)
 {
 	unsigned char		*der = NULL;
 	const char		*why;
-	char			 buf[128] = "", ierr[256] = "";
+	char			 buf[256] = "", ierr[256] = "";
 	int			 derlen, rc;
 
 	memset(m, 0, sizeof(*m));
 	snprintf(m->source, sizeof(m->source), "%s", source);
 	identity_dn(X509_CRL_get_issuer(crl), m->issuer_dn,
 	    sizeof(m->issuer_dn));
-	if ((why = crl_validate(chain, crl, &m->issuer, buf, sizeof(buf))) !=
-	    NULL || crl_meta_idp(m, crl, &why) != 0) {
-		snprintf(err, errlen, "CRL of %s refused: %s%s%s",
-		    m->issuer_dn, why, buf[0] ? " " : "", buf);
+	rc = crl_validate(chain, crl, &m->issuer, reject, buf, sizeof(buf));
+	if (rc == 0 && crl_meta_idp(m, crl, &why) != 0) {
+		*reject = CRL_REJECT_SCOPE;
+		snprintf(buf, sizeof(buf), "%s", why);
+		rc = -1;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "CRL of %s refused: %s", m->issuer_dn,
+		    buf);
 		m->issuer = NULL;	/* not referenced */
 		crl_meta_cleanup(m);
 		return AUTHD_ECONFIG;
@@ -442,12 +496,14 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 		crl_ext_hex(crl, NID_delta_crl, m->base_number,
 		    sizeof(m->base_number));
 		if (m->base_number[0] == '\0') {
+			*reject = CRL_REJECT_UNREADABLE;
 			snprintf(err, errlen, "delta CRL of %s without a "
 			    "readable BaseCRLNumber", m->issuer_dn);
 			crl_meta_cleanup(m);
 			return AUTHD_ECONFIG;
 		}
 	}
+	*reject = CRL_REJECT_INDEX;
 	if ((derlen = i2d_X509_CRL(crl, &der)) <= 0) {
 		snprintf(err, errlen, "cannot encode the CRL");
 		crl_meta_cleanup(m);
@@ -483,24 +539,57 @@ crl_revoked(const struct crl_meta *base, const struct crl_meta *delta,
 	return crl_lookup(base, serial, 0);
 }
 
-/* Take one CRL from a file: build it, or report why not. */
-static int
-crl_add(struct crl_set *s, struct config *cfg, const char *origin,
-    const char *path, const struct chain_store *chain, struct store *store,
-    X509_CRL *crl)
+/* Note a rejected source; the caller logs them all at the end. */
+static void
+crl_reject(struct crl_set *s, const char *source, enum crl_reject why,
+    const char *issuer_dn, const char *detail)
 {
-	char	 err[512];
-	size_t	 count;
-	int	 rc;
+	struct crl_rej	*r;
+
+	if (s->rej == NULL &&
+	    (s->rej = calloc(CRL_REJECT_MAX, sizeof(*s->rej))) == NULL) {
+		s->nrej_more++;
+		return;
+	}
+	if (s->nrej >= CRL_REJECT_MAX) {
+		s->nrej_more++;
+		return;
+	}
+	r = &s->rej[s->nrej++];
+	snprintf(r->source, sizeof(r->source), "%s", source);
+	r->why = why;
+	snprintf(r->detail, sizeof(r->detail), "%s", detail);
+	snprintf(r->issuer_dn, sizeof(r->issuer_dn), "%s",
+	    issuer_dn != NULL ? issuer_dn : "");
+	r->kept = 0;
+}
+
+/*
+ * Take one CRL from a file: 0 when built and added, 1 when rejected (noted
+ * in s), or AUTHD_ENOMEM.
+ */
+static int
+crl_add(struct crl_set *s, const char *path, const struct chain_store *chain,
+    struct store *store, X509_CRL *crl)
+{
+	enum crl_reject	 why = CRL_REJECT_UNREADABLE;
+	char		 err[CRL_DETAIL_MAX], dn[256];
+	size_t		 count;
+	int		 rc;
 
 	if (s->n >= CRL_MAX) {
-		config_error(cfg, origin, "%s: more than %d CRLs", path, CRL_MAX);
-		return AUTHD_ECONFIG;
+		identity_dn(X509_CRL_get_issuer(crl), dn, sizeof(dn));
+		snprintf(err, sizeof(err), "more than %d CRLs in all", CRL_MAX);
+		crl_reject(s, path, CRL_REJECT_LIMIT, dn, err);
+		return 1;
 	}
 	if ((rc = crl_meta_build(&s->m[s->n], chain, store, crl, path, &count,
-	    err, sizeof(err))) != 0) {
-		config_error(cfg, origin, "%s: %s", path, err);
-		return rc;
+	    &why, err, sizeof(err))) != 0) {
+		if (rc == AUTHD_ENOMEM)
+			return rc;
+		identity_dn(X509_CRL_get_issuer(crl), dn, sizeof(dn));
+		crl_reject(s, path, why, dn, err);
+		return 1;
 	}
 	s->entries += count;
 	s->n++;
@@ -712,7 +801,73 @@ fail:
 	return -1;
 }
 
-/* Every CRL in one file: PEM blocks, or DER one after another. */
+/*
+ * The record of a file's last good version: "crlpath:" and the SHA-256 of
+ * its path (LMDB keys are short) -> "crlfile:<sha256>" of its contents.
+ */
+static void
+crl_path_key(const char *path, char *key, size_t len)
+{
+	unsigned char	 md[IDENTITY_SHA256_LEN];
+	char		 hex[2 * IDENTITY_SHA256_LEN + 1];
+
+	if (identity_sha256((const unsigned char *)path, strlen(path), md) != 0) {
+		key[0] = '\0';
+		return;
+	}
+	identity_hex(md, hex);
+	snprintf(key, len, "crlpath:%s", hex);
+}
+
+static void
+crl_path_store(struct store *store, const char *path, const char *name)
+{
+	store_set_t	 dbi;
+	char		 key[STORE_NAME_MAX], cur[STORE_NAME_MAX];
+	size_t		 len = 0;
+
+	crl_path_key(path, key, sizeof(key));
+	if (key[0] == '\0' || store_kv_open(store, "crlfiles", &dbi) != 0)
+		return;
+	/* Written only when it changes: most loads find the file as it was. */
+	if (store_kv_get(store, dbi, key, strlen(key), cur, sizeof(cur),
+	    &len) == 1 && len == strlen(name) + 1 &&
+	    memcmp(cur, name, len) == 0)
+		return;
+	store_kv_put(store, dbi, key, strlen(key), name, strlen(name) + 1);
+}
+
+/*
+ * path was rejected (in whole or in part): use the CRLs of its last good
+ * version, when the store has them and their issuers are still configured.
+ * Returns how many were added.
+ */
+static size_t
+crl_path_keep(struct crl_set *s, struct store *store, const char *path,
+    const struct chain_store *chain)
+{
+	store_set_t	 dbi;
+	char		 key[STORE_NAME_MAX], name[STORE_NAME_MAX];
+	size_t		 len = 0, entries = s->entries;
+	int		 n;
+
+	crl_path_key(path, key, sizeof(key));
+	if (key[0] == '\0' || store_kv_open(store, "crlfiles", &dbi) != 0 ||
+	    store_kv_get(store, dbi, key, strlen(key), name, sizeof(name),
+	    &len) != 1 || len == 0 || memchr(name, '\0', len) == NULL)
+		return 0;
+	if ((n = crl_rec_load(s, store, name, chain, path)) <= 0) {
+		s->entries = entries;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/*
+ * Every CRL in one file: PEM blocks, or DER one after another.  Returns 0
+ * (whatever was rejected is noted in s), AUTHD_ECONFIG when the file cannot
+ * be opened or read, AUTHD_ENOMEM.
+ */
 static int
 crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
     const char *path, const struct chain_store *chain, struct store *store)
@@ -723,10 +878,11 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 	unsigned char	*buf = NULL;
 	const unsigned char *p;
 	long		 len;
-	int		 rc = AUTHD_ECONFIG, n = 0, bad = 0;
+	int		 rc = 0, n = 0, r, rejected = 0;
 	char		 ossl[256] = "", name[STORE_NAME_MAX] = "";
+	char		 detail[CRL_DETAIL_MAX];
 	unsigned char	 md[IDENTITY_SHA256_LEN];
-	size_t		 first, entries;
+	size_t		 first, entries, firstrej = s->nrej, kept, i;
 
 	if ((f = fopen(path, "rb")) == NULL) {
 		config_error(cfg, origin, "cannot read %s: %s", path,
@@ -734,16 +890,27 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 		return AUTHD_ECONFIG;
 	}
 	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || len > CRL_FILE_MAX) {
-		config_error(cfg, origin, "%s: unreadable or larger than %ld "
-		    "bytes", path, CRL_FILE_MAX);
+	    fseek(f, 0, SEEK_SET) != 0) {
+		config_error(cfg, origin, "cannot read %s: %s", path,
+		    strerror(errno));
 		fclose(f);
 		return AUTHD_ECONFIG;
 	}
-	if ((buf = malloc((size_t)len + 1)) == NULL ||
-	    fread(buf, 1, (size_t)len, f) != (size_t)len) {
+	if (len > CRL_FILE_MAX) {
+		snprintf(detail, sizeof(detail), "larger than %ld bytes",
+		    CRL_FILE_MAX);
+		crl_reject(s, path, CRL_REJECT_UNREADABLE, NULL, detail);
+		fclose(f);
+		goto keep;
+	}
+	if ((buf = malloc((size_t)len + 1)) == NULL) {
+		fclose(f);
+		return AUTHD_ENOMEM;
+	}
+	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
 		config_error(cfg, origin, "%s: read error", path);
 		fclose(f);
+		rc = AUTHD_ECONFIG;
 		goto end;
 	}
 	fclose(f);
@@ -756,7 +923,7 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 		if ((n = crl_rec_load(s, store, name, chain, path)) > 0) {
 			log_info("%s: %d CRL(s) unchanged since checked: not "
 			    "parsed again", path, n);
-			rc = 0;
+			crl_path_store(store, path, name);
 			goto end;
 		}
 		n = 0;
@@ -764,13 +931,20 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 	}
 	ERR_clear_error();
 	if (memmem(buf, (size_t)len, "-----BEGIN X509 CRL-----", 24) != NULL) {
-		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+			rc = AUTHD_ENOMEM;
 			goto end;
+		}
 		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) !=
 		    NULL) {
 			n++;
-			bad |= crl_add(s, cfg, origin, path, chain, store, crl);
+			r = crl_add(s, path, chain, store, crl);
 			X509_CRL_free(crl);
+			if (r < 0) {
+				rc = r;
+				goto end;
+			}
+			rejected |= r;
 		}
 		if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
 			ERR_clear_error();
@@ -780,23 +954,38 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 			    p))) == NULL)
 				break;
 			n++;
-			bad |= crl_add(s, cfg, origin, path, chain, store, crl);
+			r = crl_add(s, path, chain, store, crl);
 			X509_CRL_free(crl);
+			if (r < 0) {
+				rc = r;
+				goto end;
+			}
+			rejected |= r;
 		}
 	}
 	if (ERR_peek_error() != 0) {
-		config_error(cfg, origin, "%s: not a valid CRL file (after %d "
-		    "CRL(s)): %s", path, n, err_openssl(ossl, sizeof(ossl)));
+		snprintf(detail, sizeof(detail), "not a valid CRL file (after "
+		    "%d CRL(s)): %s", n, err_openssl(ossl, sizeof(ossl)));
+		crl_reject(s, path, CRL_REJECT_UNREADABLE, NULL, detail);
+		rejected = 1;
+	} else if (n == 0) {
+		crl_reject(s, path, CRL_REJECT_UNREADABLE, NULL,
+		    "no CRL found");
+		rejected = 1;
+	}
+	if (!rejected) {
+		if (store != NULL && name[0] != '\0') {
+			crl_rec_store(store, name, &s->m[first], s->n - first);
+			crl_path_store(store, path, name);
+		}
 		goto end;
 	}
-	if (n == 0) {
-		config_error(cfg, origin, "%s: no CRL found", path);
-		goto end;
-	}
-	rc = bad ? AUTHD_ECONFIG : 0;
-	if (rc == 0 && store != NULL && name[0] != '\0')
-		crl_rec_store(store, name, &s->m[first], s->n - first);
+keep:
+	if (store != NULL && (kept = crl_path_keep(s, store, path, chain)) > 0)
+		for (i = firstrej; i < s->nrej; i++)
+			s->rej[i].kept = kept;
 end:
+	ERR_clear_error();
 	BIO_free(bio);
 	free(buf);
 	return rc;
@@ -819,7 +1008,7 @@ crl_load_path(struct crl_set *s, struct config *cfg,
 	DIR		*d;
 	char		**names = NULL, path[4096];
 	size_t		 n = 0, cap = 0, i;
-	int		 rc = 0;
+	int		 rc = 0, r;
 	void		*p;
 
 	if (stat(it->value, &sb) != 0) {
@@ -857,15 +1046,14 @@ crl_load_path(struct crl_set *s, struct config *cfg,
 	}
 	if (n > 0)
 		qsort(names, n, sizeof(*names), crl_name_cmp);
-	for (i = 0; i < n; i++)
-		if (crl_load_file(s, cfg, it->origin, names[i], chain, store) !=
-		    0)
-			rc = AUTHD_ECONFIG;
-	if (n == 0) {
-		config_error(cfg, it->origin, "%s: no files in the directory",
-		    it->value);
-		rc = AUTHD_ECONFIG;
-	}
+	for (i = 0; i < n && rc != AUTHD_ENOMEM; i++)
+		if ((r = crl_load_file(s, cfg, it->origin, names[i], chain,
+		    store)) != 0)
+			rc = r;
+	/* Nothing to read is not unreadable: the issuers have no CRL. */
+	if (n == 0)
+		crl_reject(s, it->value, CRL_REJECT_UNREADABLE, NULL,
+		    "no files in the directory");
 end:
 	closedir(d);
 	for (i = 0; i < n; i++)
@@ -874,13 +1062,54 @@ end:
 	return rc;
 }
 
+/* Whether prev rejected r's source the same way (then it was logged). */
+static int
+crl_rejected_before(const struct crl_set *prev, const struct crl_rej *r)
+{
+	size_t	 i;
+
+	for (i = 0; prev != NULL && i < prev->nrej; i++)
+		if (prev->rej[i].why == r->why &&
+		    strcmp(prev->rej[i].source, r->source) == 0 &&
+		    strcmp(prev->rej[i].detail, r->detail) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+crl_log_rejected(const struct crl_set *s, const struct crl_set *prev)
+{
+	const struct crl_rej	*r;
+	char			 kept[128] = "";
+	size_t			 i;
+
+	for (i = 0; i < s->nrej; i++) {
+		r = &s->rej[i];
+		if (r->kept > 0)
+			snprintf(kept, sizeof(kept), "; its last good %zu CRL(s) "
+			    "stay in use until their nextUpdate", r->kept);
+		else
+			snprintf(kept, sizeof(kept), "; nothing of it is used");
+		if (crl_rejected_before(prev, r)) {
+			log_info("%s: CRL still rejected (%s): %s%s", r->source,
+			    crl_reject_str(r->why), r->detail, kept);
+			continue;
+		}
+		log_warnx("%s: CRL rejected (%s): %s%s", r->source,
+		    crl_reject_str(r->why), r->detail, kept);
+		metrics_crl_rejected((unsigned int)r->why);
+	}
+	if (s->nrej_more > 0)
+		log_warnx("%zu more CRL(s) rejected, not listed", s->nrej_more);
+}
+
 int
 crl_set_load(struct config *cfg, const struct chain_store *chain,
-    struct store *store, struct crl_set **out)
+    struct store *store, const struct crl_set *prev, struct crl_set **out)
 {
 	struct crl_set	*s;
 	size_t		 i;
-	int		 rc = 0;
+	int		 rc = 0, r;
 
 	*out = NULL;
 	/*
@@ -895,17 +1124,42 @@ crl_set_load(struct config *cfg, const struct chain_store *chain,
 		free(s);
 		return AUTHD_ENOMEM;
 	}
-	for (i = 0; i < cfg->crl.n; i++)
-		if (crl_load_path(s, cfg, &cfg->crl.items[i], chain, store) != 0)
-			rc = AUTHD_ECONFIG;
+	for (i = 0; i < cfg->crl.n && rc != AUTHD_ENOMEM; i++)
+		if ((r = crl_load_path(s, cfg, &cfg->crl.items[i], chain,
+		    store)) != 0)
+			rc = r;
 	/* A big CRL leaves freed heap behind: give it back. */
 	malloc_trim(0);
 	if (rc != 0) {
 		crl_set_free(&s);
 		return rc;
 	}
+	crl_log_rejected(s, prev);
 	*out = s;
 	return 0;
+}
+
+size_t
+crl_set_rejected(const struct crl_set *s)
+{
+	return s != NULL ? s->nrej + s->nrej_more : 0;
+}
+
+void
+crl_foreach_rejected(const struct crl_set *s,
+    void (*fn)(void *, const struct crl_rejection *), void *arg)
+{
+	struct crl_rejection	 r;
+	size_t			 i;
+
+	for (i = 0; s != NULL && i < s->nrej; i++) {
+		r.source = s->rej[i].source;
+		r.why = s->rej[i].why;
+		r.detail = s->rej[i].detail;
+		r.issuer = s->rej[i].issuer_dn;
+		r.kept = s->rej[i].kept;
+		fn(arg, &r);
+	}
 }
 
 /* Whether the CRL's Issuing Distribution Point covers x. */
@@ -1101,10 +1355,11 @@ cdp_run(void *arg)
 	struct fetch_waiter	*w;
 	struct snapshot		*snap;
 	X509_CRL		*crl = NULL;
-	char			 err[512] = "";
+	char			 err[CRL_DETAIL_MAX] = "";
 	size_t			 count;
 	time_t			 now;
 	enum metrics_crl_outcome outcome = METRICS_CRL_REFUSED;
+	enum crl_reject		 reject = CRL_REJECT_UNREADABLE;
 
 	memset(&res, 0, sizeof(res));
 	if (fetch_http(&job->rq, &res) != 0)
@@ -1121,16 +1376,19 @@ cdp_run(void *arg)
 			snprintf(err, sizeof(err), "out of memory");
 		else {
 			snap = snapshot_acquire();
-			if (snap == NULL || crl_meta_build(&fresh->m, snap->chain,
-			    cdp_store, crl, job->url, &count, err,
-			    sizeof(err)) != 0 || (fresh->m.is_delta &&
-			    snprintf(err, sizeof(err), "a delta CRL where a "
-			    "complete one was expected") > 0)) {
+			if (snap == NULL)
+				snprintf(err, sizeof(err), "no trust");
+			else if (crl_meta_build(&fresh->m, snap->chain,
+			    cdp_store, crl, job->url, &count, &reject, err,
+			    sizeof(err)) == 0 && fresh->m.is_delta) {
+				reject = CRL_REJECT_SCOPE;
+				snprintf(err, sizeof(err), "a delta CRL where a "
+				    "complete one was expected");
+			}
+			if (err[0] != '\0') {
 				crl_meta_cleanup(&fresh->m);
 				free(fresh);
 				fresh = NULL;
-				if (err[0] == '\0')
-					snprintf(err, sizeof(err), "no trust");
 			} else
 				atomic_init(&fresh->refs, 1);
 			snapshot_release(snap);
@@ -1202,6 +1460,8 @@ cdp_run(void *arg)
 	c->waiters = NULL;
 	pthread_mutex_unlock(&cdp_lock);
 	metrics_crl_fetch(outcome, res.elapsed_ms);
+	if (outcome == METRICS_CRL_REFUSED && fresh == NULL && old == NULL)
+		metrics_crl_rejected((unsigned int)reject);
 	if (err[0] != '\0')
 		log_warnx("CRL distribution point %s: %s", job->url, err);
 	else
@@ -1286,7 +1546,8 @@ cdp_from_store(const char *url)
 	X509_CRL	*crl = NULL;
 	unsigned char	*buf;
 	size_t		 len = 0, count, cap = cdp_max_size;
-	char		 err[256];
+	char		 err[CRL_DETAIL_MAX];
+	enum crl_reject	 reject;
 
 	if (!cdp_have_dbi || (buf = malloc(cap)) == NULL)
 		return NULL;
@@ -1296,7 +1557,7 @@ cdp_from_store(const char *url)
 	    (c = calloc(1, sizeof(*c))) == NULL)
 		goto end;
 	if (crl_meta_build(&c->m, snap->chain, cdp_store, crl, url, &count,
-	    err, sizeof(err)) != 0 || c->m.is_delta) {
+	    &reject, err, sizeof(err)) != 0 || c->m.is_delta) {
 		crl_meta_cleanup(&c->m);
 		free(c);
 		c = NULL;
@@ -1534,6 +1795,29 @@ crl_fresh(const struct crl_meta *m, time_t at, time_t grace,
 }
 
 /*
+ * A rejection that may be why issuer has no CRL: one whose CRL names it as
+ * issuer, else one that could not be read at all (no issuer known).
+ */
+static const struct crl_rej *
+crl_rejected_for(const struct crl_set *s, X509 *issuer)
+{
+	const struct crl_rej	*unread = NULL;
+	char			 dn[256];
+	size_t			 i;
+
+	if (s->nrej == 0)
+		return NULL;
+	identity_dn(X509_get_subject_name(issuer), dn, sizeof(dn));
+	for (i = 0; i < s->nrej; i++) {
+		if (strcmp(s->rej[i].issuer_dn, dn) == 0)
+			return &s->rej[i];
+		if (s->rej[i].issuer_dn[0] == '\0' && unread == NULL)
+			unread = &s->rej[i];
+	}
+	return unread;
+}
+
+/*
  * The certificate at depth i of chain against its issuer's CRL.  Returns
  * 0 when it is not revoked (or its CRL is missing and missing_allow),
  * else 1 with res filled.
@@ -1543,6 +1827,7 @@ crl_check_one(const struct crl_set *s, STACK_OF(X509) *chain, int i,
     time_t at, int missing_allow, time_t grace, struct crl_result *res)
 {
 	const struct crl_meta	*m, *d = NULL;
+	const struct crl_rej	*r;
 	struct cdp_crl		*fetched = NULL;
 	char			 dn[256], why[512];
 	X509			*x = sk_X509_value(chain, i);
@@ -1571,6 +1856,11 @@ crl_check_one(const struct crl_set *s, STACK_OF(X509) *chain, int i,
 		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
 		res->status = CRL_MISSING;
 		res->depth = i;
+		if ((r = crl_rejected_for(s, sk_X509_value(chain, i + 1))) !=
+		    NULL)
+			snprintf(why, sizeof(why), "%.200s was rejected (%s): "
+			    "%.200s", r->source, crl_reject_str(r->why),
+			    r->detail);
 		snprintf(res->detail, sizeof(res->detail), "no CRL from the "
 		    "issuer of %.200s (depth %d): %.250s", dn, i, why);
 		goto end;

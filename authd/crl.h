@@ -12,9 +12,15 @@
  * whose key verifies its signature, that certificate may sign CRLs (cRLSign
  * when it has a keyUsage), its thisUpdate is not in the future, every
  * critical extension is one authd understands, and it is not an indirect
- * CRL (refused, with the reason).  A delta CRL changes the newest complete
- * CRL it builds on and is never used alone.  Any CRL that fails is a load
- * error: at start authd refuses to run, at reload the previous CRLs stay.
+ * CRL.  A delta CRL changes the newest complete CRL it builds on and is
+ * never used alone.
+ *
+ * Failures stay local.  A file that cannot be parsed, or a CRL that fails
+ * those checks, is rejected: logged (once per change), counted, listed by
+ * crl_foreach_rejected, and the other files are used.  When the store
+ * holds the last good version of a rejected file, its CRLs stay in use
+ * until their own nextUpdate (and grace).  Only a configured path that does
+ * not exist or cannot be read is a configuration error.
  */
 #ifndef AUTHD_CRL_H
 #define AUTHD_CRL_H
@@ -46,6 +52,35 @@ enum crl_status {
 
 #define CRL_DETAIL_MAX	 512
 
+/* Why a CRL, or a whole file, was not used: one list, one name each. */
+#define CRL_REJECTS(X)							\
+	X(CRL_REJECT_UNREADABLE, "unreadable")	/* not CRLs: garbage, cut, too big */ \
+	X(CRL_REJECT_SIGNATURE,	 "signature")	/* no configured CA's key verifies it */ \
+	X(CRL_REJECT_NO_CRLSIGN, "no-crlsign")	/* its signer may not sign CRLs */ \
+	X(CRL_REJECT_CRITICAL,	 "critical-extension") /* one authd does not know */ \
+	X(CRL_REJECT_FUTURE,	 "not-yet-valid") /* thisUpdate in the future */ \
+	X(CRL_REJECT_SCOPE,	 "scope")	/* a scope authd cannot match */ \
+	X(CRL_REJECT_INDEX,	 "index")	/* its serials cannot be indexed */ \
+	X(CRL_REJECT_LIMIT,	 "limit")	/* more CRLs than authd holds */
+
+#define CRL_REJECT_ENUM(e, s)	 e,
+enum crl_reject {
+	CRL_REJECTS(CRL_REJECT_ENUM)
+	CRL_REJECT_N
+};
+#undef CRL_REJECT_ENUM
+
+const char	*crl_reject_str(enum crl_reject r);
+
+/* A source that was rejected, for logs, /metrics, check and serve -n. */
+struct crl_rejection {
+	const char	*source;	/* the file (or directory) */
+	enum crl_reject	 why;
+	const char	*detail;	/* the reason in words */
+	const char	*issuer;	/* RFC 2253 when known, else "" */
+	size_t		 kept;		/* last good CRLs still in use */
+};
+
 struct crl_result {
 	enum crl_status	 status;
 	int		 depth;		/* of the certificate concerned, -1 none */
@@ -63,12 +98,21 @@ struct crl_result {
 /*
  * Load every `crl` file or directory of cfg (PEM or DER, several CRLs per
  * file allowed), check each against the anchors and intermediates of chain,
- * and index them in store (NULL: in memory).  Problems are printed as
- * "origin: message" (config_error).  Returns 0 with *out set (NULL when cfg
- * has no `crl`), or a negative authd_err.
+ * and index them in store (NULL: in memory).  A path that does not exist or
+ * cannot be read is a configuration error ("origin: message",
+ * config_error); a CRL or file that fails is a rejection, logged as a
+ * warning unless prev (the set being replaced, or NULL) rejected it the
+ * same way.  Returns 0 with *out set (NULL when cfg has no `crl`), or a
+ * negative authd_err.
  */
 int		 crl_set_load(struct config *cfg, const struct chain_store *chain,
-		    struct store *store, struct crl_set **out);
+		    struct store *store, const struct crl_set *prev,
+		    struct crl_set **out);
+/* Each rejected source of set, in load order; fn must not keep pointers. */
+void		 crl_foreach_rejected(const struct crl_set *set,
+		    void (*fn)(void *arg, const struct crl_rejection *r),
+		    void *arg);
+size_t		 crl_set_rejected(const struct crl_set *set);
 void		 crl_set_free(struct crl_set **set);
 
 /* How many CRLs and revoked entries were loaded, for logs. */

@@ -205,6 +205,16 @@ explain_is_anchor(STACK_OF(X509) *chain, int i)
 	    sk_X509_value(chain, i)) == X509_V_OK;
 }
 
+
+/* A rejected CRL source, under "crls": why the issuer may have none. */
+static void
+explain_rejected(void *arg, const struct crl_rejection *r)
+{
+	fprintf(arg, "  rejected: %s (%s): %s%s\n", r->source,
+	    crl_reject_str(r->why), r->detail, r->kept > 0 ?
+	    "; its last good version is used" : "");
+}
+
 void
 explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
     STACK_OF(X509) *chain)
@@ -258,11 +268,12 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		char	*line, *save = NULL;
 
 		crl_describe(ctx->snap->crl, chain, ctx->at, crls, sizeof(crls));
-		if (crls[0] != '\0')
+		if (crls[0] != '\0' || crl_set_rejected(ctx->snap->crl) > 0)
 			fprintf(f, "crls\n");
 		for (line = strtok_r(crls, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save))
 			fprintf(f, "  %s\n", line);
+		crl_foreach_rejected(ctx->snap->crl, explain_rejected, f);
 	}
 	if (ctx->snap->cfg.ocsp_mode != 0 && chain != NULL) {
 		char	 lines[2048], *line, *save = NULL;
@@ -308,11 +319,30 @@ explain_json_kv(FILE *f, const char *k, const char *v, int comma)
 		fputc(',', f);
 }
 
+struct explain_list {
+	FILE	*f;
+	int	 n;
+};
+
+static void
+explain_json_rejected(void *arg, const struct crl_rejection *r)
+{
+	struct explain_list	*l = arg;
+	FILE			*f = l->f;
+
+	fputs(l->n++ ? ",{" : "{", f);
+	explain_json_kv(f, "source", r->source, 1);
+	explain_json_kv(f, "reason", crl_reject_str(r->why), 1);
+	explain_json_kv(f, "detail", r->detail, 1);
+	fprintf(f, "\"last_good_kept\":%zu}", r->kept);
+}
+
 void
 explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
     STACK_OF(X509) *chain)
 {
 	struct explain_check	 c[STEP_COUNT];
+	struct explain_list	 rl;
 	char			 t1[32], t2[32], dn[IDENTITY_DN_MAX];
 	time_t			 nb, na;
 	int			 i;
@@ -359,6 +389,10 @@ explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		fprintf(f, "\"trust_anchor\":%s}",
 		    explain_is_anchor(chain, i) ? "true" : "false");
 	}
+	fprintf(f, "],\"crl_rejected\":[");
+	rl.f = f;
+	rl.n = 0;
+	crl_foreach_rejected(ctx->snap->crl, explain_json_rejected, &rl);
 	fprintf(f, "],\"ocsp\":[");
 	if (ctx->snap->cfg.ocsp_mode != 0 && chain != NULL) {
 		char	 lines[2048], *line, *save = NULL;

@@ -86,7 +86,8 @@ main_store_open(const struct config *cfg)
  * memory (check, serve -n: no side effects).
  */
 static int
-main_load(const struct cli *cli, struct snapshot **snap, int use_store)
+main_load(const struct cli *cli, const struct snapshot *prev,
+    struct snapshot **snap, int use_store)
 {
 	struct config	 cfg;
 	int		 rc;
@@ -98,7 +99,7 @@ main_load(const struct cli *cli, struct snapshot **snap, int use_store)
 	    config_is_set(&cfg, "crl_fetch"))))
 		rc = main_store_open(&cfg);
 	if (rc == 0)
-		rc = snapshot_new_store(&cfg, use_store ? main_store : NULL,
+		rc = snapshot_reload(&cfg, use_store ? main_store : NULL, prev,
 		    snap);
 	config_cleanup(&cfg);
 	return rc;
@@ -191,6 +192,16 @@ main_log_snapshot(const char *what, const struct snapshot *s)
 	    s->cfg.policy.value : "none (a valid certificate is allowed)",
 	    s->shadow != NULL ? ", shadow policy " : "",
 	    s->shadow != NULL ? s->cfg.shadow_policy.value : "");
+}
+
+/* serve -n: a rejected CRL is a warning, not a configuration error. */
+static void
+main_print_rejected(void *arg, const struct crl_rejection *r)
+{
+	(void)arg;
+	printf("warning: %s: CRL rejected (%s): %s%s\n", r->source,
+	    crl_reject_str(r->why), r->detail, r->kept > 0 ?
+	    " (its last good version stays in use)" : "");
 }
 
 /* What a reload cannot change without a restart. */
@@ -324,7 +335,7 @@ main_serve(const struct cli *cli)
 	sigset_t		 set;
 	int			 sig, rc = 1, reload;
 
-	if (main_load(cli, &snap, !cli->check_only) != 0) {
+	if (main_load(cli, NULL, &snap, !cli->check_only) != 0) {
 		fprintf(stderr, "authd: configuration has errors\n");
 		return EXIT_USAGE;
 	}
@@ -337,7 +348,10 @@ main_serve(const struct cli *cli)
 			printf(", policy: %zu rule set(s), %zu rule(s)",
 			    policy_rulesets(snap->policy),
 			    policy_rules(snap->policy));
+		if (snap->crl != NULL)
+			printf(", %zu CRL(s)", crl_set_count(snap->crl));
 		printf("\n");
+		crl_foreach_rejected(snap->crl, main_print_rejected, NULL);
 		snapshot_release(snap);
 		return 0;
 	}
@@ -431,7 +445,7 @@ main_serve(const struct cli *cli)
 		 */
 		cur = snapshot_acquire();
 		pre = snapshot_stamp(&cur->cfg, cur);
-		rc = main_load(cli, &fresh, 1);
+		rc = main_load(cli, cur, &fresh, 1);
 		now = snapshot_stamp(&cur->cfg, cur);
 		snapshot_release(cur);
 		if (rc != 0) {
@@ -565,7 +579,7 @@ main_der_to_pem(char **buf, size_t *len)
 static int
 main_load_inline(const struct cli *cli, struct snapshot **snap)
 {
-	if (main_load(cli, snap, 0) != 0) {
+	if (main_load(cli, NULL, snap, 0) != 0) {
 		fprintf(stderr, "authd: configuration has errors\n");
 		return -1;
 	}

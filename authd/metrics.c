@@ -53,6 +53,8 @@ struct metrics_fetch {
 };
 static struct metrics_fetch	 metrics_crl, metrics_ocsp;
 
+static metrics_ctr		 metrics_crl_rejects[METRICS_CRL_REJECTS];
+_Static_assert(CRL_REJECT_N <= METRICS_CRL_REJECTS, "METRICS_CRL_REJECTS");
 static metrics_ctr		 metrics_reloads_ok, metrics_reloads_failed;
 static atomic_int		 metrics_reload_last_ok = 1;
 static atomic_llong		 metrics_reload_time;
@@ -125,6 +127,13 @@ void
 metrics_ocsp_query(enum metrics_ocsp_outcome o, long ms)
 {
 	metrics_fetch_add(&metrics_ocsp, (unsigned int)o, ms);
+}
+
+void
+metrics_crl_rejected(unsigned int reason)
+{
+	METRICS_ADD(metrics_crl_rejects[reason < METRICS_CRL_REJECTS ? reason :
+	    METRICS_CRL_REJECTS - 1], 1);
 }
 
 void
@@ -287,6 +296,20 @@ struct metrics_crl_walk {
 };
 
 static void
+metrics_crl_rejected_one(void *arg, const struct crl_rejection *r)
+{
+	struct metrics_crl_walk	*w = arg;
+	char			 source[METRICS_LABEL_MAX];
+
+	if (w->n >= METRICS_CRL_SERIES)
+		return;
+	w->n++;
+	metrics_label(source, sizeof(source), r->source);
+	metrics_printf(w->b, "authd_crl_source_rejected{source=\"%s\","
+	    "reason=\"%s\"} 1\n", source, crl_reject_str(r->why));
+}
+
+static void
 metrics_crl_one(void *arg, const struct crl_info *ci)
 {
 	struct metrics_crl_walk	*w = arg;
@@ -352,6 +375,7 @@ metrics_render(struct cache *cache, char **out, size_t *len)
 	struct metrics_crl_walk	 w;
 	struct snapshot		*snap;
 	unsigned long long	 hits, misses;
+	size_t			 i;
 
 	*out = NULL;
 	*len = 0;
@@ -378,6 +402,13 @@ metrics_render(struct cache *cache, char **out, size_t *len)
 	    "CRL distribution point fetches", &metrics_crl, metrics_crl_names);
 	metrics_fetches(&b, "ocsp_queries", "ocsp_query", "OCSP queries (one "
 	    "per responder asked)", &metrics_ocsp, metrics_ocsp_names);
+	metrics_head(&b, "authd_crl_rejected_total", "counter", "CRLs and "
+	    "CRL files rejected (each change once, files and distribution "
+	    "points), by reason.");
+	for (i = 0; i < CRL_REJECT_N && i < METRICS_CRL_REJECTS; i++)
+		metrics_printf(&b, "authd_crl_rejected_total{reason=\"%s\"} "
+		    "%llu\n", crl_reject_str((enum crl_reject)i),
+		    (unsigned long long)METRICS_GET(metrics_crl_rejects[i]));
 	metrics_head(&b, "authd_ocsp_cache_entries", "gauge",
 	    "CertIDs in the OCSP table (answers and remembered failures).");
 	metrics_printf(&b, "authd_ocsp_cache_entries %zu\n",
@@ -395,6 +426,12 @@ metrics_render(struct cache *cache, char **out, size_t *len)
 	metrics_head(&b, "authd_crl_next_update_seconds", "gauge", "Seconds "
 	    "until the nextUpdate of each CRL in use (negative: past it).");
 	crl_foreach(snap != NULL ? snap->crl : NULL, metrics_crl_one, &w);
+	w.n = 0;
+	metrics_head(&b, "authd_crl_source_rejected", "gauge", "CRL files "
+	    "(or CRLs in them) rejected at the last load, by reason; "
+	    "1 while rejected.");
+	crl_foreach_rejected(snap != NULL ? snap->crl : NULL,
+	    metrics_crl_rejected_one, &w);
 
 	metrics_head(&b, "authd_policy_generation", "gauge", "Generation of "
 	    "the configuration, trust and policy being served (changes with "

@@ -55,6 +55,12 @@ void	 metrics_decision(int reason, uint64_t latency_us, int unchecked);
 /* A fetch that ended, on a fetch thread; ms from its start to its end. */
 void	 metrics_crl_fetch(enum metrics_crl_outcome o, long ms);
 void	 metrics_ocsp_query(enum metrics_ocsp_outcome o, long ms);
+/*
+ * A CRL or CRL file rejected (reason: an enum crl_reject, below
+ * METRICS_CRL_REJECTS), counted once per change, not per reload.
+ */
+#define METRICS_CRL_REJECTS	 16
+void	 metrics_crl_rejected(unsigned int reason);
 
 /* A reload that ended (ok: published); at start, once, with ok = 1. */
 void	 metrics_reload(int ok);

@@ -119,7 +119,8 @@ snapshot_new(struct config *cfg, struct snapshot **out)
 /* With chain (taken) instead of cfg's trust, when not NULL. */
 static int
 snapshot_build(struct config *cfg, struct store *store,
-    struct chain_store *chain, struct snapshot **out)
+    struct chain_store *chain, const struct snapshot *prev,
+    struct snapshot **out)
 {
 	struct snapshot	*snap;
 	size_t		 i, n;
@@ -137,7 +138,8 @@ snapshot_build(struct config *cfg, struct store *store,
 	else
 		rc = chain_store_load(&snap->cfg, &snap->chain);
 	if (rc == 0 &&
-	    crl_set_load(&snap->cfg, snap->chain, store, &snap->crl) != 0)
+	    crl_set_load(&snap->cfg, snap->chain, store, prev != NULL ?
+	    prev->crl : NULL, &snap->crl) != 0)
 		rc = AUTHD_ECONFIG;
 	if (snap->cfg.ocsp_signer.n > 0 &&
 	    (snap->ocsp_signers = sk_X509_new_null()) == NULL)
@@ -176,14 +178,21 @@ int
 snapshot_new_store(struct config *cfg, struct store *store,
     struct snapshot **out)
 {
-	return snapshot_build(cfg, store, NULL, out);
+	return snapshot_build(cfg, store, NULL, NULL, out);
 }
 
 int
 snapshot_new_chain(struct config *cfg, struct chain_store *chain,
     struct snapshot **out)
 {
-	return snapshot_build(cfg, NULL, chain, out);
+	return snapshot_build(cfg, NULL, chain, NULL, out);
+}
+
+int
+snapshot_reload(struct config *cfg, struct store *store,
+    const struct snapshot *prev, struct snapshot **out)
+{
+	return snapshot_build(cfg, store, NULL, prev, out);
 }
 
 void

@@ -54,6 +54,13 @@ int		 snapshot_new_store(struct config *cfg, struct store *store,
  */
 int		 snapshot_new_chain(struct config *cfg, struct chain_store *chain,
 		    struct snapshot **out);
+/*
+ * The same as snapshot_new_store, replacing prev (the snapshot being
+ * served, or NULL): what prev already reported (a rejected CRL) is not
+ * reported as new again.  prev is only read.
+ */
+int		 snapshot_reload(struct config *cfg, struct store *store,
+		    const struct snapshot *prev, struct snapshot **out);
 
 /*
  * The files a snapshot was built from (configuration, trust bundles,

@@ -129,7 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the root's CRL, so that CRL_SCOPE_CHAIN gets past the CA */
 	fuzz_pki_path("crl/root.crl.pem", root_crl, sizeof(root_crl));
 	config_set_flag(&cfg, "crl", root_crl);
-	if (crl_set_load(&cfg, fuzz_chain, NULL, &set) == 0 && set != NULL) {
+	if (crl_set_load(&cfg, fuzz_chain, NULL, NULL, &set) == 0 && set != NULL) {
 		for (i = 0; i < NCHAINS; i++) {
 			for (j = 0; j < 2; j++) {
 				crl_check(set, chains[i], FUZZ_AT, scopes[j],

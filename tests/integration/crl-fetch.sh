@@ -315,6 +315,10 @@ for n in garb:garbage other:other imp:impostor rootc:root; do
     fi
 done
 check_contains "6: garbage: reason says it is not a CRL" "$(log_lines "$DP/garbage.crl: ")" "not a CRL"
+# the distribution points' rejections are counted like the files' (by reason)
+MET=$(curl -sS --max-time 5 "http://127.0.0.1:$AUTHD_PORT/metrics")
+check_contains "6: /metrics: the garbage DP counted as unreadable" "$MET" 'authd_crl_rejected_total{reason="unreadable"} 1'
+check_contains "6: /metrics: the foreign and impostor CRLs counted as signature" "$MET" 'authd_crl_rejected_total{reason="signature"} 2'
 
 # ---------------------------------------------------------------- 7: back-off
 ng garb again;  check_eq "7: garbage DP, same certificate again" "$NG" "401 revocation-unknown"

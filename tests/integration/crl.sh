@@ -6,7 +6,8 @@
 # replaced (atomic mv, no SIGHUP) with one revoking alice: within a few
 # seconds alice gets 401 revoked, bob keeps getting 200, no answer is an
 # error, authd is the same process. Then: a broken CRL swapped in is
-# refused and the last good one stays; an expired CRL gives crl-expired;
+# rejected (a warning, not a failed reload) and its last good version
+# stays; an expired CRL gives crl-expired;
 # revoked.pem is refused; SIGHUP with the watcher off; a CRL directory
 # whose file is rewritten in place; `serve -n` and `check` with --crl.
 # CRL fixtures: tests/pki/README.md.
@@ -186,28 +187,36 @@ ng "${ALICE[@]}"; check_eq "after the swap: alice through nginx" "$NG" "401 revo
 ng "${BOB[@]}"; check_eq "after the swap: bob through nginx" "$NG" "200 ok"
 
 # ---------------------------------------------------------------- broken CRLs at runtime
-# Each is refused (reload failed, naming the file), the last good CRLs
-# (alice revoked) stay in force, bob still passes.
+# Each is rejected (a warning naming the file and why, not a failed
+# reload), the last good version of the file (alice revoked) stays in
+# force from the store, bob still passes.
+declare -A WHY=([corrupt]=unreadable [badsig]=signature [future]=not-yet-valid)
 for v in corrupt badsig future; do
-    failed_before=$(count_log 'reload failed')
+    rejected_before=$(count_log "CRL rejected \\(${WHY[$v]}\\)")
+    reloaded_before=$(count_log 'authd info: reloaded:')
     install_crl "$v"
-    if wait_log 'reload failed' $((failed_before + 1)); then
-        pass "broken CRL ($v) swapped in: reload refused"
+    if wait_log "CRL rejected \\(${WHY[$v]}\\)" $((rejected_before + 1)); then
+        pass "broken CRL ($v) swapped in: rejected as ${WHY[$v]}"
     else
-        fail "broken CRL ($v) swapped in: no 'reload failed' in the log within 10 s"
+        fail "broken CRL ($v) swapped in: no 'CRL rejected (${WHY[$v]})' in the log within 10 s"
     fi
-    check_contains "broken CRL ($v): the log names the file" "$(tail -n 20 "$AUTHD_LOG")" "$CUR"
+    wait_log 'authd info: reloaded:' $((reloaded_before + 1)) >/dev/null
+    check_eq "broken CRL ($v): the reload itself went through" "$(count_log 'authd info: reloaded:')" $((reloaded_before + 1))
+    check_contains "broken CRL ($v): the warning names the file" "$(grep 'CRL rejected' "$AUTHD_LOG" | tail -n 1)" "$CUR"
+    check_contains "broken CRL ($v): the warning says the last good version stays" \
+        "$(grep 'CRL rejected' "$AUTHD_LOG" | tail -n 1)" "last good"
     check_eq "broken CRL ($v): alice still revoked" "$(decide client.pem)" "401 revoked crl"
     check_eq "broken CRL ($v): bob still allowed" "$(decide client2.pem)" "200 ok "
     check_eq "broken CRL ($v): revoked.pem still revoked" "$(decide revoked.pem)" "401 revoked crl"
 done
+check_eq "broken CRLs: no reload failed" "$(count_log 'reload failed')" 0
 ng "${ALICE[@]}"; check_eq "broken CRLs: alice through nginx" "$NG" "401 revoked"
 ng "${BOB[@]}"; check_eq "broken CRLs: bob through nginx" "$NG" "200 ok"
-# the file being broken for a while must not make authd retry it in a loop
+# the file being broken for a while must not make authd reload it in a loop
 sleep 3
-n1=$(count_log 'reload failed')
+n1=$(count_log 'CRL rejected')
 sleep 4.5
-check_eq "a broken CRL file is tried once, not every watch_interval" "$(count_log 'reload failed')" "$n1"
+check_eq "a broken CRL file is reported once, not every watch_interval" "$(count_log 'CRL rejected')" "$n1"
 
 # ---------------------------------------------------------------- expired CRL
 install_crl expired
@@ -274,26 +283,59 @@ else fail "CRL directory, file rewritten in place: alice still '$GOT' after 10 s
 cp "$CRLS/int.crl.pem" "$D/.int.tmp" && mv -f "$D/.int.tmp" "$D/int.crl"   # atomic
 if wait_decision client.pem "200 ok " 10 "$A3"; then pass "CRL directory, file replaced by mv: alice allowed again (${WAITED} s)"
 else fail "CRL directory, file replaced by mv: alice '$GOT' after 10 s"; fi
-cp "$CRLS/corrupt.crl.pem" "$D/zz-corrupt.crl"
-if wait_log 'reload failed' 1 "$AUTHD_LOG"; then pass "CRL directory, corrupt file added: reload refused"
-else fail "CRL directory, corrupt file added: no 'reload failed' within 10 s"; fi
-check_contains "CRL directory, corrupt file added: the log names it" "$(cat "$AUTHD_LOG")" "$D/zz-corrupt.crl"
-check_eq "CRL directory, corrupt file added: alice still allowed" "$(decide client.pem "$A3")" "200 ok "
-check_eq "CRL directory, corrupt file added: revoked.pem still revoked" "$(decide revoked.pem "$A3")" "401 revoked crl"
+# Broken files dropped in beside the good ones: each rejected by itself,
+# and an update of a good file beside them is applied all the same.
+i=0
+for bad in corrupt.crl.pem truncated int-badsig.crl.pem other-root.crl.pem; do
+    i=$((i + 1))
+    if [ "$bad" = truncated ]; then
+        head -c 200 "$CRLS/int.crl.der" > "$D/zz-$i.crl"; why=unreadable
+    else
+        cp "$CRLS/$bad" "$D/zz-$i.crl"
+        case $bad in corrupt*) why=unreadable;; *) why=signature;; esac
+    fi
+    if wait_log "$D/zz-$i.crl: CRL rejected \\($why\\)" 1 "$AUTHD_LOG"; then pass "CRL directory, $bad added: rejected as $why"
+    else fail "CRL directory, $bad added: no '$D/zz-$i.crl: CRL rejected ($why)' within 10 s"; fi
+    check_eq "CRL directory, $bad added: revoked.pem still revoked" "$(decide revoked.pem "$A3")" "401 revoked crl"
+    if [ $((i % 2)) = 1 ]; then next=int-revokes-alice.crl.pem want="401 revoked crl"; else next=int.crl.pem want="200 ok "; fi
+    cp "$CRLS/$next" "$D/.int.tmp" && mv -f "$D/.int.tmp" "$D/int.crl"
+    if wait_decision client.pem "$want" 10 "$A3"; then pass "CRL directory, beside $bad: int.crl updated to $next applies (${WAITED} s)"
+    else fail "CRL directory, beside $bad: alice '$GOT' after 10 s, expected '$want' ($next)"; fi
+done
+check_eq "CRL directory, broken files: no reload failed" "$(count_log 'reload failed' "$AUTHD_LOG")" 0
+if kill -0 "$AUTHD_PID" 2>/dev/null; then pass "CRL directory: authd still running"; else fail "CRL directory: authd is gone"; fi
+MET=$(curl -s "http://$A3/metrics")
+check_contains "CRL directory: /metrics names a rejected file" "$MET" "authd_crl_source_rejected{source=\"$D/zz-1.crl\",reason=\"unreadable\"} 1"
+check_contains "CRL directory: /metrics counts signature rejections" "$MET" 'authd_crl_rejected_total{reason="signature"} 2'
+stop_authd
+
+# ...and at start: broken files beside good ones, authd starts and uses the good ones
+start_authd authd-dir2 "$A3" --trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem" \
+    --crl "$D" --data-dir "$WORK/data-dir2"
+check_eq "CRL directory with broken files, at start: alice allowed" "$(decide client.pem "$A3")" "200 ok "
+check_eq "CRL directory with broken files, at start: revoked.pem revoked" "$(decide revoked.pem "$A3")" "401 revoked crl"
+check_eq "CRL directory with broken files, at start: 4 rejections logged" "$(count_log 'CRL rejected' "$AUTHD_LOG")" 4
 stop_authd
 
 # ---------------------------------------------------------------- serve -n
 BASE=(--trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem")
-for f in corrupt.crl.pem int-badsig.crl.pem int-by-other.crl.pem other-root.crl.pem int-future.crl.pem \
-         int-unknown-critical.crl.pem int-indirect.crl.pem does-not-exist.crl.pem; do
-    out=$("$AUTHD_BIN" serve -n "${BASE[@]}" --crl "$CRLS/root.crl.pem" --crl "$CRLS/$f" 2>&1) && rc=0 || rc=$?
-    check_eq "serve -n --crl $f: exit status" "$rc" 2
-    check_contains "serve -n --crl $f: names the file" "$out" "$CRLS/$f:"
+# A CRL that cannot be used is a warning naming the file; only a path that
+# cannot be read is an error.
+declare -A NWHY=([corrupt.crl.pem]=unreadable [int-badsig.crl.pem]=signature [int-by-other.crl.pem]=signature
+                 [other-root.crl.pem]=signature [int-future.crl.pem]=not-yet-valid
+                 [int-unknown-critical.crl.pem]=critical-extension [int-indirect.crl.pem]=scope)
+for f in "${!NWHY[@]}"; do
+    out=$("$AUTHD_BIN" serve -n "${BASE[@]}" --crl "$CRLS/root.crl.pem" --crl "$CRLS/$f" 2>/dev/null) && rc=0 || rc=$?
+    check_eq "serve -n --crl $f: exit status (a warning)" "$rc" 0
+    check_contains "serve -n --crl $f: warns, naming the file and why" "$out" "warning: $CRLS/$f: CRL rejected (${NWHY[$f]})"
 done
+out=$("$AUTHD_BIN" serve -n "${BASE[@]}" --crl "$CRLS/root.crl.pem" --crl "$CRLS/does-not-exist.crl.pem" 2>&1) && rc=0 || rc=$?
+check_eq "serve -n --crl does-not-exist.crl.pem: exit status" "$rc" 2
+check_contains "serve -n --crl does-not-exist.crl.pem: names the file" "$out" "$CRLS/does-not-exist.crl.pem:"
 out=$("$AUTHD_BIN" serve -n "${BASE[@]}" --intermediates "$PKI/intermediate-nocrlsign.pem" \
-    --crl "$CRLS/nocrlsign.crl.pem" 2>&1) && rc=0 || rc=$?
-check_eq "serve -n --crl nocrlsign.crl.pem (issuer without cRLSign): exit status" "$rc" 2
-check_contains "serve -n --crl nocrlsign.crl.pem: names the file and the reason" "$out" "$CRLS/nocrlsign.crl.pem: "
+    --crl "$CRLS/nocrlsign.crl.pem" 2>/dev/null) && rc=0 || rc=$?
+check_eq "serve -n --crl nocrlsign.crl.pem (issuer without cRLSign): exit status" "$rc" 0
+check_contains "serve -n --crl nocrlsign.crl.pem: names the file and the reason" "$out" "warning: $CRLS/nocrlsign.crl.pem: CRL rejected (no-crlsign)"
 check_contains "serve -n --crl nocrlsign.crl.pem: says cRLSign" "$out" "cRLSign"
 for f in both.crl.pem dir int.crl.der; do
     out=$("$AUTHD_BIN" serve -n "${BASE[@]}" --crl "$CRLS/$f" 2>&1) && rc=0 || rc=$?
@@ -327,6 +369,10 @@ check_contains "check: explanation names the root's CRL" "$CHK_OUT" "CRL of CN=a
 check_contains "check: explanation names the source file" "$CHK_OUT" "from $CRLS/both.crl.pem"
 check_contains "check: explanation gives thisUpdate" "$CHK_OUT" "thisUpdate $(openssl crl -in "$CRLS/int.crl.pem" -noout -lastupdate -dateopt iso_8601 2>/dev/null | sed 's/^lastUpdate=//; s/ /T/' || echo '?')"
 chk --crl "$CRLS/int.crl.pem" "$PKI/client.pem"; check_eq "check: alice, only the intermediate's CRL" "$CHK" "deny revocation-unknown"
+chk --crl "$CRLS/int-badsig.crl.pem" --crl "$CRLS/root.crl.pem" "$PKI/client.pem"
+check_eq "check: alice, the intermediate's CRL rejected" "$CHK" "deny revocation-unknown"
+check_contains "check: explanation lists the rejected CRL and why" "$CHK_OUT" "rejected: $CRLS/int-badsig.crl.pem (signature)"
+check_contains "check: the reason names the rejected CRL" "$CHK_OUT" "$CRLS/int-badsig.crl.pem was rejected (signature)"
 chk --crl "$CRLS/int.crl.pem" --crl-missing allow "$PKI/client.pem"; check_eq "check: ... with --crl-missing allow" "$CHK" "allow"
 chk --crl "$CRLS/int.crl.pem" --crl-scope leaf "$PKI/client.pem"; check_eq "check: ... with --crl-scope leaf" "$CHK" "allow"
 chk --crl "$CRLS/int.crl.pem" --crl "$CRLS/root-revokes-int.crl.pem" "$PKI/client.pem"; check_eq "check: revoked intermediate" "$CHK" "deny revoked"
@@ -343,5 +389,6 @@ chk --crl "$CRLS/both.crl.pem" --at "$AT_P8D" --crl-grace 2d "$PKI/client.pem"; 
 chk --crl "$CRLS/int-part1.crl.pem" --crl "$CRLS/root.crl.pem" "$PKI/partitioned.pem"; check_eq "check: partition match (part1)" "$CHK" "deny revoked"
 chk --crl "$CRLS/int-part2.crl.pem" --crl "$CRLS/root.crl.pem" "$PKI/partitioned.pem"; check_eq "check: partition mismatch (part2)" "$CHK" "deny revocation-unknown"
 out=$("$AUTHD_BIN" check "${BASE[@]}" --crl "$CRLS/corrupt.crl.pem" "$PKI/client.pem" 2>&1) && rc=0 || rc=$?
-check_eq "check --crl corrupt: exit status" "$rc" 2
-check_contains "check --crl corrupt: names the file" "$out" "$CRLS/corrupt.crl.pem:"
+check_eq "check --crl corrupt: exit status (a denial, not a configuration error)" "$rc" 1
+check_eq "check --crl corrupt: the issuers have no CRL" "$(printf '%s\n' "$out" | grep -v ' authd ' | head -n 1)" "deny revocation-unknown"
+check_contains "check --crl corrupt: names the file and why" "$out" "rejected: $CRLS/corrupt.crl.pem (unreadable)"

@@ -266,6 +266,7 @@ from prometheus_client.parser import text_string_to_metric_families
 doc = yaml.safe_load(open(sys.argv[1]))
 names = set()
 for fam in text_string_to_metric_families(open(sys.argv[2]).read()):
+    names.add(fam.name)     # declared, even with no series right now
     for s in fam.samples:
         names.add(s.name)
 assert isinstance(doc, dict) and list(doc) == ["groups"], "top level must be {groups: [...]}"

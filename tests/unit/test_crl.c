@@ -3,7 +3,8 @@
  * tests/pki/gen.sh (PKI_DIR/crl/, see tests/pki/README.md).  Every check
  * case runs three ways, which must agree: serials in memory (no store),
  * in a fresh LMDB store, and in the same store again (the sets are found,
- * not rebuilt).  Every refused CRL must be a load error naming its file.
+ * not rebuilt).  A refused CRL or file is a rejection naming its file and
+ * why, and never stops the others; only an unreadable path is an error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ load(struct config *cfg, const char *crls, const char *ints,
 	}
 	*set = NULL;
 	t_capture_start(&cap);
-	rc = crl_set_load(cfg, *chain, st, set);
+	rc = crl_set_load(cfg, *chain, st, NULL, set);
 	*err = t_capture_end(&cap);
 	return rc;
 }
@@ -201,33 +202,72 @@ static const struct ccase ccases[] = {
 	{ "int-part2.crl.pem int.crl.pem root.crl.pem", "partitioned.pem", CHAIN, 0, 0, 0, CRL_GOOD, -1, 0 },
 	{ "int-part2.crl.pem int.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
 	{ "int-part1.crl.pem int-empty.crl.pem root.crl.pem", "partitioned.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	/* a rejected file beside good ones: the good ones decide */
+	{ "int.crl.pem root.crl.pem int-badsig.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	{ "int.crl.pem root.crl.pem int-badsig.crl.pem", "client.pem", CHAIN, 0, 0, 0, CRL_GOOD, -1, 0 },
+	{ "corrupt.crl.pem int.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	{ "int-future.crl.pem both.crl.pem", "revoked.pem", LEAF, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	/* an issuer whose only CRL was rejected has none: never "not revoked" */
+	{ "int-badsig.crl.pem root.crl.pem", "client.pem", CHAIN, 0, 0, 0, CRL_MISSING, 0, 0 },
+	{ "int-badsig.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_MISSING, 0, 0 },
+	{ "int-unknown-critical.crl.pem root.crl.pem", "revoked.pem", LEAF, 0, 0, 0, CRL_MISSING, 0, 0 },
+	{ "corrupt.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_MISSING, 0, 0 },
 };
 
+/*
+ * Sources that are rejected (reason >= 0: loaded with the others, listed
+ * with that reason, logged naming the file) or a configuration error
+ * (reason -1: only a path that cannot be read).
+ */
 struct lcase {
 	const char	*crls;
 	const char	*ints;		/* NULL: intermediates.pem */
-	const char	*file;		/* under crl/: named in the error */
-	const char	*why;		/* substring of the error, or NULL */
+	const char	*file;		/* under crl/: named */
+	const char	*why;		/* substring of the reason, or NULL */
+	int		 reason;	/* enum crl_reject, -1 config error */
+	size_t		 used;		/* CRLs in use despite the rejection */
 };
 
 static const struct lcase lcases[] = {
-	{ "int-badsig.crl.pem", NULL, "int-badsig.crl.pem", NULL },
-	{ "int-by-other.crl.pem", NULL, "int-by-other.crl.pem", NULL },
-	{ "other-root.crl.pem", NULL, "other-root.crl.pem", NULL },
-	{ "nocrlsign.crl.pem", "intermediates.pem intermediate-nocrlsign.pem", "nocrlsign.crl.pem", "cRLSign" },
-	{ "nocrlsign.crl.pem", NULL, "nocrlsign.crl.pem", NULL },
-	{ "int-future.crl.pem", NULL, "int-future.crl.pem", "future" },
-	{ "corrupt.crl.pem", NULL, "corrupt.crl.pem", NULL },
-	{ "int-unknown-critical.crl.pem", NULL, "int-unknown-critical.crl.pem", "critical" },
-	{ "int-indirect.crl.pem", NULL, "int-indirect.crl.pem", "indirect" },
-	{ "does-not-exist.crl.pem", NULL, "does-not-exist.crl.pem", NULL },
-	/* one bad file spoils the whole set */
-	{ "int.crl.pem root.crl.pem int-badsig.crl.pem", NULL, "int-badsig.crl.pem", NULL },
-	{ "int-future.crl.pem both.crl.pem", NULL, "int-future.crl.pem", NULL },
-	{ "dir corrupt.crl.pem", NULL, "corrupt.crl.pem", NULL },
+	{ "int-badsig.crl.pem", NULL, "int-badsig.crl.pem", "signature", CRL_REJECT_SIGNATURE, 0 },
+	{ "int-by-other.crl.pem", NULL, "int-by-other.crl.pem", NULL, CRL_REJECT_SIGNATURE, 0 },
+	{ "other-root.crl.pem", NULL, "other-root.crl.pem", NULL, CRL_REJECT_SIGNATURE, 0 },
+	{ "nocrlsign.crl.pem", "intermediates.pem intermediate-nocrlsign.pem", "nocrlsign.crl.pem", "cRLSign", CRL_REJECT_NO_CRLSIGN, 0 },
+	{ "nocrlsign.crl.pem", NULL, "nocrlsign.crl.pem", NULL, CRL_REJECT_SIGNATURE, 0 },
+	{ "int-future.crl.pem", NULL, "int-future.crl.pem", "future", CRL_REJECT_FUTURE, 0 },
+	{ "corrupt.crl.pem", NULL, "corrupt.crl.pem", "not a valid CRL file", CRL_REJECT_UNREADABLE, 0 },
+	{ "int-unknown-critical.crl.pem", NULL, "int-unknown-critical.crl.pem", "critical", CRL_REJECT_CRITICAL, 0 },
+	{ "int-indirect.crl.pem", NULL, "int-indirect.crl.pem", "indirect", CRL_REJECT_SCOPE, 0 },
 	/* a certificate is not a CRL */
-	{ "../client.pem", NULL, "client.pem", NULL },
+	{ "../client.pem", NULL, "client.pem", "not a valid CRL file", CRL_REJECT_UNREADABLE, 0 },
+	/* one bad file never spoils the others */
+	{ "int.crl.pem root.crl.pem int-badsig.crl.pem", NULL, "int-badsig.crl.pem", NULL, CRL_REJECT_SIGNATURE, 2 },
+	{ "int-future.crl.pem both.crl.pem", NULL, "int-future.crl.pem", NULL, CRL_REJECT_FUTURE, 2 },
+	{ "dir corrupt.crl.pem", NULL, "corrupt.crl.pem", NULL, CRL_REJECT_UNREADABLE, 2 },
+	/* only a path that cannot be read is a configuration error */
+	{ "does-not-exist.crl.pem", NULL, "does-not-exist.crl.pem", NULL, -1, 0 },
+	{ "int.crl.pem does-not-exist.crl.pem", NULL, "does-not-exist.crl.pem", NULL, -1, 0 },
 };
+
+/* The rejection of a source named file, with reason, into *out. */
+struct lfind {
+	const char		*file;
+	int			 reason;
+	int			 found;
+	char			 detail[CRL_DETAIL_MAX];
+};
+
+static void
+lfind_one(void *arg, const struct crl_rejection *r)
+{
+	struct lfind	*l = arg;
+
+	if (l->found || !t_contains(r->source, l->file) ||
+	    (int)r->why != l->reason)
+		return;
+	l->found = 1;
+	snprintf(l->detail, sizeof(l->detail), "%s", r->detail);
+}
 
 /* Three ways to index: 0 in memory, 1 a fresh store, 2 the same again. */
 static const char *const mode_name[] = { "memory", "store", "store again" };
@@ -320,6 +360,7 @@ run_lcases(struct store *stores[3])
 	struct chain_store	*chain;
 	struct crl_set		*set;
 	const struct lcase	*c;
+	struct lfind		 lf;
 	size_t			 i;
 	int			 mode, rc;
 	char			*err;
@@ -330,22 +371,92 @@ run_lcases(struct store *stores[3])
 			chain = NULL;
 			rc = load(&cfg, c->crls, c->ints, stores[mode], &chain,
 			    &set, &err);
-			CHECK(rc != 0 && set == NULL && cfg.nerrors > 0,
-			    "[%s] load %s: expected an error, got rc %d, set "
-			    "%p, %d errors: %s", mode_name[mode], c->crls, rc,
-			    (void *)set, cfg.nerrors, T_STR(err));
 			CHECK(t_contains(err, c->file),
-			    "[%s] load %s: the error should name %s: %s",
+			    "[%s] load %s: the log should name %s: %s",
 			    mode_name[mode], c->crls, c->file, T_STR(err));
-			CHECK(c->why == NULL || t_contains(err, c->why),
-			    "[%s] load %s: the error should say '%s': %s",
-			    mode_name[mode], c->crls, c->why, T_STR(err));
+			if (c->reason < 0) {
+				CHECK(rc != 0 && set == NULL && cfg.nerrors > 0,
+				    "[%s] load %s: expected an error, got rc "
+				    "%d, set %p, %d errors: %s",
+				    mode_name[mode], c->crls, rc, (void *)set,
+				    cfg.nerrors, T_STR(err));
+				goto next;
+			}
+			CHECK(rc == 0 && set != NULL && cfg.nerrors == 0,
+			    "[%s] load %s: a rejection is no load error: rc "
+			    "%d, %d errors: %s", mode_name[mode], c->crls, rc,
+			    cfg.nerrors, T_STR(err));
+			memset(&lf, 0, sizeof(lf));
+			lf.file = c->file;
+			lf.reason = c->reason;
+			crl_foreach_rejected(set, lfind_one, &lf);
+			CHECK(lf.found, "[%s] load %s: %s should be rejected "
+			    "as %s (%zu rejected): %s", mode_name[mode],
+			    c->crls, c->file, crl_reject_str(
+			    (enum crl_reject)c->reason),
+			    crl_set_rejected(set), T_STR(err));
+			CHECK(c->why == NULL || t_contains(lf.detail, c->why),
+			    "[%s] load %s: the reason should say '%s': %s",
+			    mode_name[mode], c->crls, c->why, lf.detail);
+			CHECK(t_contains(err, "CRL rejected") &&
+			    t_contains(err, crl_reject_str(
+			    (enum crl_reject)c->reason)),
+			    "[%s] load %s: logged as a rejection: %s",
+			    mode_name[mode], c->crls, T_STR(err));
+			CHECK(crl_set_count(set) == c->used,
+			    "[%s] load %s: %zu CRL(s) in use, expected %zu",
+			    mode_name[mode], c->crls, crl_set_count(set),
+			    c->used);
+next:
 			free(err);
 			crl_set_free(&set);
 			chain_store_free(&chain);
 			config_cleanup(&cfg);
 		}
 	}
+}
+
+/* Whether set rejected a source containing file, for reason. */
+static int
+rejected(const struct crl_set *set, const char *file, enum crl_reject reason)
+{
+	struct lfind	 lf;
+
+	memset(&lf, 0, sizeof(lf));
+	lf.file = file;
+	lf.reason = (int)reason;
+	crl_foreach_rejected(set, lfind_one, &lf);
+	return lf.found;
+}
+
+/* crl_check of cert at now; the result in *cr. */
+static void
+check_now(struct chain_store *chain, struct crl_set *set, const char *cert,
+    struct crl_result *cr)
+{
+	struct chain_result	 res;
+	X509			*x = load_cert(cert);
+
+	memset(&res, 0, sizeof(res));
+	if (chain_verify(chain, x, now, CONFIG_PURPOSE_CLIENT,
+	    CHAIN_WANT_CHAIN, &res) != 0 || res.chain == NULL) {
+		fprintf(stderr, "%s does not verify: %s\n", cert, res.detail);
+		exit(2);
+	}
+	crl_check(set, res.chain, now, CHAIN, 0, 0, cr);
+	chain_result_cleanup(&res);
+	X509_free(x);
+}
+
+static void
+unload(struct crl_set **set, struct chain_store **chain, struct config *cfg,
+    char **err)
+{
+	free(*err);
+	*err = NULL;
+	crl_set_free(set);
+	chain_store_free(chain);
+	config_cleanup(cfg);
 }
 
 /* Files the fixtures do not have: empty, DER + garbage, PEM + garbage. */
@@ -355,6 +466,7 @@ run_made(const char *tmp, struct store *st)
 	struct config		 cfg;
 	struct chain_store	*chain;
 	struct crl_set		*set;
+	struct crl_result	 cr;
 	char			 path[1024], in[1024], *data, *err;
 	char			 good[2048], bad[2048], list[4096];
 	size_t			 len;
@@ -362,13 +474,11 @@ run_made(const char *tmp, struct store *st)
 
 	t_write(tmp, "empty.crl", "", 0, path, sizeof(path));
 	rc = load(&cfg, path, NULL, st, &chain, &set, &err);
-	CHECK(rc != 0 && set == NULL && cfg.nerrors > 0 &&
-	    t_contains(err, "empty.crl"), "empty CRL file: rc %d: %s", rc,
+	CHECK(rc == 0 && set != NULL && crl_set_count(set) == 0 &&
+	    rejected(set, "empty.crl", CRL_REJECT_UNREADABLE),
+	    "empty CRL file: rejected, not an error: rc %d: %s", rc,
 	    T_STR(err));
-	free(err);
-	crl_set_free(&set);
-	chain_store_free(&chain);
-	config_cleanup(&cfg);
+	unload(&set, &chain, &cfg, &err);
 
 	/* a good CRL followed by garbage (DER and PEM) */
 	snprintf(in, sizeof(in), "%s/crl/int.crl.der", pki);
@@ -386,13 +496,16 @@ run_made(const char *tmp, struct store *st)
 	snprintf(good, sizeof(good), "%s", in);
 	snprintf(list, sizeof(list), "%s %s", good, bad);
 	rc = load(&cfg, list, NULL, st, &chain, &set, &err);
-	CHECK(rc != 0 && set == NULL && cfg.nerrors > 0 &&
+	CHECK(rc == 0 && set != NULL && cfg.nerrors == 0 &&
+	    rejected(set, "der-trailing.crl", CRL_REJECT_UNREADABLE) &&
 	    t_contains(err, "der-trailing.crl"),
-	    "DER CRL with trailing garbage: rc %d: %s", rc, T_STR(err));
-	free(err);
-	crl_set_free(&set);
-	chain_store_free(&chain);
-	config_cleanup(&cfg);
+	    "DER CRL with trailing garbage: rejected: rc %d: %s", rc,
+	    T_STR(err));
+	/* the whole CRL before the garbage is signed and used */
+	CHECK(crl_set_count(set) == 2, "DER CRL with trailing garbage: %zu "
+	    "CRLs in use, expected 2 (root, and int before the garbage)",
+	    crl_set_count(set));
+	unload(&set, &chain, &cfg, &err);
 
 	snprintf(in, sizeof(in), "%s/crl/both.crl.pem", pki);
 	if ((data = t_read(in, &len)) == NULL)
@@ -405,25 +518,92 @@ run_made(const char *tmp, struct store *st)
 	t_write(tmp, "pem-trailing.crl", data, len + 51, bad, sizeof(bad));
 	free(data);
 	rc = load(&cfg, bad, NULL, st, &chain, &set, &err);
-	CHECK(rc != 0 && set == NULL && cfg.nerrors > 0 &&
-	    t_contains(err, "pem-trailing.crl"),
-	    "PEM CRLs followed by a truncated one: rc %d: %s", rc, T_STR(err));
-	free(err);
-	crl_set_free(&set);
-	chain_store_free(&chain);
-	config_cleanup(&cfg);
+	CHECK(rc == 0 && set != NULL &&
+	    rejected(set, "pem-trailing.crl", CRL_REJECT_UNREADABLE),
+	    "PEM CRLs followed by a truncated one: rejected: rc %d: %s", rc,
+	    T_STR(err));
+	unload(&set, &chain, &cfg, &err);
 
-	/* an empty directory */
+	/* an empty directory: nothing to use, nothing unreadable */
 	snprintf(path, sizeof(path), "%s/emptydir", tmp);
 	mkdir(path, 0755);
 	rc = load(&cfg, path, NULL, st, &chain, &set, &err);
-	CHECK(rc != 0 && set == NULL && cfg.nerrors > 0 &&
-	    t_contains(err, "emptydir"), "empty CRL directory: rc %d: %s", rc,
+	CHECK(rc == 0 && set != NULL && rejected(set, "emptydir",
+	    CRL_REJECT_UNREADABLE), "empty CRL directory: rc %d: %s", rc,
 	    T_STR(err));
-	free(err);
-	crl_set_free(&set);
-	chain_store_free(&chain);
-	config_cleanup(&cfg);
+	unload(&set, &chain, &cfg, &err);
+
+	/*
+	 * The reason an issuer has no CRL names the file rejected: by its
+	 * issuer, or a file that could not be read at all.
+	 */
+	rc = load(&cfg, "int-badsig.crl.pem root.crl.pem", NULL, st, &chain,
+	    &set, &err);
+	check_now(chain, set, "client.pem", &cr);
+	CHECK(rc == 0 && cr.status == CRL_MISSING &&
+	    t_contains(cr.detail, "int-badsig.crl.pem") &&
+	    t_contains(cr.detail, "signature"),
+	    "missing because rejected: the detail names the file and why: %s",
+	    cr.detail);
+	unload(&set, &chain, &cfg, &err);
+	rc = load(&cfg, "corrupt.crl.pem root.crl.pem", NULL, st, &chain,
+	    &set, &err);
+	check_now(chain, set, "client.pem", &cr);
+	CHECK(rc == 0 && cr.status == CRL_MISSING &&
+	    t_contains(cr.detail, "corrupt.crl.pem"),
+	    "missing, an unreadable file beside: the detail names it: %s",
+	    cr.detail);
+	unload(&set, &chain, &cfg, &err);
+}
+
+/*
+ * A file replaced by a broken version keeps its last good CRLs, when the
+ * store has them (authd serve); in memory (check) there is nothing to keep.
+ */
+static void
+run_keep(const char *tmp, struct store *st)
+{
+	struct config		 cfg;
+	struct chain_store	*chain;
+	struct crl_set		*set;
+	struct crl_result	 cr;
+	struct lfind		 lf;
+	char			 in[1024], path[1024], list[2100], *data, *err;
+	size_t			 len;
+	int			 rc;
+
+	snprintf(in, sizeof(in), "%s/crl/int.crl.pem", pki);
+	if ((data = t_read(in, &len)) == NULL)
+		exit(2);
+	t_write(tmp, st != NULL ? "keep-store.crl" : "keep-mem.crl", data, len,
+	    path, sizeof(path));
+	free(data);
+	snprintf(list, sizeof(list), "%s root.crl.pem", path);
+	rc = load(&cfg, list, NULL, st, &chain, &set, &err);
+	CHECK(rc == 0 && crl_set_rejected(set) == 0, "keep: the good "
+	    "version loads: %s", T_STR(err));
+	check_now(chain, set, "revoked.pem", &cr);
+	CHECK(cr.status == CRL_REVOKED, "keep: revoked by the good version: "
+	    "%s", cr.detail);
+	unload(&set, &chain, &cfg, &err);
+
+	/* the same path, now garbage */
+	t_write(tmp, st != NULL ? "keep-store.crl" : "keep-mem.crl",
+	    "garbage\n", 8, path, sizeof(path));
+	rc = load(&cfg, list, NULL, st, &chain, &set, &err);
+	memset(&lf, 0, sizeof(lf));
+	CHECK(rc == 0 && crl_set_rejected(set) == 1, "keep: the broken "
+	    "version is rejected, no error: rc %d: %s", rc, T_STR(err));
+	check_now(chain, set, "revoked.pem", &cr);
+	if (st != NULL) {
+		CHECK(cr.status == CRL_REVOKED, "keep: with the store, the "
+		    "last good version still revokes: %s", cr.detail);
+		CHECK(t_contains(err, "last good"), "keep: the log says the "
+		    "last good version stays in use: %s", T_STR(err));
+	} else
+		CHECK(cr.status == CRL_MISSING, "keep: in memory, nothing "
+		    "to keep: missing, never good: %s", cr.detail);
+	unload(&set, &chain, &cfg, &err);
 }
 
 /* Counts and the description authd check prints. */
@@ -490,7 +670,7 @@ run_describe(struct store *st)
 	if (chain_store_load(&cfg, &chain) != 0)
 		exit(2);
 	set = (struct crl_set *)&cfg;
-	rc = crl_set_load(&cfg, chain, st, &set);
+	rc = crl_set_load(&cfg, chain, st, NULL, &set);
 	CHECK(rc == 0 && set == NULL, "no crl: rc %d, set %p", rc,
 	    (void *)set);
 	memset(&res, 0, sizeof(res));
@@ -530,6 +710,8 @@ main(int argc, char **argv)
 	run_lcases(stores);
 	run_made(tmp, NULL);
 	run_made(tmp, stores[1]);
+	run_keep(tmp, NULL);
+	run_keep(tmp, stores[1]);
 	run_describe(NULL);
 	run_describe(stores[1]);
 
