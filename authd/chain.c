@@ -384,6 +384,51 @@ chain_store_new(STACK_OF(X509) *anchors, STACK_OF(X509) *ints,
 	return chain_store_build(a, m, depth, purpose, out);
 }
 
+int
+chain_anchor(const struct chain_store *st, X509 *x, X509 **anchor,
+    time_t *from, time_t *until, char *buf, size_t len)
+{
+	X509_STORE_CTX	*ctx = NULL;
+	STACK_OF(X509)	*chain;
+	X509		*top;
+	char		 ossl[128] = "";
+	int		 rc = -1, err;
+
+	*anchor = NULL;
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, st->full, x, st->ints) != 1) {
+		snprintf(buf, len, "cannot set up verification: %s",
+		    err_openssl(ossl, sizeof(ossl)));
+		goto end;
+	}
+	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx),
+	    (int)st->depth);
+	/* Times are judged by the caller, at its decision time. */
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+	if (X509_verify_cert(ctx) != 1) {
+		if ((err = X509_STORE_CTX_get_error(ctx)) == X509_V_OK)
+			err = X509_V_ERR_UNSPECIFIED;
+		snprintf(buf, len, "%s (depth %d)",
+		    X509_verify_cert_error_string(err),
+		    X509_STORE_CTX_get_error_depth(ctx));
+		goto end;
+	}
+	chain = X509_STORE_CTX_get0_chain(ctx);
+	if (chain == NULL || sk_X509_num(chain) < 1 ||
+	    (top = sk_X509_value(chain, sk_X509_num(chain) - 1)) == NULL ||
+	    X509_up_ref(top) != 1) {
+		snprintf(buf, len, "no chain");
+		goto end;
+	}
+	chain_window(chain, from, until);
+	*anchor = top;
+	rc = 0;
+end:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	return rc;
+}
+
 void
 chain_store_free(struct chain_store **pst)
 {

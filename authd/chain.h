@@ -81,6 +81,15 @@ size_t	 chain_store_fast(const struct chain_store *store);
  */
 X509	*chain_store_ca(const struct chain_store *store, size_t i);
 
+/*
+ * The trust anchor a valid path from x ends at, for a CRL signer (RFC 5280
+ * 6.3.3 (f): the same anchor as the certificate's own path), and the
+ * window in which every certificate of that path is within its validity;
+ * times are not checked here.  x may be an anchor itself.  Returns 0 with
+ * *anchor referenced (the caller frees it), or -1 with why in buf.
+ */
+int	 chain_anchor(const struct chain_store *store, X509 *x, X509 **anchor,
+	    time_t *from, time_t *until, char *buf, size_t len);
 /* The anchors as an X509_STORE and the intermediates, for OCSP signers. */
 X509_STORE	*chain_store_trust(const struct chain_store *store);
 STACK_OF(X509)	*chain_store_untrusted(const struct chain_store *store);

@@ -41,18 +41,40 @@
 #define CRL_IDP_MAX	 8			/* distribution point names */
 #define CRL_SKEW	 300			/* thisUpdate may be this early */
 #define CRL_REJECT_MAX	 256			/* rejected sources listed */
+#define CRL_ANCHOR_MAX	 4			/* anchors a signer chains to */
+#define CRL_IND_MAX	 64			/* issuers in an indirect CRL */
+#define CRL_PICK_MAX	 16			/* CRLs answering for one cert */
+/* ReasonFlags (RFC 5280 5.2.5): bits 1 to 8; bit 0 is unused. */
+#define CRL_REASONS_ALL	 0x1feu
 
+/*
+ * One CRL, checked and indexed: everything RFC 5280 6.3.3 needs of it,
+ * without the list of entries (in the store, or in keys).
+ */
 struct crl_meta {
-	X509		*issuer;		/* the CA that signed it */
+	X509		*issuer;		/* its signer, a configured cert */
+	X509_NAME	*issuer_name;		/* the CRL's issuer field */
+	/* where the signer's paths end, and when they are valid (f) */
+	X509		*anchor[CRL_ANCHOR_MAX];
+	time_t		 anchor_from[CRL_ANCHOR_MAX];
+	time_t		 anchor_until[CRL_ANCHOR_MAX];
+	size_t		 nanchor;
 	time_t		 this_update, next_update;	/* 0: none */
 	char		 number[80];		/* CRL number, hex, or "" */
 	int		 is_delta;		/* a delta CRL: changes to a base */
 	char		 base_number[80];	/* its BaseCRLNumber, hex */
 	char		 source[512];		/* file it came from */
 	char		 issuer_dn[256];
-	int		 only_user, only_ca;
-	char		*idp[CRL_IDP_MAX];	/* IDP fullName URIs */
-	size_t		 nidp;
+	/* its Issuing Distribution Point */
+	int		 only_user, only_ca, only_attr, indirect;
+	unsigned int	 reasons;		/* onlySomeReasons, or all */
+	GENERAL_NAMES	*dp;			/* its names (relative made
+						   whole), NULL: none */
+	unsigned char	*idp_der;		/* as found, for the record */
+	size_t		 idp_len;
+	/* indirect: the issuers its entries name; the index starts a key */
+	X509_NAME	*ind[CRL_IND_MAX];
+	size_t		 nind;
 	/* the revoked serials: a store set, or a sorted array in memory */
 	struct store	*store;
 	store_set_t	 set;
@@ -122,8 +144,13 @@ crl_meta_cleanup(struct crl_meta *m)
 	size_t	 i;
 
 	X509_free(m->issuer);
-	for (i = 0; i < m->nidp; i++)
-		free(m->idp[i]);
+	X509_NAME_free(m->issuer_name);
+	for (i = 0; i < m->nanchor; i++)
+		X509_free(m->anchor[i]);
+	GENERAL_NAMES_free(m->dp);
+	free(m->idp_der);
+	for (i = 0; i < m->nind; i++)
+		X509_NAME_free(m->ind[i]);
 	for (i = 0; i < m->nkeys; i++)
 		free(m->keys[i]);
 	free(m->keys);
@@ -165,30 +192,89 @@ crl_set_entries(const struct crl_set *s)
 	return s != NULL ? s->entries : 0;
 }
 
-/* The CA certificate whose key signed crl, or NULL. */
-static X509 *
-crl_find_issuer(const struct chain_store *chain, X509_CRL *crl)
+/*
+ * The signer of a CRL and where its paths end (RFC 5280 6.3.3 (f)): every
+ * configured certificate named like the CRL's issuer (and matching its
+ * AKID) whose key verifies crl's signature and that may sign CRLs, each
+ * validated to a trust anchor.  Several certificates may carry one key (a
+ * self-signed root and its new-with-old certificate): each adds its
+ * anchor.  With crl NULL (a CRL checked when first loaded, now from the
+ * record), the key of m->issuer stands for the signature.  Fills
+ * m->issuer (when NULL) and the anchors; 0, or -1 with *why and buf.
+ */
+static int
+crl_signers(struct crl_meta *m, const struct chain_store *chain,
+    X509_CRL *crl, enum crl_reject *why, char *buf, size_t len)
 {
-	AUTHORITY_KEYID	*akid;
-	X509		*x;
+	AUTHORITY_KEYID	*akid = NULL;
 	EVP_PKEY	*pk;
-	size_t		 i;
+	X509		*x, *a;
+	time_t		 from, until;
+	char		 perr[160] = "";
+	size_t		 i, k;
+	int		 verified = 0, nocrlsign = 0;
 
-	akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL,
-	    NULL);
+	if (crl != NULL)
+		akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier,
+		    NULL, NULL);
 	for (i = 0; (x = chain_store_ca(chain, i)) != NULL; i++) {
-		if (X509_NAME_cmp(X509_get_subject_name(x),
-		    X509_CRL_get_issuer(crl)) != 0)
+		if (X509_NAME_cmp(X509_get_subject_name(x), m->issuer_name) != 0 ||
+		    (pk = X509_get0_pubkey(x)) == NULL)
 			continue;
-		if (akid != NULL && X509_check_akid(x, akid) != X509_V_OK)
+		if (crl != NULL) {
+			if (akid != NULL && X509_check_akid(x, akid) != X509_V_OK)
+				continue;
+			if (X509_CRL_verify(crl, pk) != 1)
+				continue;
+		} else if (x != m->issuer &&
+		    EVP_PKEY_eq(pk, X509_get0_pubkey(m->issuer)) != 1)
 			continue;
-		if ((pk = X509_get0_pubkey(x)) != NULL &&
-		    X509_CRL_verify(crl, pk) == 1)
-			break;
+		verified = 1;
+		if ((X509_get_extension_flags(x) & EXFLAG_KUSAGE) &&
+		    !(X509_get_key_usage(x) & KU_CRL_SIGN)) {
+			nocrlsign = 1;
+			continue;
+		}
+		if (chain_anchor(chain, x, &a, &from, &until, perr,
+		    sizeof(perr)) != 0)
+			continue;
+		if (m->issuer == NULL && X509_up_ref(x) == 1)
+			m->issuer = x;
+		for (k = 0; k < m->nanchor; k++)
+			if (X509_cmp(m->anchor[k], a) == 0)
+				break;
+		if (k < m->nanchor) {		/* one more path to it */
+			if (from < m->anchor_from[k])
+				m->anchor_from[k] = from;
+			if (until > m->anchor_until[k])
+				m->anchor_until[k] = until;
+			X509_free(a);
+		} else if (k < CRL_ANCHOR_MAX) {
+			m->anchor[k] = a;
+			m->anchor_from[k] = from;
+			m->anchor_until[k] = until;
+			m->nanchor++;
+		} else
+			X509_free(a);
 	}
 	AUTHORITY_KEYID_free(akid);
 	ERR_clear_error();
-	return x;
+	if (m->nanchor > 0 && m->issuer != NULL)
+		return 0;
+	if (!verified) {
+		*why = CRL_REJECT_SIGNATURE;
+		snprintf(buf, len, "no trust anchor or intermediate signed it "
+		    "(unknown issuer or bad signature)");
+	} else if (nocrlsign && perr[0] == '\0') {
+		*why = CRL_REJECT_NO_CRLSIGN;
+		snprintf(buf, len, "its issuer may not sign CRLs (no cRLSign "
+		    "in keyUsage)");
+	} else {
+		*why = CRL_REJECT_SIGNER_PATH;
+		snprintf(buf, len, "its signer has no valid path to a trust "
+		    "anchor: %s", perr);
+	}
+	return -1;
 }
 
 /* Critical extensions authd understands in a CRL. */
@@ -200,21 +286,30 @@ crl_ext_known(int nid)
 	    nid == NID_delta_crl;
 }
 
+/* ...and in a CRL entry. */
+static int
+crl_entry_ext_known(int nid)
+{
+	return nid == NID_crl_reason || nid == NID_invalidity_date ||
+	    nid == NID_hold_instruction_code || nid == NID_certificate_issuer;
+}
+
 /*
- * The checks before a CRL is believed: 0, or -1 with *why and the reason in
- * buf.
+ * The checks before a CRL is believed (its IDP read into m already): 0, or
+ * -1 with *why and the reason in buf.  The signer is checked last: it
+ * validates paths.
  */
 static int
-crl_validate(const struct chain_store *chain, X509_CRL *crl, X509 **issuer,
-    enum crl_reject *why, char *buf, size_t len)
+crl_validate(struct crl_meta *m, const struct chain_store *chain,
+    X509_CRL *crl, enum crl_reject *why, char *buf, size_t len)
 {
 	const STACK_OF(X509_REVOKED)	*rev;
+	const STACK_OF(X509_EXTENSION)	*exts;
 	X509_EXTENSION			*ext;
 	time_t				 tu;
 	char				 oid[80];
 	int				 i, j, nid;
 
-	*issuer = NULL;
 	for (i = 0; i < X509_CRL_get_ext_count(crl); i++) {
 		ext = X509_CRL_get_ext(crl, i);
 		nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
@@ -229,30 +324,27 @@ crl_validate(const struct chain_store *chain, X509_CRL *crl, X509 **issuer,
 	}
 	rev = X509_CRL_get_REVOKED(crl);
 	for (i = 0; i < sk_X509_REVOKED_num(rev); i++) {
-		const STACK_OF(X509_EXTENSION) *exts =
-		    X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(rev, i));
-
-		for (j = 0; j < sk_X509_EXTENSION_num(exts); j++)
-			if (X509_EXTENSION_get_critical(
-			    sk_X509_EXTENSION_value(exts, j))) {
-				*why = CRL_REJECT_SCOPE;
-				snprintf(buf, len, "a critical entry extension "
-				    "(an indirect CRL: not supported)");
+		exts = X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(rev,
+		    i));
+		for (j = 0; j < sk_X509_EXTENSION_num(exts); j++) {
+			ext = sk_X509_EXTENSION_value(exts, j);
+			nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+			if (X509_EXTENSION_get_critical(ext) &&
+			    !crl_entry_ext_known(nid)) {
+				OBJ_obj2txt(oid, (int)sizeof(oid),
+				    X509_EXTENSION_get_object(ext), 1);
+				*why = CRL_REJECT_CRITICAL;
+				snprintf(buf, len, "an unknown critical entry "
+				    "extension %s", oid);
 				return -1;
 			}
-	}
-	if ((*issuer = crl_find_issuer(chain, crl)) == NULL) {
-		*why = CRL_REJECT_SIGNATURE;
-		snprintf(buf, len, "no trust anchor or intermediate signed it "
-		    "(unknown issuer or bad signature)");
-		return -1;
-	}
-	if ((X509_get_extension_flags(*issuer) & EXFLAG_KUSAGE) &&
-	    !(X509_get_key_usage(*issuer) & KU_CRL_SIGN)) {
-		*why = CRL_REJECT_NO_CRLSIGN;
-		snprintf(buf, len, "its issuer may not sign CRLs (no cRLSign "
-		    "in keyUsage)");
-		return -1;
+			if (nid == NID_certificate_issuer && !m->indirect) {
+				*why = CRL_REJECT_SCOPE;
+				snprintf(buf, len, "a certificateIssuer entry in "
+				    "a CRL that is not indirect");
+				return -1;
+			}
+		}
 	}
 	if (identity_time(X509_CRL_get0_lastUpdate(crl), &tu) != 0) {
 		*why = CRL_REJECT_UNREADABLE;
@@ -264,57 +356,118 @@ crl_validate(const struct chain_store *chain, X509_CRL *crl, X509 **issuer,
 		snprintf(buf, len, "a thisUpdate in the future");
 		return -1;
 	}
+	return crl_signers(m, chain, crl, why, buf, len);
+}
+
+/* The ReasonFlags of a bit string, bits 1 to 8. */
+static unsigned int
+crl_reason_bits(const ASN1_BIT_STRING *bs)
+{
+	unsigned int	 r = 0;
+	int		 i;
+
+	for (i = 1; i <= 8; i++)
+		if (ASN1_BIT_STRING_get_bit(bs, i))
+			r |= 1u << i;
+	return r;
+}
+
+/* A directoryName GENERAL_NAME holding a copy of n, appended to gens. */
+static int
+crl_gens_add_dn(GENERAL_NAMES *gens, const X509_NAME *n)
+{
+	GENERAL_NAME	*g;
+	X509_NAME	*d;
+
+	if ((g = GENERAL_NAME_new()) == NULL)
+		return -1;
+	if ((d = X509_NAME_dup(n)) == NULL) {
+		GENERAL_NAME_free(g);
+		return -1;
+	}
+	GENERAL_NAME_set0_value(g, GEN_DIRNAME, d);
+	if (!sk_GENERAL_NAME_push(gens, g)) {
+		GENERAL_NAME_free(g);
+		return -1;
+	}
 	return 0;
 }
 
+/*
+ * The Issuing Distribution Point of a CRL (its DER: the same for a file
+ * and for its record) into m: scope flags, reasons, and the names, a name
+ * relative to the CRL issuer made whole (RFC 5280 5.2.5).  m->issuer_name
+ * must be set.  0, or -1 with *why.
+ */
 static int
-crl_meta_idp(struct crl_meta *m, X509_CRL *crl, const char **why)
+crl_meta_idp(struct crl_meta *m, const unsigned char *der, size_t len,
+    const char **why)
 {
-	ISSUING_DIST_POINT	*idp;
+	ISSUING_DIST_POINT	*idp = NULL;
+	const unsigned char	*p = der;
 	GENERAL_NAME		*g;
-	int			 i, rc = 0;
+	int			 i, rc = -1;
 
-	idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL,
-	    NULL);
-	if (idp == NULL)
+	m->reasons = CRL_REASONS_ALL;
+	if (len == 0)
 		return 0;
-	if (idp->indirectCRL || idp->onlysomereasons != NULL) {
-		*why = "an indirect or reason-partitioned CRL (not supported)";
-		rc = -1;
+	if ((idp = d2i_ISSUING_DIST_POINT(NULL, &p, (long)len)) == NULL ||
+	    p != der + len) {
+		*why = "an unreadable Issuing Distribution Point";
 		goto end;
 	}
+	if ((m->idp_der = malloc(len)) == NULL) {
+		*why = "out of memory";
+		goto end;
+	}
+	memcpy(m->idp_der, der, len);
+	m->idp_len = len;
 	m->only_user = idp->onlyuser > 0;
 	m->only_ca = idp->onlyCA > 0;
-	if (idp->onlyattr > 0) {
-		*why = "an attribute-certificate CRL (onlyContainsAttributeCerts)";
-		rc = -1;
+	m->only_attr = idp->onlyattr > 0;
+	m->indirect = idp->indirectCRL > 0;
+	if (idp->onlysomereasons != NULL &&
+	    (m->reasons = crl_reason_bits(idp->onlysomereasons)) == 0) {
+		*why = "onlySomeReasons without a reason";
 		goto end;
 	}
-	if (idp->distpoint != NULL && idp->distpoint->type != 0) {
-		*why = "a partitioned CRL named relative to its issuer (not "
-		    "supported)";
-		rc = -1;
-		goto end;
-	}
-	if (idp->distpoint != NULL && idp->distpoint->type == 0) {
-		for (i = 0; i < sk_GENERAL_NAME_num(idp->distpoint->name.fullname);
-		    i++) {
-			g = sk_GENERAL_NAME_value(idp->distpoint->name.fullname, i);
-			if (g->type != GEN_URI || m->nidp >= CRL_IDP_MAX)
-				continue;
-			if ((m->idp[m->nidp] = strndup((const char *)
-			    ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
-			    (size_t)ASN1_STRING_length(
-			    g->d.uniformResourceIdentifier))) != NULL)
-				m->nidp++;
+	if (idp->distpoint != NULL) {
+		if ((m->dp = GENERAL_NAMES_new()) == NULL) {
+			*why = "out of memory";
+			goto end;
+		}
+		if (idp->distpoint->type == 0) {
+			if (sk_GENERAL_NAME_num(idp->distpoint->name.fullname) >
+			    CRL_IDP_MAX) {
+				*why = "more Issuing Distribution Point names "
+				    "than authd matches";
+				goto end;
+			}
+			for (i = 0; i < sk_GENERAL_NAME_num(
+			    idp->distpoint->name.fullname); i++) {
+				g = GENERAL_NAME_dup(sk_GENERAL_NAME_value(
+				    idp->distpoint->name.fullname, i));
+				if (g == NULL || !sk_GENERAL_NAME_push(m->dp, g)) {
+					GENERAL_NAME_free(g);
+					*why = "out of memory";
+					goto end;
+				}
+			}
+		} else if (DIST_POINT_set_dpname(idp->distpoint,
+		    m->issuer_name) != 1 || idp->distpoint->dpname == NULL ||
+		    crl_gens_add_dn(m->dp, idp->distpoint->dpname) != 0) {
+			*why = "an Issuing Distribution Point name relative to "
+			    "the issuer that cannot be made whole";
+			goto end;
+		}
+		if (sk_GENERAL_NAME_num(m->dp) == 0) {
+			*why = "an Issuing Distribution Point without a name";
+			goto end;
 		}
 	}
-	if (rc == 0 && idp->distpoint != NULL && m->nidp == 0) {
-		/* A partition we could not match would pass for complete. */
-		*why = "a partitioned CRL without an http URI to match";
-		rc = -1;
-	}
+	rc = 0;
 end:
+	ERR_clear_error();
 	ISSUING_DIST_POINT_free(idp);
 	return rc;
 }
@@ -339,50 +492,123 @@ crl_entry_removed(X509_REVOKED *r)
 	return v == CRL_REASON_REMOVE_FROM_CRL;
 }
 
-/* Index the revoked serials: in the store under the CRL's digest, or here. */
+/* The index of issuer n in an indirect CRL, added if new; -1 when full. */
+static int
+crl_ind_index(struct crl_meta *m, const X509_NAME *n)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nind; i++)
+		if (X509_NAME_cmp(m->ind[i], n) == 0)
+			return (int)i;
+	if (m->nind >= CRL_IND_MAX || (m->ind[m->nind] = X509_NAME_dup(n)) ==
+	    NULL)
+		return -1;
+	return (int)m->nind++;
+}
+
+/*
+ * An indirect CRL's entries are attributed by certificateIssuer, which
+ * carries over to the entries after it (RFC 5280 5.3.3); the first ones
+ * belong to the CRL issuer.  Updates *idx; -1 when the extension cannot
+ * be used.
+ */
+static int
+crl_entry_issuer(struct crl_meta *m, X509_REVOKED *r, int *idx)
+{
+	GENERAL_NAMES	*gens;
+	GENERAL_NAME	*g;
+	int		 i, crit, rc = -1;
+
+	gens = X509_REVOKED_get_ext_d2i(r, NID_certificate_issuer, &crit,
+	    NULL);
+	if (gens == NULL)
+		return crit == -1 ? 0 : -1;	/* absent: carried over */
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_DIRNAME) {
+			rc = *idx = crl_ind_index(m, g->d.directoryName);
+			break;
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Index the revoked serials: in the store under the CRL's digest, or here.
+ * A key is the serial's (sign byte, magnitude), with CRL_KEY_REMOVED for a
+ * delta's removeFromCRL; an indirect CRL's keys start with the index of
+ * the entry's issuer.
+ */
 static int
 crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
-    const unsigned char *der, size_t derlen, size_t *count, char *err,
-    size_t errlen)
+    const unsigned char *der, size_t derlen, size_t *count,
+    enum crl_reject *why, char *err, size_t errlen)
 {
 	const STACK_OF(X509_REVOKED)	*rev = X509_CRL_get_REVOKED(crl);
 	struct store_writer		*w = NULL;
-	unsigned char			 key[STORE_KEY_MAX], md[32];
+	X509_REVOKED			*r;
+	unsigned char			 key[STORE_KEY_MAX], md[32], *kp;
 	char				 name[STORE_NAME_MAX];
-	size_t				 klen, i, n;
-	int				 nrev = sk_X509_REVOKED_num(rev);
+	size_t				 klen, i, n, pre;
+	int				 nrev = sk_X509_REVOKED_num(rev), idx = 0;
 
 	*count = 0;
+	*why = CRL_REJECT_INDEX;
+	pre = m->indirect ? 1 : 0;
+	if (m->indirect && crl_ind_index(m, m->issuer_name) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return AUTHD_ENOMEM;
+	}
 	if (store != NULL) {
 		if (identity_sha256(der, derlen, md) != 0)
 			return AUTHD_ECRYPTO;
 		memcpy(name, "crl:", 4);
 		identity_hex(md, name + 4);
 		memcpy(m->setname, name, strlen(name) + 1);
-		if (store_set_find(store, name, &m->set, count) == 0) {
+		/*
+		 * Found: the serials are there, but an indirect CRL's issuer
+		 * table is built from the entries all the same.
+		 */
+		if (!m->indirect && store_set_find(store, name, &m->set,
+		    count) == 0) {
 			m->store = store;
 			return 0;
 		}
-		if (store_writer_new(store, name, (size_t)(nrev > 0 ? nrev : 1),
-		    &w) != 0)
+		if (store_set_find(store, name, &m->set, count) != 0 &&
+		    store_writer_new(store, name, (size_t)(nrev > 0 ? nrev :
+		    1), &w) != 0)
 			return AUTHD_ENOMEM;
 	} else if (nrev > 0 &&
 	    (m->keys = calloc((size_t)nrev, sizeof(*m->keys))) == NULL)
 		return AUTHD_ENOMEM;
 	for (i = 0; i < (size_t)(nrev > 0 ? nrev : 0); i++) {
-		klen = crl_serial_key(X509_REVOKED_get0_serialNumber(
-		    sk_X509_REVOKED_value(rev, (int)i)), key, sizeof(key));
-		if (klen == 0) {
-			snprintf(err, errlen, "a revoked serial longer than "
-			    "%d bytes", STORE_KEY_MAX - 1);
+		r = sk_X509_REVOKED_value(rev, (int)i);
+		if (m->indirect && crl_entry_issuer(m, r, &idx) != 0) {
+			*why = idx < 0 || m->nind >= CRL_IND_MAX ?
+			    CRL_REJECT_LIMIT : CRL_REJECT_SCOPE;
+			snprintf(err, errlen, "a certificateIssuer entry "
+			    "without a directoryName, or more than %d issuers",
+			    CRL_IND_MAX);
 			store_writer_free(&w);
 			return AUTHD_ERANGE;
 		}
-		if (m->is_delta && crl_entry_removed(sk_X509_REVOKED_value(rev,
-		    (int)i)))
-			key[0] |= CRL_KEY_REMOVED;
-		if (w != NULL) {
-			if (store_writer_add(w, key, klen) != 0)
+		kp = key + pre;
+		key[0] = (unsigned char)idx;
+		klen = crl_serial_key(X509_REVOKED_get0_serialNumber(r), kp,
+		    sizeof(key) - pre);
+		if (klen == 0) {
+			snprintf(err, errlen, "a revoked serial longer than "
+			    "%d bytes", STORE_KEY_MAX - 2);
+			store_writer_free(&w);
+			return AUTHD_ERANGE;
+		}
+		klen += pre;
+		if (m->is_delta && crl_entry_removed(r))
+			kp[0] |= CRL_KEY_REMOVED;
+		if (store != NULL) {
+			if (w != NULL && store_writer_add(w, key, klen) != 0)
 				goto fail;
 			continue;
 		}
@@ -392,9 +618,12 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 		memcpy(m->keys[m->nkeys] + 1, key, klen);
 		m->nkeys++;
 	}
-	if (w != NULL) {
-		if (store_writer_commit(&w, &m->set, &n, err, errlen) != 0)
+	if (store != NULL) {
+		if (w != NULL && store_writer_commit(&w, &m->set, &n, err,
+		    errlen) != 0)
 			return AUTHD_EIO;
+		if (w == NULL && m->store == NULL)
+			n = *count;
 		m->store = store;
 		*count = n;
 		return 0;
@@ -408,15 +637,30 @@ fail:
 	return AUTHD_ENOMEM;
 }
 
+/*
+ * Whether serial (of a certificate issued by issuer) is listed with flag:
+ * 1 yes, 0 no, negative when it cannot be looked up (fail closed).
+ */
 static int
-crl_lookup(const struct crl_meta *m, const ASN1_INTEGER *serial, int flag)
+crl_lookup(const struct crl_meta *m, const ASN1_INTEGER *serial,
+    const X509_NAME *issuer, int flag)
 {
 	unsigned char	 key[STORE_KEY_MAX + 1], *kp = key;
-	size_t		 klen;
+	size_t		 klen, pre = m->indirect ? 1 : 0, i;
 
-	if ((klen = crl_serial_key(serial, key + 1, sizeof(key) - 1)) == 0)
-		return AUTHD_ERANGE;	/* cannot be looked up: fail closed */
-	key[1] |= (unsigned char)flag;
+	if (m->indirect) {
+		for (i = 0; i < m->nind; i++)
+			if (X509_NAME_cmp(m->ind[i], issuer) == 0)
+				break;
+		if (i == m->nind)
+			return 0;	/* no entry names that issuer */
+		key[1] = (unsigned char)i;
+	}
+	if ((klen = crl_serial_key(serial, key + 1 + pre, sizeof(key) - 1 -
+	    pre)) == 0)
+		return AUTHD_ERANGE;
+	key[1 + pre] |= (unsigned char)flag;
+	klen += pre;
 	if (m->store != NULL)
 		return store_set_contains(m->store, m->set, key + 1, klen);
 	key[0] = (unsigned char)klen;
@@ -455,38 +699,65 @@ crl_hex_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
+/* The DER of crl's Issuing Distribution Point, or NULL (*len 0). */
+static unsigned char *
+crl_idp_der(X509_CRL *crl, size_t *len)
+{
+	X509_EXTENSION		*ext;
+	const ASN1_OCTET_STRING	*v;
+	unsigned char		*d;
+	int			 i;
+
+	*len = 0;
+	if ((i = X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point,
+	    -1)) < 0 || (ext = X509_CRL_get_ext(crl, i)) == NULL ||
+	    (v = X509_EXTENSION_get_data(ext)) == NULL ||
+	    ASN1_STRING_length(v) <= 0 ||
+	    (d = malloc((size_t)ASN1_STRING_length(v))) == NULL)
+		return NULL;
+	*len = (size_t)ASN1_STRING_length(v);
+	memcpy(d, ASN1_STRING_get0_data(v), *len);
+	return d;
+}
+
 /*
  * Validate, describe and index one CRL into m.  On error, m is empty and
- * err says why (without the file name).
+ * err says why (without the file name), *reject the kind.
  */
 static int
 crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
     struct store *store, X509_CRL *crl, const char *source, size_t *count,
     enum crl_reject *reject, char *err, size_t errlen)
 {
-	unsigned char		*der = NULL;
-	const char		*why;
+	unsigned char		*der = NULL, *idp;
+	const char		*why = NULL;
 	char			 buf[256] = "", ierr[256] = "";
+	size_t			 idplen;
 	int			 derlen, rc;
 
 	memset(m, 0, sizeof(*m));
 	snprintf(m->source, sizeof(m->source), "%s", source);
 	identity_dn(X509_CRL_get_issuer(crl), m->issuer_dn,
 	    sizeof(m->issuer_dn));
-	rc = crl_validate(chain, crl, &m->issuer, reject, buf, sizeof(buf));
-	if (rc == 0 && crl_meta_idp(m, crl, &why) != 0) {
+	if ((m->issuer_name = X509_NAME_dup(X509_CRL_get_issuer(crl))) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		return AUTHD_ENOMEM;
+	}
+	idp = crl_idp_der(crl, &idplen);
+	rc = crl_meta_idp(m, idp, idplen, &why);
+	free(idp);
+	if (rc != 0) {
 		*reject = CRL_REJECT_SCOPE;
 		snprintf(buf, sizeof(buf), "%s", why);
-		rc = -1;
-	}
+	} else
+		rc = crl_validate(m, chain, crl, reject, buf, sizeof(buf));
 	if (rc != 0) {
 		snprintf(err, errlen, "CRL of %s refused: %s", m->issuer_dn,
 		    buf);
-		m->issuer = NULL;	/* not referenced */
 		crl_meta_cleanup(m);
 		return AUTHD_ECONFIG;
 	}
-	X509_up_ref(m->issuer);
 	identity_time(X509_CRL_get0_lastUpdate(crl), &m->this_update);
 	if (X509_CRL_get0_nextUpdate(crl) != NULL)
 		identity_time(X509_CRL_get0_nextUpdate(crl), &m->next_update);
@@ -509,8 +780,8 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 		crl_meta_cleanup(m);
 		return AUTHD_ECRYPTO;
 	}
-	rc = crl_meta_index(m, crl, store, der, (size_t)derlen, count, ierr,
-	    sizeof(ierr));
+	rc = crl_meta_index(m, crl, store, der, (size_t)derlen, count, reject,
+	    ierr, sizeof(ierr));
 	OPENSSL_free(der);
 	if (rc != 0) {
 		snprintf(err, errlen, "CRL of %s: cannot index: %s",
@@ -521,22 +792,25 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 }
 
 /*
- * Whether serial is revoked by base, as changed by delta (NULL: none):
- * 1 yes, 0 no, negative when an index cannot be read.
+ * Whether x (issued by issuer) is revoked by base, as changed by delta
+ * (NULL: none): 1 yes, 0 no, negative when an index cannot be read.
  */
 static int
 crl_revoked(const struct crl_meta *base, const struct crl_meta *delta,
-    const ASN1_INTEGER *serial)
+    X509 *x)
 {
-	int	 rc;
+	const ASN1_INTEGER	*serial = X509_get0_serialNumber(x);
+	const X509_NAME		*issuer = X509_get_issuer_name(x);
+	int			 rc;
 
 	if (delta != NULL) {
-		if ((rc = crl_lookup(delta, serial, 0)) != 0)
+		if ((rc = crl_lookup(delta, serial, issuer, 0)) != 0)
 			return rc;
-		if ((rc = crl_lookup(delta, serial, CRL_KEY_REMOVED)) != 0)
+		if ((rc = crl_lookup(delta, serial, issuer,
+		    CRL_KEY_REMOVED)) != 0)
 			return rc > 0 ? 0 : rc;
 	}
-	return crl_lookup(base, serial, 0);
+	return crl_lookup(base, serial, issuer, 0);
 }
 
 /* Note a rejected source; the caller logs them all at the end. */
@@ -670,6 +944,66 @@ crl_cert_sha256(X509 *x, unsigned char md[IDENTITY_SHA256_LEN])
 	return rc;
 }
 
+/* A length-prefixed blob. */
+static void
+crl_rec_blob(struct crl_rec *r, const void *v, size_t n)
+{
+	uint32_t	 l = (uint32_t)n;
+
+	crl_rec_put(r, &l, sizeof(l));
+	crl_rec_put(r, v, n);
+}
+
+static void
+crl_rec_name(struct crl_rec *r, const X509_NAME *n)
+{
+	const unsigned char	*der;
+	size_t			 len;
+
+	if (X509_NAME_get0_der(n, &der, &len) != 1) {
+		r->bad = 1;
+		return;
+	}
+	crl_rec_blob(r, der, len);
+}
+
+/* A blob in place: *p points into the record. */
+static int
+crl_rec_getblob(struct crl_rec *r, const unsigned char **p, size_t *n)
+{
+	uint32_t	 l;
+
+	if (crl_rec_get(r, &l, sizeof(l)) != 0 || r->len - r->cap < l) {
+		r->bad = 1;
+		return -1;
+	}
+	*p = r->p + r->cap;
+	*n = l;
+	r->cap += l;
+	return 0;
+}
+
+static X509_NAME *
+crl_rec_getname(struct crl_rec *r)
+{
+	const unsigned char	*p, *q;
+	size_t			 n;
+	X509_NAME		*x;
+
+	if (crl_rec_getblob(r, &p, &n) != 0)
+		return NULL;
+	q = p;
+	if ((x = d2i_X509_NAME(NULL, &q, (long)n)) == NULL || q != p + n) {
+		X509_NAME_free(x);
+		r->bad = 1;
+		return NULL;
+	}
+	return x;
+}
+
+/* Records written by another layout are not read: the file is parsed. */
+#define CRL_REC_MAGIC	 0x32524c43u		/* "CLR2" */
+
 /* Write the record of metas m[0..n) (all indexed in the store). */
 static void
 crl_rec_store(struct store *store, const char *name, const struct crl_meta *m,
@@ -677,9 +1011,9 @@ crl_rec_store(struct store *store, const char *name, const struct crl_meta *m,
 {
 	struct crl_rec	 r;
 	unsigned char	 md[IDENTITY_SHA256_LEN];
-	uint32_t	 cnt = (uint32_t)n;
+	uint32_t	 cnt = (uint32_t)n, magic = CRL_REC_MAGIC, nind;
 	int64_t		 t;
-	unsigned char	 b[4];
+	unsigned char	 b;
 	store_set_t	 dbi;
 	size_t		 i, k;
 
@@ -689,6 +1023,7 @@ crl_rec_store(struct store *store, const char *name, const struct crl_meta *m,
 	r.len = 0;
 	r.cap = CRL_REC_MAX;
 	r.bad = 0;
+	crl_rec_put(&r, &magic, sizeof(magic));
 	crl_rec_put(&r, &cnt, sizeof(cnt));
 	for (i = 0; i < n; i++) {
 		if (m[i].store == NULL || crl_cert_sha256(m[i].issuer, md) != 0) {
@@ -700,17 +1035,17 @@ crl_rec_store(struct store *store, const char *name, const struct crl_meta *m,
 		crl_rec_put(&r, &t, sizeof(t));
 		t = (int64_t)m[i].next_update;
 		crl_rec_put(&r, &t, sizeof(t));
-		b[0] = (unsigned char)m[i].is_delta;
-		b[1] = (unsigned char)m[i].only_user;
-		b[2] = (unsigned char)m[i].only_ca;
-		b[3] = (unsigned char)m[i].nidp;
-		crl_rec_put(&r, b, sizeof(b));
+		b = (unsigned char)m[i].is_delta;
+		crl_rec_put(&r, &b, sizeof(b));
 		crl_rec_str(&r, m[i].number);
 		crl_rec_str(&r, m[i].base_number);
 		crl_rec_str(&r, m[i].setname);
-		crl_rec_str(&r, m[i].issuer_dn);
-		for (k = 0; k < m[i].nidp; k++)
-			crl_rec_str(&r, m[i].idp[k]);
+		crl_rec_name(&r, m[i].issuer_name);
+		crl_rec_blob(&r, m[i].idp_der, m[i].idp_len);
+		nind = (uint32_t)m[i].nind;
+		crl_rec_put(&r, &nind, sizeof(nind));
+		for (k = 0; k < m[i].nind; k++)
+			crl_rec_name(&r, m[i].ind[k]);
 	}
 	if (!r.bad)
 		store_kv_put(store, dbi, name, strlen(name), r.p, r.len);
@@ -718,30 +1053,37 @@ crl_rec_store(struct store *store, const char *name, const struct crl_meta *m,
 }
 
 /*
- * Rebuild a file's metas from its record into s.  Returns the number of
- * CRLs added, or -1 when there is no usable record (then nothing added).
+ * Rebuild a file's metas from its record into s, their signers found and
+ * validated again against chain.  Returns the number of CRLs added, or -1
+ * when there is no usable record (then nothing added).
  */
 static int
 crl_rec_load(struct crl_set *s, struct store *store, const char *name,
     const struct chain_store *chain, const char *path)
 {
-	struct crl_rec	 r;
-	struct crl_meta	*m;
-	unsigned char	 md[IDENTITY_SHA256_LEN], cmd[IDENTITY_SHA256_LEN];
-	unsigned char	 b[4];
-	uint32_t	 cnt, i;
-	int64_t		 t;
-	size_t		 first = s->n, count, k, len = 0;
-	store_set_t	 dbi;
-	X509		*x;
+	struct crl_rec		 r;
+	struct crl_meta		*m;
+	const unsigned char	*idp;
+	unsigned char		 md[IDENTITY_SHA256_LEN], cmd[IDENTITY_SHA256_LEN];
+	unsigned char		 b;
+	uint32_t		 cnt, i, magic, nind, k;
+	int64_t			 t;
+	size_t			 first = s->n, count, idplen, j, len = 0;
+	const char		*why;
+	char			 err[256];
+	enum crl_reject		 rj;
+	store_set_t		 dbi;
+	X509			*x;
 
 	if (store_kv_open(store, "crlfiles", &dbi) != 0 ||
 	    (r.p = malloc(CRL_REC_MAX)) == NULL)
 		return -1;
 	r.bad = 0;
 	if (store_kv_get(store, dbi, name, strlen(name), r.p, CRL_REC_MAX,
-	    &len) != 1 || crl_rec_get((r.len = len, r.cap = 0, &r), &cnt,
-	    sizeof(cnt)) != 0 || cnt == 0 || cnt > CRL_MAX - s->n)
+	    &len) != 1 || crl_rec_get((r.len = len, r.cap = 0, &r), &magic,
+	    sizeof(magic)) != 0 || magic != CRL_REC_MAGIC ||
+	    crl_rec_get(&r, &cnt, sizeof(cnt)) != 0 || cnt == 0 ||
+	    cnt > CRL_MAX - s->n)
 		goto fail;
 	for (i = 0; i < cnt; i++) {
 		m = &s->m[s->n];
@@ -752,36 +1094,37 @@ crl_rec_load(struct crl_set *s, struct store *store, const char *name,
 			goto fail;
 		m->this_update = (time_t)t;
 		if (crl_rec_get(&r, &t, sizeof(t)) != 0 ||
-		    crl_rec_get(&r, b, sizeof(b)) != 0 || b[3] > CRL_IDP_MAX)
+		    crl_rec_get(&r, &b, sizeof(b)) != 0)
 			goto fail;
 		m->next_update = (time_t)t;
-		m->is_delta = b[0];
-		m->only_user = b[1];
-		m->only_ca = b[2];
+		m->is_delta = b;
 		if (crl_rec_getstr(&r, m->number, sizeof(m->number)) != 0 ||
 		    crl_rec_getstr(&r, m->base_number,
 		    sizeof(m->base_number)) != 0 ||
 		    crl_rec_getstr(&r, m->setname, sizeof(m->setname)) != 0 ||
-		    crl_rec_getstr(&r, m->issuer_dn, sizeof(m->issuer_dn)) != 0)
+		    (m->issuer_name = crl_rec_getname(&r)) == NULL ||
+		    crl_rec_getblob(&r, &idp, &idplen) != 0 ||
+		    crl_meta_idp(m, idp, idplen, &why) != 0 ||
+		    crl_rec_get(&r, &nind, sizeof(nind)) != 0 ||
+		    nind > CRL_IND_MAX)
 			goto fail;
-		for (k = 0; k < b[3]; k++) {
-			char	 u[FETCH_URL_MAX];
-
-			if (crl_rec_getstr(&r, u, sizeof(u)) != 0 ||
-			    (m->idp[k] = strdup(u)) == NULL)
+		for (k = 0; k < nind; k++) {
+			if ((m->ind[k] = crl_rec_getname(&r)) == NULL)
 				goto fail;
-			m->nidp++;
+			m->nind++;
 		}
-		/* The issuer must still be configured, the same certificate. */
-		for (k = 0; (x = chain_store_ca(chain, k)) != NULL; k++)
+		identity_dn(m->issuer_name, m->issuer_dn, sizeof(m->issuer_dn));
+		/* The signer must still be configured, the same certificate. */
+		for (j = 0; (x = chain_store_ca(chain, j)) != NULL; j++)
 			if (crl_cert_sha256(x, cmd) == 0 &&
 			    memcmp(cmd, md, sizeof(md)) == 0)
 				break;
-		if (x == NULL || store_set_find(store, m->setname, &m->set,
-		    &count) != 0)
+		if (x == NULL || X509_up_ref(x) != 1)
 			goto fail;
-		X509_up_ref(x);
 		m->issuer = x;
+		if (crl_signers(m, chain, NULL, &rj, err, sizeof(err)) != 0 ||
+		    store_set_find(store, m->setname, &m->set, &count) != 0)
+			goto fail;
 		m->store = store;
 		s->entries += count;
 		s->n++;
@@ -1162,43 +1505,176 @@ crl_foreach_rejected(const struct crl_set *s,
 	}
 }
 
-/* Whether the CRL's Issuing Distribution Point covers x. */
+/*
+ * What the checks need of one certificate of a verified chain, its CRL
+ * Distribution Points parsed at most once.
+ */
+struct crl_cert {
+	X509			*x;
+	X509			*issuer;	/* its issuer in the chain */
+	X509			*anchor;	/* the chain's trust anchor */
+	int			 ca;
+	int			 cdp_read;
+	STACK_OF(DIST_POINT)	*cdp;		/* NULL: none */
+};
+
+static void
+crl_cert_init(struct crl_cert *c, STACK_OF(X509) *chain, int i)
+{
+	memset(c, 0, sizeof(*c));
+	c->x = sk_X509_value(chain, i);
+	c->issuer = sk_X509_value(chain, i + 1);
+	c->anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
+	c->ca = X509_check_ca(c->x) != 0;
+}
+
+static void
+crl_cert_cleanup(struct crl_cert *c)
+{
+	sk_DIST_POINT_pop_free(c->cdp, DIST_POINT_free);
+	c->cdp = NULL;
+}
+
+/*
+ * The certificate's distribution points, each relative name made whole
+ * against its cRLIssuer, else the certificate's issuer (RFC 5280 4.2.1.13).
+ */
+static STACK_OF(DIST_POINT) *
+crl_cert_cdp(struct crl_cert *c)
+{
+	DIST_POINT		*dp;
+	const X509_NAME		*iname;
+	GENERAL_NAME		*g;
+	int			 i, j;
+
+	if (c->cdp_read)
+		return c->cdp;
+	c->cdp_read = 1;
+	/* Most certificates have none: no decoding then. */
+	if (X509_get_ext_by_NID(c->x, NID_crl_distribution_points, -1) < 0)
+		return NULL;
+	c->cdp = X509_get_ext_d2i(c->x, NID_crl_distribution_points, NULL,
+	    NULL);
+	for (i = 0; c->cdp != NULL && i < sk_DIST_POINT_num(c->cdp); i++) {
+		dp = sk_DIST_POINT_value(c->cdp, i);
+		if (dp->distpoint == NULL || dp->distpoint->type != 1)
+			continue;
+		iname = X509_get_issuer_name(c->x);
+		for (j = 0; dp->CRLissuer != NULL &&
+		    j < sk_GENERAL_NAME_num(dp->CRLissuer); j++) {
+			g = sk_GENERAL_NAME_value(dp->CRLissuer, j);
+			if (g->type == GEN_DIRNAME) {
+				iname = g->d.directoryName;
+				break;
+			}
+		}
+		(void)DIST_POINT_set_dpname(dp->distpoint, iname);
+	}
+	ERR_clear_error();
+	return c->cdp;
+}
+
+/* Whether a name of gens is n (a directoryName). */
 static int
-crl_applies(const struct crl_meta *m, X509 *x)
+crl_gens_have_dn(const GENERAL_NAMES *gens, const X509_NAME *n)
+{
+	const GENERAL_NAME	*g;
+	int			 i;
+
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_DIRNAME &&
+		    X509_NAME_cmp(g->d.directoryName, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether two lists of general names share one. */
+static int
+crl_gens_meet(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
+{
+	int	 i, j;
+
+	for (i = 0; i < sk_GENERAL_NAME_num(a); i++)
+		for (j = 0; j < sk_GENERAL_NAME_num(b); j++)
+			if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(a, i),
+			    sk_GENERAL_NAME_value(b, j)) == 0)
+				return 1;
+	return 0;
+}
+
+/* Whether the CRL's IDP names meet a distribution point's name. */
+static int
+crl_dpname_meets(const struct crl_meta *m, const DIST_POINT_NAME *dpn)
+{
+	if (dpn->type == 0)
+		return crl_gens_meet(m->dp, dpn->name.fullname);
+	return dpn->dpname != NULL && crl_gens_have_dn(m->dp, dpn->dpname);
+}
+
+/* Whether the signer of m has a valid path to anchor at time at (f). */
+static int
+crl_anchored(const struct crl_meta *m, X509 *anchor, time_t at)
+{
+	size_t	 k;
+
+	for (k = 0; k < m->nanchor; k++)
+		if ((m->anchor[k] == anchor || X509_cmp(m->anchor[k],
+		    anchor) == 0) && at >= m->anchor_from[k] &&
+		    at <= m->anchor_until[k])
+			return 1;
+	return 0;
+}
+
+/*
+ * The reasons for which m answers about c at time at, 0 when it does not
+ * apply: RFC 5280 6.3.3 (b) the issuer (or, for an indirect CRL, the
+ * cRLIssuer of a distribution point) and the scope of its IDP, (d) the
+ * reasons, (f) a signer with a valid path to the certificate's anchor.
+ * A certificate without CRL Distribution Points has one implicit point:
+ * no name, its issuer, all reasons.
+ */
+static unsigned int
+crl_applies(const struct crl_meta *m, struct crl_cert *c, time_t at)
 {
 	STACK_OF(DIST_POINT)	*cdp;
 	DIST_POINT		*dp;
-	GENERAL_NAME		*g;
-	int			 ca = X509_check_ca(x) != 0, i, j, hit = 0;
-	size_t			 k;
+	unsigned int		 r, reasons = 0;
+	int			 i, direct;
 
-	if ((m->only_user && ca) || (m->only_ca && !ca))
+	if (m->only_attr || (m->only_user && c->ca) || (m->only_ca && !c->ca))
 		return 0;
-	if (m->nidp == 0)
-		return 1;
-	if ((cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
-	    NULL)) == NULL)
+	if (!crl_anchored(m, c->anchor, at))
 		return 0;
-	for (i = 0; !hit && i < sk_DIST_POINT_num(cdp); i++) {
+	direct = X509_NAME_cmp(m->issuer_name,
+	    X509_get_issuer_name(c->x)) == 0;
+	if (!direct && !m->indirect)
+		return 0;
+	if ((cdp = crl_cert_cdp(c)) == NULL || sk_DIST_POINT_num(cdp) == 0)
+		return direct && m->dp == NULL ? m->reasons : 0;
+	for (i = 0; i < sk_DIST_POINT_num(cdp); i++) {
 		dp = sk_DIST_POINT_value(cdp, i);
-		if (dp->distpoint == NULL || dp->distpoint->type != 0)
-			continue;
-		for (j = 0; !hit && j < sk_GENERAL_NAME_num(
-		    dp->distpoint->name.fullname); j++) {
-			g = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
-			if (g->type != GEN_URI)
+		if (dp->CRLissuer != NULL) {
+			if (!m->indirect ||
+			    !crl_gens_have_dn(dp->CRLissuer, m->issuer_name))
 				continue;
-			for (k = 0; !hit && k < m->nidp; k++)
-				hit = (size_t)ASN1_STRING_length(
-				    g->d.uniformResourceIdentifier) ==
-				    strlen(m->idp[k]) && memcmp(
-				    ASN1_STRING_get0_data(
-				    g->d.uniformResourceIdentifier), m->idp[k],
-				    strlen(m->idp[k])) == 0;
+		} else if (!direct)
+			continue;
+		if (m->dp != NULL) {
+			if (dp->distpoint != NULL) {
+				if (!crl_dpname_meets(m, dp->distpoint))
+					continue;
+			} else if (dp->CRLissuer == NULL ||
+			    !crl_gens_meet(m->dp, dp->CRLissuer))
+				continue;
 		}
+		r = m->reasons;
+		if (dp->reasons != NULL)
+			r &= crl_reason_bits(dp->reasons);
+		reasons |= r;
 	}
-	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
-	return hit;
+	return reasons;
 }
 
 static int crl_newer(const struct crl_meta *, const struct crl_meta *);
@@ -1623,11 +2099,11 @@ cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
 }
 
 /*
- * A fetched CRL for x (issued by issuer), with a reference, or NULL; *pending
- * names a URL being fetched when there is none yet.  why says what failed.
+ * A fetched CRL for cc, with a reference, or NULL; *pending names a URL
+ * being fetched when there is none yet.  why says what failed.
  */
 static struct cdp_crl *
-cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
+cdp_for(struct crl_cert *cc, time_t at, time_t grace, char *pending,
     size_t plen, char *why, size_t wlen)
 {
 	char		 urls[4][FETCH_URL_MAX];
@@ -1638,7 +2114,7 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 	int		 covers, fresh;
 
 	pending[0] = why[0] = '\0';
-	if ((n = cdp_urls(x, urls, 4)) == 0) {
+	if ((n = cdp_urls(cc->x, urls, 4)) == 0) {
 		snprintf(why, wlen, "no http CRL distribution point");
 		return NULL;
 	}
@@ -1669,9 +2145,7 @@ cdp_for(X509 *x, X509 *issuer, time_t at, time_t grace, char *pending,
 			}
 			cdp_crl_release(st);
 		}
-		covers = c->crl != NULL && (c->crl->m.issuer == issuer ||
-		    X509_cmp(c->crl->m.issuer, issuer) == 0) &&
-		    crl_applies(&c->crl->m, x);
+		covers = c->crl != NULL && crl_applies(&c->crl->m, cc, at) != 0;
 		fresh = covers && (c->crl->m.next_update == 0 ||
 		    at <= c->crl->m.next_update + grace);
 		if (fresh) {
@@ -1735,63 +2209,121 @@ crl_newer(const struct crl_meta *a, const struct crl_meta *b)
 }
 
 /*
- * The newest complete CRL by issuer that applies to x and is in force at
- * at, and the newest delta CRL that builds on it (RFC 5280 5.2.4: its
- * BaseCRLNumber not above the base's number, issued after it), or NULL.
+ * Two CRLs of one series: the same issuer, signer key and scope.  Of a
+ * series, only the newest counts (a hold released drops an entry).
  */
-static const struct crl_meta *
-crl_for(const struct crl_set *s, X509 *x, X509 *issuer, time_t at,
-    const struct crl_meta **delta)
+static int
+crl_same_series(const struct crl_meta *a, const struct crl_meta *b)
 {
-	const struct crl_meta	*best = NULL, *m;
-	size_t			 i;
+	int	 i;
 
-	if (delta != NULL)
-		*delta = NULL;
-	for (i = 0; i < s->n; i++) {
-		m = &s->m[i];
-		if (m->is_delta ||
-		    (m->issuer != issuer && X509_cmp(m->issuer, issuer) != 0) ||
-		    m->this_update > at + CRL_SKEW || !crl_applies(m, x))
-			continue;
-		if (best == NULL || crl_newer(m, best))
-			best = m;
-	}
-	for (i = 0; best != NULL && delta != NULL && i < s->n; i++) {
-		m = &s->m[i];
-		if (!m->is_delta ||
-		    (m->issuer != issuer && X509_cmp(m->issuer, issuer) != 0) ||
-		    m->this_update > at + CRL_SKEW || !crl_applies(m, x) ||
-		    m->this_update < best->this_update ||
-		    best->number[0] == '\0' ||
-		    crl_hex_cmp(m->base_number, best->number) > 0)
-			continue;
-		if (*delta == NULL || crl_newer(m, *delta))
-			*delta = m;
-	}
-	return best;
+	if (a->reasons != b->reasons || a->indirect != b->indirect ||
+	    a->only_user != b->only_user || a->only_ca != b->only_ca ||
+	    a->only_attr != b->only_attr || (a->dp == NULL) != (b->dp == NULL) ||
+	    X509_NAME_cmp(a->issuer_name, b->issuer_name) != 0)
+		return 0;
+	if (a->issuer != b->issuer && EVP_PKEY_eq(X509_get0_pubkey(a->issuer),
+	    X509_get0_pubkey(b->issuer)) != 1)
+		return 0;
+	if (a->dp == NULL)
+		return 1;
+	if (sk_GENERAL_NAME_num(a->dp) != sk_GENERAL_NAME_num(b->dp))
+		return 0;
+	for (i = 0; i < sk_GENERAL_NAME_num(a->dp); i++)
+		if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(a->dp, i),
+		    sk_GENERAL_NAME_value(b->dp, i)) != 0)
+			return 0;
+	return 1;
 }
 
-/* A CRL's times at at: 0 when usable (perhaps in the grace), else expired. */
-static int
-crl_fresh(const struct crl_meta *m, time_t at, time_t grace,
-    struct crl_result *res, int depth)
+/* A CRL that answers for a certificate, with its delta and reasons. */
+struct crl_pick {
+	const struct crl_meta	*base, *delta;
+	unsigned int		 reasons;
+};
+
+/*
+ * The CRLs of s that answer for c at time at (RFC 5280 6.3.3): of each
+ * series that applies, the newest complete CRL in force (not issued after
+ * at), and the newest delta that builds on it (5.2.4: its BaseCRLNumber
+ * not above the base's number, issued after it).  Several series answer
+ * together: each key of a renewed CA, each reason partition.  Returns how
+ * many, at most max.
+ */
+static size_t
+crl_pick(const struct crl_set *s, struct crl_cert *c, time_t at,
+    struct crl_pick *out, size_t max)
 {
-	if (m->next_update != 0 && at > m->next_update) {
-		if (at > m->next_update + grace) {
-			res->status = CRL_EXPIRED;
-			res->depth = depth;
-			snprintf(res->detail, sizeof(res->detail), "the %sCRL "
-			    "of %.200s (%.200s) is past its nextUpdate",
-			    m->is_delta ? "delta " : "", m->issuer_dn,
-			    m->source);
-			return -1;
+	const struct crl_meta	*m;
+	struct crl_pick		*p;
+	unsigned int		 r;
+	size_t			 i, k, n = 0;
+
+	for (i = 0; s != NULL && i < s->n; i++) {
+		m = &s->m[i];
+		if (m->is_delta || m->this_update > at + CRL_SKEW ||
+		    (r = crl_applies(m, c, at)) == 0)
+			continue;
+		for (k = 0; k < n && !crl_same_series(out[k].base, m); k++)
+			;
+		if (k < n) {
+			if (crl_newer(m, out[k].base)) {
+				out[k].base = m;
+				out[k].reasons = r;
+			}
+		} else if (n < max) {
+			out[n].base = m;
+			out[n].delta = NULL;
+			out[n].reasons = r;
+			n++;
 		}
-		res->in_grace = 1;
 	}
-	if (m->next_update != 0 && m->next_update + grace < res->valid_until)
-		res->valid_until = m->next_update + grace;
-	return 0;
+	for (i = 0; s != NULL && i < s->n; i++) {
+		m = &s->m[i];
+		if (!m->is_delta || m->this_update > at + CRL_SKEW)
+			continue;
+		for (k = 0; k < n; k++) {
+			p = &out[k];
+			if (!crl_same_series(p->base, m) ||
+			    m->this_update < p->base->this_update ||
+			    p->base->number[0] == '\0' ||
+			    crl_hex_cmp(m->base_number, p->base->number) > 0 ||
+			    crl_applies(m, c, at) == 0)
+				continue;
+			if (p->delta == NULL || crl_newer(m, p->delta))
+				p->delta = m;
+		}
+	}
+	return n;
+}
+
+/* Whether a CRL is past nextUpdate and the grace at time at. */
+static int
+crl_expired(const struct crl_meta *m, time_t at, time_t grace)
+{
+	return m != NULL && m->next_update != 0 && at > m->next_update + grace;
+}
+
+/* The reasons of a mask, for a message. */
+static void
+crl_reasons_str(unsigned int mask, char *buf, size_t len)
+{
+	static const char *const names[] = { "unused", "keyCompromise",
+	    "cACompromise", "affiliationChanged", "superseded",
+	    "cessationOfOperation", "certificateHold", "privilegeWithdrawn",
+	    "aACompromise" };
+	size_t	 o = 0;
+	int	 i, n;
+
+	buf[0] = '\0';
+	for (i = 1; i <= 8; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", names[i]);
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
 }
 
 /*
@@ -1818,71 +2350,125 @@ crl_rejected_for(const struct crl_set *s, X509 *issuer)
 }
 
 /*
- * The certificate at depth i of chain against its issuer's CRL.  Returns
- * 0 when it is not revoked (or its CRL is missing and missing_allow),
- * else 1 with res filled.
+ * The certificate at depth i of chain against the CRLs that answer for it
+ * (RFC 5280 6.3.3): revoked when any in-force CRL lists it; not revoked
+ * only when the CRLs in force cover every reason.  Returns 0 when it is
+ * not revoked (or its CRLs are missing and missing_allow), else 1 with
+ * res filled.
  */
 static int
 crl_check_one(const struct crl_set *s, STACK_OF(X509) *chain, int i,
     time_t at, int missing_allow, time_t grace, struct crl_result *res)
 {
-	const struct crl_meta	*m, *d = NULL;
+	struct crl_pick		 picks[CRL_PICK_MAX + 1];
+	const struct crl_pick	*p, *expired = NULL;
 	const struct crl_rej	*r;
+	struct crl_cert		 c;
 	struct cdp_crl		*fetched = NULL;
-	char			 dn[256], why[512];
-	X509			*x = sk_X509_value(chain, i);
-	int			 rc, stop = 1;
+	char			 dn[256], why[512] = "", rs[160];
+	unsigned int		 covered = 0, fr;
+	size_t			 n, k;
+	time_t			 t;
+	int			 rc, stop = 1, grace_used = 0;
 
-	if ((m = crl_for(s, x, sk_X509_value(chain, i + 1), at, &d)) == NULL) {
-		fetched = cdp_for(x, sk_X509_value(chain, i + 1), at, grace,
-		    res->pending_url, sizeof(res->pending_url), why,
-		    sizeof(why));
-		if (res->pending_url[0] != '\0') {
-			res->status = CRL_PENDING;
+	crl_cert_init(&c, chain, i);
+	n = crl_pick(s, &c, at, picks, CRL_PICK_MAX);
+	for (k = 0; ; k++) {
+		if (k == n) {
+			/* The files leave reasons open: the DPs, once. */
+			if (covered == CRL_REASONS_ALL || fetched != NULL ||
+			    res->pending_url[0] != '\0')
+				break;
+			fetched = cdp_for(&c, at, grace, res->pending_url,
+			    sizeof(res->pending_url), why, sizeof(why));
+			if (res->pending_url[0] != '\0') {
+				res->status = CRL_PENDING;
+				res->depth = i;
+				snprintf(res->detail, sizeof(res->detail),
+				    "fetching %.400s", res->pending_url);
+				goto end;
+			}
+			if (fetched == NULL || (fr = crl_applies(&fetched->m,
+			    &c, at)) == 0)
+				break;
+			picks[n].base = &fetched->m;
+			picks[n].delta = NULL;
+			picks[n].reasons = fr;
+			n++;
+		}
+		p = &picks[k];
+		if ((rc = crl_revoked(p->base, p->delta, c.x)) != 0) {
+			identity_dn(X509_get_subject_name(c.x), dn, sizeof(dn));
+			res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
 			res->depth = i;
-			snprintf(res->detail, sizeof(res->detail),
-			    "fetching %.400s", res->pending_url);
+			snprintf(res->detail, sizeof(res->detail), rc > 0 ?
+			    "%.160s (depth %d) is revoked by the %sCRL of "
+			    "%.160s (%.160s)" : "cannot read the index for "
+			    "%.160s (depth %d), %sCRL of %.160s (%.160s)", dn,
+			    i, p->delta != NULL && rc > 0 ? "delta " : "",
+			    p->base->issuer_dn, p->base->source);
 			goto end;
 		}
-		if (fetched != NULL)
-			m = &fetched->m;
-	}
-	if (m == NULL) {
-		if (missing_allow) {
-			stop = 0;
-			goto end;
+		if (crl_expired(p->base, at, grace) ||
+		    crl_expired(p->delta, at, grace)) {
+			if (expired == NULL)
+				expired = p;
+			continue;
 		}
-		/* Names only for the answers that show them. */
-		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
-		res->status = CRL_MISSING;
-		res->depth = i;
-		if ((r = crl_rejected_for(s, sk_X509_value(chain, i + 1))) !=
-		    NULL)
-			snprintf(why, sizeof(why), "%.200s was rejected (%s): "
-			    "%.200s", r->source, crl_reject_str(r->why),
-			    r->detail);
-		snprintf(res->detail, sizeof(res->detail), "no CRL from the "
-		    "issuer of %.200s (depth %d): %.250s", dn, i, why);
+		covered |= p->reasons;
+		if ((p->base->next_update != 0 && at > p->base->next_update) ||
+		    (p->delta != NULL && p->delta->next_update != 0 &&
+		    at > p->delta->next_update))
+			grace_used = 1;
+		if (p->base->next_update != 0 &&
+		    p->base->next_update + grace < res->valid_until)
+			res->valid_until = p->base->next_update + grace;
+		if (p->delta != NULL && p->delta->next_update != 0 &&
+		    p->delta->next_update + grace < res->valid_until)
+			res->valid_until = p->delta->next_update + grace;
+		/* How fresh the answer is: its oldest CRL (a delta's time). */
+		t = p->delta != NULL ? p->delta->this_update :
+		    p->base->this_update;
+		if (res->this_update == 0 || t < res->this_update)
+			res->this_update = t;
+	}
+	if (covered == CRL_REASONS_ALL) {
+		res->in_grace = res->in_grace || grace_used;
+		stop = 0;
 		goto end;
 	}
-	if (crl_fresh(m, at, grace, res, i) != 0 ||
-	    (d != NULL && crl_fresh(d, at, grace, res, i) != 0))
-		goto end;
-	/* How fresh the answer is: the delta's time when one applies. */
-	res->this_update = d != NULL ? d->this_update : m->this_update;
-	if ((rc = crl_revoked(m, d, X509_get0_serialNumber(x))) != 0) {
-		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
-		res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
+	if (expired != NULL) {
+		res->status = CRL_EXPIRED;
 		res->depth = i;
-		snprintf(res->detail, sizeof(res->detail), rc > 0 ?
-		    "%.160s (depth %d) is revoked by the CRL of %.160s "
-		    "(%.160s)" : "cannot read the index for %.160s "
-		    "(depth %d), CRL of %.160s (%.160s)", dn, i,
-		    m->issuer_dn, m->source);
+		p = expired;
+		snprintf(res->detail, sizeof(res->detail), "the %sCRL of %.200s "
+		    "(%.200s) is past its nextUpdate",
+		    crl_expired(p->base, at, grace) ? "" : "delta ",
+		    p->base->issuer_dn, crl_expired(p->base, at, grace) ?
+		    p->base->source : p->delta->source);
 		goto end;
 	}
-	stop = 0;
+	if (missing_allow) {
+		stop = 0;
+		goto end;
+	}
+	/* Names only for the answers that show them. */
+	identity_dn(X509_get_subject_name(c.x), dn, sizeof(dn));
+	res->status = CRL_MISSING;
+	res->depth = i;
+	if (covered != 0) {
+		crl_reasons_str(CRL_REASONS_ALL & ~covered, rs, sizeof(rs));
+		snprintf(why, sizeof(why), "its CRLs do not cover every reason "
+		    "(none for %s)", rs);
+	} else if ((r = crl_rejected_for(s, c.issuer)) != NULL)
+		snprintf(why, sizeof(why), "%.200s was rejected (%s): %.200s",
+		    r->source, crl_reject_str(r->why), r->detail);
+	else if (why[0] == '\0')
+		snprintf(why, sizeof(why), "none applies");
+	snprintf(res->detail, sizeof(res->detail), "no CRL from the "
+	    "issuer of %.200s (depth %d): %.250s", dn, i, why);
 end:
+	crl_cert_cleanup(&c);
 	cdp_crl_release(fetched);
 	return stop;
 }
@@ -1946,12 +2532,13 @@ crl_time(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 
-/* One line about m into buf at *o; -1 when it does not fit. */
+/* One line about a CRL into buf at *o; -1 when it does not fit. */
 static int
-crl_describe_one(const struct crl_meta *m, int depth, char *buf, size_t len,
-    size_t *o)
+crl_describe_one(const struct crl_meta *m, unsigned int reasons, int depth,
+    char *buf, size_t len, size_t *o)
 {
-	char	 t1[32], t2[32], base[100] = "";
+	char	 t1[32], t2[32], base[100] = "", signer[300] = "", rs[160];
+	char	 part[200] = "";
 	int	 n;
 
 	crl_time(m->this_update, t1, sizeof(t1));
@@ -1962,10 +2549,25 @@ crl_describe_one(const struct crl_meta *m, int depth, char *buf, size_t len,
 	if (m->is_delta)
 		snprintf(base, sizeof(base), " (delta on base %s)",
 		    m->base_number);
-	n = snprintf(buf + *o, len - *o, "%sdepth %d: %sCRL of %s, number %s%s, "
-	    "thisUpdate %s, nextUpdate %s, from %s", *o ? "\n" : "", depth,
-	    m->is_delta ? "delta " : "", m->issuer_dn, m->number[0] ?
-	    m->number : "-", base, t1, t2, m->source);
+	/* The signer, when it is not the issuer's own certificate. */
+	if (X509_NAME_cmp(X509_get_subject_name(m->issuer),
+	    X509_get_issuer_name(m->issuer)) != 0 || m->nanchor != 1 ||
+	    X509_cmp(m->issuer, m->anchor[0]) != 0) {
+		identity_dn(X509_get_issuer_name(m->issuer), signer,
+		    sizeof(signer));
+		memmove(signer + 26, signer, strnlen(signer, sizeof(signer) -
+		    27) + 1);
+		memcpy(signer, ", signer's certificate by ", 26);
+	}
+	if (reasons != CRL_REASONS_ALL) {
+		crl_reasons_str(reasons, rs, sizeof(rs));
+		snprintf(part, sizeof(part), ", reasons %s", rs);
+	}
+	n = snprintf(buf + *o, len - *o, "%sdepth %d: %s%sCRL of %s, number "
+	    "%s%s, thisUpdate %s, nextUpdate %s, from %s%s%s", *o ? "\n" : "",
+	    depth, m->indirect ? "indirect " : "", m->is_delta ? "delta " : "",
+	    m->issuer_dn, m->number[0] ? m->number : "-", base, t1, t2,
+	    m->source, part, signer);
 	if (n < 0 || (size_t)n >= len - *o)
 		return -1;
 	*o += (size_t)n;
@@ -1976,44 +2578,48 @@ void
 crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
     char *buf, size_t len)
 {
-	const struct crl_meta	*m, *d;
-	size_t			 o = 0;
-	int			 i;
+	struct crl_pick	 picks[CRL_PICK_MAX];
+	struct crl_cert	 c;
+	size_t		 o = 0, n, k;
+	int		 i, full = 0;
 
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	for (i = 0; s != NULL && chain != NULL &&
+	for (i = 0; s != NULL && chain != NULL && !full &&
 	    i + 1 < sk_X509_num(chain); i++) {
-		if ((m = crl_for(s, sk_X509_value(chain, i),
-		    sk_X509_value(chain, i + 1), at, &d)) == NULL)
-			continue;
-		if (crl_describe_one(m, i, buf, len, &o) != 0 ||
-		    (d != NULL && crl_describe_one(d, i, buf, len, &o) != 0))
-			break;
+		crl_cert_init(&c, chain, i);
+		n = crl_pick(s, &c, at, picks, CRL_PICK_MAX);
+		for (k = 0; k < n && !full; k++)
+			full = crl_describe_one(picks[k].base, picks[k].reasons,
+			    i, buf, len, &o) != 0 || (picks[k].delta != NULL &&
+			    crl_describe_one(picks[k].delta, picks[k].reasons,
+			    i, buf, len, &o) != 0);
+		crl_cert_cleanup(&c);
 	}
 }
 
 /* ------------------------------------------------ for /metrics */
 
-/* Same issuer and same partition (first IDP name): one CRL is in use. */
-static int
-crl_same_scope(const struct crl_meta *a, const struct crl_meta *b)
-{
-	if (X509_cmp(a->issuer, b->issuer) != 0 || a->nidp != b->nidp)
-		return 0;
-	return a->nidp == 0 || strcmp(a->idp[0], b->idp[0]) == 0;
-}
-
 static void
 crl_info_call(const struct crl_meta *m, const char *source,
     void (*fn)(void *, const struct crl_info *), void *arg)
 {
-	struct crl_info	 ci;
-	char		 src[1200];
+	struct crl_info		 ci;
+	const GENERAL_NAME	*g;
+	char			 src[1200], dn[256];
 
-	if (m->nidp > 0) {
-		snprintf(src, sizeof(src), "%s (%s)", source, m->idp[0]);
+	if (m->dp != NULL && (g = sk_GENERAL_NAME_value(m->dp, 0)) != NULL) {
+		if (g->type == GEN_URI)
+			snprintf(src, sizeof(src), "%s (%.*s)", source,
+			    ASN1_STRING_length(g->d.uniformResourceIdentifier),
+			    ASN1_STRING_get0_data(
+			    g->d.uniformResourceIdentifier));
+		else if (g->type == GEN_DIRNAME) {
+			identity_dn(g->d.directoryName, dn, sizeof(dn));
+			snprintf(src, sizeof(src), "%s (%s)", source, dn);
+		} else
+			snprintf(src, sizeof(src), "%s (a partition)", source);
 		source = src;
 	}
 	ci.issuer = m->issuer_dn;
@@ -2037,7 +2643,7 @@ crl_foreach(const struct crl_set *s, void (*fn)(void *,
 			continue;
 		for (j = 0, newest = 1; j < s->n && newest; j++) {
 			o = &s->m[j];
-			if (j == i || o->is_delta || !crl_same_scope(m, o))
+			if (j == i || o->is_delta || !crl_same_series(m, o))
 				continue;
 			/* The newer one wins; of two equal, the first. */
 			if (crl_newer(o, m) || (j < i && !crl_newer(m, o)))

@@ -57,6 +57,7 @@ enum crl_status {
 	X(CRL_REJECT_UNREADABLE, "unreadable")	/* not CRLs: garbage, cut, too big */ \
 	X(CRL_REJECT_SIGNATURE,	 "signature")	/* no configured CA's key verifies it */ \
 	X(CRL_REJECT_NO_CRLSIGN, "no-crlsign")	/* its signer may not sign CRLs */ \
+	X(CRL_REJECT_SIGNER_PATH, "signer-untrusted") /* no valid path for its signer */ \
 	X(CRL_REJECT_CRITICAL,	 "critical-extension") /* one authd does not know */ \
 	X(CRL_REJECT_FUTURE,	 "not-yet-valid") /* thisUpdate in the future */ \
 	X(CRL_REJECT_SCOPE,	 "scope")	/* a scope authd cannot match */ \

@@ -207,6 +207,9 @@ static const struct ccase ccases[] = {
 	{ "int.crl.pem root.crl.pem int-badsig.crl.pem", "client.pem", CHAIN, 0, 0, 0, CRL_GOOD, -1, 0 },
 	{ "corrupt.crl.pem int.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
 	{ "int-future.crl.pem both.crl.pem", "revoked.pem", LEAF, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	/* an indirect CRL: entries without certificateIssuer are its issuer's */
+	{ "int-indirect.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_REVOKED, 0, 0 },
+	{ "int-indirect.crl.pem root.crl.pem", "client.pem", CHAIN, 0, 0, 0, CRL_GOOD, -1, 0 },
 	/* an issuer whose only CRL was rejected has none: never "not revoked" */
 	{ "int-badsig.crl.pem root.crl.pem", "client.pem", CHAIN, 0, 0, 0, CRL_MISSING, 0, 0 },
 	{ "int-badsig.crl.pem root.crl.pem", "revoked.pem", CHAIN, 0, 0, 0, CRL_MISSING, 0, 0 },
@@ -237,7 +240,6 @@ static const struct lcase lcases[] = {
 	{ "int-future.crl.pem", NULL, "int-future.crl.pem", "future", CRL_REJECT_FUTURE, 0 },
 	{ "corrupt.crl.pem", NULL, "corrupt.crl.pem", "not a valid CRL file", CRL_REJECT_UNREADABLE, 0 },
 	{ "int-unknown-critical.crl.pem", NULL, "int-unknown-critical.crl.pem", "critical", CRL_REJECT_CRITICAL, 0 },
-	{ "int-indirect.crl.pem", NULL, "int-indirect.crl.pem", "indirect", CRL_REJECT_SCOPE, 0 },
 	/* a certificate is not a CRL */
 	{ "../client.pem", NULL, "client.pem", "not a valid CRL file", CRL_REJECT_UNREADABLE, 0 },
 	/* one bad file never spoils the others */
