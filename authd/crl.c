@@ -888,6 +888,8 @@ struct crl_rec {
 static void
 crl_rec_put(struct crl_rec *r, const void *v, size_t n)
 {
+	if (n == 0)
+		return;		/* v may be NULL: an empty blob */
 	if (r->bad || r->cap - r->len < n) {
 		r->bad = 1;
 		return;

@@ -242,7 +242,7 @@ verdict_crl_who(struct verdict *out, STACK_OF(X509) *chain, int depth,
 	char	 dn[256];
 
 	if (depth == 0 && out->has_identity)
-		snprintf(dn, sizeof(dn), "%s", out->id.subject);
+		snprintf(dn, sizeof(dn), "%.250s", out->id.subject);
 	else if (chain != NULL && depth >= 0 && depth < sk_X509_num(chain))
 		identity_dn(X509_get_subject_name(sk_X509_value(chain, depth)),
 		    dn, sizeof(dn));
