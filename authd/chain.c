@@ -475,6 +475,24 @@ chain_store_trust(const struct chain_store *st)
 	return st->full;
 }
 
+X509_STORE *
+chain_store_trust_at(const struct chain_store *st, time_t at)
+{
+	X509_STORE	*x;
+	int		 i;
+
+	if ((x = X509_STORE_new()) == NULL)
+		return NULL;
+	for (i = 0; i < sk_X509_num(st->anchors); i++)
+		if (X509_STORE_add_cert(x, sk_X509_value(st->anchors, i)) != 1) {
+			X509_STORE_free(x);
+			return NULL;
+		}
+	/* Inherited by the contexts made from it: OCSP_basic_verify's too. */
+	X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(x), at);
+	return x;
+}
+
 STACK_OF(X509) *
 chain_store_untrusted(const struct chain_store *st)
 {
@@ -567,9 +585,11 @@ chain_verify(const struct chain_store *st, X509 *leaf, time_t at,
 	memset(res, 0, sizeof(*res));
 	/*
 	 * A CA certificate is never a client: with the fast way it could even
-	 * be its own trust anchor.
+	 * be its own trust anchor.  Purpose "any" checks no purpose at all, as
+	 * X509_PURPOSE_ANY: there a CA certificate may be the end entity.
 	 */
-	if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
+	if (purpose != CONFIG_PURPOSE_ANY &&
+	    (X509_get_extension_flags(leaf) & EXFLAG_CA)) {
 		res->status = CHAIN_WRONG_PURPOSE;
 		res->x509_error = X509_V_ERR_INVALID_PURPOSE;
 		res->error_depth = 0;

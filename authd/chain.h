@@ -92,6 +92,12 @@ int	 chain_anchor(const struct chain_store *store, X509 *x, X509 **anchor,
 	    time_t *from, time_t *until, char *buf, size_t len);
 /* The anchors as an X509_STORE and the intermediates, for OCSP signers. */
 X509_STORE	*chain_store_trust(const struct chain_store *store);
+/*
+ * A new store of the anchors whose verifications run at time at (OCSP
+ * responder chains judged at the decision time); the caller frees it.
+ */
+X509_STORE	*chain_store_trust_at(const struct chain_store *store,
+		    time_t at);
 STACK_OF(X509)	*chain_store_untrusted(const struct chain_store *store);
 
 /*

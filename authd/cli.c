@@ -15,7 +15,7 @@ cli_usage(FILE *f)
 "usage: authd serve [--config FILE] [-n] [--KEY VALUE ...]\n"
 "       authd check [--config FILE] [--KEY VALUE ...] [--uri PATH]\n"
 "                   [--method M] [--host H] [--ruleset R] [--at TIME]\n"
-"                   [--purpose client|server|any] [--ocsp-response DER]\n"
+"                   [--purpose client|server|any] [--ocsp-response DER]...\n"
 "                   [--json] CERT.pem\n"
 "       authd policy check FILE\n"
 "       authd doctor [--cert C.pem [--key K.pem]] [--ca FILE]\n"
@@ -244,8 +244,14 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		else if (cli->command == CLI_CHECK && strcmp(name, "ruleset") == 0)
 			cli->ruleset = val;
 		else if (cli->command == CLI_CHECK &&
-		    strcmp(name, "ocsp-response") == 0)
-			cli->ocsp_response = val;
+		    strcmp(name, "ocsp-response") == 0) {
+			if (cli->nocsp_response >= CLI_OCSP_RESPONSES_MAX) {
+				snprintf(err, errlen, "--ocsp-response: at most "
+				    "%d (one per depth)", CLI_OCSP_RESPONSES_MAX);
+				return -1;
+			}
+			cli->ocsp_response[cli->nocsp_response++] = val;
+		}
 		else if (cli->command == CLI_DOCTOR && strcmp(name, "cert") == 0)
 			cli->cert = val;
 		else if (cli->command == CLI_DOCTOR && strcmp(name, "key") == 0)

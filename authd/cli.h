@@ -35,7 +35,10 @@ struct cli {
 	const char		*uri, *method, *host, *ruleset;
 	const char		*cert;		/* check: the certificate file;
 						   doctor --cert */
-	const char		*ocsp_response;	/* check --ocsp-response */
+#define CLI_OCSP_RESPONSES_MAX	 8
+	/* check --ocsp-response, once per depth of the chain */
+	const char		*ocsp_response[CLI_OCSP_RESPONSES_MAX];
+	size_t			 nocsp_response;
 	const char		*policy;	/* policy check: the file */
 	const char		*url;		/* doctor: https://HOST:PORT */
 	const char		*key, *ca;	/* doctor --key, --ca */

@@ -619,11 +619,10 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 		m->nkeys++;
 	}
 	if (store != NULL) {
+		n = *count;		/* found: as store_set_find said */
 		if (w != NULL && store_writer_commit(&w, &m->set, &n, err,
 		    errlen) != 0)
 			return AUTHD_EIO;
-		if (w == NULL && m->store == NULL)
-			n = *count;
 		m->store = store;
 		*count = n;
 		return 0;
@@ -889,6 +888,8 @@ struct crl_rec {
 static void
 crl_rec_put(struct crl_rec *r, const void *v, size_t n)
 {
+	if (n == 0)
+		return;		/* v may be NULL: an empty blob */
 	if (r->bad || r->cap - r->len < n) {
 		r->bad = 1;
 		return;
@@ -2398,15 +2399,17 @@ crl_check_one(const struct crl_set *s, STACK_OF(X509) *chain, int i,
 		}
 		p = &picks[k];
 		if ((rc = crl_revoked(p->base, p->delta, c.x)) != 0) {
-			identity_dn(X509_get_subject_name(c.x), dn, sizeof(dn));
+			/*
+			 * Without the certificate's name: the caller has it
+			 * (formatting a DN costs more than the lookup).
+			 */
 			res->status = rc > 0 ? CRL_REVOKED : CRL_ERROR;
 			res->depth = i;
 			snprintf(res->detail, sizeof(res->detail), rc > 0 ?
-			    "%.160s (depth %d) is revoked by the %sCRL of "
-			    "%.160s (%.160s)" : "cannot read the index for "
-			    "%.160s (depth %d), %sCRL of %.160s (%.160s)", dn,
-			    i, p->delta != NULL && rc > 0 ? "delta " : "",
-			    p->base->issuer_dn, p->base->source);
+			    "revoked by the %sCRL of %.200s (%.200s)" :
+			    "cannot read the index of the %sCRL of %.200s "
+			    "(%.200s)", p->delta != NULL && rc > 0 ? "delta " :
+			    "", p->base->issuer_dn, p->base->source);
 			goto end;
 		}
 		if (crl_expired(p->base, at, grace) ||

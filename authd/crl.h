@@ -85,6 +85,10 @@ struct crl_rejection {
 struct crl_result {
 	enum crl_status	 status;
 	int		 depth;		/* of the certificate concerned, -1 none */
+	/*
+	 * Why; for CRL_REVOKED and CRL_ERROR without the certificate's own
+	 * name ("revoked by the CRL of ISSUER (SOURCE)"): the caller has it.
+	 */
 	char		 detail[CRL_DETAIL_MAX];
 	/*
 	 * Until when this answer holds: the earliest nextUpdate (plus grace)

@@ -1296,6 +1296,7 @@ doctor_crl_own(struct doctor *d, struct snapshot *snap, const char *url)
 	struct crl_result	 cr;
 	struct doctor_crlinfo	 info;
 	char			 t1[32], t2[32], dates[128] = "", fix[DOCTOR_FIX_MAX];
+	char			 dn[256];
 
 	memset(&info, 0, sizeof(info));
 	if (fetch_pool_new(1, 8, &pool) != 0) {
@@ -1320,10 +1321,15 @@ doctor_crl_own(struct doctor *d, struct snapshot *snap, const char *url)
 		    "CRL from %.300s%s", info.found ? info.source : url, dates);
 		break;
 	case CRL_REVOKED:
+		dn[0] = '\0';
+		if (d->cchain != NULL && cr.depth >= 0 &&
+		    cr.depth < sk_X509_num(d->cchain))
+			identity_dn(X509_get_subject_name(sk_X509_value(
+			    d->cchain, cr.depth)), dn, sizeof(dn));
 		doctor_add(d, DOCTOR_FAIL, "crl", "issue the client a new "
 		    "certificate (or, if revoked by mistake, ask the CA to "
-		    "publish a CRL without it)", "revoked: %s%s", cr.detail,
-		    dates);
+		    "publish a CRL without it)", "revoked: %s (depth %d) is "
+		    "%s%s", dn, cr.depth, cr.detail, dates);
 		break;
 	case CRL_EXPIRED:
 		snprintf(fix, sizeof(fix), "the CA must publish a fresh CRL at "
@@ -1400,6 +1406,7 @@ doctor_revocation(struct doctor *d)
 	const struct snapshot	*s = d->o->snap;
 	struct crl_result	 cr;
 	struct ocsp_result	 or;
+	char			 dn[256];
 
 	if (s == NULL) {
 		doctor_revocation_own(d);
@@ -1430,10 +1437,15 @@ doctor_revocation(struct doctor *d)
 			    "(crl_grace)" : "");
 			break;
 		case CRL_REVOKED:
+			dn[0] = '\0';
+			if (cr.depth >= 0 && cr.depth < sk_X509_num(d->cchain))
+				identity_dn(X509_get_subject_name(
+				    sk_X509_value(d->cchain, cr.depth)), dn,
+				    sizeof(dn));
 			doctor_add(d, DOCTOR_FAIL, "crl", "issue the client a "
 			    "new certificate (or, if revoked by mistake, "
-			    "publish a CRL without it)", "revoked: %s",
-			    cr.detail);
+			    "publish a CRL without it)", "revoked: %s (depth "
+			    "%d) is %s", dn, cr.depth, cr.detail);
 			break;
 		case CRL_EXPIRED:
 			doctor_add(d, DOCTOR_FAIL, "crl", "publish a fresh CRL "

@@ -21,14 +21,20 @@ char *
 err_openssl(char *buf, size_t len)
 {
 	unsigned long	 e;
-	size_t		 off;
+	size_t		 off, n;
+	const char	*data;
 	char		 one[256];
+	int		 flags;
 
 	if (len == 0)
 		return buf;
 	off = strlen(buf);
-	while ((e = ERR_get_error()) != 0) {
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
 		ERR_error_string_n(e, one, sizeof(one));
+		/* The detail OpenSSL adds ("Verify error: certificate has expired"). */
+		n = strlen(one);
+		if ((flags & ERR_TXT_STRING) && data != NULL && data[0] != '\0')
+			snprintf(one + n, sizeof(one) - n, " (%s)", data);
 		if (off + 2 + strlen(one) + 1 > len)
 			continue;	/* keep draining, drop what does not fit */
 		if (off > 0) {

@@ -598,18 +598,18 @@ main_check(const struct cli *cli)
 	struct verdict		 v;
 	STACK_OF(X509)		*chain = NULL;
 	char			*pem = NULL;
-	size_t			 len;
+	size_t			 len, i;
 	int			 rc = EXIT_USAGE;
 
 	if (main_load_inline(cli, &snap) != 0)
 		return EXIT_USAGE;
-	if (cli->ocsp_response != NULL) {
+	for (i = 0; i < cli->nocsp_response; i++) {
 		char	*der;
 		size_t	 dlen;
 
-		if (main_read_file(cli->ocsp_response, &der, &dlen) != 0)
+		if (main_read_file(cli->ocsp_response[i], &der, &dlen) != 0)
 			goto end;
-		ocsp_set_offline_response((unsigned char *)der, dlen);
+		ocsp_add_offline_response((unsigned char *)der, dlen);
 		free(der);
 	}
 	snapshot_publish(snap);

@@ -65,8 +65,10 @@ struct ocsp_job {
 	struct ocsp_entry	*e;
 	X509			*cert, *issuer;
 	struct ocsp_settings	 set;
-	const unsigned char	*offline;	/* borrowed, check only */
-	size_t			 offline_len;
+	/* check --ocsp-response: borrowed, check only (no threads) */
+	unsigned char *const	*offline;
+	const size_t		*offline_len;
+	size_t			 noffline;
 	time_t			 at;		/* decision time; 0: now */
 };
 
@@ -83,8 +85,10 @@ static struct ocsp_settings	 ocsp_set;
 static atomic_ulong		 ocsp_gen;
 static int			 ocsp_inline;	/* no pool: ask on this thread */
 static STACK_OF(X509)		*ocsp_signers;	/* pinned responders, owned */
-static unsigned char		*ocsp_offline;	/* check --ocsp-response */
-static size_t			 ocsp_offline_len;
+#define OCSP_OFFLINE_MAX 8		/* --ocsp-response, one per depth */
+static unsigned char		*ocsp_offline[OCSP_OFFLINE_MAX];
+static size_t			 ocsp_offline_len[OCSP_OFFLINE_MAX];
+static size_t			 ocsp_noffline;
 
 /* A copy sharing the certificates (each up-referenced). */
 static STACK_OF(X509) *
@@ -115,20 +119,34 @@ ocsp_set_signers(STACK_OF(X509) *signers)
 }
 
 int
+ocsp_add_offline_response(const unsigned char *der, size_t len)
+{
+	unsigned char	*p;
+	int		 rc = -1;
+
+	if ((p = malloc(len > 0 ? len : 1)) == NULL)
+		return -1;
+	memcpy(p, der, len);
+	pthread_mutex_lock(&ocsp_lock);
+	if (ocsp_noffline < OCSP_OFFLINE_MAX) {
+		ocsp_offline[ocsp_noffline] = p;
+		ocsp_offline_len[ocsp_noffline++] = len;
+		p = NULL;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&ocsp_lock);
+	free(p);
+	return rc;
+}
+
+int
 ocsp_set_offline_response(const unsigned char *der, size_t len)
 {
-	unsigned char	*p = NULL;
-
-	if (der != NULL && (p = malloc(len)) == NULL)
-		return -1;
-	if (p != NULL)
-		memcpy(p, der, len);
 	pthread_mutex_lock(&ocsp_lock);
-	free(ocsp_offline);
-	ocsp_offline = p;
-	ocsp_offline_len = p != NULL ? len : 0;
+	while (ocsp_noffline > 0)
+		free(ocsp_offline[--ocsp_noffline]);
 	pthread_mutex_unlock(&ocsp_lock);
-	return 0;
+	return der != NULL ? ocsp_add_offline_response(der, len) : 0;
 }
 
 void
@@ -185,9 +203,8 @@ ocsp_shutdown(void)
 	ocsp_have_dbi = 0;
 	sk_X509_pop_free(ocsp_signers, X509_free);
 	ocsp_signers = NULL;
-	free(ocsp_offline);
-	ocsp_offline = NULL;
-	ocsp_offline_len = 0;
+	while (ocsp_noffline > 0)
+		free(ocsp_offline[--ocsp_noffline]);
 	pthread_mutex_unlock(&ocsp_lock);
 }
 
@@ -255,7 +272,7 @@ ocsp_key(OCSP_CERTID *id, char *key, size_t len)
  * pinning means.
  */
 static int
-ocsp_pinned(OCSP_BASICRESP *bs, const struct snapshot *snap)
+ocsp_pinned(OCSP_BASICRESP *bs, X509_STORE *trust)
 {
 	STACK_OF(X509)	*signers;
 	int		 ok;
@@ -268,7 +285,7 @@ ocsp_pinned(OCSP_BASICRESP *bs, const struct snapshot *snap)
 		return 0;
 	}
 	ERR_clear_error();
-	ok = OCSP_basic_verify(bs, signers, chain_store_trust(snap->chain),
+	ok = OCSP_basic_verify(bs, signers, trust,
 	    OCSP_NOINTERN | OCSP_TRUSTOTHER | OCSP_NOCHECKS) > 0;
 	sk_X509_pop_free(signers, X509_free);
 	return ok;
@@ -338,6 +355,7 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	STACK_OF(X509)		*certs = NULL;
 	ASN1_GENERALIZEDTIME	*thisupd = NULL, *nextupd = NULL, *revtime;
 	struct snapshot		*snap = NULL;
+	X509_STORE		*trust = NULL;
 	const unsigned char	*p = der;
 	char			 ossl[200] = "";
 	int			 rc = -1, st, status = -1, reason, i;
@@ -379,10 +397,14 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	 * is taken before the pinned responders are tried: theirs would
 	 * hide it.
 	 */
-	if (OCSP_basic_verify(bs, certs, chain_store_trust(snap->chain),
-	    0) <= 0) {
+	/* The responder's chain is judged at the decision time too. */
+	if ((trust = chain_store_trust_at(snap->chain, at)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto end;
+	}
+	if (OCSP_basic_verify(bs, certs, trust, 0) <= 0) {
 		err_openssl(ossl, sizeof(ossl));
-		if (!ocsp_pinned(bs, snap)) {
+		if (!ocsp_pinned(bs, trust)) {
 			snprintf(err, errlen, "signature does not verify "
 			    "(signer is not the issuer, an OCSPSigning "
 			    "delegate or an ocsp_signer): %s", ossl);
@@ -404,6 +426,7 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	if ((id = ocsp_certid(cert, issuer, set->certid_sha256)) == NULL ||
 	    OCSP_resp_find_status(bs, id, &status, &reason, &revtime,
 	    &thisupd, &nextupd) != 1) {
+		rc = -2;
 		snprintf(err, errlen, "the response is not about this "
 		    "certificate");
 		goto end;
@@ -434,6 +457,7 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	rc = 0;
 end:
 	ERR_clear_error();
+	X509_STORE_free(trust);
 	snapshot_release(snap);
 	sk_X509_pop_free(certs, X509_free);
 	OCSP_CERTID_free(id);
@@ -505,12 +529,13 @@ ocsp_run(void *arg)
 	unsigned char		*der = NULL;
 	const char		*urls[OCSP_URLS_MAX];
 	char			 err[512] = "no OCSP responder (no AIA OCSP URL)";
+	char			 oerr[512];
 	char			 used[256] = "", routed[OCSP_URL_MAX] = "";
 	struct snapshot		*snap;
 	const char		*route;
-	size_t			 nurls = 0, i;
+	size_t			 nurls = 0, i, k;
 	time_t			 now, at;
-	int			 len, ok = 0, stored = 0;
+	int			 len, ok = 0, stored = 0, r, about;
 
 	memset(&ans, 0, sizeof(ans));
 	at = job->at != 0 ? job->at : time(NULL);
@@ -546,13 +571,21 @@ ocsp_run(void *arg)
 		snprintf(err, sizeof(err), "cannot encode the request");
 		goto done;
 	}
-	if (job->offline != NULL) {
-		/* check --ocsp-response: this answer, no network. */
+	if (job->noffline > 0) {
+		/*
+		 * check --ocsp-response: these answers, no network; the one
+		 * about this certificate decides (its error, if it fails).
+		 */
 		snprintf(used, sizeof(used), "--ocsp-response");
-		if (ocsp_verify(job->offline, job->offline_len, job->cert,
-		    job->issuer, &job->set, NULL, at, &ans, err,
-		    sizeof(err)) == 0)
-			ok = 1;
+		for (k = 0, about = 0; k < job->noffline && !ok; k++) {
+			r = ocsp_verify(job->offline[k], job->offline_len[k],
+			    job->cert, job->issuer, &job->set, NULL, at, &ans,
+			    about ? oerr : err, sizeof(err));
+			if (r == 0)
+				ok = 1;
+			else if (r != -2)
+				about = 1;
+		}
 		nurls = 0;
 	}
 	for (i = 0; i < nurls && !ok; i++) {
@@ -599,7 +632,7 @@ done:
 		e->error[0] = '\0';
 		snprintf(e->responder, sizeof(e->responder), "%s", used);
 		memcpy(e->signer, ans.signer, sizeof(e->signer));
-		e->source = job->offline != NULL ? OCSP_SRC_GIVEN :
+		e->source = job->noffline > 0 ? OCSP_SRC_GIVEN :
 		    OCSP_SRC_ASKED;
 		atomic_fetch_add(&ocsp_gen, 1);
 	} else {
@@ -774,6 +807,7 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		job->set = ocsp_set;
 		job->offline = ocsp_offline;
 		job->offline_len = ocsp_offline_len;
+		job->noffline = ocsp_noffline;
 		job->at = at;
 		X509_up_ref(cert);
 		X509_up_ref(issuer);

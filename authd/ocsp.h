@@ -90,9 +90,13 @@ void		 ocsp_set_signers(STACK_OF(X509) *signers);
 
 /*
  * authd check --ocsp-response: use this DER answer (copied) instead of
- * asking a responder.  NULL clears it.  Returns 0 or -1 (no memory).
+ * asking a responder; ocsp_add_offline_response adds one more (one per
+ * depth of the chain, up to 8: each certificate uses the one about it).
+ * ocsp_set_offline_response(NULL, 0) clears them.  Return 0, or -1 (no
+ * memory, or 8 already).
  */
 int		 ocsp_set_offline_response(const unsigned char *der, size_t len);
+int		 ocsp_add_offline_response(const unsigned char *der, size_t len);
 
 /* Without fetch threads (authd check): ask the responder on the caller. */
 void		 ocsp_set_inline(int on);

@@ -234,6 +234,24 @@ struct rev_failure {
 	char			 detail[CRL_DETAIL_MAX];
 };
 
+/* "SUBJECT (depth N) is " before what crl_check says of it. */
+static void
+verdict_crl_who(struct verdict *out, STACK_OF(X509) *chain, int depth,
+    const char *detail)
+{
+	char	 dn[256];
+
+	if (depth == 0 && out->has_identity)
+		snprintf(dn, sizeof(dn), "%.250s", out->id.subject);
+	else if (chain != NULL && depth >= 0 && depth < sk_X509_num(chain))
+		identity_dn(X509_get_subject_name(sk_X509_value(chain, depth)),
+		    dn, sizeof(dn));
+	else
+		snprintf(dn, sizeof(dn), "?");
+	snprintf(out->detail, sizeof(out->detail), "%.180s (depth %d) is "
+	    "%.290s", dn, depth, detail);
+}
+
 static enum rev_answer
 verdict_crl_at(const struct snapshot *snap, struct chain_result *res,
     int depth, time_t now, int missing_allow, struct verdict *out,
@@ -260,7 +278,7 @@ verdict_crl_at(const struct snapshot *snap, struct chain_result *res,
 	case CRL_REVOKED:
 		out->reason = VERDICT_REVOKED;
 		out->revocation = "crl";
-		snprintf(out->detail, sizeof(out->detail), "%s", cr.detail);
+		verdict_crl_who(out, res->chain, cr.depth, cr.detail);
 		return REV_REVOKED;
 	case CRL_PENDING:
 		/* Denied unless the caller waits and asks again. */

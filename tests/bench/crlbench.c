@@ -598,7 +598,7 @@ load_ms(struct config *cfg, const struct chain_store *chain,
 {
 	double	 t0 = now_ns();
 
-	if (crl_set_load(cfg, chain, st, out) != 0 || *out == NULL)
+	if (crl_set_load(cfg, chain, st, NULL, out) != 0 || *out == NULL)
 		die("crl_set_load");
 	t0 = (now_ns() - t0) / 1e6;
 	if (expect != 0 && crl_set_entries(*out) != expect) {

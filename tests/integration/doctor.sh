@@ -69,12 +69,14 @@ doctor() {
 }
 # has_line NAME LINE: OUT has exactly this line
 has_line() {
-    if printf '%s\n' "$OUT" | grep -Fxq -- "$2"; then pass "$1"; else
+    # a here-string, not a pipe: grep -q leaving early would SIGPIPE printf
+    # and pipefail turn a match into a failure
+    if grep -Fxq -- "$2" <<<"$OUT"; then pass "$1"; else
         fail "$1: no line '$2' in:"; printf '%s\n' "$OUT" | sed 's/^/    /'; fi
 }
 # has_prefix NAME PREFIX: OUT has a line starting with PREFIX
 has_prefix() {
-    if printf '%s\n' "$OUT" | grep -Fq -- "$2" && printf '%s\n' "$OUT" | awk -v p="$2" 'index($0, p) == 1 { f = 1 } END { exit !f }'; then
+    if awk -v p="$2" 'index($0, p) == 1 { f = 1 } END { exit !f }' <<<"$OUT"; then
         pass "$1"; else fail "$1: no line starting '$2' in:"; printf '%s\n' "$OUT" | sed 's/^/    /'; fi
 }
 ROOT='CN=authd Test Root CA,O=authd tests'

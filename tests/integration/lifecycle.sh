@@ -11,9 +11,10 @@
 #     is answered 401 revocation-unknown at the deadline, not dropped;
 #     authd exits 0 soon after (the hanging fetch is abandoned).
 #  3  SIGHUP with a broken file of each kind (config syntax, garbage trust
-#     bundle, missing trust bundle, broken CRL, broken policy): "reload
-#     failed" naming the problem, the old state keeps serving; then a good
-#     file of each kind takes effect (policy, CRL, trust).
+#     bundle, missing trust bundle, broken policy): "reload failed" naming
+#     the problem, the old state keeps serving; a broken CRL file is
+#     rejected by itself (its last good version serves); then a good file
+#     of each kind takes effect (policy, CRL, trust).
 #  4  `user nobody` (started as root): /proc/PID/status shows uid and gid
 #     nobody/nogroup, real, effective, saved and fs; it serves, and a reload
 #     writes a policy list into its LMDB data_dir; data_dir belongs to
@@ -184,8 +185,16 @@ broken "garbage trust bundle" "$R/trust.pem"
 rm -f "$R/trust.pem"
 broken "missing trust bundle" "$R/trust.pem"
 cp "$K/trust.pem" "$R/trust.pem"
+# a broken CRL file is no failed reload: it is rejected by itself, and its
+# last good version (in data_dir) stays in use
 cp "$PKI/crl/corrupt.crl.pem" "$R/crl.pem"
-broken "broken CRL" "$R/crl.pem"
+n=$(count_log 'reloaded:')
+kill -HUP "$AUTHD_PID"
+if wait_log 'reloaded:' $((n + 1)); then pass "3: broken CRL: the reload goes through"
+else fail "3: broken CRL: no 'reloaded:' within 10 s"; fi
+check_contains "3: broken CRL: the log names it, rejected" "$(cat "$AUTHD_LOG")" "$R/crl.pem: CRL rejected (unreadable)"
+check_eq "3: broken CRL: alice still allowed" "$(decide client.pem)" "200 ok"
+check_eq "3: broken CRL: revoked.pem still revoked (its last good version)" "$(decide revoked.pem)" "401 revoked"
 cat "$PKI/crl/root.crl.pem" "$PKI/crl/int.crl.pem" > "$R/crl.pem"
 printf 'ruleset default {\n  allow subject.CN ==\n}\n' > "$R/policy"
 broken "broken policy" "$R/policy:3:1: expected a quoted string"
@@ -276,10 +285,15 @@ if [ "$ROOT" = 1 ] && id nobody >/dev/null 2>&1; then
     code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK2" -H "@$WORK/client.hdr" http://authd/auth)
     check_eq "5: user nobody on a unix socket: serves" "$code" 200
     # an idle connection that never sends keeps the drain going
+    # (SIGTERM only once it is connected: python may take longer than any
+    # fixed sleep to start on a loaded machine)
     python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(6)' "$SOCK2" &
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); open(sys.argv[2], "w").close(); time.sleep(6)' \
+        "$SOCK2" "$WORK/idle.connected" &
     IDLE=$!
-    sleep 0.3
+    for _ in $(seq 1 100); do [ -e "$WORK/idle.connected" ] && break; sleep 0.05; done
+    [ -e "$WORK/idle.connected" ] || fail "5: the idle client did not connect within 5 s"
+    sleep 0.2
     kill -TERM "$AUTHD_PID"
     sleep 0.5
     kill -0 "$AUTHD_PID" 2>/dev/null && pass "5: still draining (an idle connection)" || fail "5: authd did not wait for the idle connection"

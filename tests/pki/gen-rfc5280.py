@@ -446,6 +446,58 @@ def critical():
            "a CA whose keyUsage lacks cRLSign cannot sign a CRL that counts")
 
 
+def ocsp_at():
+    """An OCSP answer judged at an earlier decision time (authd check --at):
+    responses signed by a delegated responder whose certificate expired
+    since, one response per depth.  Not in cases.tsv: check-time.sh uses
+    the files directly (at.txt holds the decision time, Unix seconds)."""
+    from cryptography.x509 import ocsp
+    f = Family("ocsp-at")
+    rk, ck, dk = key(), key(), key()
+    at = NOW - 4 * DAY - 12 * HOUR
+    def old_cert(subject, k, issuer, ik, nb, na, ca=False, eku=None):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+             .public_key(k.public_key()).serial_number(serial())
+             .not_valid_before(nb).not_valid_after(na))
+        b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        b = b.add_extension(x509.KeyUsage(
+            digital_signature=not ca, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+            encipher_only=False, decipher_only=False), critical=True)
+        if eku:
+            b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+        b = b.add_extension(ski(k), critical=False)
+        if ik is not k:
+            b = b.add_extension(aki(ik), critical=False)
+        return b.sign(ik, hashes.SHA256())
+    root = old_cert(name("At Root"), rk, name("At Root"), rk, NOW - 30 * DAY, NOW + 3650 * DAY, ca=True)
+    ca = old_cert(name("At CA"), ck, root.subject, rk, NOW - 30 * DAY, NOW + 365 * DAY, ca=True)
+    leaf = old_cert(name("at-client"), key(), ca.subject, ck, NOW - 20 * DAY, NOW + 365 * DAY,
+                    eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    resp = old_cert(name("At OCSP Responder"), dk, ca.subject, ck, NOW - 10 * DAY, NOW - DAY,
+                    eku=[ExtendedKeyUsageOID.OCSP_SIGNING])
+    f.write("trust.pem", root)
+    f.write("ints.pem", ca)
+    f.write("client.pem", leaf)
+    f.write("ca.pem", ca)
+    f.write("responder.pem", resp)
+    def answer(c, issuer, signer_cert, signer_key, extra):
+        b = ocsp.OCSPResponseBuilder().add_response(
+            cert=c, issuer=issuer, algorithm=hashes.SHA1(),
+            cert_status=ocsp.OCSPCertStatus.GOOD, this_update=NOW - 5 * DAY,
+            next_update=NOW - 4 * DAY, revocation_time=None, revocation_reason=None)
+        b = b.responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
+        if extra:
+            b = b.certificates(extra)
+        return b.sign(signer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    with open(os.path.join(f.dir, "client.resp"), "wb") as o:
+        o.write(answer(leaf, ca, resp, dk, [resp]))
+    with open(os.path.join(f.dir, "ca.resp"), "wb") as o:
+        o.write(answer(ca, root, root, rk, None))
+    with open(os.path.join(f.dir, "at.txt"), "w") as o:
+        o.write("%d\n" % int(at.replace(tzinfo=datetime.timezone.utc).timestamp()))
+
+
 def main():
     global OUT
     if len(sys.argv) != 2 or not sys.argv[1]:
@@ -455,7 +507,7 @@ def main():
         sys.exit("gen-rfc5280.py: refusing to wipe " + OUT)
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
-    for fam in (renewal, signer, rollover, idps, reasons, indirect, critical):
+    for fam in (renewal, signer, rollover, idps, reasons, indirect, critical, ocsp_at):
         fam()
     with open(os.path.join(OUT, "cases.tsv"), "w") as f:
         for c in CASES:

@@ -157,9 +157,10 @@ static const struct vcase vcases[] = {
 	{ "other-client.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_UNTRUSTED, "local issuer", 0 },
 	{ "other-client.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_UNTRUSTED, NULL, 0 },
 	{ "intermediate.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
-	{ "intermediate.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
+	/* purpose any checks no purpose: a CA may be the end entity */
+	{ "intermediate.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_OK, NULL, 0 },
 	{ "root.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
-	{ "root.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
+	{ "root.pem", CONFIG_PURPOSE_ANY, NOW, CHAIN_OK, NULL, 0 },
 	{ "other-root.pem", CONFIG_PURPOSE_CLIENT, NOW, CHAIN_WRONG_PURPOSE, "a CA certificate", 0 },
 	/* the clock moved */
 	{ "client.pem", CONFIG_PURPOSE_CLIENT, PLUS_2Y, CHAIN_EXPIRED, "expired", 1 },
