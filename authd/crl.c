@@ -1636,24 +1636,46 @@ crl_anchored(const struct crl_meta *m, X509 *anchor, time_t at)
  * A certificate without CRL Distribution Points has one implicit point:
  * no name, its issuer, all reasons.
  */
+/* Why a CRL does not answer for a certificate (authd check explains). */
+enum crl_miss {
+	CRL_MISS_NONE = 0,
+	CRL_MISS_KIND,		/* onlyContains... another kind */
+	CRL_MISS_ANCHOR,	/* its signer's path ends elsewhere, or not now */
+	CRL_MISS_ISSUER,	/* another issuer, and not an indirect CRL */
+	CRL_MISS_POINT,		/* another distribution point or cRLIssuer */
+	CRL_MISS_REASONS,	/* none of the reasons the point asks for */
+};
+
 static unsigned int
-crl_applies(const struct crl_meta *m, struct crl_cert *c, time_t at)
+crl_applies_why(const struct crl_meta *m, struct crl_cert *c, time_t at,
+    enum crl_miss *why)
 {
 	STACK_OF(DIST_POINT)	*cdp;
 	DIST_POINT		*dp;
 	unsigned int		 r, reasons = 0;
-	int			 i, direct;
+	int			 i, direct, met = 0;
 
-	if (m->only_attr || (m->only_user && c->ca) || (m->only_ca && !c->ca))
-		return 0;
-	if (!crl_anchored(m, c->anchor, at))
-		return 0;
+	*why = CRL_MISS_NONE;
 	direct = X509_NAME_cmp(m->issuer_name,
 	    X509_get_issuer_name(c->x)) == 0;
-	if (!direct && !m->indirect)
+	if (!direct && !m->indirect) {
+		*why = CRL_MISS_ISSUER;
 		return 0;
-	if ((cdp = crl_cert_cdp(c)) == NULL || sk_DIST_POINT_num(cdp) == 0)
-		return direct && m->dp == NULL ? m->reasons : 0;
+	}
+	if (m->only_attr || (m->only_user && c->ca) || (m->only_ca && !c->ca)) {
+		*why = CRL_MISS_KIND;
+		return 0;
+	}
+	if (!crl_anchored(m, c->anchor, at)) {
+		*why = CRL_MISS_ANCHOR;
+		return 0;
+	}
+	if ((cdp = crl_cert_cdp(c)) == NULL || sk_DIST_POINT_num(cdp) == 0) {
+		if (direct && m->dp == NULL)
+			return m->reasons;
+		*why = direct ? CRL_MISS_POINT : CRL_MISS_ISSUER;
+		return 0;
+	}
 	for (i = 0; i < sk_DIST_POINT_num(cdp); i++) {
 		dp = sk_DIST_POINT_value(cdp, i);
 		if (dp->CRLissuer != NULL) {
@@ -1670,12 +1692,23 @@ crl_applies(const struct crl_meta *m, struct crl_cert *c, time_t at)
 			    !crl_gens_meet(m->dp, dp->CRLissuer))
 				continue;
 		}
+		met = 1;
 		r = m->reasons;
 		if (dp->reasons != NULL)
 			r &= crl_reason_bits(dp->reasons);
 		reasons |= r;
 	}
+	if (reasons == 0)
+		*why = met ? CRL_MISS_REASONS : CRL_MISS_POINT;
 	return reasons;
+}
+
+static unsigned int
+crl_applies(const struct crl_meta *m, struct crl_cert *c, time_t at)
+{
+	enum crl_miss	 why;
+
+	return crl_applies_why(m, c, at, &why);
 }
 
 static int crl_newer(const struct crl_meta *, const struct crl_meta *);
@@ -2537,10 +2570,10 @@ crl_time(time_t t, char *buf, size_t len)
 
 /* One line about a CRL into buf at *o; -1 when it does not fit. */
 static int
-crl_describe_one(const struct crl_meta *m, unsigned int reasons, int depth,
-    char *buf, size_t len, size_t *o)
+crl_describe_one(const struct crl_meta *m, unsigned int reasons,
+    X509 *issuer, int depth, char *buf, size_t len, size_t *o)
 {
-	char	 t1[32], t2[32], base[100] = "", signer[300] = "", rs[160];
+	char	 t1[32], t2[32], base[100] = "", signer[400] = "", rs[160];
 	char	 part[200] = "";
 	int	 n;
 
@@ -2553,14 +2586,15 @@ crl_describe_one(const struct crl_meta *m, unsigned int reasons, int depth,
 		snprintf(base, sizeof(base), " (delta on base %s)",
 		    m->base_number);
 	/* The signer, when it is not the issuer's own certificate. */
-	if (X509_NAME_cmp(X509_get_subject_name(m->issuer),
-	    X509_get_issuer_name(m->issuer)) != 0 || m->nanchor != 1 ||
-	    X509_cmp(m->issuer, m->anchor[0]) != 0) {
-		identity_dn(X509_get_issuer_name(m->issuer), signer,
-		    sizeof(signer));
-		memmove(signer + 26, signer, strnlen(signer, sizeof(signer) -
-		    27) + 1);
-		memcpy(signer, ", signer's certificate by ", 26);
+	if (m->issuer != issuer && X509_cmp(m->issuer, issuer) != 0) {
+		char	 by[200], serial[80];
+
+		identity_dn(X509_get_issuer_name(m->issuer), by, sizeof(by));
+		identity_serial(X509_get0_serialNumber(m->issuer), serial,
+		    sizeof(serial));
+		snprintf(signer, sizeof(signer), ", signed by another "
+		    "certificate of that name (serial %s, issued by %s)",
+		    serial, by);
 	}
 	if (reasons != CRL_REASONS_ALL) {
 		crl_reasons_str(reasons, rs, sizeof(rs));
@@ -2577,14 +2611,63 @@ crl_describe_one(const struct crl_meta *m, unsigned int reasons, int depth,
 	return 0;
 }
 
+/*
+ * One line about a CRL of the certificate's issuer (or an indirect one)
+ * that does not answer for it, and why; -1 when it does not fit.
+ */
+static int
+crl_describe_unused(const struct crl_meta *m, struct crl_cert *c, time_t at,
+    int depth, char *buf, size_t len, size_t *o)
+{
+	enum crl_miss	 miss;
+	const char	*why;
+	int		 n;
+
+	if (crl_applies_why(m, c, at, &miss) != 0)
+		why = m->this_update > at + CRL_SKEW ? "issued after the "
+		    "decision time" : m->is_delta ? "a delta for another "
+		    "base" : "an older CRL of the same series";
+	else {
+		switch (miss) {
+		case CRL_MISS_KIND:
+			why = "for another kind of certificate "
+			    "(onlyContainsUserCerts/CACerts/AttributeCerts)";
+			break;
+		case CRL_MISS_ANCHOR:
+			why = "its signer's path ends at another trust anchor, "
+			    "or is not valid at the decision time";
+			break;
+		case CRL_MISS_POINT:
+			why = "another distribution point (partition or "
+			    "cRLIssuer) than the certificate's";
+			break;
+		case CRL_MISS_REASONS:
+			why = "none of the reasons the certificate's "
+			    "distribution point asks for";
+			break;
+		default:
+			return 0;	/* another issuer: not a candidate */
+		}
+	}
+	n = snprintf(buf + *o, len - *o, "%sdepth %d: not used: %s%sCRL of "
+	    "%s, number %s, from %s: %s", *o ? "\n" : "", depth,
+	    m->indirect ? "indirect " : "", m->is_delta ? "delta " : "",
+	    m->issuer_dn, m->number[0] ? m->number : "-", m->source, why);
+	if (n < 0 || (size_t)n >= len - *o)
+		return -1;
+	*o += (size_t)n;
+	return 0;
+}
+
 void
 crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
     char *buf, size_t len)
 {
-	struct crl_pick	 picks[CRL_PICK_MAX];
-	struct crl_cert	 c;
-	size_t		 o = 0, n, k;
-	int		 i, full = 0;
+	struct crl_pick		 picks[CRL_PICK_MAX];
+	struct crl_cert		 c;
+	const struct crl_meta	*m;
+	size_t			 o = 0, n, k, j;
+	int			 i, full = 0;
 
 	if (len == 0)
 		return;
@@ -2595,9 +2678,20 @@ crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 		n = crl_pick(s, &c, at, picks, CRL_PICK_MAX);
 		for (k = 0; k < n && !full; k++)
 			full = crl_describe_one(picks[k].base, picks[k].reasons,
-			    i, buf, len, &o) != 0 || (picks[k].delta != NULL &&
-			    crl_describe_one(picks[k].delta, picks[k].reasons,
-			    i, buf, len, &o) != 0);
+			    c.issuer, i, buf, len, &o) != 0 ||
+			    (picks[k].delta != NULL && crl_describe_one(
+			    picks[k].delta, picks[k].reasons, c.issuer, i, buf,
+			    len, &o) != 0);
+		/* The other candidates, and why each does not answer. */
+		for (j = 0; j < s->n && !full; j++) {
+			m = &s->m[j];
+			for (k = 0; k < n; k++)
+				if (picks[k].base == m || picks[k].delta == m)
+					break;
+			if (k == n)
+				full = crl_describe_unused(m, &c, at, i, buf,
+				    len, &o) != 0;
+		}
 		crl_cert_cleanup(&c);
 	}
 }

@@ -135,7 +135,7 @@ identity_time(const ASN1_TIME *t, time_t *out)
  * nginx prints for $ssl_client_serial, without i2a_ASN1_INTEGER's line
  * breaks in very long values.
  */
-static void
+void
 identity_serial(const ASN1_INTEGER *serial, char *out, size_t len)
 {
 	static const char	 hex[] = "0123456789ABCDEF";

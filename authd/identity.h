@@ -44,6 +44,8 @@ int	 identity_extract(X509 *x, const unsigned char md[IDENTITY_SHA256_LEN],
 
 /* RFC 2253 text of a name, sanitised and bounded, into out. */
 void	 identity_dn(const X509_NAME *name, char *out, size_t len);
+/* A serial as nginx prints it ($ssl_client_serial): uppercase hex. */
+void	 identity_serial(const ASN1_INTEGER *serial, char *out, size_t len);
 
 /* ASN1_TIME to seconds since the epoch; returns 0 or AUTHD_EINVAL. */
 int	 identity_time(const ASN1_TIME *t, time_t *out);

@@ -94,7 +94,22 @@ D="$F/signer"
 out=$("$AUTHD_BIN" check --trust "$D/trust.pem" --intermediates "$D/ints.pem" --crl "$D/by-signer.crl" \
     "$D/revoked.pem" 2>>"$WORK/check.err") || true
 check_contains "check: the separate signer's CRL is named" "$out" "CRL of CN=Signer CA,O=authd rfc5280 tests"
-check_contains "check: ... with the issuer of its signer's certificate" "$out" "signer's certificate by CN=Signer Root"
+# the signer is the second certificate of ints.pem
+awk '/-----BEGIN/{n++} n==2' "$D/ints.pem" > "$WORK/signer.pem"
+serial=$(openssl x509 -in "$WORK/signer.pem" -noout -serial | sed 's/serial=//')
+check_contains "check: ... and its signer, another certificate of the CA's name, by serial" "$out" \
+    "signed by another certificate of that name (serial $serial, issued by CN=Signer Root,O=authd rfc5280 tests)"
+out=$("$AUTHD_BIN" check --trust "$D/trust2.pem" --intermediates "$D/ints-other.pem" --crl "$D/by-other.crl" \
+    "$D/good.pem" 2>>"$WORK/check.err") || true
+check_contains "check: a candidate that is not used, and why (another anchor)" "$out" \
+    "depth 0: not used: CRL of CN=Signer CA,O=authd rfc5280 tests, number 01, from $D/by-other.crl: its signer's path ends at another trust anchor"
+check_not_contains "check: ... not listed for the CA (another issuer)" "$out" "depth 1: not used"
+D="$F/idp"
+out=$("$AUTHD_BIN" check --trust "$D/trust.pem" --intermediates "$D/ints.pem" --crl "$D/uri-p2.crl" --crl "$D/cas.crl" \
+    --crl "$D/uri-p1.crl" "$D/uri-good.pem" 2>>"$WORK/check.err") || true
+check_contains "check: another partition is not used, and says so" "$out" "from $D/uri-p2.crl: another distribution point"
+check_contains "check: a CA-only CRL is not used, and says so" "$out" "from $D/cas.crl: for another kind of certificate"
+check_contains "check: the matching partition answers" "$out" "from $D/uri-p1.crl"
 D="$F/reasons"
 out=$("$AUTHD_BIN" check --trust "$D/trust.pem" --intermediates "$D/ints.pem" --crl "$D/part-a.crl" \
     "$D/good.pem" 2>>"$WORK/check.err") || true
