@@ -284,7 +284,13 @@ cp "$CRLS/int.crl.pem" "$D/.int.tmp" && mv -f "$D/.int.tmp" "$D/int.crl"   # ato
 if wait_decision client.pem "200 ok " 10 "$A3"; then pass "CRL directory, file replaced by mv: alice allowed again (${WAITED} s)"
 else fail "CRL directory, file replaced by mv: alice '$GOT' after 10 s"; fi
 # Broken files dropped in beside the good ones: each rejected by itself,
-# and an update of a good file beside them is applied all the same.
+# and an update of a good file beside them is applied all the same.  Bob
+# asks all along (bounded: 60 s, 3000 requests) and is never refused.
+( n=0; end=$((SECONDS + 60))
+  while [ ! -e "$WORK/bob-dir.stop" ] && [ "$n" -lt 3000 ] && [ "$SECONDS" -lt "$end" ]; do
+      decide client2.pem "$A3" >> "$WORK/bob-dir.txt"; echo >> "$WORK/bob-dir.txt"; n=$((n + 1))
+  done ) &
+BOBLOOP=$!
 i=0
 for bad in corrupt.crl.pem truncated int-badsig.crl.pem other-root.crl.pem; do
     i=$((i + 1))
@@ -302,6 +308,11 @@ for bad in corrupt.crl.pem truncated int-badsig.crl.pem other-root.crl.pem; do
     if wait_decision client.pem "$want" 10 "$A3"; then pass "CRL directory, beside $bad: int.crl updated to $next applies (${WAITED} s)"
     else fail "CRL directory, beside $bad: alice '$GOT' after 10 s, expected '$want' ($next)"; fi
 done
+touch "$WORK/bob-dir.stop"; wait "$BOBLOOP" 2>/dev/null || true
+NBOB=$(grep -c . "$WORK/bob-dir.txt" || true)
+if [ "$NBOB" -ge 20 ]; then pass "CRL directory: bob's loop ran ($NBOB requests)"; else fail "CRL directory: bob's loop made $NBOB requests"; fi
+check_eq "CRL directory: bob's answers while files broke and changed: all 200" \
+    "$(grep -v '^$' "$WORK/bob-dir.txt" | sort | uniq -c | awk '{print $2}' | tr '\n' ' ')" "200 "
 check_eq "CRL directory, broken files: no reload failed" "$(count_log 'reload failed' "$AUTHD_LOG")" 0
 if kill -0 "$AUTHD_PID" 2>/dev/null; then pass "CRL directory: authd still running"; else fail "CRL directory: authd is gone"; fi
 MET=$(curl -s "http://$A3/metrics")
