@@ -498,6 +498,49 @@ def ocsp_at():
         o.write("%d\n" % int(at.replace(tzinfo=datetime.timezone.utc).timestamp()))
 
 
+def _der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def _der(tag, body):
+    return bytes([tag]) + _der_len(len(body)) + body
+
+
+def odd_dn():
+    """A CA-signed leaf whose OU is an ObjectDescriptor (tag 7), which
+    OpenSSL accepts and prints as #070B...: issue 10 finding 3.  Not in
+    cases.tsv (odd-dn.sh uses it).  Made with OU as a UTF8String, the tag
+    patched in the TBSCertificate, and signed again."""
+    from cryptography.hazmat.primitives.asymmetric import ec as _ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    f = Family("odd-dn")
+    rk, ck, lk = key(), key(), key()
+    root = selfsigned(name("Odd Root"), rk)
+    ca = cert(name("Odd CA"), ck, root.subject, rk, ca=True)
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORG),
+                         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Contractors"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, "odd-contractor")])
+    plain = cert(subject, lk, ca.subject, ck)
+    tbs = plain.tbs_certificate_bytes
+    utf8 = b"\x0c\x0bContractors"
+    assert tbs.count(utf8) == 1
+    tbs = tbs.replace(utf8, b"\x07\x0bContractors")
+    sig = ck.sign(tbs, _ec.ECDSA(hashes.SHA256()))
+    alg = _der(0x30, _der(0x06, bytes.fromhex("2a8648ce3d040302")))   # ecdsa-with-SHA256
+    der = _der(0x30, tbs + alg + _der(0x03, b"\x00" + sig))
+    odd = x509.load_der_x509_certificate(der)
+    odd.public_key()   # parses
+    f.write("trust.pem", root)
+    f.write("ints.pem", ca)
+    f.write("contractor.pem", odd)
+    f.write("plain.pem", plain)
+    with open(os.path.join(f.dir, "contractor.der"), "wb") as o:
+        o.write(der)
+
+
 def main():
     global OUT
     if len(sys.argv) != 2 or not sys.argv[1]:
@@ -507,7 +550,8 @@ def main():
         sys.exit("gen-rfc5280.py: refusing to wipe " + OUT)
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
-    for fam in (renewal, signer, rollover, idps, reasons, indirect, critical, ocsp_at):
+    for fam in (renewal, signer, rollover, idps, reasons, indirect, critical, ocsp_at,
+                odd_dn):
         fam()
     with open(os.path.join(OUT, "cases.tsv"), "w") as f:
         for c in CASES:
