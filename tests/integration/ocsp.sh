@@ -389,7 +389,16 @@ for h in hang1 hang2; do
         "http://$A/auth" > "$WORK/hang-$h.txt" 2>&1 &
     HW+=($!)
 done
-sleep 0.5
+# Measure once the 61 clients are connected and waiting (their processes
+# started): what is measured is authd with requests suspended, not 60 curl
+# processes starting on a 2-core machine.  Bounded: 3 s.
+APORT=${A##*:}
+for _ in $(seq 1 60); do
+    [ "$(ss -Htn state established "( dport = :$APORT )" 2>/dev/null | wc -l)" -ge 61 ] && break
+    sleep 0.05
+done
+echo "    clients connected to authd before measuring: $(ss -Htn state established "( dport = :$APORT )" 2>/dev/null | wc -l)"
+sleep 0.2
 measure "$WORK/lat-during.txt"
 T_MEAS_END=$(now)
 P99D=$(p99 "$WORK/lat-during.txt")
