@@ -356,7 +356,19 @@ while [ "$(date +%s)" -lt $((SHORT_NEXT + 2)) ] || { [ -z "$X_AT" ] && [ "$(date
     fi
     sleep 0.3
 done
-if [ -n "$X_AT" ]; then
+LATE=0
+if [ -z "$X_GOT" ]; then
+    # The checks before took so long (a loaded machine) that the loop never
+    # ran: X is asked once, late; the timing of the refresh is not judged.
+    LATE=1
+    X_GOT=$(decide x)
+    [ "$X_GOT" = "401 revoked crl" ] && X_AT=$(now)
+fi
+if [ "$LATE" = 1 ]; then
+    check_eq "4: X revoked after the DP's CRL changed, no restart (asked late, $(( $(date +%s) - SHORT_NEXT )) s after nextUpdate)" \
+        "$X_GOT" "401 revoked crl"
+    skip "4: refresh ahead of nextUpdate (the loop started after its window)"
+elif [ -n "$X_AT" ]; then
     pass "4: X revoked after the DP's CRL changed, no restart ($(awk -v a="$X_AT" -v n="$SHORT_NEXT" 'BEGIN { printf "%+.1f", a - n }') s from nextUpdate)"
     if [ "$px" -gt 0 ]; then
         if le "$X_AT" "$SHORT_NEXT"; then pass "4: refreshed ahead of nextUpdate ($px probe(s) in the window)"
