@@ -37,10 +37,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (policy_load(path, stderr, &fuzz_policy) != 0)
 		abort();
 	config_init(&cfg);
-	fuzz_pki_path("root.pem", path, sizeof(path));
-	config_set_flag(&cfg, "trust", path);
-	fuzz_pki_path("ca.pem", path, sizeof(path));
-	config_set_flag(&cfg, "intermediates", path);
+	fuzz_pki_trust(&cfg);
 	if (chain_store_load(&cfg, &fuzz_chain) != 0 || cfg.nerrors != 0)
 		abort();
 	config_cleanup(&cfg);

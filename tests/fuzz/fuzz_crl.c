@@ -58,10 +58,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	chains[1] = fuzz_chain_of(fuzz_pki_cert("revoked.pem"), ca, root);
 	chains[2] = fuzz_chain_of(ca, root, NULL);
 	config_init(&cfg);
-	fuzz_pki_path("root.pem", path, sizeof(path));
-	config_set_flag(&cfg, "trust", path);
-	fuzz_pki_path("ca.pem", path, sizeof(path));
-	config_set_flag(&cfg, "intermediates", path);
+	fuzz_pki_trust(&cfg);
 	if (chain_store_load(&cfg, &fuzz_chain) != 0 || cfg.nerrors != 0)
 		abort();
 	config_cleanup(&cfg);

@@ -55,10 +55,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	/* the verifier finds the anchors in the published snapshot */
 	config_init(&cfg);
-	fuzz_pki_path("root.pem", path, sizeof(path));
-	config_set_flag(&cfg, "trust", path);
-	fuzz_pki_path("ca.pem", path, sizeof(path));
-	config_set_flag(&cfg, "intermediates", path);
+	fuzz_pki_trust(&cfg);
 	if (snapshot_new(&cfg, &snap) != 0)
 		abort();
 	config_cleanup(&cfg);

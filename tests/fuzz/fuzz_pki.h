@@ -15,6 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "config.h"
+
 #ifndef FUZZ_PKI_DIR
 #error "FUZZ_PKI_DIR: the directory of tests/fuzz/pki"
 #endif
@@ -26,6 +28,18 @@ static void
 fuzz_pki_path(const char *name, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", FUZZ_PKI_DIR, name);
+}
+
+/* cfg trusts pki/root.pem, with pki/ca.pem as intermediate. */
+static void
+fuzz_pki_trust(struct config *cfg)
+{
+	char	 path[512];
+
+	fuzz_pki_path("root.pem", path, sizeof(path));
+	config_set_flag(cfg, "trust", path);
+	fuzz_pki_path("ca.pem", path, sizeof(path));
+	config_set_flag(cfg, "intermediates", path);
 }
 
 static X509 *

@@ -38,10 +38,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	config_init(&cfg);
-	fuzz_pki_path("root.pem", path, sizeof(path));
-	config_set_flag(&cfg, "trust", path);
-	fuzz_pki_path("ca.pem", path, sizeof(path));
-	config_set_flag(&cfg, "intermediates", path);
+	fuzz_pki_trust(&cfg);
 	fuzz_pki_path("crl", path, sizeof(path));
 	config_set_flag(&cfg, "crl", path);
 	snprintf(path, sizeof(path), "%s/data/fuzz.policy", FUZZ_DIR);

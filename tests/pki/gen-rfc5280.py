@@ -75,11 +75,13 @@ def aki(k):
 
 
 def cert(subject, k, issuer, ik, ca=False, ku=None, cdp=None, days=365,
-         eku=True, pathlen=None):
-    """A certificate for k's public key, signed by ik as issuer."""
+         eku=True, pathlen=None, nb=None, na=None):
+    """A certificate for k's public key, signed by ik as issuer; valid from
+    two days ago for days, or from nb to na; eku True (clientAuth), False
+    or a list."""
     b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
          .public_key(k.public_key()).serial_number(serial())
-         .not_valid_before(NOW - 2 * DAY).not_valid_after(NOW + days * DAY))
+         .not_valid_before(nb or NOW - 2 * DAY).not_valid_after(na or NOW + days * DAY))
     b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=pathlen if ca else None),
                         critical=True)
     if ku is None:
@@ -90,8 +92,8 @@ def cert(subject, k, issuer, ik, ca=False, ku=None, cdp=None, days=365,
         key_cert_sign="cert" in ku, crl_sign="crl" in ku,
         encipher_only=False, decipher_only=False), critical=True)
     if not ca and eku:
-        b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
-                            critical=False)
+        b = b.add_extension(x509.ExtendedKeyUsage(
+            eku if isinstance(eku, list) else [ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
     b = b.add_extension(ski(k), critical=False)
     if ik is not k:
         b = b.add_extension(aki(ik), critical=False)
@@ -455,27 +457,11 @@ def ocsp_at():
     f = Family("ocsp-at")
     rk, ck, dk = key(), key(), key()
     at = NOW - 4 * DAY - 12 * HOUR
-    def old_cert(subject, k, issuer, ik, nb, na, ca=False, eku=None):
-        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-             .public_key(k.public_key()).serial_number(serial())
-             .not_valid_before(nb).not_valid_after(na))
-        b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        b = b.add_extension(x509.KeyUsage(
-            digital_signature=not ca, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-            encipher_only=False, decipher_only=False), critical=True)
-        if eku:
-            b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-        b = b.add_extension(ski(k), critical=False)
-        if ik is not k:
-            b = b.add_extension(aki(ik), critical=False)
-        return b.sign(ik, hashes.SHA256())
-    root = old_cert(name("At Root"), rk, name("At Root"), rk, NOW - 30 * DAY, NOW + 3650 * DAY, ca=True)
-    ca = old_cert(name("At CA"), ck, root.subject, rk, NOW - 30 * DAY, NOW + 365 * DAY, ca=True)
-    leaf = old_cert(name("at-client"), key(), ca.subject, ck, NOW - 20 * DAY, NOW + 365 * DAY,
-                    eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
-    resp = old_cert(name("At OCSP Responder"), dk, ca.subject, ck, NOW - 10 * DAY, NOW - DAY,
-                    eku=[ExtendedKeyUsageOID.OCSP_SIGNING])
+    root = cert(name("At Root"), rk, name("At Root"), rk, ca=True, nb=NOW - 30 * DAY, days=3650)
+    ca = cert(name("At CA"), ck, root.subject, rk, ca=True, nb=NOW - 30 * DAY)
+    leaf = cert(name("at-client"), key(), ca.subject, ck, nb=NOW - 20 * DAY)
+    resp = cert(name("At OCSP Responder"), dk, ca.subject, ck, nb=NOW - 10 * DAY, na=NOW - DAY,
+                eku=[ExtendedKeyUsageOID.OCSP_SIGNING])
     f.write("trust.pem", root)
     f.write("ints.pem", ca)
     f.write("client.pem", leaf)
