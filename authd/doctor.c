@@ -1215,11 +1215,45 @@ doctor_ocsp_own(struct doctor *d)
 	ocsp_set_inline(0);
 }
 
+/*
+ * What doctor_crl_wait sleeps on.  It lives on the heap with a reference
+ * for the waiting thread and one per registration with the fetch: a wait
+ * that gives up on its backstop leaves, and the fetch that ends later
+ * still finds it (the last reference frees it).
+ */
 struct doctor_wake {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	int		 done;
+	int		 refs;
 };
+
+static struct doctor_wake *
+doctor_wake_new(void)
+{
+	struct doctor_wake	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->refs = 1;
+	return w;
+}
+
+/* Drop a reference, locked by the caller; unlocks (and frees at the last). */
+static void
+doctor_wake_unref(struct doctor_wake *w)
+{
+	int	 last = --w->refs == 0;
+
+	pthread_mutex_unlock(&w->lock);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
 
 /* On the fetch thread: the CRL fetch we wait for is over. */
 static void
@@ -1230,7 +1264,7 @@ doctor_wake(void *arg)
 	pthread_mutex_lock(&w->lock);
 	w->done = 1;
 	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	doctor_wake_unref(w);
 }
 
 /* The distribution-point CRL that answered, for its dates. */
@@ -1258,35 +1292,45 @@ static void
 doctor_crl_wait(struct doctor *d, struct snapshot *snap,
     struct crl_result *cr)
 {
-	struct doctor_wake	 w;
+	struct doctor_wake	*w;
 	struct timespec		 until;
 	int			 round, r;
 
-	pthread_mutex_init(&w.lock, NULL);
-	pthread_cond_init(&w.cond, NULL);
+	cr->status = CRL_ERROR;
+	snprintf(cr->detail, sizeof(cr->detail), "out of memory");
+	cr->pending_url[0] = '\0';
+	if ((w = doctor_wake_new()) == NULL)
+		return;
 	for (round = 0; round < DOCTOR_CDP_ROUNDS; round++) {
 		crl_check_depth(snap->crl, d->cchain, 0, time(NULL), 0, 0, cr);
 		if (cr->status != CRL_PENDING)
 			break;
-		w.done = 0;
-		if ((r = crl_fetch_wait(cr->pending_url, doctor_wake, &w)) == 1)
-			continue;
-		if (r != 0)
+		pthread_mutex_lock(&w->lock);
+		w->done = 0;
+		w->refs++;			/* the registration's */
+		pthread_mutex_unlock(&w->lock);
+		if ((r = crl_fetch_wait(cr->pending_url, doctor_wake, w)) != 0) {
+			pthread_mutex_lock(&w->lock);
+			w->refs--;		/* not registered */
+			pthread_mutex_unlock(&w->lock);
+			if (r == 1)
+				continue;
 			break;
+		}
 		/* fetch_http has its own deadline; this one is a backstop. */
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += d->o->timeout + 2;
-		pthread_mutex_lock(&w.lock);
-		while (!w.done && pthread_cond_timedwait(&w.cond, &w.lock,
+		pthread_mutex_lock(&w->lock);
+		while (!w->done && pthread_cond_timedwait(&w->cond, &w->lock,
 		    &until) == 0)
 			;
-		r = w.done;
-		pthread_mutex_unlock(&w.lock);
+		r = w->done;
+		pthread_mutex_unlock(&w->lock);
 		if (!r)
 			break;		/* still PENDING: said below */
 	}
-	pthread_mutex_destroy(&w.lock);
-	pthread_cond_destroy(&w.cond);
+	pthread_mutex_lock(&w->lock);
+	doctor_wake_unref(w);
 }
 
 static void

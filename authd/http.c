@@ -27,13 +27,12 @@
 
 #include "audit.h"
 #include "err.h"
-#include "crl.h"
 #include "http.h"
-#include "ocsp.h"
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
 #include "request.h"
+#include "revocation.h"
 #include "snapshot.h"
 #include "verdict.h"
 
@@ -415,11 +414,9 @@ static _Thread_local struct verdict	 http_verdict;
  * none: its context points at http_fresh.  One that waits for a fetch
  * gets a struct http_wait, freed when the request completes.
  */
-#define HTTP_MAX_WAITS	 2	/* x fetch_timeout < nginx's read timeout */
 static int	 http_fresh;
 
 struct http_wait {
-	int		 waits;
 	struct timespec	 start;		/* when the headers were in */
 };
 
@@ -443,16 +440,20 @@ http_resume(void *conn)
 
 /*
  * Revocation data is being fetched: suspend the request (no thread waits)
- * until the fetch ends, then MHD calls the handler again and it decides
- * afresh.  Returns 1 when suspended, 0 when the caller must answer now.
+ * until a fetch it started ends, then MHD calls the handler again and it
+ * decides afresh (the fetches of every depth run meanwhile, so each wait
+ * after the first is short).  A request waits until revocation_wait_max
+ * after its headers, then is answered with what is known (fails closed).
+ * Returns 1 when suspended, 0 when the caller must answer now.
  */
 static int
 http_wait(struct http_server *srv, struct MHD_Connection *c,
-    const struct verdict *v, void **req_cls, const struct timespec *start)
+    const struct snapshot *snap, const struct verdict *v, void **req_cls,
+    const struct timespec *start)
 {
 	struct http_wait	*w = NULL;
 
-	if (!v->pending ||
+	if (!v->pending || snap == NULL ||
 	    atomic_load_explicit(&srv->nowait, memory_order_relaxed))
 		return 0;
 	if (*req_cls != &http_fresh)
@@ -462,13 +463,11 @@ http_wait(struct http_server *srv, struct MHD_Connection *c,
 		*req_cls = w;
 	}
 	/* No memory to remember the wait: answer now (fails closed). */
-	if (w == NULL || w->waits >= HTTP_MAX_WAITS)
+	if (w == NULL || http_elapsed_us(&w->start) >=
+	    (uint64_t)revocation_wait_max(&snap->cfg) * 1000000)
 		return 0;
-	w->waits++;
 	MHD_suspend_connection(c);
-	if ((v->pending == VERDICT_WAIT_OCSP ? ocsp_wait(v->pending_url,
-	    http_resume, c) : crl_fetch_wait(v->pending_url, http_resume,
-	    c)) != 0)
+	if (revocation_wait(v, http_resume, c) != 0)
 		MHD_resume_connection(c);	/* done already: decide again */
 	return 1;
 }
@@ -586,7 +585,7 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	snap = snapshot_acquire();
 	if (verdict_input_headers(h, &in, v))
 		verdict_decide(snap, srv->cache, &in, 0, v, NULL);
-	if (http_wait(srv, c, v, req_cls, &start)) {
+	if (http_wait(srv, c, snap, v, req_cls, &start)) {
 		snapshot_release(snap);
 		return MHD_YES;
 	}
@@ -943,5 +942,5 @@ http_stop_waiting(struct http_server *srv)
 	if (srv == NULL)
 		return 0;
 	atomic_store(&srv->nowait, 1);
-	return ocsp_wake_all() + crl_fetch_wake_all();
+	return revocation_wake_all();
 }
