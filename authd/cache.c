@@ -16,7 +16,7 @@
 
 struct cache_entry {
 	unsigned char		 key[IDENTITY_SHA256_LEN];
-	unsigned long		 gen;
+	struct cache_gen	 gen;
 	time_t			 expires;
 	time_t			 not_before, not_after;
 	struct cache_entry	*hnext;		/* hash chain */
@@ -185,14 +185,14 @@ cache_copy_str(char *dst, size_t cap, const char *src, size_t len)
 
 int
 cache_lookup(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
-    unsigned long gen, time_t now, struct verdict *out)
+    const struct cache_gen *gen, time_t now, struct verdict *out)
 {
 	return cache_lookup_blob(c, key, gen, now, out, NULL, 0, NULL);
 }
 
 int
 cache_lookup_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
-    unsigned long gen, time_t now, struct verdict *out, void *blob,
+    const struct cache_gen *gen, time_t now, struct verdict *out, void *blob,
     size_t blobcap, size_t *bloblen)
 {
 	struct cache_shard	*s;
@@ -207,7 +207,9 @@ cache_lookup_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	pthread_mutex_lock(&s->lock);
 	if ((e = cache_find(s, key, h)) == NULL)
 		goto end;
-	if (e->gen != gen || now >= e->expires) {
+	if (e->gen.snapshot != gen->snapshot ||
+	    e->gen.crl_fetch != gen->crl_fetch || e->gen.ocsp != gen->ocsp ||
+	    now >= e->expires) {
 		cache_unlink(s, e);
 		goto end;
 	}
@@ -259,14 +261,14 @@ end:
 
 void
 cache_store(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
-    unsigned long gen, time_t expires, const struct verdict *v)
+    const struct cache_gen *gen, time_t expires, const struct verdict *v)
 {
 	cache_store_blob(c, key, gen, expires, v, NULL, 0);
 }
 
 void
 cache_store_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
-    unsigned long gen, time_t expires, const struct verdict *v,
+    const struct cache_gen *gen, time_t expires, const struct verdict *v,
     const void *blob, size_t bloblen)
 {
 	struct cache_shard	*s;
@@ -290,7 +292,7 @@ cache_store_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	    (e = malloc(sizeof(*e) + total + bloblen)) == NULL)
 		return;
 	memcpy(e->key, key, IDENTITY_SHA256_LEN);
-	e->gen = gen;
+	e->gen = *gen;
 	e->expires = expires;
 	e->not_before = v->id.not_before;
 	e->not_after = v->id.not_after;

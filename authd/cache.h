@@ -18,6 +18,18 @@
 struct cache;
 
 /*
+ * What a cached verdict was decided under, compared field by field: the
+ * snapshot published, the CRLs fetched from distribution points, and the
+ * OCSP statuses (which change only when an answer says something else,
+ * not on every refresh).
+ */
+struct cache_gen {
+	unsigned long	 snapshot;
+	unsigned long	 crl_fetch;
+	unsigned long	 ocsp;
+};
+
+/*
  * A cache of about capacity verdicts (rounded up to a multiple of its 64
  * shards); NULL when capacity is 0 or memory is short.
  */
@@ -30,12 +42,12 @@ void		 cache_free(struct cache **cache);
  */
 int		 cache_lookup(struct cache *cache,
 		    const unsigned char key[IDENTITY_SHA256_LEN],
-		    unsigned long gen, time_t now, struct verdict *out);
+		    const struct cache_gen *gen, time_t now, struct verdict *out);
 
 /* Remember v for key until expires (exclusive).  Failure only loses the entry. */
 void		 cache_store(struct cache *cache,
 		    const unsigned char key[IDENTITY_SHA256_LEN],
-		    unsigned long gen, time_t expires, const struct verdict *v);
+		    const struct cache_gen *gen, time_t expires, const struct verdict *v);
 
 /*
  * The same, with an opaque blob kept next to the verdict (the policy's view
@@ -46,11 +58,11 @@ void		 cache_store(struct cache *cache,
 #define CACHE_BLOB_MAX	 (64 * 1024)
 int		 cache_lookup_blob(struct cache *cache,
 		    const unsigned char key[IDENTITY_SHA256_LEN],
-		    unsigned long gen, time_t now, struct verdict *out,
+		    const struct cache_gen *gen, time_t now, struct verdict *out,
 		    void *blob, size_t blobcap, size_t *bloblen);
 void		 cache_store_blob(struct cache *cache,
 		    const unsigned char key[IDENTITY_SHA256_LEN],
-		    unsigned long gen, time_t expires, const struct verdict *v,
+		    const struct cache_gen *gen, time_t expires, const struct verdict *v,
 		    const void *blob, size_t bloblen);
 
 /* Drop every entry (after a trust reload, to free the memory at once). */

@@ -76,6 +76,7 @@ static const struct config_key config_keys[] = {
 	{ "ocsp_failure",	CT_DENYALLOW,	OFF(ocsp_failure_allow), 0, 0 },
 	{ "ocsp_max_size",	CT_BYTES,	OFF(ocsp_max_size),	1024, 4194304 },
 	{ "ocsp_signer",	CT_PATHS,	OFF(ocsp_signer),	0, 0 },
+	{ "ocsp_cache_size",	CT_SIZE,	OFF(ocsp_cache_size),	100, 10000000 },
 	{ "revocation_order",	CT_REVORDER,	OFF(revocation_order),	0, 0 },
 	{ "shadow_policy",	CT_PATH,	OFF(shadow_policy),	0, 0 },
 	{ "watch_interval",	CT_DURATION,	OFF(watch_interval),	0, 3600 },
@@ -112,6 +113,7 @@ config_init(struct config *cfg)
 	cfg->ocsp_skew = 300;
 	cfg->ocsp_default_ttl = 3600;
 	cfg->ocsp_max_size = 64 * 1024;
+	cfg->ocsp_cache_size = 100000;
 	cfg->cache_ttl = 600;
 	cfg->purpose = CONFIG_PURPOSE_CLIENT;
 	cfg->log_level = LOG_LEVEL_INFO;

@@ -77,6 +77,7 @@ struct config {
 	int			 ocsp_nonce;
 	int			 ocsp_failure_allow;
 	size_t			 ocsp_max_size;
+	size_t			 ocsp_cache_size;	/* CertIDs in memory */
 	struct config_list	 ocsp_signer;	/* pinned responder certificates */
 	int			 revocation_order;	/* enum config_revorder */
 	char			 revorder_origin[CONFIG_ORIGIN_MAX];

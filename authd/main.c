@@ -167,6 +167,7 @@ main_ocsp_config(const struct config *cfg)
 	s.default_ttl = cfg->ocsp_default_ttl;
 	s.timeout = cfg->fetch_timeout;
 	s.max_size = cfg->ocsp_max_size;
+	s.cache_size = cfg->ocsp_cache_size;
 	for (i = 0; i < cfg->ocsp_responder.n; i++)
 		if (strchr(cfg->ocsp_responder.items[i].value, '\t') == NULL)
 			snprintf(s.responder, sizeof(s.responder), "%s",

@@ -413,6 +413,10 @@ metrics_render(struct cache *cache, char **out, size_t *len)
 	    "CertIDs in the OCSP table (answers and remembered failures).");
 	metrics_printf(&b, "authd_ocsp_cache_entries %zu\n",
 	    ocsp_cache_entries());
+	metrics_head(&b, "authd_ocsp_cache_evictions_total", "counter",
+	    "CertIDs dropped from memory to keep within ocsp_cache_size.");
+	metrics_printf(&b, "authd_ocsp_cache_evictions_total %llu\n",
+	    ocsp_cache_evictions());
 
 	snap = snapshot_acquire();
 	memset(&w, 0, sizeof(w));

@@ -31,7 +31,7 @@
 #include "snapshot.h"
 #include "store.h"
 
-#define OCSP_TABLE_MAX	 100000		/* CertIDs remembered */
+#define OCSP_BUCKETS_MIN 1024		/* the hash grows by doubling */
 #define OCSP_BACKOFF_MIN 30
 #define OCSP_BACKOFF_MAX 600
 #define OCSP_GET_MAX	 255		/* RFC 5019: GET when this short */
@@ -42,23 +42,38 @@
 #define OCSP_SRC_STORED	 2		/* LMDB, from an earlier run */
 #define OCSP_SRC_GIVEN	 3		/* check --ocsp-response */
 
+/*
+ * One CertID.  The table holds at most ocsp_cache_size of them, least
+ * recently used first out; an entry being fetched, read from the store or
+ * waited on is never evicted.  An evicted answer is read back from the
+ * store (and verified again) when its certificate comes back.
+ */
 struct ocsp_entry {
-	char			 key[80];	/* hex SHA-256 of the CertID */
-	int			 running;
-	int			 have;		/* an answer below */
-	int			 revoked;
+	char			 key[IDENTITY_FP_MAX];	/* hex SHA-256 of the CertID */
+	unsigned char		 running;
+	unsigned char		 have;		/* an answer below */
+	unsigned char		 revoked;
+	unsigned char		 stored_checked; /* LMDB looked at */
+	unsigned char		 source;	/* OCSP_SRC_* of the answer */
+	unsigned int		 pins;		/* callers using it unlocked */
+	int			 failures;
 	time_t			 this_update, next_update;
 	time_t			 use_until;	/* the answer holds until */
 	time_t			 next_try;	/* after a failure */
 	time_t			 refresh_after;	/* paces refreshes ahead */
-	int			 failures;
-	int			 stored_checked; /* LMDB looked at */
-	char			 error[256];
-	char			 responder[256];
-	char			 signer[256];	/* subject of the signer */
-	int			 source;	/* OCSP_SRC_* of the answer */
+	char			*error;		/* owned, NULL: none */
+	char			*responder;	/* owned, NULL: none */
+	char			*signer;	/* subject of the signer, owned */
 	struct fetch_waiter	*waiters;
-	struct ocsp_entry	*hnext;
+	struct ocsp_entry	*hnext;		/* hash chain */
+	struct ocsp_entry	*prev, *next;	/* LRU list, most recent first */
+};
+
+/* What a verification found, before it goes into an entry. */
+struct ocsp_answer {
+	int			 revoked;
+	time_t			 this_update, next_update, use_until;
+	char			 signer[256];
 };
 
 struct ocsp_job {
@@ -72,11 +87,12 @@ struct ocsp_job {
 	time_t			 at;		/* decision time; 0: now */
 };
 
-#define OCSP_BUCKETS	 4096
-
 static pthread_mutex_t		 ocsp_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ocsp_entry	*ocsp_buckets[OCSP_BUCKETS];
+static struct ocsp_entry	**ocsp_buckets;	/* ocsp_nbuckets, a power of 2 */
+static size_t			 ocsp_nbuckets;
+static struct ocsp_entry	*ocsp_head, *ocsp_tail;	/* LRU */
 static size_t			 ocsp_n;
+static unsigned long long	 ocsp_evicted;
 static struct fetch_pool	*ocsp_pool;
 static struct store		*ocsp_store;
 static store_set_t		 ocsp_dbi;
@@ -182,22 +198,32 @@ ocsp_generation(void)
 	return atomic_load(&ocsp_gen);
 }
 
+static void
+ocsp_entry_free(struct ocsp_entry *e)
+{
+	fetch_waiter_free(e->waiters);
+	free(e->error);
+	free(e->responder);
+	free(e->signer);
+	free(e);
+}
+
 void
 ocsp_shutdown(void)
 {
 	struct ocsp_entry	*e, *next;
-	size_t			 i;
 
 	pthread_mutex_lock(&ocsp_lock);
-	for (i = 0; i < OCSP_BUCKETS; i++) {
-		for (e = ocsp_buckets[i]; e != NULL; e = next) {
-			next = e->hnext;
-			fetch_waiter_free(e->waiters);
-			free(e);
-		}
-		ocsp_buckets[i] = NULL;
+	for (e = ocsp_head; e != NULL; e = next) {
+		next = e->next;
+		ocsp_entry_free(e);
 	}
+	free(ocsp_buckets);
+	ocsp_buckets = NULL;
+	ocsp_nbuckets = 0;
+	ocsp_head = ocsp_tail = NULL;
 	ocsp_n = 0;
+	ocsp_evicted = 0;
 	ocsp_pool = NULL;
 	ocsp_store = NULL;
 	ocsp_have_dbi = 0;
@@ -208,14 +234,115 @@ ocsp_shutdown(void)
 	pthread_mutex_unlock(&ocsp_lock);
 }
 
-static size_t
-ocsp_bucket(const char *key)
+/* Replace an owned string; "" and no memory leave NULL. */
+static void
+ocsp_setstr(char **dst, const char *src)
 {
-	size_t	 h = 0;
+	free(*dst);
+	*dst = src != NULL && src[0] != '\0' ? strdup(src) : NULL;
+}
+
+static const char *
+ocsp_str(const char *s, const char *none)
+{
+	return s != NULL ? s : none;
+}
+
+/* FNV-1a of the hex key (already a digest: any mixing will do). */
+static size_t
+ocsp_hash(const char *key)
+{
+	uint64_t	 h = 14695981039346656037ULL;
 
 	for (; *key != '\0'; key++)
-		h = h * 31 + (unsigned char)*key;
-	return h % OCSP_BUCKETS;
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Locked.  Double the buckets when the table outgrows them (no memory: keep). */
+static void
+ocsp_grow(void)
+{
+	struct ocsp_entry	**nb, *e;
+	size_t			 n = ocsp_nbuckets ? ocsp_nbuckets * 2 :
+				    OCSP_BUCKETS_MIN, b;
+
+	if (ocsp_n < ocsp_nbuckets || (nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (e = ocsp_head; e != NULL; e = e->next) {
+		b = ocsp_hash(e->key) & (n - 1);
+		e->hnext = nb[b];
+		nb[b] = e;
+	}
+	free(ocsp_buckets);
+	ocsp_buckets = nb;
+	ocsp_nbuckets = n;
+}
+
+/* Locked: out of the hash and the LRU list, and freed. */
+static void
+ocsp_remove(struct ocsp_entry *e)
+{
+	struct ocsp_entry	**pp;
+
+	for (pp = &ocsp_buckets[ocsp_hash(e->key) & (ocsp_nbuckets - 1)];
+	    *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		ocsp_head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		ocsp_tail = e->prev;
+	ocsp_n--;
+	ocsp_entry_free(e);
+}
+
+/* Locked: most recently used. */
+static void
+ocsp_touch(struct ocsp_entry *e)
+{
+	if (e == ocsp_head)
+		return;
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else if (e->prev != NULL)
+		ocsp_tail = e->prev;
+	e->prev = NULL;
+	e->next = ocsp_head;
+	if (ocsp_head != NULL)
+		ocsp_head->prev = e;
+	ocsp_head = e;
+	if (ocsp_tail == NULL)
+		ocsp_tail = e;
+}
+
+/*
+ * Locked: evict the least recently used entries that nobody holds until
+ * the table is within ocsp_cache_size.  Entries in use are passed over (a
+ * bounded number: fetches in flight and their waiters).
+ */
+static void
+ocsp_evict(void)
+{
+	struct ocsp_entry	*e, *prev;
+	size_t			 max = ocsp_set.cache_size > 0 ?
+				    ocsp_set.cache_size : 100000;
+
+	for (e = ocsp_tail; e != NULL && ocsp_n > max; e = prev) {
+		prev = e->prev;
+		if (e->running || e->pins > 0 || e->waiters != NULL)
+			continue;
+		ocsp_remove(e);
+		ocsp_evicted++;
+	}
 }
 
 /* Locked. */
@@ -223,18 +350,29 @@ static struct ocsp_entry *
 ocsp_get(const char *key, int create)
 {
 	struct ocsp_entry	*e;
-	size_t			 b = ocsp_bucket(key);
+	size_t			 h = ocsp_hash(key), b;
 
-	for (e = ocsp_buckets[b]; e != NULL; e = e->hnext)
-		if (strcmp(e->key, key) == 0)
-			return e;
-	if (!create || ocsp_n >= OCSP_TABLE_MAX ||
-	    (e = calloc(1, sizeof(*e))) == NULL)
+	if (ocsp_nbuckets > 0)
+		for (e = ocsp_buckets[h & (ocsp_nbuckets - 1)]; e != NULL;
+		    e = e->hnext)
+			if (strcmp(e->key, key) == 0) {
+				ocsp_touch(e);
+				return e;
+			}
+	if (!create)
+		return NULL;
+	ocsp_grow();
+	if (ocsp_nbuckets == 0 || (e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	snprintf(e->key, sizeof(e->key), "%s", key);
+	b = h & (ocsp_nbuckets - 1);
 	e->hnext = ocsp_buckets[b];
 	ocsp_buckets[b] = e;
 	ocsp_n++;
+	ocsp_touch(e);
+	e->pins++;			/* not the one evicted */
+	ocsp_evict();
+	e->pins--;
 	return e;
 }
 
@@ -347,7 +485,7 @@ ocsp_times(const ASN1_GENERALIZEDTIME *thisupd,
 static int
 ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
     const struct ocsp_settings *set, OCSP_REQUEST *req, time_t at,
-    struct ocsp_entry *out, char *err, size_t errlen)
+    struct ocsp_answer *out, char *err, size_t errlen)
 {
 	OCSP_RESPONSE		*resp = NULL;
 	OCSP_BASICRESP		*bs = NULL;
@@ -520,7 +658,9 @@ static void
 ocsp_run(void *arg)
 {
 	struct ocsp_job		*job = arg;
-	struct ocsp_entry	*e = job->e, ans;
+	struct ocsp_entry	*e = job->e;
+	struct ocsp_answer	 ans;
+	char			 key[IDENTITY_FP_MAX];
 	struct fetch_result	 res;
 	struct fetch_waiter	*w;
 	OCSP_REQUEST		*req = NULL;
@@ -617,8 +757,15 @@ done:
 	pthread_mutex_lock(&ocsp_lock);
 	e->running = 0;
 	if (ok) {
+		/*
+		 * Cached verdicts depend on the status only: a refresh that
+		 * says the same again leaves them be (each is bounded by the
+		 * nextUpdate it was decided under).
+		 */
+		if (ans.revoked != (e->have && e->revoked))
+			atomic_fetch_add(&ocsp_gen, 1);
 		e->have = 1;
-		e->revoked = ans.revoked;
+		e->revoked = (unsigned char)ans.revoked;
 		e->this_update = ans.this_update;
 		e->next_update = ans.next_update;
 		e->use_until = ans.use_until;
@@ -629,26 +776,27 @@ done:
 		 * after the short back-off, not on every request.
 		 */
 		e->refresh_after = now + OCSP_BACKOFF_MIN;
-		e->error[0] = '\0';
-		snprintf(e->responder, sizeof(e->responder), "%s", used);
-		memcpy(e->signer, ans.signer, sizeof(e->signer));
+		ocsp_setstr(&e->error, NULL);
+		ocsp_setstr(&e->responder, used);
+		ocsp_setstr(&e->signer, ans.signer);
 		e->source = job->noffline > 0 ? OCSP_SRC_GIVEN :
 		    OCSP_SRC_ASKED;
-		atomic_fetch_add(&ocsp_gen, 1);
 	} else {
 		e->failures++;
 		e->next_try = now + (e->failures >= 5 ? OCSP_BACKOFF_MAX :
 		    OCSP_BACKOFF_MIN << (e->failures - 1));
-		snprintf(e->error, sizeof(e->error), "%.255s", err);
+		err[255] = '\0';
+		ocsp_setstr(&e->error, err);
 	}
 	w = e->waiters;
 	e->waiters = NULL;
+	memcpy(key, e->key, sizeof(key));	/* e may go once unlocked */
 	pthread_mutex_unlock(&ocsp_lock);
 	if (ok)
-		log_debug("OCSP %s: %s from %s%s", e->key, ans.revoked ?
+		log_debug("OCSP %s: %s from %s%s", key, ans.revoked ?
 		    "revoked" : "good", used, stored ? " (stored)" : "");
 	else
-		log_warnx("OCSP for CertID %.16s...: %s", e->key, err);
+		log_warnx("OCSP for CertID %.16s...: %s", key, err);
 	OPENSSL_free(der);
 	OCSP_REQUEST_free(req);
 	X509_email_free(aia);
@@ -665,6 +813,17 @@ ocsp_cache_entries(void)
 
 	pthread_mutex_lock(&ocsp_lock);
 	n = ocsp_n;
+	pthread_mutex_unlock(&ocsp_lock);
+	return n;
+}
+
+unsigned long long
+ocsp_cache_evictions(void)
+{
+	unsigned long long	 n;
+
+	pthread_mutex_lock(&ocsp_lock);
+	n = ocsp_evicted;
 	pthread_mutex_unlock(&ocsp_lock);
 	return n;
 }
@@ -699,7 +858,7 @@ ocsp_start(struct ocsp_entry *e, X509 *cert, X509 *issuer)
  */
 static int
 ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
-    const struct ocsp_settings *set, time_t at, struct ocsp_entry *ans)
+    const struct ocsp_settings *set, time_t at, struct ocsp_answer *ans)
 {
 	unsigned char	*der;
 	size_t		 len = 0;
@@ -734,12 +893,11 @@ ocsp_wake_all(void)
 {
 	struct fetch_waiter	*all = NULL, *w;
 	struct ocsp_entry	*e;
-	size_t			 i, n = 0;
+	size_t			 n = 0;
 
 	pthread_mutex_lock(&ocsp_lock);
-	for (i = 0; i < OCSP_BUCKETS; i++)
-		for (e = ocsp_buckets[i]; e != NULL; e = e->hnext)
-			fetch_waiter_move(&all, &e->waiters);
+	for (e = ocsp_head; e != NULL; e = e->next)
+		fetch_waiter_move(&all, &e->waiters);
 	pthread_mutex_unlock(&ocsp_lock);
 	for (w = all; w != NULL; w = w->next)
 		n++;
@@ -753,7 +911,8 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
     int depth)
 {
 	struct ocsp_settings	 set;
-	struct ocsp_entry	*e, ans;
+	struct ocsp_entry	*e;
+	struct ocsp_answer	 ans;
 	struct ocsp_job		*job;
 	OCSP_CERTID		*id;
 	char			 key[80];
@@ -776,24 +935,27 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 	e = ocsp_get(key, 1);
 	if (e != NULL && !e->have && !e->stored_checked && !e->running) {
 		e->stored_checked = 1;
+		e->pins++;		/* not evicted while unlocked */
 		pthread_mutex_unlock(&ocsp_lock);
 		memset(&ans, 0, sizeof(ans));
 		fromstore = ocsp_from_store(key, cert, issuer, &set, at,
 		    &ans) == 0;
 		pthread_mutex_lock(&ocsp_lock);
+		e->pins--;
 		if (fromstore && !e->have) {
 			e->have = 1;
-			e->revoked = ans.revoked;
+			e->revoked = (unsigned char)ans.revoked;
 			e->this_update = ans.this_update;
 			e->next_update = ans.next_update;
 			e->use_until = ans.use_until;
-			snprintf(e->responder, sizeof(e->responder), "(stored)");
-			memcpy(e->signer, ans.signer, sizeof(e->signer));
+			ocsp_setstr(&e->responder, "(stored)");
+			ocsp_setstr(&e->signer, ans.signer);
 			e->source = OCSP_SRC_STORED;
 		}
 	}
 	if (e == NULL) {
-		snprintf(res->detail, sizeof(res->detail), "OCSP table full");
+		snprintf(res->detail, sizeof(res->detail), "out of memory for "
+		    "the OCSP table");
 		goto end;
 	}
 	/*
@@ -814,15 +976,17 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		job->cert = cert;
 		job->issuer = issuer;
 		e->running = 1;
+		e->pins++;		/* still ours when ocsp_run is done */
 		pthread_mutex_unlock(&ocsp_lock);
 		ocsp_run(job);
 		pthread_mutex_lock(&ocsp_lock);
+		e->pins--;
 	}
 	/* nextUpdate may have passed by the skew, as in ocsp_times. */
 	if (e->have && at <= e->use_until + set.skew) {
 		rc = e->revoked ? 1 : 0;
 		snprintf(res->responder, sizeof(res->responder), "%s",
-		    e->responder);
+		    ocsp_str(e->responder, ""));
 		res->this_update = e->this_update;
 		if (e->use_until < res->valid_until)
 			res->valid_until = e->use_until;
@@ -837,7 +1001,8 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 			ocsp_start(e, cert, issuer);
 		if (rc == 1)
 			snprintf(res->detail, sizeof(res->detail), "revoked "
-			    "(depth %d), says %s", depth, e->responder);
+			    "(depth %d), says %s", depth,
+			    ocsp_str(e->responder, "?"));
 		res->from_cache = !fromstore ? res->from_cache : 1;
 		goto end;
 	}
@@ -849,8 +1014,8 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		goto end;
 	}
 	snprintf(res->detail, sizeof(res->detail), "no OCSP answer (depth "
-	    "%d): %.400s", depth, e->error[0] ? e->error : "responder not "
-	    "asked yet");
+	    "%d): %.400s", depth, ocsp_str(e->error, "responder not asked "
+	    "yet"));
 end:
 	pthread_mutex_unlock(&ocsp_lock);
 	return rc;
@@ -953,8 +1118,7 @@ ocsp_describe(STACK_OF(X509) *chain, char *buf, size_t len)
 			    "(another source answered)\n", i);
 		else if (!e->have)
 			n = snprintf(buf + o, len - o, "depth %d: no answer: "
-			    "%.300s\n", i, e->error[0] ? e->error :
-			    "not asked");
+			    "%.300s\n", i, ocsp_str(e->error, "not asked"));
 		else {
 			ocsp_time(e->this_update, t1, sizeof(t1));
 			ocsp_time(e->next_update, t2, sizeof(t2));
@@ -965,7 +1129,8 @@ ocsp_describe(STACK_OF(X509) *chain, char *buf, size_t len)
 			    "data_dir, first asked of" : e->source ==
 			    OCSP_SRC_GIVEN ? "from" : "asked",
 			    e->source == OCSP_SRC_STORED ? "a responder" :
-			    e->responder, e->signer[0] ? e->signer : "?",
+			    ocsp_str(e->responder, "?"), ocsp_str(e->signer,
+			    "?"),
 			    t1, t2);
 		}
 		pthread_mutex_unlock(&ocsp_lock);

@@ -12,6 +12,9 @@
  * failure.  Answers are kept in memory and in the LMDB store (so a restart
  * asks nothing new) until nextUpdate (revoked: until the certificate
  * expires), refreshed ahead of it; failures are remembered with back-off.
+ * Memory holds at most ocsp_cache_size CertIDs, least recently used out
+ * first; an evicted answer is read back from the store (and verified
+ * again) when its certificate returns.  No count of devices is refused.
  * Process-wide state: ocsp_init once before serving, ocsp_shutdown after.
  */
 #ifndef AUTHD_OCSP_H
@@ -37,6 +40,7 @@ struct ocsp_settings {
 	time_t		 default_ttl;		/* when nextUpdate is absent */
 	time_t		 timeout;
 	size_t		 max_size;
+	size_t		 cache_size;		/* CertIDs in memory (0: 100000) */
 	char		 responder[1024];	/* override, or "" */
 };
 
@@ -101,8 +105,12 @@ int		 ocsp_add_offline_response(const unsigned char *der, size_t len);
 /* Without fetch threads (authd check): ask the responder on the caller. */
 void		 ocsp_set_inline(int on);
 
-/* CertIDs in the in-memory table (answers and failures), for /metrics. */
+/*
+ * CertIDs in the in-memory table (answers and failures), and how many were
+ * evicted to keep it within ocsp_cache_size, for /metrics.
+ */
 size_t		 ocsp_cache_entries(void);
+unsigned long long ocsp_cache_evictions(void);
 /* As crl_fetch_wait, for an OCSP_WAIT key. */
 int		 ocsp_wait(const char *key, void (*resume)(void *), void *arg);
 /* As crl_fetch_wake_all. */

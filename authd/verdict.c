@@ -264,7 +264,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	X509				*x = NULL;
 	size_t				 derlen = 0, bloblen = 0;
 	time_t				 now, expires;
-	unsigned long			 gen = 0;
+	struct cache_gen		 gen;
 	int				 use_cache, loaded = 0;
 
 	verdict_init(out);
@@ -295,9 +295,10 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		verdict_set(out, VERDICT_INTERNAL_ERROR, "SHA-256 failed");
 		goto end;
 	}
-	gen = snap->generation * 1000003UL ^ crl_fetch_generation() * 7919UL ^
-	    ocsp_generation() * 104729UL;
-	if (use_cache && cache_lookup_blob(cache, md, gen, now,
+	gen.snapshot = snap->generation;
+	gen.crl_fetch = crl_fetch_generation();
+	gen.ocsp = ocsp_generation();
+	if (use_cache && cache_lookup_blob(cache, md, &gen, now,
 	    out, verdict_blob, sizeof(verdict_blob), &bloblen)) {
 
 		if (out->reason != VERDICT_OK || snap->policy == NULL)
@@ -373,7 +374,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		} else if (now + VERDICT_DENY_TTL < expires)
 			expires = now + VERDICT_DENY_TTL;
 		if (expires > now)
-			cache_store_blob(cache, md, gen, expires, out,
+			cache_store_blob(cache, md, &gen, expires, out,
 			    verdict_blob, bloblen);
 	}
 	if (f != NULL && out->reason == VERDICT_OK)

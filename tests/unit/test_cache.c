@@ -11,6 +11,9 @@
 #include "cache.h"
 #include "t.h"
 
+/* A generation that differs from another only in its snapshot part. */
+#define G(n)	(&(struct cache_gen){ (n), 0, 0 })
+
 #define SHARDS	 64	/* CACHE_SHARDS in cache.c */
 
 /* A uniform key: SHA-256 of i. */
@@ -69,11 +72,11 @@ test_copy(void)
 	snprintf(v.detail, sizeof(v.detail), "unsuitable certificate purpose");
 	v.id.not_before = 1700000000;
 	v.id.not_after = 1800000000;
-	cache_store(c, k1, 7, 2000, &v);
+	cache_store(c, k1, G(7), 2000, &v);
 	CHECK(cache_count(c) == 1, "count after one store: %zu", cache_count(c));
 
 	memset(&out, 'Z', sizeof(out));	/* every string must be rewritten */
-	hit = cache_lookup(c, k1, 7, 1000, &out);
+	hit = cache_lookup(c, k1, G(7), 1000, &out);
 	identity_hex(k1, fp);
 	CHECK(hit == 1, "lookup of a stored key: expected hit");
 	if (hit) {
@@ -99,12 +102,12 @@ test_copy(void)
 		    out.id.not_after == 1800000000, "validity: got %lld..%lld",
 		    (long long)out.id.not_before, (long long)out.id.not_after);
 	}
-	CHECK(cache_lookup(c, k2, 7, 1000, &out) == 0,
+	CHECK(cache_lookup(c, k2, G(7), 1000, &out) == 0,
 	    "lookup of another key: expected miss");
 
 	/* the stored verdict was copied: changing ours changes nothing */
 	snprintf(v.id.subject, sizeof(v.id.subject), "CN=mallory");
-	CHECK(cache_lookup(c, k1, 7, 1000, &out) == 1 &&
+	CHECK(cache_lookup(c, k1, G(7), 1000, &out) == 1 &&
 	    strcmp(out.id.subject, "CN=alice,O=Example Corp") == 0,
 	    "store copies: got %s", out.id.subject);
 
@@ -114,9 +117,9 @@ test_copy(void)
 	memset(v.id.issuer, 'i', sizeof(v.id.issuer) - 1);
 	memset(v.id.serial, 'F', sizeof(v.id.serial) - 1);
 	memset(v.detail, 'd', sizeof(v.detail) - 1);
-	cache_store(c, k2, 7, 2000, &v);
+	cache_store(c, k2, G(7), 2000, &v);
 	memset(&out, 0, sizeof(out));
-	CHECK(cache_lookup(c, k2, 7, 1000, &out) == 1 &&
+	CHECK(cache_lookup(c, k2, G(7), 1000, &out) == 1 &&
 	    strcmp(out.id.subject, v.id.subject) == 0 &&
 	    strcmp(out.id.issuer, v.id.issuer) == 0 &&
 	    strcmp(out.id.serial, v.id.serial) == 0 &&
@@ -155,8 +158,8 @@ test_gen_expiry(void)
 	verdict_of(42, &v);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cache_clear(c);
-		cache_store(c, k, 5, 2000, &v);
-		hit = cache_lookup(c, k, cases[i].gen, cases[i].now, &out);
+		cache_store(c, k, G(5), 2000, &v);
+		hit = cache_lookup(c, k, G(cases[i].gen), cases[i].now, &out);
 		CHECK(hit == cases[i].hit, "%s (gen %lu, now %lld; stored gen 5 "
 		    "until 2000): expected %s, got %s", cases[i].name,
 		    cases[i].gen, (long long)cases[i].now,
@@ -165,9 +168,50 @@ test_gen_expiry(void)
 		    "%s: expected %d entries after the lookup, got %zu",
 		    cases[i].name, cases[i].kept, cache_count(c));
 		/* a dropped entry stays dropped, even for the right gen */
-		hit = cache_lookup(c, k, 5, 1000, &out);
+		hit = cache_lookup(c, k, G(5), 1000, &out);
 		CHECK(hit == cases[i].kept, "%s: then gen 5 at 1000: expected %s",
 		    cases[i].name, cases[i].kept ? "hit" : "miss");
+	}
+	cache_free(&c);
+}
+
+/*
+ * Generations are compared field by field: any part that differs is a
+ * miss, including pairs whose parts would cancel out if they were mixed
+ * into one number (snapshot 1, ocsp 0 against snapshot 0, ocsp 1).
+ */
+static void
+test_gen_fields(void)
+{
+	static const struct {
+		const char		*name;
+		struct cache_gen	 gen;
+		int			 hit;
+	} cases[] = {
+		{ "all three equal", { 3, 7, 11 }, 1 },
+		{ "snapshot differs", { 4, 7, 11 }, 0 },
+		{ "crl_fetch differs", { 3, 8, 11 }, 0 },
+		{ "ocsp differs", { 3, 7, 12 }, 0 },
+		{ "snapshot and ocsp swapped", { 11, 7, 3 }, 0 },
+		{ "crl_fetch and ocsp swapped", { 3, 11, 7 }, 0 },
+	};
+	const struct cache_gen	 stored = { 3, 7, 11 };
+	unsigned char		 k[IDENTITY_SHA256_LEN];
+	struct verdict		 v, out;
+	struct cache		*c = cache_new(10);
+	size_t			 i;
+	int			 hit;
+
+	key_of(43, k);
+	verdict_of(43, &v);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cache_clear(c);
+		cache_store(c, k, &stored, 2000, &v);
+		hit = cache_lookup(c, k, &cases[i].gen, 1000, &out);
+		CHECK(hit == cases[i].hit, "%s: stored {3,7,11}, asked {%lu,%lu,"
+		    "%lu}: expected %s", cases[i].name, cases[i].gen.snapshot,
+		    cases[i].gen.crl_fetch, cases[i].gen.ocsp,
+		    cases[i].hit ? "hit" : "miss");
 	}
 	cache_free(&c);
 }
@@ -197,7 +241,7 @@ test_capacity(void)
 		for (j = 0; j < cases[i].stores; j++) {
 			key_of(j, k);
 			verdict_of(j, &v);
-			cache_store(c, k, 1, 10000, &v);
+			cache_store(c, k, G(1), 10000, &v);
 		}
 		/* cache.c gives each of 64 shards ceil(capacity / 64) */
 		bound = SHARDS * ((cases[i].capacity + SHARDS - 1) / SHARDS);
@@ -208,7 +252,7 @@ test_capacity(void)
 		for (misses = 0, j = cases[i].stores - cases[i].recent;
 		    j < cases[i].stores; j++) {
 			key_of(j, k);
-			if (!cache_lookup(c, k, 1, 0, &out) ||
+			if (!cache_lookup(c, k, G(1), 0, &out) ||
 			    strcmp(out.id.subject, (verdict_of(j, &v),
 			    v.id.subject)) != 0)
 				misses++;
@@ -218,7 +262,7 @@ test_capacity(void)
 		if (bound < cases[i].stores / 2) {
 			for (early = 0, j = 0; j < 100; j++) {
 				key_of(j, k);
-				early += (unsigned int)cache_lookup(c, k, 1, 0,
+				early += (unsigned int)cache_lookup(c, k, G(1), 0,
 				    &out);
 			}
 			CHECK(early == 0, "cache_new(%zu): %u of the first 100 "
@@ -242,17 +286,17 @@ test_lru(void)
 	key_in_shard(0, 3, d);
 	key_in_shard(1, 4, e);	/* another shard */
 	verdict_of(1, &v);
-	cache_store(c, a, 1, 100, &v);
-	cache_store(c, b, 1, 100, &v);
-	cache_store(c, e, 1, 100, &v);
-	CHECK(cache_lookup(c, a, 1, 0, &out) == 1, "a before eviction: miss");
-	cache_store(c, d, 1, 100, &v);	/* evicts b, the least recent */
-	CHECK(cache_lookup(c, b, 1, 0, &out) == 0,
+	cache_store(c, a, G(1), 100, &v);
+	cache_store(c, b, G(1), 100, &v);
+	cache_store(c, e, G(1), 100, &v);
+	CHECK(cache_lookup(c, a, G(1), 0, &out) == 1, "a before eviction: miss");
+	cache_store(c, d, G(1), 100, &v);	/* evicts b, the least recent */
+	CHECK(cache_lookup(c, b, G(1), 0, &out) == 0,
 	    "LRU: b (least recently used) expected evicted, still there");
-	CHECK(cache_lookup(c, a, 1, 0, &out) == 1,
+	CHECK(cache_lookup(c, a, G(1), 0, &out) == 1,
 	    "LRU: a (looked up) expected kept, missed");
-	CHECK(cache_lookup(c, d, 1, 0, &out) == 1, "LRU: d (newest) missed");
-	CHECK(cache_lookup(c, e, 1, 0, &out) == 1,
+	CHECK(cache_lookup(c, d, G(1), 0, &out) == 1, "LRU: d (newest) missed");
+	CHECK(cache_lookup(c, e, G(1), 0, &out) == 1,
 	    "LRU: e (other shard) evicted by a full shard");
 	CHECK(cache_count(c) == 3, "LRU: expected 3 entries, got %zu",
 	    cache_count(c));
@@ -271,13 +315,13 @@ test_replace_clear_null(void)
 	verdict_of(7, &v);
 	snprintf(v.id.subject, sizeof(v.id.subject), "CN=old");
 	v.reason = VERDICT_OK;
-	cache_store(c, k, 1, 100, &v);
+	cache_store(c, k, G(1), 100, &v);
 	snprintf(v.id.subject, sizeof(v.id.subject), "CN=newer subject");
 	v.reason = VERDICT_UNTRUSTED;
-	cache_store(c, k, 2, 200, &v);
+	cache_store(c, k, G(2), 200, &v);
 	CHECK(cache_count(c) == 1, "replace: expected 1 entry, got %zu",
 	    cache_count(c));
-	CHECK(cache_lookup(c, k, 2, 150, &out) == 1 &&
+	CHECK(cache_lookup(c, k, G(2), 150, &out) == 1 &&
 	    out.reason == VERDICT_UNTRUSTED &&
 	    strcmp(out.id.subject, "CN=newer subject") == 0,
 	    "replace: expected the new verdict (gen 2, until 200), got "
@@ -285,23 +329,23 @@ test_replace_clear_null(void)
 
 	for (j = 0; j < 500; j++) {
 		key_of(j + 1000, k);
-		cache_store(c, k, 1, 100, &v);
+		cache_store(c, k, G(1), 100, &v);
 	}
 	CHECK(cache_count(c) > 0, "before clear: empty");
 	cache_clear(c);
 	CHECK(cache_count(c) == 0, "clear: expected 0, got %zu",
 	    cache_count(c));
 	key_of(1000, k);
-	CHECK(cache_lookup(c, k, 1, 0, &out) == 0, "clear: key still hits");
-	cache_store(c, k, 1, 100, &v);
-	CHECK(cache_lookup(c, k, 1, 0, &out) == 1, "usable after clear");
+	CHECK(cache_lookup(c, k, G(1), 0, &out) == 0, "clear: key still hits");
+	cache_store(c, k, G(1), 100, &v);
+	CHECK(cache_lookup(c, k, G(1), 0, &out) == 1, "usable after clear");
 	cache_free(&c);
 	cache_free(&c);		/* NULL: no-op */
 
 	none = cache_new(0);
 	CHECK(none == NULL, "cache_new(0): expected NULL");
-	CHECK(cache_lookup(NULL, k, 1, 0, &out) == 0, "NULL lookup: hit");
-	cache_store(NULL, k, 1, 100, &v);
+	CHECK(cache_lookup(NULL, k, G(1), 0, &out) == 0, "NULL lookup: hit");
+	cache_store(NULL, k, G(1), 100, &v);
 	cache_clear(NULL);
 	CHECK(cache_count(NULL) == 0, "NULL count");
 	cache_free(&none);
@@ -345,9 +389,9 @@ work(void *arg)
 		default:
 			if (r % 3 == 0) {
 				verdict_of(id, &v);
-				cache_store(w->c, k, 1 + (r >> 20) % 2,
+				cache_store(w->c, k, G(1 + (r >> 20) % 2),
 				    (time_t)1000 + (time_t)(r % 100), &v);
-			} else if (cache_lookup(w->c, k, 1, (time_t)(r % 1050),
+			} else if (cache_lookup(w->c, k, G(1), (time_t)(r % 1050),
 			    &out)) {
 				w->hits++;
 				snprintf(want, sizeof(want), "CN=key-%u", id);
@@ -396,6 +440,7 @@ main(void)
 {
 	test_copy();
 	test_gen_expiry();
+	test_gen_fields();
 	test_capacity();
 	test_lru();
 	test_replace_clear_null();

@@ -507,6 +507,7 @@ run_case(const struct ocase *c, STACK_OF(X509) *chain)
 	size_t			 len = 0;
 	time_t			 at = now + c->at_off, want_vu = 0, notafter;
 	char			 desc[2048];
+	unsigned long		 gen;
 
 	if (c->r.garble != G_ABSENT)
 		der = make_response(&c->r, &len);
@@ -514,7 +515,15 @@ run_case(const struct ocase *c, STACK_OF(X509) *chain)
 	    c->skew == 0 ? SKEW : c->skew < 0 ? 0 : c->skew, c->max_age);
 	prepare(&s, der, len, c->pin_unrelated);
 
+	gen = ocsp_generation();
 	ocsp_check_depth(chain, 0, at, &res);
+	/*
+	 * Cached verdicts depend on the status: a first answer that says
+	 * good (or none) leaves them be, one that says revoked does not.
+	 */
+	CHECK((ocsp_generation() != gen) == (res.status == OCSP_REVOKED),
+	    "%s: %s changed the OCSP generation from %lu to %lu", c->name,
+	    status_name(res.status), gen, ocsp_generation());
 	CHECK(res.status == c->want, "%s: expected %s, got %s (%s)", c->name,
 	    status_name(c->want), status_name(res.status), T_STR(res.detail));
 	if (c->detail != NULL)
