@@ -23,8 +23,8 @@ struct cache_entry {
 	struct cache_entry	*prev, *next;	/* LRU list, most recent first */
 	unsigned char		 reason;
 	unsigned char		 has_identity;
-	unsigned char		 revsrc;	/* 0, 1 crl, 2 ocsp */
-	uint32_t		 rev_by;	/* 2 bits a depth: 1 crl, 2 ocsp */
+	unsigned char		 revsrc;	/* enum verdict_revsrc */
+	uint32_t		 rev_by;	/* verdict.rev_by */
 	time_t			 rev_time;	/* verdict.rev_time */
 	uint16_t		 len[4];	/* subject, issuer, serial, detail */
 	uint32_t		 bloblen;	/* the caller's blob, after them */
@@ -43,43 +43,6 @@ struct cache_shard {
 struct cache {
 	struct cache_shard	 shards[CACHE_SHARDS];
 };
-
-/* "crl,ocsp,crl" (by depth) in 2 bits a depth, and back. */
-static uint32_t
-cache_rev_by_encode(const char *s)
-{
-	uint32_t	 code = 0;
-	int		 depth;
-
-	for (depth = 0; *s != '\0' && depth < 16; depth++) {
-		code |= (uint32_t)(strncmp(s, "crl", 3) == 0 ? 1 : 2) <<
-		    (2 * depth);
-		s += strcspn(s, ",");
-		if (*s == ',')
-			s++;
-	}
-	return code;
-}
-
-static void
-cache_rev_by_decode(uint32_t code, char *out, size_t len)
-{
-	const char	*name;
-	size_t		 o = 0, n;
-	int		 depth;
-
-	for (depth = 0; depth < 16 && (code >> (2 * depth)) != 0; depth++) {
-		name = ((code >> (2 * depth)) & 3) == 1 ? "crl" : "ocsp";
-		n = strlen(name);
-		if (o + (o != 0) + n >= len)
-			break;
-		if (o != 0)
-			out[o++] = ',';
-		memcpy(out + o, name, n);
-		o += n;
-	}
-	out[o] = '\0';
-}
 
 static uint64_t
 cache_hash(const unsigned char *key)
@@ -228,11 +191,10 @@ cache_lookup_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	}
 	out->reason = (enum verdict_reason)e->reason;
 	out->has_identity = e->has_identity;
-	out->revocation = e->revsrc == 1 ? "crl" : e->revsrc == 2 ? "ocsp" :
-	    NULL;
+	out->revocation = (enum verdict_revsrc)e->revsrc;
 	out->cached = 1;
 	out->rev_time = e->rev_time;
-	cache_rev_by_decode(e->rev_by, out->rev_by, sizeof(out->rev_by));
+	out->rev_by = e->rev_by;
 	p = e->data;
 	cache_copy_str(out->id.subject, sizeof(out->id.subject), p, e->len[0]);
 	p += e->len[0];
@@ -298,11 +260,9 @@ cache_store_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	e->not_after = v->id.not_after;
 	e->reason = (unsigned char)v->reason;
 	e->has_identity = (unsigned char)v->has_identity;
-	e->rev_by = cache_rev_by_encode(v->rev_by);
+	e->rev_by = v->rev_by;
 	e->rev_time = v->rev_time;
-	e->revsrc = v->revocation == NULL ? 0 :
-	    strcmp(v->revocation, "crl") == 0 ? 1 :
-	    strcmp(v->revocation, "ocsp") == 0 ? 2 : 0;
+	e->revsrc = (unsigned char)v->revocation;
 	for (p = e->data, i = 0; i < 4; i++) {
 		e->len[i] = (uint16_t)lens[i];
 		memcpy(p, strs[i], lens[i]);

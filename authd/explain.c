@@ -95,25 +95,23 @@ explain_revocation(const struct explain_ctx *ctx, const struct verdict *v,
 	static const char *const orders[] = { "crl,ocsp", "ocsp,crl", "crl",
 	    "ocsp" };
 	const struct config	*cfg = &ctx->snap->cfg;
-	const char		*p = v->rev_by;
-	size_t			 o, n;
-	int			 depth = 0;
+	enum verdict_revsrc	 by;
+	size_t			 o;
+	int			 depth;
 
-	if (v->revocation != NULL && strcmp(v->revocation, "unchecked") == 0) {
+	if (v->revocation == VERDICT_REV_UNCHECKED) {
 		snprintf(buf, len, "NOT CHECKED: %s", v->detail);
 		return;
 	}
 	o = (size_t)snprintf(buf, len, "not revoked; answered by");
-	while (*p != '\0' && o < len) {
-		n = strcspn(p, ",");
+	for (depth = 0; depth < VERDICT_REV_BY_DEPTHS && o < len; depth++) {
+		if ((by = VERDICT_REV_BY(v->rev_by, depth)) == VERDICT_REV_NONE)
+			break;
 		o += (size_t)snprintf(buf + o, len - o, "%s depth %d %s",
-		    depth ? "," : "", depth, n == 3 ? "CRL" : "OCSP");
-		p += n;
-		if (*p == ',')
-			p++;
-		depth++;
+		    depth ? "," : "", depth, by == VERDICT_REV_CRL ? "CRL" :
+		    "OCSP");
 	}
-	if (o < len && v->rev_by[0] == '\0')
+	if (o < len && v->rev_by == 0)
 		o += (size_t)snprintf(buf + o, len - o, " nothing in scope "
 		    "(crl_missing allow)");
 	if (o < len && ctx->snap->crl != NULL && cfg->ocsp_mode != 0)

@@ -205,8 +205,9 @@ http_reply(struct http_server *srv, struct MHD_Connection *c,
 	if (v != NULL) {
 		bad |= http_add(r, "X-Authd-Reason", verdict_reason_text(v));
 		bad |= http_add(r, "X-Authd-Rule", v->rule);
-		if (v->revocation != NULL)
-			bad |= http_add(r, "X-Authd-Revocation", v->revocation);
+		if (v->revocation != VERDICT_REV_NONE)
+			bad |= http_add(r, "X-Authd-Revocation",
+			    verdict_revsrc_str(v->revocation));
 		if (v->reason == VERDICT_OK) {
 			bad |= http_add(r, "X-Authd-Subject", v->id.subject);
 			bad |= http_add(r, "X-Authd-Issuer", v->id.issuer);
@@ -320,13 +321,17 @@ http_page(struct http_server *srv, struct MHD_Connection *c)
 static const char *
 http_revocation(const struct verdict *v, const struct snapshot *snap)
 {
-	int	 crl, ocsp;
+	int	 crl = 0, ocsp = 0, depth;
 
-	if (v->revocation != NULL)
-		return v->revocation;
-	if (v->rev_by[0] != '\0') {	/* what answered */
-		crl = strstr(v->rev_by, "crl") != NULL;
-		ocsp = strstr(v->rev_by, "ocsp") != NULL;
+	if (v->revocation != VERDICT_REV_NONE)
+		return verdict_revsrc_str(v->revocation);
+	if (v->rev_by != 0) {		/* what answered */
+		for (depth = 0; depth < VERDICT_REV_BY_DEPTHS; depth++) {
+			crl |= VERDICT_REV_BY(v->rev_by, depth) ==
+			    VERDICT_REV_CRL;
+			ocsp |= VERDICT_REV_BY(v->rev_by, depth) ==
+			    VERDICT_REV_OCSP;
+		}
 		return crl && ocsp ? "crl+ocsp" : crl ? "crl" : "ocsp";
 	}
 	switch (v->reason) {
@@ -352,8 +357,7 @@ http_account(const struct verdict *v, const struct request_headers *h,
 	struct audit_record	 r;
 	int			 unchecked;
 
-	unchecked = v->revocation != NULL &&
-	    strcmp(v->revocation, "unchecked") == 0;
+	unchecked = v->revocation == VERDICT_REV_UNCHECKED;
 	metrics_decision((int)v->reason, us, unchecked);
 	if (!audit_enabled())
 		return;

@@ -80,8 +80,18 @@ struct policy_request {
 	const char	*method, *path, *host;
 };
 
+/* How a decision came about (the reason text alone is not parsed back). */
+enum policy_outcome {
+	POLICY_ALLOWED = 0,	/* an allow rule matched */
+	POLICY_DENIED,		/* a deny rule matched (reason: its own or policy-deny) */
+	POLICY_NO_MATCH,	/* no rule matched: no-matching-rule */
+	POLICY_NO_RULESET,	/* the rule set asked for does not exist */
+	POLICY_UNDECIDABLE,	/* a rule could not be evaluated: policy-error */
+};
+
 struct policy_decision {
 	int		 allow;		/* 1 allow, 0 deny */
+	enum policy_outcome outcome;
 	/* "ok", "no-matching-rule", "policy-deny" or the rule's reason */
 	const char	*reason;
 	const char	*file;		/* the deciding rule, NULL/0 if none */

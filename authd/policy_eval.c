@@ -385,12 +385,14 @@ policy_eval(const struct policy *p, const char *ruleset,
 	int				 err, match;
 
 	out->allow = 0;
+	out->outcome = POLICY_NO_RULESET;
 	out->reason = "policy-deny";
 	out->file = NULL;
 	out->line = 0;
 	out->nheaders = 0;
 	if ((rs = ruleset_get(p, ruleset)) == NULL)
 		return;
+	out->outcome = POLICY_NO_MATCH;
 	out->reason = "no-matching-rule";
 	for (i = 0; i < rs->nrules; i++) {
 		r = &rs->rules[i];
@@ -398,6 +400,7 @@ policy_eval(const struct policy *p, const char *ruleset,
 		match = node_eval(p, r->cond, id, rq, &err);
 		if (err) {
 			/* Undecidable: deny, naming the rule. */
+			out->outcome = POLICY_UNDECIDABLE;
 			out->reason = "policy-error";
 			out->file = p->file;
 			out->line = r->line;
@@ -406,6 +409,7 @@ policy_eval(const struct policy *p, const char *ruleset,
 		if (!match)
 			continue;
 		out->allow = r->allow;
+		out->outcome = r->allow ? POLICY_ALLOWED : POLICY_DENIED;
 		out->reason = r->allow ? "ok" : r->reason != NULL ? r->reason :
 		    "policy-deny";
 		out->file = p->file;

@@ -30,9 +30,10 @@ enum rev_answer {
 	REV_FAILED,	/* no answer: see the failure */
 };
 
+/* The sources, as rev_by records them. */
 enum rev_source {
-	REV_CRL = 1,
-	REV_OCSP,
+	REV_CRL = VERDICT_REV_CRL,
+	REV_OCSP = VERDICT_REV_OCSP,
 };
 
 struct rev_failure {
@@ -129,7 +130,7 @@ revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
 		return REV_GOOD;
 	case CRL_REVOKED:
 		out->reason = VERDICT_REVOKED;
-		out->revocation = "crl";
+		out->revocation = VERDICT_REV_CRL;
 		revocation_crl_who(out, res->chain, cr.depth, cr.detail);
 		return REV_REVOKED;
 	case CRL_PENDING:
@@ -170,7 +171,7 @@ revocation_ocsp_at(struct chain_result *res, int depth, time_t now,
 		return REV_GOOD;
 	case OCSP_REVOKED:
 		out->reason = VERDICT_REVOKED;
-		out->revocation = "ocsp";
+		out->revocation = VERDICT_REV_OCSP;
 		snprintf(out->detail, sizeof(out->detail), "%s", or.detail);
 		return REV_REVOKED;
 	case OCSP_WAIT:
@@ -214,15 +215,12 @@ revocation_order(const struct config *cfg, enum rev_source order[2])
 	}
 }
 
-/* "crl" or "ocsp" answered for the next depth: rev_by gets it. */
+/* src answered for the certificate at depth: rev_by gets it. */
 static void
-revocation_by(struct verdict *out, enum rev_source src)
+revocation_by(struct verdict *out, int depth, enum rev_source src)
 {
-	size_t	 o = strlen(out->rev_by);
-
-	if (o + 8 < sizeof(out->rev_by))
-		snprintf(out->rev_by + o, sizeof(out->rev_by) - o, "%s%s",
-		    o > 0 ? "," : "", src == REV_CRL ? "crl" : "ocsp");
+	if (depth < VERDICT_REV_BY_DEPTHS)
+		out->rev_by |= (uint32_t)src << (2 * depth);
 }
 
 void
@@ -265,7 +263,7 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 			    out, &pend, &fail[nfail]);
 			if (ans != REV_FAILED) {
 				if (ans == REV_GOOD)
-					revocation_by(out, order[o]);
+					revocation_by(out, depth, order[o]);
 				break;
 			}
 			nfail++;
@@ -308,7 +306,7 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 	}
 	if (unchecked) {
 		/* Soft-fail, visibly: never cached, always marked. */
-		out->revocation = "unchecked";
+		out->revocation = VERDICT_REV_UNCHECKED;
 		snprintf(out->detail, sizeof(out->detail), "allowed unchecked "
 		    "(ocsp_failure allow%s%s): %.300s", rs != -1 ?
 		    " in rule set " : "", rs != -1 ? (ruleset != NULL &&

@@ -46,6 +46,21 @@ verdict_reason_str(enum verdict_reason r)
 	return verdict_reasons[r].str;
 }
 
+const char *
+verdict_revsrc_str(enum verdict_revsrc s)
+{
+	switch (s) {
+	case VERDICT_REV_CRL:
+		return "crl";
+	case VERDICT_REV_OCSP:
+		return "ocsp";
+	case VERDICT_REV_UNCHECKED:
+		return "unchecked";
+	default:
+		return NULL;
+	}
+}
+
 int
 verdict_reason_status(enum verdict_reason r)
 {
@@ -127,13 +142,20 @@ verdict_policy_eval(const struct policy *pol, const struct verdict_input *in,
 	rule[0] = reason[0] = '\0';
 	if (d->file != NULL)
 		snprintf(rule, rulelen, "%s:%d", d->file, d->line);
-	if (d->allow)
+	switch (d->outcome) {
+	case POLICY_ALLOWED:
 		return VERDICT_OK;
-	if (strcmp(d->reason, "no-matching-rule") == 0)
+	case POLICY_NO_MATCH:
 		return VERDICT_NO_MATCHING_RULE;
-	if (strcmp(d->reason, "policy-deny") != 0)
-		identity_sanitize(reason, reasonlen, d->reason, strlen(d->reason));
-	return VERDICT_POLICY_DENY;
+	case POLICY_NO_RULESET:
+		return VERDICT_POLICY_DENY;
+	default:
+		/* A deny rule's own reason, or policy-error. */
+		if (strcmp(d->reason, "policy-deny") != 0)
+			identity_sanitize(reason, reasonlen, d->reason,
+			    strlen(d->reason));
+		return VERDICT_POLICY_DENY;
+	}
 }
 
 /*
@@ -169,9 +191,7 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	r = verdict_policy_eval(snap->policy, in, &pid, path, &out->decision,
 	    out->rule, sizeof(out->rule), out->reason_text,
 	    sizeof(out->reason_text));
-	/* policy_eval answers policy-deny without a rule only for this. */
-	out->unknown_ruleset = out->decision.file == NULL &&
-	    strcmp(out->decision.reason, "policy-deny") == 0;
+	out->unknown_ruleset = out->decision.outcome == POLICY_NO_RULESET;
 	if (path == NULL && r == VERDICT_OK) {
 		/* A rule that ignores the path may allow; one that looks may not. */
 		r = VERDICT_POLICY_DENY;
@@ -207,8 +227,8 @@ verdict_init(struct verdict *out)
 	out->detail[0] = '\0';
 	out->policy_applied = 0;
 	out->unknown_ruleset = 0;
-	out->revocation = NULL;
-	out->rev_by[0] = '\0';
+	out->revocation = VERDICT_REV_NONE;
+	out->rev_by = 0;
 	out->rev_time = 0;
 	out->pending = 0;
 	out->pending_url[0] = '\0';
@@ -364,8 +384,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	 */
 	if (use_cache && out->reason != VERDICT_INTERNAL_ERROR &&
 	    out->reason != VERDICT_REVOCATION_UNKNOWN &&
-	    !out->pending && (out->revocation == NULL ||
-	    strcmp(out->revocation, "unchecked") != 0) &&
+	    !out->pending && out->revocation != VERDICT_REV_UNCHECKED &&
 	    (f == NULL || bloblen > 0)) {
 		expires = now + snap->cfg.cache_ttl;
 		if (out->reason == VERDICT_OK) {

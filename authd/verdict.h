@@ -10,6 +10,7 @@
 #define AUTHD_VERDICT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "chain.h"
@@ -46,6 +47,29 @@ int		 verdict_reason_status(enum verdict_reason r);
 #define VERDICT_WAIT_CRL	 1
 #define VERDICT_WAIT_OCSP	 2
 
+/*
+ * The revocation source a verdict names in X-Authd-Revocation: the one that
+ * revoked, or "unchecked" for an allow whose OCSP failure was allowed.
+ */
+enum verdict_revsrc {
+	VERDICT_REV_NONE = 0,	/* no header */
+	VERDICT_REV_CRL,
+	VERDICT_REV_OCSP,
+	VERDICT_REV_UNCHECKED,
+};
+
+/* "crl", "ocsp", "unchecked"; NULL for VERDICT_REV_NONE. */
+const char	*verdict_revsrc_str(enum verdict_revsrc s);
+
+/*
+ * Which source answered (good) for each certificate below the anchor: two
+ * bits a depth (VERDICT_REV_CRL or VERDICT_REV_OCSP), depth 0 lowest;
+ * 0 ends the list.
+ */
+#define VERDICT_REV_BY_DEPTHS	 16
+#define VERDICT_REV_BY(by, depth) \
+	((enum verdict_revsrc)(((by) >> (2 * (depth))) & 3))
+
 struct snapshot;
 struct cache;
 
@@ -76,8 +100,8 @@ struct verdict {
 	int			 cached;	/* the chain verdict came from the cache */
 	struct identity		 id;
 	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
-	const char		*revocation;	/* X-Authd-Revocation, or NULL */
-	char			 rev_by[32];	/* sources that answered, by depth: "crl,ocsp" */
+	enum verdict_revsrc	 revocation;	/* X-Authd-Revocation */
+	uint32_t		 rev_by;	/* sources that answered: VERDICT_REV_BY */
 	time_t			 rev_time;	/* oldest thisUpdate of those answers, 0 none */
 	/* revocation data is being fetched: wait for pending_url, decide again */
 	int			 pending;	/* 0, VERDICT_WAIT_CRL or _OCSP */

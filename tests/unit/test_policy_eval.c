@@ -298,14 +298,19 @@ test_rules(void)
 		int		 allow;
 		const char	*reason;
 		int		 line;
+		enum policy_outcome outcome;
 	} cases[] = {
-		{ NULL, "GET", "/", 0, "first-match", 4 },
-		{ "", "GET", "/", 0, "first-match", 4 },
-		{ "default", "DELETE", "/admin/x", 0, "policy-deny", 3 },
-		{ "api", "GET", "/api/v1", 1, "ok", 9 },
-		{ "api", "GET", "/web", 0, "no-matching-rule", 0 },
-		{ "nope", "GET", "/api/v1", 0, "policy-deny", 0 },
-		{ "API", "GET", "/api/v1", 0, "policy-deny", 0 },
+		{ NULL, "GET", "/", 0, "first-match", 4, POLICY_DENIED },
+		{ "", "GET", "/", 0, "first-match", 4, POLICY_DENIED },
+		{ "default", "DELETE", "/admin/x", 0, "policy-deny", 3,
+		    POLICY_DENIED },
+		{ "api", "GET", "/api/v1", 1, "ok", 9, POLICY_ALLOWED },
+		{ "api", "GET", "/web", 0, "no-matching-rule", 0,
+		    POLICY_NO_MATCH },
+		{ "nope", "GET", "/api/v1", 0, "policy-deny", 0,
+		    POLICY_NO_RULESET },
+		{ "API", "GET", "/api/v1", 0, "policy-deny", 0,
+		    POLICY_NO_RULESET },
 	};
 	struct policy_request	 rq;
 	struct policy_decision	 d;
@@ -319,11 +324,13 @@ test_rules(void)
 		policy_eval(p, cases[i].ruleset, &ident, &rq, &d);
 		CHECK(d.allow == cases[i].allow && strcmp(d.reason,
 		    cases[i].reason) == 0 && d.line == cases[i].line &&
-		    (d.line == 0) == (d.file == NULL) && d.nheaders == 0,
-		    "rules %s %s %s: expected %d %s line %d, got %d %s line %d",
-		    T_STR(cases[i].ruleset), cases[i].method, cases[i].path,
-		    cases[i].allow, cases[i].reason, cases[i].line, d.allow,
-		    d.reason, d.line);
+		    (d.line == 0) == (d.file == NULL) && d.nheaders == 0 &&
+		    d.outcome == cases[i].outcome,
+		    "rules %s %s %s: expected %d %s line %d outcome %d, got %d "
+		    "%s line %d outcome %d", T_STR(cases[i].ruleset),
+		    cases[i].method, cases[i].path, cases[i].allow,
+		    cases[i].reason, cases[i].line, (int)cases[i].outcome,
+		    d.allow, d.reason, d.line, (int)d.outcome);
 	}
 	CHECK(policy_has_ruleset(p, NULL) && policy_has_ruleset(p, "api") &&
 	    !policy_has_ruleset(p, "nope"), "has_ruleset");
