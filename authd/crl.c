@@ -33,7 +33,6 @@
 #include "log.h"
 #include "fetch.h"
 #include "metrics.h"
-#include "snapshot.h"
 #include "store.h"
 
 #define CRL_FILE_MAX	 (512L * 1024 * 1024)	/* bytes per CRL file */
@@ -1740,6 +1739,7 @@ struct cdp {
 
 struct cdp_job {
 	struct cdp		*cdp;
+	struct crl_fetch_ctx	 ctx;		/* its owner held while it runs */
 	struct fetch_request	 rq;
 	char			 url[FETCH_URL_MAX];
 	char			 etag[FETCH_VALIDATOR_MAX];
@@ -1751,9 +1751,6 @@ static struct cdp		*cdp_table[CDP_MAX];
 static size_t			 cdp_n;
 static struct fetch_pool	*cdp_pool;
 static struct store		*cdp_store;
-static int			 cdp_on;
-static time_t			 cdp_timeout = 5;
-static size_t			 cdp_max_size = 64 * 1024 * 1024;
 static atomic_ulong		 cdp_gen;
 static store_set_t		 cdp_dbi;	/* url -> the CRL as fetched */
 static int			 cdp_have_dbi;
@@ -1775,16 +1772,6 @@ crl_fetch_init(struct fetch_pool *pool, struct store *store)
 	cdp_store = store;
 	cdp_have_dbi = store != NULL &&
 	    store_kv_open(store, "crldp", &cdp_dbi) == 0;
-	pthread_mutex_unlock(&cdp_lock);
-}
-
-void
-crl_fetch_config(int on, time_t timeout, size_t max_size)
-{
-	pthread_mutex_lock(&cdp_lock);
-	cdp_on = on;
-	cdp_timeout = timeout > 0 ? timeout : 5;
-	cdp_max_size = max_size;
 	pthread_mutex_unlock(&cdp_lock);
 }
 
@@ -1863,7 +1850,6 @@ cdp_run(void *arg)
 	struct fetch_result	 res;
 	struct cdp_crl		*fresh = NULL, *old = NULL;
 	struct fetch_waiter	*w;
-	struct snapshot		*snap;
 	X509_CRL		*crl = NULL;
 	char			 err[CRL_DETAIL_MAX] = "";
 	size_t			 count;
@@ -1885,10 +1871,9 @@ cdp_run(void *arg)
 		else if ((fresh = calloc(1, sizeof(*fresh))) == NULL)
 			snprintf(err, sizeof(err), "out of memory");
 		else {
-			snap = snapshot_acquire();
-			if (snap == NULL)
+			if (job->ctx.chain == NULL)
 				snprintf(err, sizeof(err), "no trust");
-			else if (crl_meta_build(&fresh->m, snap->chain,
+			else if (crl_meta_build(&fresh->m, job->ctx.chain,
 			    cdp_store, crl, job->url, &count, &reject, err,
 			    sizeof(err)) == 0 && fresh->m.is_delta) {
 				reject = CRL_REJECT_SCOPE;
@@ -1901,7 +1886,6 @@ cdp_run(void *arg)
 				fresh = NULL;
 			} else
 				atomic_init(&fresh->refs, 1);
-			snapshot_release(snap);
 		}
 	}
 	X509_CRL_free(crl);
@@ -1979,20 +1963,24 @@ cdp_run(void *arg)
 		    fresh != NULL ? "fetched" : "unchanged", res.elapsed_ms);
 	cdp_crl_release(old);
 	fetch_result_cleanup(&res);
+	fetch_owner_drop(&job->ctx.owner);
 	free(job);
 	fetch_waiter_wake(w);
 }
 
 /* Start a fetch of c unless one runs.  Locked. */
 static void
-cdp_start(struct cdp *c)
+cdp_start(const struct crl_fetch_ctx *ctx, struct cdp *c)
 {
 	struct cdp_job	*job;
+	time_t		 timeout = ctx->timeout > 0 ? ctx->timeout : 5;
 
 	if (c->running || cdp_pool == NULL ||
 	    (job = calloc(1, sizeof(*job))) == NULL)
 		return;
 	job->cdp = c;
+	job->ctx = *ctx;
+	fetch_owner_hold(&job->ctx.owner);
 	memcpy(job->url, c->url, sizeof(job->url));
 	memcpy(job->etag, c->etag, sizeof(job->etag));
 	memcpy(job->last_modified, c->last_modified,
@@ -2001,10 +1989,11 @@ cdp_start(struct cdp *c)
 	job->rq.etag = c->crl != NULL && job->etag[0] ? job->etag : NULL;
 	job->rq.last_modified = c->crl != NULL && job->last_modified[0] ?
 	    job->last_modified : NULL;
-	job->rq.connect_timeout_ms = (int)(cdp_timeout * 1000);
-	job->rq.timeout_ms = (int)(cdp_timeout * 1000);
-	job->rq.max_size = cdp_max_size;
+	job->rq.connect_timeout_ms = (int)(timeout * 1000);
+	job->rq.timeout_ms = (int)(timeout * 1000);
+	job->rq.max_size = ctx->max_size;
 	if (fetch_submit(cdp_pool, cdp_run, job) != 0) {
+		fetch_owner_drop(&job->ctx.owner);
 		free(job);
 		return;
 	}
@@ -2049,13 +2038,12 @@ crl_fetch_wake_all(void)
  * holds bytes, not trust).  Unlocked: it parses and verifies.
  */
 static struct cdp_crl *
-cdp_from_store(const char *url)
+cdp_from_store(const struct crl_fetch_ctx *ctx, const char *url)
 {
 	struct cdp_crl	*c = NULL;
-	struct snapshot	*snap = NULL;
 	X509_CRL	*crl = NULL;
 	unsigned char	*buf;
-	size_t		 len = 0, count, cap = cdp_max_size;
+	size_t		 len = 0, count, cap = ctx->max_size;
 	char		 err[CRL_DETAIL_MAX];
 	enum crl_reject	 reject;
 
@@ -2063,10 +2051,9 @@ cdp_from_store(const char *url)
 		return NULL;
 	if (store_kv_get(cdp_store, cdp_dbi, url, strlen(url), buf, cap,
 	    &len) != 1 || (crl = cdp_parse(buf, len)) == NULL ||
-	    (snap = snapshot_acquire()) == NULL ||
-	    (c = calloc(1, sizeof(*c))) == NULL)
+	    ctx->chain == NULL || (c = calloc(1, sizeof(*c))) == NULL)
 		goto end;
-	if (crl_meta_build(&c->m, snap->chain, cdp_store, crl, url, &count,
+	if (crl_meta_build(&c->m, ctx->chain, cdp_store, crl, url, &count,
 	    &reject, err, sizeof(err)) != 0 || c->m.is_delta) {
 		crl_meta_cleanup(&c->m);
 		free(c);
@@ -2075,7 +2062,6 @@ cdp_from_store(const char *url)
 	}
 	atomic_init(&c->refs, 1);
 end:
-	snapshot_release(snap);
 	X509_CRL_free(crl);
 	free(buf);
 	return c;
@@ -2137,7 +2123,8 @@ cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
  * being fetched when there is none yet.  why says what failed.
  */
 static struct cdp_crl *
-cdp_for(struct crl_cert *cc, time_t at, time_t grace, char *pending,
+cdp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
+    time_t grace, char *pending,
     size_t plen, char *why, size_t wlen)
 {
 	char		 urls[4][FETCH_URL_MAX];
@@ -2153,7 +2140,7 @@ cdp_for(struct crl_cert *cc, time_t at, time_t grace, char *pending,
 		return NULL;
 	}
 	pthread_mutex_lock(&cdp_lock);
-	if (!cdp_on) {
+	if (ctx == NULL || !ctx->on) {
 		snprintf(why, wlen, "CRL fetching is off");
 		goto end;
 	}
@@ -2170,7 +2157,7 @@ cdp_for(struct crl_cert *cc, time_t at, time_t grace, char *pending,
 
 			c->stored_checked = 1;
 			pthread_mutex_unlock(&cdp_lock);
-			st = cdp_from_store(urls[i]);
+			st = cdp_from_store(ctx, urls[i]);
 			pthread_mutex_lock(&cdp_lock);
 			if (st != NULL && c->crl == NULL) {
 				c->crl = st;
@@ -2192,7 +2179,7 @@ cdp_for(struct crl_cert *cc, time_t at, time_t grace, char *pending,
 			if (got->m.next_update != 0 && !c->running &&
 			    now >= got->m.next_update - ahead &&
 			    now >= c->next_try)
-				cdp_start(c);
+				cdp_start(ctx, c);
 			break;
 		}
 		if (c->running) {
@@ -2208,7 +2195,7 @@ cdp_for(struct crl_cert *cc, time_t at, time_t grace, char *pending,
 			    c->error);
 		}
 		if (now >= c->next_try) {
-			cdp_start(c);
+			cdp_start(ctx, c);
 			if (c->running) {
 				snprintf(pending, plen, "%s", c->url);
 				break;
@@ -2391,8 +2378,9 @@ crl_rejected_for(const struct crl_set *s, X509 *issuer)
  * res filled.
  */
 static int
-crl_check_one(const struct crl_set *s, STACK_OF(X509) *chain, int i,
-    time_t at, int missing_allow, time_t grace, struct crl_result *res)
+crl_check_one(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
+    STACK_OF(X509) *chain, int i, time_t at, int missing_allow, time_t grace,
+    struct crl_result *res)
 {
 	struct crl_pick		 picks[CRL_PICK_MAX + 1];
 	const struct crl_pick	*p, *expired = NULL;
@@ -2413,7 +2401,7 @@ crl_check_one(const struct crl_set *s, STACK_OF(X509) *chain, int i,
 			if (covered == CRL_REASONS_ALL || fetched != NULL ||
 			    res->pending_url[0] != '\0')
 				break;
-			fetched = cdp_for(&c, at, grace, res->pending_url,
+			fetched = cdp_for(fetch, &c, at, grace, res->pending_url,
 			    sizeof(res->pending_url), why, sizeof(why));
 			if (res->pending_url[0] != '\0') {
 				res->status = CRL_PENDING;
@@ -2539,13 +2527,15 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 	/* The anchor is trusted as configured: nothing above it to ask. */
 	last = scope == CRL_SCOPE_LEAF ? 1 : sk_X509_num(chain) - 1;
 	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++)
-		if (crl_check_one(s, chain, i, at, missing_allow, grace, res))
+		if (crl_check_one(s, NULL, chain, i, at, missing_allow, grace,
+		    res))
 			return;
 }
 
 void
-crl_check_depth(const struct crl_set *s, STACK_OF(X509) *chain, int depth,
-    time_t at, int missing_allow, time_t grace, struct crl_result *res)
+crl_check_depth(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
+    STACK_OF(X509) *chain, int depth, time_t at, int missing_allow,
+    time_t grace, struct crl_result *res)
 {
 	crl_result_init(res);
 	if (s == NULL)
@@ -2555,7 +2545,7 @@ crl_check_depth(const struct crl_set *s, STACK_OF(X509) *chain, int depth,
 		snprintf(res->detail, sizeof(res->detail), "no chain to check");
 		return;
 	}
-	crl_check_one(s, chain, depth, at, missing_allow, grace, res);
+	crl_check_one(s, fetch, chain, depth, at, missing_allow, grace, res);
 }
 
 static void

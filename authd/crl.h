@@ -32,6 +32,7 @@
 
 #include "chain.h"
 #include "config.h"
+#include "fetch.h"
 
 struct crl_set;
 struct store;
@@ -127,16 +128,34 @@ size_t		 crl_set_entries(const struct crl_set *set);
 const char	*crl_set_name(const struct crl_set *set, size_t i);
 
 /*
+ * Distribution-point fetching, from the snapshot a check runs under
+ * (borrowed for the call; a fetch job copies it and holds owner until it
+ * ends, so a fetched CRL is checked with the trust it was asked under).
+ */
+struct crl_fetch_ctx {
+	int			 on;		/* crl_fetch */
+	time_t			 timeout;	/* fetch_timeout */
+	size_t			 max_size;	/* crl_max_size */
+	const struct chain_store *chain;	/* checks fetched CRLs */
+	struct fetch_owner	 owner;
+};
+
+/*
  * Check the certificates of a verified chain (chain[0] the leaf, each
- * issued by the next, the last a trust anchor) at time at, for scope.
- * Never fails: a problem is a status.  missing_allow and grace are the
- * crl_missing and crl_grace settings.
+ * issued by the next, the last a trust anchor) at time at, for scope,
+ * from the files and the distribution-point CRLs already held (nothing is
+ * fetched).  Never fails: a problem is a status.  missing_allow and grace
+ * are the crl_missing and crl_grace settings.
  */
 void		 crl_check(const struct crl_set *set, STACK_OF(X509) *chain,
 		    time_t at, enum crl_scope scope, int missing_allow,
 		    time_t grace, struct crl_result *res);
-/* The same for the certificate at depth alone (below the anchor). */
-void		 crl_check_depth(const struct crl_set *set, STACK_OF(X509) *chain,
+/*
+ * The same for the certificate at depth alone (below the anchor), with
+ * fetch (NULL: no fetching) for its distribution points.
+ */
+void		 crl_check_depth(const struct crl_set *set,
+		    const struct crl_fetch_ctx *fetch, STACK_OF(X509) *chain,
 		    int depth, time_t at, int missing_allow, time_t grace,
 		    struct crl_result *res);
 
@@ -161,8 +180,6 @@ void		 crl_describe(const struct crl_set *set, STACK_OF(X509) *chain,
  */
 struct fetch_pool;
 void		 crl_fetch_init(struct fetch_pool *pool, struct store *store);
-/* Settings from the snapshot being published (crl_fetch, timeouts, cap). */
-void		 crl_fetch_config(int on, time_t timeout, size_t max_size);
 void		 crl_fetch_shutdown(void);
 /* Changes whenever a fetched CRL does: part of the verdict cache key. */
 unsigned long	 crl_fetch_generation(void);

@@ -1121,10 +1121,11 @@ doctor_cdp(X509 *x, char *url, size_t len)
 
 /*
  * A snapshot trusting the client's verified chain (anchor and the CAs
- * between), published for ocsp.c and crl.c to verify answers with.
+ * between), for ocsp.c and crl.c to verify answers with.  Not published:
+ * the checks are given it.
  */
 static int
-doctor_own_snapshot(struct doctor *d, int crl_fetch)
+doctor_own_snapshot(struct doctor *d, int crl_fetch, struct snapshot **out)
 {
 	struct config		 cfg;
 	struct chain_store	*cs = NULL;
@@ -1146,7 +1147,7 @@ doctor_own_snapshot(struct doctor *d, int crl_fetch)
 	if (chain_store_new(anchors, ints, (unsigned int)n, CONFIG_PURPOSE_ANY,
 	    &cs) != 0 || snapshot_new_chain(&cfg, cs, &snap) != 0)
 		goto end;
-	snapshot_publish(snap);
+	*out = snap;
 	rc = 0;
 end:
 	/* The stacks borrowed their certificates from d->cchain. */
@@ -1157,22 +1158,20 @@ end:
 }
 
 static void
-doctor_ocsp_own(struct doctor *d)
+doctor_ocsp_own(struct doctor *d, const struct snapshot *snap)
 {
-	struct ocsp_settings	 set;
+	struct ocsp_ctx		 ctx = snap->ocsp;
+	struct ocsp_settings	*set = &ctx.set;
 	struct ocsp_result	 or;
 	char			 url[FETCH_URL_MAX], dn[DOCTOR_DN_MAX],
 				 who[DOCTOR_DN_MAX + 40], t[32], date[64],
 				 fix[DOCTOR_FIX_MAX];
 	int			 i, n = sk_X509_num(d->cchain);
 
-	memset(&set, 0, sizeof(set));
-	set.mode = OCSP_MODE_LEAF;
-	set.skew = 300;
-	set.default_ttl = 3600;
-	set.timeout = d->o->timeout;
-	set.max_size = DOCTOR_OCSP_MAX;
-	ocsp_config(&set);
+	/* The defaults, with doctor's own timeout and cap. */
+	set->mode = OCSP_MODE_LEAF;
+	set->timeout = d->o->timeout;
+	set->max_size = DOCTOR_OCSP_MAX;
 	ocsp_set_inline(1);
 	/* The leaf, then each CA below the anchor that names a responder. */
 	for (i = 0; i < n - 1; i++) {
@@ -1184,7 +1183,7 @@ doctor_ocsp_own(struct doctor *d)
 			snprintf(who, sizeof(who), "the CA \"%s\": ", doctor_dn(
 			    X509_get_subject_name(sk_X509_value(d->cchain, i)),
 			    dn, sizeof(dn)));
-		ocsp_check_depth(d->cchain, i, d->now, &or);
+		ocsp_check_depth(&ctx, d->cchain, i, d->now, &or);
 		if (or.status == OCSP_OK) {
 			date[0] = '\0';
 			if (or.this_update != 0) {
@@ -1289,8 +1288,8 @@ doctor_crl_info(void *arg, const struct crl_info *ci)
 
 /* crl_check at depth 0, waiting (bounded) for the fetches it starts. */
 static void
-doctor_crl_wait(struct doctor *d, struct snapshot *snap,
-    struct crl_result *cr)
+doctor_crl_wait(struct doctor *d, const struct snapshot *snap,
+    const struct crl_fetch_ctx *fetch, struct crl_result *cr)
 {
 	struct doctor_wake	*w;
 	struct timespec		 until;
@@ -1302,7 +1301,8 @@ doctor_crl_wait(struct doctor *d, struct snapshot *snap,
 	if ((w = doctor_wake_new()) == NULL)
 		return;
 	for (round = 0; round < DOCTOR_CDP_ROUNDS; round++) {
-		crl_check_depth(snap->crl, d->cchain, 0, time(NULL), 0, 0, cr);
+		crl_check_depth(snap->crl, fetch, d->cchain, 0, time(NULL), 0,
+		    0, cr);
 		if (cr->status != CRL_PENDING)
 			break;
 		pthread_mutex_lock(&w->lock);
@@ -1339,6 +1339,7 @@ doctor_crl_own(struct doctor *d, struct snapshot *snap, const char *url)
 	struct fetch_pool	*pool = NULL;
 	struct crl_result	 cr;
 	struct doctor_crlinfo	 info;
+	struct crl_fetch_ctx	 fetch;
 	char			 t1[32], t2[32], dates[128] = "", fix[DOCTOR_FIX_MAX];
 	char			 dn[256];
 
@@ -1349,8 +1350,11 @@ doctor_crl_own(struct doctor *d, struct snapshot *snap, const char *url)
 		return;
 	}
 	crl_fetch_init(pool, NULL);
-	crl_fetch_config(1, d->o->timeout, DOCTOR_CRL_MAX);
-	doctor_crl_wait(d, snap, &cr);
+	fetch = snap->crl_fetch;
+	fetch.on = 1;
+	fetch.timeout = d->o->timeout;
+	fetch.max_size = DOCTOR_CRL_MAX;
+	doctor_crl_wait(d, snap, &fetch, &cr);
 	crl_foreach(snap->crl, doctor_crl_info, &info);
 	if (info.found) {
 		explain_time(info.this_update, t1, sizeof(t1));
@@ -1405,7 +1409,7 @@ doctor_revocation_own(struct doctor *d)
 {
 	char		 ocsp[FETCH_URL_MAX], cdp[FETCH_URL_MAX];
 	int		 i, has_ocsp = 0, has_cdp;
-	struct snapshot	*snap;
+	struct snapshot	*snap = NULL;
 
 	has_cdp = doctor_cdp(d->leaf, cdp, sizeof(cdp));
 	has_ocsp = doctor_aia_ocsp(d->leaf, ocsp, sizeof(ocsp));
@@ -1428,19 +1432,17 @@ doctor_revocation_own(struct doctor *d)
 		    "answers cannot be verified without a verified chain");
 		return;
 	}
-	if (doctor_own_snapshot(d, has_cdp) != 0) {
+	if (doctor_own_snapshot(d, has_cdp, &snap) != 0) {
 		doctor_add(d, DOCTOR_FAIL, "revocation", "retry; this is an "
 		    "OpenSSL or memory failure", "not checked: cannot set up "
 		    "the trust to verify answers with");
 		return;
 	}
-	snap = snapshot_acquire();
 	if (has_ocsp)
-		doctor_ocsp_own(d);
+		doctor_ocsp_own(d, snap);
 	if (has_cdp)
 		doctor_crl_own(d, snap, cdp);
 	snapshot_release(snap);
-	snapshot_shutdown();
 }
 
 /* CRL and OCSP with authd's own modules, over the verified chain. */
@@ -1507,8 +1509,7 @@ doctor_revocation(struct doctor *d)
 		}
 	}
 	if (s->cfg.ocsp_mode != 0) {
-		ocsp_check(d->cchain, chain_store_trust(s->chain),
-		    chain_store_untrusted(s->chain), d->now, &or);
+		ocsp_check(&s->ocsp, d->cchain, d->now, &or);
 		if (or.status == OCSP_OK)
 			doctor_add(d, DOCTOR_OK, "ocsp", NULL, "good, says %s",
 			    or.responder[0] ? or.responder : "the responder");

@@ -276,7 +276,7 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 	if (ctx->snap->cfg.ocsp_mode != 0 && chain != NULL) {
 		char	 lines[2048], *line, *save = NULL;
 
-		ocsp_describe(chain, lines, sizeof(lines));
+		ocsp_describe(&ctx->snap->ocsp, chain, lines, sizeof(lines));
 		if (lines[0] != '\0')
 			fprintf(f, "ocsp\n");
 		for (line = strtok_r(lines, "\n", &save); line != NULL;
@@ -395,7 +395,7 @@ explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 	if (ctx->snap->cfg.ocsp_mode != 0 && chain != NULL) {
 		char	 lines[2048], *line, *save = NULL;
 
-		ocsp_describe(chain, lines, sizeof(lines));
+		ocsp_describe(&ctx->snap->ocsp, chain, lines, sizeof(lines));
 		for (i = 0, line = strtok_r(lines, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save), i++) {
 			if (i)

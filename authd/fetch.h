@@ -120,6 +120,31 @@ void	 fetch_pool_free(struct fetch_pool **pool);
 void	 fetch_abort(void);
 
 /*
+ * What a fetch job was started under (the snapshot), held for as long as
+ * the job runs: the trust it verifies its answer with outlives a reload.
+ * hold and drop may be NULL (nothing to hold: tests, authd check).
+ */
+struct fetch_owner {
+	void	*owner;
+	void	(*hold)(void *owner);
+	void	(*drop)(void *owner);
+};
+
+static inline void
+fetch_owner_hold(const struct fetch_owner *o)
+{
+	if (o->hold != NULL)
+		o->hold(o->owner);
+}
+
+static inline void
+fetch_owner_drop(const struct fetch_owner *o)
+{
+	if (o->drop != NULL)
+		o->drop(o->owner);
+}
+
+/*
  * Requests waiting for a fetch: a list the fetching module keeps per entry,
  * under its own lock.  fetch_waiter_add links one (0, or -1 on no memory);
  * fetch_waiter_wake calls and frees a list the caller has taken out of its

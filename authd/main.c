@@ -153,36 +153,6 @@ main_store_retain(const struct snapshot *a, const struct snapshot *b)
 }
 
 static void
-main_ocsp_config(const struct config *cfg)
-{
-	struct ocsp_settings	 s;
-	size_t			 i;
-
-	memset(&s, 0, sizeof(s));
-	s.mode = (enum ocsp_mode)cfg->ocsp_mode;
-	s.certid_sha256 = cfg->ocsp_certid_sha256;
-	s.nonce = cfg->ocsp_nonce;
-	s.skew = cfg->ocsp_skew;
-	s.max_age = cfg->ocsp_max_age;
-	s.default_ttl = cfg->ocsp_default_ttl;
-	s.timeout = cfg->fetch_timeout;
-	s.max_size = cfg->ocsp_max_size;
-	s.cache_size = cfg->ocsp_cache_size;
-	for (i = 0; i < cfg->ocsp_responder.n; i++)
-		if (strchr(cfg->ocsp_responder.items[i].value, '\t') == NULL)
-			snprintf(s.responder, sizeof(s.responder), "%s",
-			    cfg->ocsp_responder.items[i].value);
-	ocsp_config(&s);
-}
-
-static void
-main_ocsp_snapshot(const struct snapshot *snap)
-{
-	main_ocsp_config(&snap->cfg);
-	ocsp_set_signers(snap->ocsp_signers);
-}
-
-static void
 main_log_snapshot(const char *what, const struct snapshot *s)
 {
 	log_info("%s: %zu trust anchor(s), %zu intermediate(s) (%zu verified "
@@ -385,9 +355,6 @@ main_serve(const struct cli *cli)
 		    snap->cfg.audit_log.origin);
 		goto end;
 	}
-	crl_fetch_config(snap->cfg.crl_fetch, snap->cfg.fetch_timeout,
-	    snap->cfg.crl_max_size);
-	main_ocsp_snapshot(snap);
 	main_log_snapshot("loaded", snap);
 	metrics_reload(1);
 	main_store_retain(snap, NULL);
@@ -470,9 +437,6 @@ main_serve(const struct cli *cli)
 		    fresh->cfg.crl_fetch) || fresh->cfg.ocsp_mode != 0))
 			log_warnx("crl_fetch and ocsp need a restart to start "
 			    "the fetch threads");
-		crl_fetch_config(fresh->cfg.crl_fetch, fresh->cfg.fetch_timeout,
-		    fresh->cfg.crl_max_size);
-		main_ocsp_snapshot(fresh);
 		/* A bad audit_log keeps the old destination (logged). */
 		audit_configure(fresh->cfg.audit_log.value);
 		snapshot_publish(fresh);
@@ -574,8 +538,8 @@ main_der_to_pem(char **buf, size_t *len)
 
 /*
  * check and doctor: the configuration loaded, without fetch threads: OCSP
- * answers are fetched right here, in the foreground, and verified against
- * the snapshot the caller publishes.
+ * answers are fetched right here, in the foreground, and verified with the
+ * snapshot's own trust.
  */
 static int
 main_load_inline(const struct cli *cli, struct snapshot **snap)
@@ -585,7 +549,6 @@ main_load_inline(const struct cli *cli, struct snapshot **snap)
 		return -1;
 	}
 	log_init((*snap)->cfg.log_level);
-	main_ocsp_snapshot(*snap);
 	ocsp_set_inline(1);
 	return 0;
 }

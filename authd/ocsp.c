@@ -22,13 +22,13 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "chain.h"
 #include "err.h"
 #include "fetch.h"
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
 #include "ocsp.h"
-#include "snapshot.h"
 #include "store.h"
 
 #define OCSP_BUCKETS_MIN 1024		/* the hash grows by doubling */
@@ -61,6 +61,7 @@ struct ocsp_entry {
 	time_t			 use_until;	/* the answer holds until */
 	time_t			 next_try;	/* after a failure */
 	time_t			 refresh_after;	/* paces refreshes ahead */
+	unsigned long		 gen;		/* ocsp_ctx.generation it was verified in */
 	char			*error;		/* owned, NULL: none */
 	char			*responder;	/* owned, NULL: none */
 	char			*signer;	/* subject of the signer, owned */
@@ -79,7 +80,7 @@ struct ocsp_answer {
 struct ocsp_job {
 	struct ocsp_entry	*e;
 	X509			*cert, *issuer;
-	struct ocsp_settings	 set;
+	struct ocsp_ctx		 ctx;		/* its owner held while it runs */
 	/* check --ocsp-response: borrowed, check only (no threads) */
 	unsigned char *const	*offline;
 	const size_t		*offline_len;
@@ -97,10 +98,8 @@ static struct fetch_pool	*ocsp_pool;
 static struct store		*ocsp_store;
 static store_set_t		 ocsp_dbi;
 static int			 ocsp_have_dbi;
-static struct ocsp_settings	 ocsp_set;
 static atomic_ulong		 ocsp_gen;
 static int			 ocsp_inline;	/* no pool: ask on this thread */
-static STACK_OF(X509)		*ocsp_signers;	/* pinned responders, owned */
 #define OCSP_OFFLINE_MAX 8		/* --ocsp-response, one per depth */
 static unsigned char		*ocsp_offline[OCSP_OFFLINE_MAX];
 static size_t			 ocsp_offline_len[OCSP_OFFLINE_MAX];
@@ -122,16 +121,15 @@ ocsp_dup(STACK_OF(X509) *sk)
 	return d;
 }
 
-void
-ocsp_set_signers(STACK_OF(X509) *signers)
+const char *
+ocsp_route(const struct ocsp_ctx *ctx, X509 *issuer)
 {
-	STACK_OF(X509)	*d = ocsp_dup(signers), *old;
+	size_t	 i;
 
-	pthread_mutex_lock(&ocsp_lock);
-	old = ocsp_signers;
-	ocsp_signers = d;
-	pthread_mutex_unlock(&ocsp_lock);
-	sk_X509_pop_free(old, X509_free);
+	for (i = 0; ctx != NULL && issuer != NULL && i < ctx->nroutes; i++)
+		if (X509_cmp(ctx->routes[i].issuer, issuer) == 0)
+			return ctx->routes[i].url;
+	return NULL;
 }
 
 int
@@ -184,13 +182,6 @@ ocsp_init(struct fetch_pool *pool, struct store *store)
 	pthread_mutex_unlock(&ocsp_lock);
 }
 
-void
-ocsp_config(const struct ocsp_settings *s)
-{
-	pthread_mutex_lock(&ocsp_lock);
-	ocsp_set = *s;
-	pthread_mutex_unlock(&ocsp_lock);
-}
 
 unsigned long
 ocsp_generation(void)
@@ -227,8 +218,6 @@ ocsp_shutdown(void)
 	ocsp_pool = NULL;
 	ocsp_store = NULL;
 	ocsp_have_dbi = 0;
-	sk_X509_pop_free(ocsp_signers, X509_free);
-	ocsp_signers = NULL;
 	while (ocsp_noffline > 0)
 		free(ocsp_offline[--ocsp_noffline]);
 	pthread_mutex_unlock(&ocsp_lock);
@@ -330,11 +319,9 @@ ocsp_touch(struct ocsp_entry *e)
  * bounded number: fetches in flight and their waiters).
  */
 static void
-ocsp_evict(void)
+ocsp_evict(size_t max)
 {
 	struct ocsp_entry	*e, *prev;
-	size_t			 max = ocsp_set.cache_size > 0 ?
-				    ocsp_set.cache_size : 100000;
 
 	for (e = ocsp_tail; e != NULL && ocsp_n > max; e = prev) {
 		prev = e->prev;
@@ -345,9 +332,9 @@ ocsp_evict(void)
 	}
 }
 
-/* Locked. */
+/* Locked.  create: the table's bound (ocsp_cache_size), else 0. */
 static struct ocsp_entry *
-ocsp_get(const char *key, int create)
+ocsp_get(const char *key, size_t create)
 {
 	struct ocsp_entry	*e;
 	size_t			 h = ocsp_hash(key), b;
@@ -371,7 +358,7 @@ ocsp_get(const char *key, int create)
 	ocsp_n++;
 	ocsp_touch(e);
 	e->pins++;			/* not the one evicted */
-	ocsp_evict();
+	ocsp_evict(create);
 	e->pins--;
 	return e;
 }
@@ -410,14 +397,12 @@ ocsp_key(OCSP_CERTID *id, char *key, size_t len)
  * pinning means.
  */
 static int
-ocsp_pinned(OCSP_BASICRESP *bs, X509_STORE *trust)
+ocsp_pinned(OCSP_BASICRESP *bs, STACK_OF(X509) *pinned, X509_STORE *trust)
 {
 	STACK_OF(X509)	*signers;
 	int		 ok;
 
-	pthread_mutex_lock(&ocsp_lock);
-	signers = ocsp_dup(ocsp_signers);
-	pthread_mutex_unlock(&ocsp_lock);
+	signers = ocsp_dup(pinned);	/* OpenSSL takes it non-const */
 	if (signers == NULL || sk_X509_num(signers) == 0) {
 		sk_X509_pop_free(signers, X509_free);
 		return 0;
@@ -479,12 +464,12 @@ ocsp_times(const ASN1_GENERALIZEDTIME *thisupd,
 }
 
 /*
- * Verify a DER response for (cert, issuer) with the snapshot's trust.
+ * Verify a DER response for (cert, issuer) with the trust of ctx.
  * Fills the entry's answer fields on success; returns 0, or -1 with err.
  */
 static int
 ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
-    const struct ocsp_settings *set, OCSP_REQUEST *req, time_t at,
+    const struct ocsp_ctx *ctx, OCSP_REQUEST *req, time_t at,
     struct ocsp_answer *out, char *err, size_t errlen)
 {
 	OCSP_RESPONSE		*resp = NULL;
@@ -492,7 +477,8 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	OCSP_CERTID		*id = NULL;
 	STACK_OF(X509)		*certs = NULL;
 	ASN1_GENERALIZEDTIME	*thisupd = NULL, *nextupd = NULL, *revtime;
-	struct snapshot		*snap = NULL;
+	const struct ocsp_settings *set = &ctx->set;
+	STACK_OF(X509)		*untrusted;
 	X509_STORE		*trust = NULL;
 	const unsigned char	*p = der;
 	char			 ossl[200] = "";
@@ -518,17 +504,17 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 		snprintf(err, errlen, "nonce missing or not ours");
 		goto end;
 	}
-	if ((snap = snapshot_acquire()) == NULL || (certs =
-	    sk_X509_new_null()) == NULL || !sk_X509_push(certs, issuer)) {
+	if (ctx->chain == NULL || (certs = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(certs, issuer)) {
 		snprintf(err, errlen, "no trust loaded");
 		goto end;
 	}
 	X509_up_ref(issuer);
-	for (i = 0; i < sk_X509_num(chain_store_untrusted(snap->chain)); i++)
-		if (X509_up_ref(sk_X509_value(chain_store_untrusted(
-		    snap->chain), i)) == 1)
-			sk_X509_push(certs, sk_X509_value(
-			    chain_store_untrusted(snap->chain), i));
+	untrusted = chain_store_untrusted(ctx->chain);
+	for (i = 0; i < sk_X509_num(untrusted); i++)
+		if (X509_up_ref(sk_X509_value(untrusted, i)) == 1 &&
+		    !sk_X509_push(certs, sk_X509_value(untrusted, i)))
+			X509_free(sk_X509_value(untrusted, i));
 	/*
 	 * The signer must chain to our anchors and be the issuer or its
 	 * delegate with OCSPSigning (OpenSSL checks both here).  The reason
@@ -536,13 +522,13 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	 * hide it.
 	 */
 	/* The responder's chain is judged at the decision time too. */
-	if ((trust = chain_store_trust_at(snap->chain, at)) == NULL) {
+	if ((trust = chain_store_trust_at(ctx->chain, at)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto end;
 	}
 	if (OCSP_basic_verify(bs, certs, trust, 0) <= 0) {
 		err_openssl(ossl, sizeof(ossl));
-		if (!ocsp_pinned(bs, trust)) {
+		if (!ocsp_pinned(bs, ctx->signers, trust)) {
 			snprintf(err, errlen, "signature does not verify "
 			    "(signer is not the issuer, an OCSPSigning "
 			    "delegate or an ocsp_signer): %s", ossl);
@@ -596,7 +582,6 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 end:
 	ERR_clear_error();
 	X509_STORE_free(trust);
-	snapshot_release(snap);
 	sk_X509_pop_free(certs, X509_free);
 	OCSP_CERTID_free(id);
 	OCSP_BASICRESP_free(bs);
@@ -670,8 +655,8 @@ ocsp_run(void *arg)
 	const char		*urls[OCSP_URLS_MAX];
 	char			 err[512] = "no OCSP responder (no AIA OCSP URL)";
 	char			 oerr[512];
-	char			 used[256] = "", routed[OCSP_URL_MAX] = "";
-	struct snapshot		*snap;
+	char			 used[256] = "";
+	const struct ocsp_settings *set = &job->ctx.set;
 	const char		*route;
 	size_t			 nurls = 0, i, k;
 	time_t			 now, at;
@@ -680,14 +665,10 @@ ocsp_run(void *arg)
 	memset(&ans, 0, sizeof(ans));
 	at = job->at != 0 ? job->at : time(NULL);
 	/* ocsp_responder for this issuer, then for all, then the AIA. */
-	if ((snap = snapshot_acquire()) != NULL &&
-	    (route = snapshot_responder(snap, job->issuer)) != NULL)
-		snprintf(routed, sizeof(routed), "%s", route);
-	snapshot_release(snap);
-	if (routed[0] != '\0')
-		urls[nurls++] = routed;
-	else if (job->set.responder[0] != '\0')
-		urls[nurls++] = job->set.responder;
+	if ((route = ocsp_route(&job->ctx, job->issuer)) != NULL)
+		urls[nurls++] = route;
+	else if (set->responder[0] != '\0')
+		urls[nurls++] = set->responder;
 	else if ((aia = X509_get1_ocsp(job->cert)) != NULL)
 		for (i = 0; i < (size_t)sk_OPENSSL_STRING_num(aia) &&
 		    nurls < OCSP_URLS_MAX; i++)
@@ -696,14 +677,14 @@ ocsp_run(void *arg)
 				urls[nurls++] = sk_OPENSSL_STRING_value(aia,
 				    (int)i);
 	if ((id = ocsp_certid(job->cert, job->issuer,
-	    job->set.certid_sha256)) == NULL ||
+	    set->certid_sha256)) == NULL ||
 	    (req = OCSP_REQUEST_new()) == NULL ||
 	    OCSP_request_add0_id(req, id) == NULL) {
 		snprintf(err, sizeof(err), "cannot build the request");
 		OCSP_CERTID_free(id);
 		goto done;
 	}
-	if (job->set.nonce && OCSP_request_add1_nonce(req, NULL, -1) != 1) {
+	if (set->nonce && OCSP_request_add1_nonce(req, NULL, -1) != 1) {
 		snprintf(err, sizeof(err), "cannot add a nonce");
 		goto done;
 	}
@@ -719,7 +700,7 @@ ocsp_run(void *arg)
 		snprintf(used, sizeof(used), "--ocsp-response");
 		for (k = 0, about = 0; k < job->noffline && !ok; k++) {
 			r = ocsp_verify(job->offline[k], job->offline_len[k],
-			    job->cert, job->issuer, &job->set, NULL, at, &ans,
+			    job->cert, job->issuer, &job->ctx, NULL, at, &ans,
 			    about ? oerr : err, sizeof(err));
 			if (r == 0)
 				ok = 1;
@@ -731,11 +712,11 @@ ocsp_run(void *arg)
 	for (i = 0; i < nurls && !ok; i++) {
 		memset(&res, 0, sizeof(res));
 		snprintf(used, sizeof(used), "%s", urls[i]);
-		if (ocsp_ask(urls[i], der, (size_t)len, &job->set, &res) != 0) {
+		if (ocsp_ask(urls[i], der, (size_t)len, set, &res) != 0) {
 			snprintf(err, sizeof(err), "%s: %s", urls[i], res.error);
 			metrics_ocsp_query(METRICS_OCSP_ERROR, res.elapsed_ms);
 		} else if (ocsp_verify(res.body, res.len, job->cert, job->issuer,
-		    &job->set, req, at, &ans, err, sizeof(err)) == 0) {
+		    &job->ctx, req, at, &ans, err, sizeof(err)) == 0) {
 			ok = 1;
 			metrics_ocsp_query(ans.revoked ? METRICS_OCSP_REVOKED :
 			    METRICS_OCSP_GOOD, res.elapsed_ms);
@@ -765,6 +746,7 @@ done:
 		if (ans.revoked != (e->have && e->revoked))
 			atomic_fetch_add(&ocsp_gen, 1);
 		e->have = 1;
+		e->gen = job->ctx.generation;
 		e->revoked = (unsigned char)ans.revoked;
 		e->this_update = ans.this_update;
 		e->next_update = ans.next_update;
@@ -802,6 +784,7 @@ done:
 	X509_email_free(aia);
 	X509_free(job->cert);
 	X509_free(job->issuer);
+	fetch_owner_drop(&job->ctx.owner);
 	free(job);
 	fetch_waiter_wake(w);
 }
@@ -830,7 +813,8 @@ ocsp_cache_evictions(void)
 
 /* Locked. */
 static void
-ocsp_start(struct ocsp_entry *e, X509 *cert, X509 *issuer)
+ocsp_start(const struct ocsp_ctx *ctx, struct ocsp_entry *e, X509 *cert,
+    X509 *issuer)
 {
 	struct ocsp_job	*job;
 
@@ -838,7 +822,8 @@ ocsp_start(struct ocsp_entry *e, X509 *cert, X509 *issuer)
 	    (job = calloc(1, sizeof(*job))) == NULL)
 		return;
 	job->e = e;
-	job->set = ocsp_set;
+	job->ctx = *ctx;
+	fetch_owner_hold(&job->ctx.owner);
 	X509_up_ref(cert);
 	X509_up_ref(issuer);
 	job->cert = cert;
@@ -846,6 +831,7 @@ ocsp_start(struct ocsp_entry *e, X509 *cert, X509 *issuer)
 	if (fetch_submit(ocsp_pool, ocsp_run, job) != 0) {
 		X509_free(cert);
 		X509_free(issuer);
+		fetch_owner_drop(&job->ctx.owner);
 		free(job);
 		return;
 	}
@@ -858,7 +844,7 @@ ocsp_start(struct ocsp_entry *e, X509 *cert, X509 *issuer)
  */
 static int
 ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
-    const struct ocsp_settings *set, time_t at, struct ocsp_answer *ans)
+    const struct ocsp_ctx *ctx, time_t at, struct ocsp_answer *ans)
 {
 	unsigned char	*der;
 	size_t		 len = 0;
@@ -869,7 +855,7 @@ ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
 		return -1;
 	if (store_kv_get(ocsp_store, ocsp_dbi, key, strlen(key), der,
 	    OCSP_DER_MAX, &len) == 1)
-		rc = ocsp_verify(der, len, cert, issuer, set, NULL, at, ans,
+		rc = ocsp_verify(der, len, cert, issuer, ctx, NULL, at, ans,
 		    err, sizeof(err));
 	free(der);
 	return rc;
@@ -907,22 +893,19 @@ ocsp_wake_all(void)
 
 /* One certificate: 0 good, 1 revoked, -1 failed, 2 wait. */
 static int
-ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
-    int depth)
+ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
+    struct ocsp_result *res, int depth)
 {
-	struct ocsp_settings	 set;
+	const struct ocsp_settings *set = &ctx->set;
 	struct ocsp_entry	*e;
 	struct ocsp_answer	 ans;
 	struct ocsp_job		*job;
 	OCSP_CERTID		*id;
-	char			 key[80];
+	char			 key[IDENTITY_FP_MAX];
 	time_t			 now = time(NULL), ahead;
 	int			 rc = -1, fromstore = 0;
 
-	pthread_mutex_lock(&ocsp_lock);
-	set = ocsp_set;
-	pthread_mutex_unlock(&ocsp_lock);
-	if ((id = ocsp_certid(cert, issuer, set.certid_sha256)) == NULL ||
+	if ((id = ocsp_certid(cert, issuer, set->certid_sha256)) == NULL ||
 	    ocsp_key(id, key, sizeof(key)) != 0) {
 		OCSP_CERTID_free(id);
 		snprintf(res->detail, sizeof(res->detail), "cannot compute the "
@@ -932,18 +915,29 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 	OCSP_CERTID_free(id);
 
 	pthread_mutex_lock(&ocsp_lock);
-	e = ocsp_get(key, 1);
+	e = ocsp_get(key, set->cache_size > 0 ? set->cache_size : 100000);
+	if (e != NULL && e->have && e->gen != ctx->generation &&
+	    !e->running) {
+		/*
+		 * Verified under other trust (a reload since): not used until
+		 * verified again under this one, from the store if it holds
+		 * the answer, else by asking.
+		 */
+		e->have = 0;
+		e->stored_checked = 0;
+	}
 	if (e != NULL && !e->have && !e->stored_checked && !e->running) {
 		e->stored_checked = 1;
 		e->pins++;		/* not evicted while unlocked */
 		pthread_mutex_unlock(&ocsp_lock);
 		memset(&ans, 0, sizeof(ans));
-		fromstore = ocsp_from_store(key, cert, issuer, &set, at,
+		fromstore = ocsp_from_store(key, cert, issuer, ctx, at,
 		    &ans) == 0;
 		pthread_mutex_lock(&ocsp_lock);
 		e->pins--;
 		if (fromstore && !e->have) {
 			e->have = 1;
+			e->gen = ctx->generation;
 			e->revoked = (unsigned char)ans.revoked;
 			e->this_update = ans.this_update;
 			e->next_update = ans.next_update;
@@ -962,11 +956,12 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 	 * authd check: no fetch threads, ask here; the answer, if any, is
 	 * then taken as a cached one.
 	 */
-	if (!(e->have && at <= e->use_until + set.skew) && !e->running &&
+	if (!(e->have && at <= e->use_until + set->skew) && !e->running &&
 	    now >= e->next_try && ocsp_pool == NULL && ocsp_inline &&
 	    (job = calloc(1, sizeof(*job))) != NULL) {
 		job->e = e;
-		job->set = ocsp_set;
+		job->ctx = *ctx;
+		fetch_owner_hold(&job->ctx.owner);
 		job->offline = ocsp_offline;
 		job->offline_len = ocsp_offline_len;
 		job->noffline = ocsp_noffline;
@@ -983,7 +978,7 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		e->pins--;
 	}
 	/* nextUpdate may have passed by the skew, as in ocsp_times. */
-	if (e->have && at <= e->use_until + set.skew) {
+	if (e->have && at <= e->use_until + set->skew) {
 		rc = e->revoked ? 1 : 0;
 		snprintf(res->responder, sizeof(res->responder), "%s",
 		    ocsp_str(e->responder, ""));
@@ -998,7 +993,7 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		if (!e->revoked && e->next_update != 0 && !e->running &&
 		    now >= e->next_update - ahead && now >= e->next_try &&
 		    now >= e->refresh_after)
-			ocsp_start(e, cert, issuer);
+			ocsp_start(ctx, e, cert, issuer);
 		if (rc == 1)
 			snprintf(res->detail, sizeof(res->detail), "revoked "
 			    "(depth %d), says %s", depth,
@@ -1007,7 +1002,7 @@ ocsp_one(X509 *cert, X509 *issuer, time_t at, struct ocsp_result *res,
 		goto end;
 	}
 	if (!e->running && now >= e->next_try)
-		ocsp_start(e, cert, issuer);
+		ocsp_start(ctx, e, cert, issuer);
 	if (e->running) {
 		snprintf(res->pending_key, sizeof(res->pending_key), "%s", key);
 		rc = 2;
@@ -1036,12 +1031,12 @@ ocsp_result_init(struct ocsp_result *res)
 
 /* The certificate at depth i; 0 when good, else res says why not. */
 static int
-ocsp_check_one(STACK_OF(X509) *chain, int i, time_t at,
-    struct ocsp_result *res)
+ocsp_check_one(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain, int i,
+    time_t at, struct ocsp_result *res)
 {
 	int	 rc;
 
-	rc = ocsp_one(sk_X509_value(chain, i), sk_X509_value(chain, i + 1),
+	rc = ocsp_one(ctx, sk_X509_value(chain, i), sk_X509_value(chain, i + 1),
 	    at, res, i);
 	if (rc == 0)
 		return 0;
@@ -1052,29 +1047,23 @@ ocsp_check_one(STACK_OF(X509) *chain, int i, time_t at,
 }
 
 void
-ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
-    STACK_OF(X509) *untrusted, time_t at, struct ocsp_result *res)
+ocsp_check(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain, time_t at,
+    struct ocsp_result *res)
 {
-	enum ocsp_mode	 mode;
-	int		 i, last;
+	int	 i, last;
 
-	(void)trust;
-	(void)untrusted;
 	ocsp_result_init(res);
-	pthread_mutex_lock(&ocsp_lock);
-	mode = ocsp_set.mode;
-	pthread_mutex_unlock(&ocsp_lock);
-	if (mode == OCSP_MODE_OFF || chain == NULL)
+	if (ctx->set.mode == OCSP_MODE_OFF || chain == NULL)
 		return;
-	last = mode == OCSP_MODE_LEAF ? 1 : sk_X509_num(chain) - 1;
+	last = ctx->set.mode == OCSP_MODE_LEAF ? 1 : sk_X509_num(chain) - 1;
 	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++)
-		if (ocsp_check_one(chain, i, at, res))
+		if (ocsp_check_one(ctx, chain, i, at, res))
 			return;
 }
 
 void
-ocsp_check_depth(STACK_OF(X509) *chain, int depth, time_t at,
-    struct ocsp_result *res)
+ocsp_check_depth(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain,
+    int depth, time_t at, struct ocsp_result *res)
 {
 	ocsp_result_init(res);
 	if (chain == NULL || depth < 0 || depth + 1 >= sk_X509_num(chain)) {
@@ -1082,31 +1071,29 @@ ocsp_check_depth(STACK_OF(X509) *chain, int depth, time_t at,
 		snprintf(res->detail, sizeof(res->detail), "no chain to check");
 		return;
 	}
-	ocsp_check_one(chain, depth, at, res);
+	ocsp_check_one(ctx, chain, depth, at, res);
 }
 
 void
-ocsp_describe(STACK_OF(X509) *chain, char *buf, size_t len)
+ocsp_describe(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain, char *buf,
+    size_t len)
 {
+	const struct ocsp_settings *set = &ctx->set;
 	struct ocsp_entry	*e;
-	struct ocsp_settings	 set;
 	OCSP_CERTID		*id;
-	char			 key[80], t1[32], t2[32];
+	char			 key[IDENTITY_FP_MAX], t1[32], t2[32];
 	size_t			 o = 0;
 	int			 i, last, n;
 
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	pthread_mutex_lock(&ocsp_lock);
-	set = ocsp_set;
-	pthread_mutex_unlock(&ocsp_lock);
-	if (chain == NULL || set.mode == OCSP_MODE_OFF)
+	if (chain == NULL || set->mode == OCSP_MODE_OFF)
 		return;
-	last = set.mode == OCSP_MODE_LEAF ? 1 : sk_X509_num(chain) - 1;
+	last = set->mode == OCSP_MODE_LEAF ? 1 : sk_X509_num(chain) - 1;
 	for (i = 0; i < last && i + 1 < sk_X509_num(chain) && o < len; i++) {
 		if ((id = ocsp_certid(sk_X509_value(chain, i),
-		    sk_X509_value(chain, i + 1), set.certid_sha256)) == NULL ||
+		    sk_X509_value(chain, i + 1), set->certid_sha256)) == NULL ||
 		    ocsp_key(id, key, sizeof(key)) != 0) {
 			OCSP_CERTID_free(id);
 			continue;

@@ -25,6 +25,8 @@
 
 #include <openssl/x509.h>
 
+#include "fetch.h"
+
 enum ocsp_mode {
 	OCSP_MODE_OFF = 0,
 	OCSP_MODE_LEAF,
@@ -43,6 +45,35 @@ struct ocsp_settings {
 	size_t		 cache_size;		/* CertIDs in memory (0: 100000) */
 	char		 responder[1024];	/* override, or "" */
 };
+
+/* ocsp_responder URL ISSUER-FILE: the responder for that CA's certificates. */
+struct ocsp_route {
+	X509		*issuer;
+	char		*url;
+};
+
+struct chain_store;
+
+/*
+ * Everything a check reads, from the snapshot it runs under (borrowed
+ * for the call; a fetch job copies it and holds owner until it ends).
+ */
+struct ocsp_ctx {
+	struct ocsp_settings	 set;
+	const struct chain_store *chain;	/* verifies the responders */
+	STACK_OF(X509)		*signers;	/* pinned responders, or NULL */
+	const struct ocsp_route	*routes;	/* ocsp_responder per issuer */
+	size_t			 nroutes;
+	/*
+	 * Answers are verified under the trust of one generation; under
+	 * another, an answer is verified again before it is used.
+	 */
+	unsigned long		 generation;
+	struct fetch_owner	 owner;
+};
+
+/* The responder routed for certificates of issuer in ctx, or NULL. */
+const char	*ocsp_route(const struct ocsp_ctx *ctx, X509 *issuer);
 
 enum ocsp_status {
 	OCSP_OK = 0,		/* every certificate in scope is good */
@@ -66,20 +97,19 @@ struct fetch_pool;
 struct store;
 
 void		 ocsp_init(struct fetch_pool *pool, struct store *store);
-/* Settings of the snapshot being published (copied). */
-void		 ocsp_config(const struct ocsp_settings *s);
 void		 ocsp_shutdown(void);
 /* Changes whenever an answer does: part of the verdict cache key. */
 unsigned long	 ocsp_generation(void);
 
 /*
- * Check chain (leaf first, anchor last) at time at.  trust and untrusted
- * verify responder certificates.  Never fails: a problem is a status.
+ * Check chain (leaf first, anchor last) at time at, under ctx (its mode
+ * says which certificates).  Never fails: a problem is a status.
  */
-void		 ocsp_check(STACK_OF(X509) *chain, X509_STORE *trust,
-		    STACK_OF(X509) *untrusted, time_t at, struct ocsp_result *res);
+void		 ocsp_check(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain,
+		    time_t at, struct ocsp_result *res);
 /* The certificate at depth alone (below the anchor), whatever the mode. */
-void		 ocsp_check_depth(STACK_OF(X509) *chain, int depth, time_t at,
+void		 ocsp_check_depth(const struct ocsp_ctx *ctx,
+		    STACK_OF(X509) *chain, int depth, time_t at,
 		    struct ocsp_result *res);
 
 /*
@@ -87,10 +117,8 @@ void		 ocsp_check_depth(STACK_OF(X509) *chain, int depth, time_t at,
  * revoked, the responder, whether it came from the cache, the signer,
  * thisUpdate and nextUpdate) or why there is none.  For authd check.
  */
-void		 ocsp_describe(STACK_OF(X509) *chain, char *buf, size_t len);
-
-/* Pinned responders (ocsp_signer): copied, the caller keeps its own. */
-void		 ocsp_set_signers(STACK_OF(X509) *signers);
+void		 ocsp_describe(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain,
+		    char *buf, size_t len);
 
 /*
  * authd check --ocsp-response: use this DER answer (copied) instead of

@@ -114,7 +114,7 @@ revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
 	 * A missing CRL is a failure like any other: crl_missing decides
 	 * with the others, never as an answer (missing_allow 0 here).
 	 */
-	crl_check_depth(snap->crl, res->chain, depth, now, 0,
+	crl_check_depth(snap->crl, &snap->crl_fetch, res->chain, depth, now, 0,
 	    snap->cfg.crl_grace, &cr);
 	if (cr.valid_until < res->valid_until)
 		res->valid_until = cr.valid_until;	/* bounds the cache */
@@ -151,14 +151,15 @@ revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
 }
 
 static enum rev_answer
-revocation_ocsp_at(struct chain_result *res, int depth, time_t now,
+revocation_ocsp_at(const struct snapshot *snap, struct chain_result *res,
+    int depth, time_t now,
     int failure_allow, struct verdict *out, struct rev_pending *p,
     struct rev_failure *f)
 {
 	struct ocsp_result	 or;
 	char			 why[64];
 
-	ocsp_check_depth(res->chain, depth, now, &or);
+	ocsp_check_depth(&snap->ocsp, res->chain, depth, now, &or);
 	if (or.valid_until < res->valid_until)
 		res->valid_until = or.valid_until;	/* bounds the cache */
 	if (or.status == OCSP_OK || or.status == OCSP_REVOKED)
@@ -259,7 +260,7 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 			ans = order[o] == REV_CRL ?
 			    revocation_crl_at(snap, res, depth, now, out,
 			    &pend, &fail[nfail]) :
-			    revocation_ocsp_at(res, depth, now, ocsp_allow,
+			    revocation_ocsp_at(snap, res, depth, now, ocsp_allow,
 			    out, &pend, &fail[nfail]);
 			if (ans != REV_FAILED) {
 				if (ans == REV_GOOD)

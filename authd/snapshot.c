@@ -20,18 +20,21 @@
 static pthread_mutex_t	 snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot	*snapshot_cur;
 static unsigned long	 snapshot_gen;
+static unsigned long	 snapshot_builds;	/* under snapshot_lock */
+
+static unsigned long long snapshot_mix(unsigned long long, const char *, int);
 
 static void
 snapshot_free(struct snapshot *snap)
 {
 	crl_set_free(&snap->crl);
 	sk_X509_pop_free(snap->ocsp_signers, X509_free);
-	while (snap->nresponders > 0) {
-		snap->nresponders--;
-		X509_free(snap->responders[snap->nresponders].issuer);
-		free(snap->responders[snap->nresponders].url);
+	while (snap->nroutes > 0) {
+		snap->nroutes--;
+		X509_free(snap->routes[snap->nroutes].issuer);
+		free(snap->routes[snap->nroutes].url);
 	}
-	free(snap->responders);
+	free(snap->routes);
 	policy_free(&snap->policy);
 	policy_free(&snap->shadow);
 	chain_store_free(&snap->chain);
@@ -39,15 +42,14 @@ snapshot_free(struct snapshot *snap)
 	free(snap);
 }
 
-const char *
-snapshot_responder(const struct snapshot *snap, X509 *issuer)
+static const char *
+snapshot_route(const struct snapshot *snap, X509 *issuer)
 {
 	size_t	 i;
 
-	for (i = 0; snap != NULL && issuer != NULL && i < snap->nresponders;
-	    i++)
-		if (X509_cmp(snap->responders[i].issuer, issuer) == 0)
-			return snap->responders[i].url;
+	for (i = 0; i < snap->nroutes; i++)
+		if (X509_cmp(snap->routes[i].issuer, issuer) == 0)
+			return snap->routes[i].url;
 	return NULL;
 }
 
@@ -60,7 +62,7 @@ snapshot_load_responders(struct snapshot *snap)
 {
 	struct config_list	*l = &snap->cfg.ocsp_responder;
 	struct config_item	 it;
-	struct snapshot_responder *r;
+	struct ocsp_route	*r;
 	STACK_OF(X509)		*sk;
 	const char		*tab;
 	size_t			 i, n;
@@ -82,20 +84,20 @@ snapshot_load_responders(struct snapshot *snap)
 		for (j = 0; j < sk_X509_num(sk); j++) {
 			X509	*x = sk_X509_value(sk, j);
 
-			if (snapshot_responder(snap, x) != NULL) {
+			if (snapshot_route(snap, x) != NULL) {
 				config_error(&snap->cfg, l->items[i].origin,
 				    "ocsp_responder: a certificate in %s is "
 				    "routed to a responder already", tab + 1);
 				rc = AUTHD_ECONFIG;
 				continue;
 			}
-			if ((r = realloc(snap->responders,
-			    (snap->nresponders + 1) * sizeof(*r))) == NULL) {
+			if ((r = realloc(snap->routes,
+			    (snap->nroutes + 1) * sizeof(*r))) == NULL) {
 				rc = AUTHD_ENOMEM;
 				break;
 			}
-			snap->responders = r;
-			r += snap->nresponders;
+			snap->routes = r;
+			r += snap->nroutes;
 			if ((r->url = strndup(l->items[i].value,
 			    (size_t)(tab - l->items[i].value))) == NULL) {
 				rc = AUTHD_ENOMEM;
@@ -103,11 +105,91 @@ snapshot_load_responders(struct snapshot *snap)
 			}
 			X509_up_ref(x);
 			r->issuer = x;
-			snap->nresponders++;
+			snap->nroutes++;
 		}
 		sk_X509_pop_free(sk, X509_free);
 	}
 	return rc;
+}
+
+static void
+snapshot_hold_cb(void *snap)
+{
+	snapshot_hold(snap);
+}
+
+static void
+snapshot_drop_cb(void *snap)
+{
+	snapshot_release(snap);
+}
+
+static unsigned long long
+snapshot_mix_num(unsigned long long h, unsigned long long v)
+{
+	return (h ^ v) * 1099511628211ULL;
+}
+
+/*
+ * The revocation contexts, from the snapshot's own configuration and
+ * trust.  Their generation says which OCSP answers need verifying again:
+ * it changes when the trust files, the pinned responders or the settings
+ * that judge an answer do (a policy-only reload keeps it), and for every
+ * snapshot built around a given chain (authd doctor).
+ */
+static void
+snapshot_revocation(struct snapshot *snap, int given_chain)
+{
+	const struct config	*cfg = &snap->cfg;
+	struct ocsp_settings	*s = &snap->ocsp.set;
+	struct fetch_owner	 owner = { snap, snapshot_hold_cb,
+				    snapshot_drop_cb };
+	unsigned long long	 h = 14695981039346656037ULL;
+	size_t			 i;
+
+	s->mode = (enum ocsp_mode)cfg->ocsp_mode;
+	s->certid_sha256 = cfg->ocsp_certid_sha256;
+	s->nonce = cfg->ocsp_nonce;
+	s->skew = cfg->ocsp_skew;
+	s->max_age = cfg->ocsp_max_age;
+	s->default_ttl = cfg->ocsp_default_ttl;
+	s->timeout = cfg->fetch_timeout;
+	s->max_size = cfg->ocsp_max_size;
+	s->cache_size = cfg->ocsp_cache_size;
+	for (i = 0; i < cfg->ocsp_responder.n; i++)
+		if (strchr(cfg->ocsp_responder.items[i].value, '\t') == NULL)
+			snprintf(s->responder, sizeof(s->responder), "%s",
+			    cfg->ocsp_responder.items[i].value);
+	snap->ocsp.chain = snap->chain;
+	snap->ocsp.signers = snap->ocsp_signers;
+	snap->ocsp.routes = snap->routes;
+	snap->ocsp.nroutes = snap->nroutes;
+	snap->ocsp.owner = owner;
+	if (given_chain) {
+		pthread_mutex_lock(&snapshot_lock);
+		h = snapshot_mix_num(h, ++snapshot_builds);
+		pthread_mutex_unlock(&snapshot_lock);
+	}
+	for (i = 0; i < cfg->trust.n; i++)
+		h = snapshot_mix(h, cfg->trust.items[i].value, 1);
+	for (i = 0; i < cfg->intermediates.n; i++)
+		h = snapshot_mix(h, cfg->intermediates.items[i].value, 1);
+	for (i = 0; i < cfg->ocsp_signer.n; i++)
+		h = snapshot_mix(h, cfg->ocsp_signer.items[i].value, 1);
+	h = snapshot_mix_num(h, (unsigned long long)s->certid_sha256);
+	h = snapshot_mix_num(h, (unsigned long long)s->nonce);
+	h = snapshot_mix_num(h, (unsigned long long)s->skew);
+	h = snapshot_mix_num(h, (unsigned long long)s->max_age);
+	h = snapshot_mix_num(h, (unsigned long long)s->default_ttl);
+	h = snapshot_mix_num(h, (unsigned long long)cfg->purpose);
+	h = snapshot_mix_num(h, (unsigned long long)cfg->verify_depth);
+	snap->ocsp.generation = (unsigned long)h;
+
+	snap->crl_fetch.on = snap->crl != NULL && cfg->crl_fetch;
+	snap->crl_fetch.timeout = cfg->fetch_timeout;
+	snap->crl_fetch.max_size = cfg->crl_max_size;
+	snap->crl_fetch.chain = snap->chain;
+	snap->crl_fetch.owner = owner;
 }
 
 int
@@ -169,6 +251,7 @@ snapshot_build(struct config *cfg, struct store *store,
 		snapshot_free(snap);
 		return rc;
 	}
+	snapshot_revocation(snap, chain != NULL);
 	snap->refs = 1;
 	*out = snap;
 	return 0;
@@ -209,6 +292,14 @@ snapshot_publish(struct snapshot *snap)
 		snapshot_release(old);
 }
 
+void
+snapshot_hold(struct snapshot *snap)
+{
+	pthread_mutex_lock(&snapshot_lock);
+	snap->refs++;
+	pthread_mutex_unlock(&snapshot_lock);
+}
+
 struct snapshot *
 snapshot_acquire(void)
 {
@@ -247,7 +338,6 @@ snapshot_shutdown(void)
 	snapshot_release(old);
 }
 
-static unsigned long long snapshot_mix(unsigned long long, const char *, int);
 
 /*
  * A directory (of CRLs): every regular file in it, so that one rewritten

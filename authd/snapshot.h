@@ -12,30 +12,29 @@
 #include "chain.h"
 #include "crl.h"
 #include "config.h"
+#include "ocsp.h"
 #include "policy.h"
 
-/* ocsp_responder URL ISSUER-FILE: the responder for that CA's certificates. */
-struct snapshot_responder {
-	X509			*issuer;	/* owned */
-	char			*url;		/* owned */
-};
-
+/*
+ * Everything a decision reads lives here, revocation settings included:
+ * a reload is one publish, and a fetch job holds the snapshot it was
+ * started under (ocsp.owner, crl_fetch.owner) until it ends.
+ */
 struct snapshot {
 	struct config		 cfg;		/* owned */
 	struct chain_store	*chain;		/* owned */
 	struct crl_set		*crl;		/* owned; NULL: no CRLs */
 	STACK_OF(X509)		*ocsp_signers;	/* owned; pinned responders */
-	struct snapshot_responder *responders;	/* owned; by issuer */
-	size_t			 nresponders;
+	struct ocsp_route	*routes;	/* owned; ocsp_responder by issuer */
+	size_t			 nroutes;
+	struct ocsp_ctx		 ocsp;		/* points into the above */
+	struct crl_fetch_ctx	 crl_fetch;	/* likewise */
 	struct policy		*policy;	/* owned; NULL: valid chain allows */
 	struct policy		*shadow;	/* owned; evaluated, never enforced */
 	unsigned long		 generation;	/* changes with every publish */
 	/* private */
 	unsigned long		 refs;
 };
-
-/* The responder configured for certificates issued by issuer, or NULL. */
-const char	*snapshot_responder(const struct snapshot *snap, X509 *issuer);
 
 /*
  * Build a snapshot from cfg, taking ownership of its contents (cfg is left
@@ -76,6 +75,8 @@ void		 snapshot_publish(struct snapshot *snap);
 
 /* The current snapshot, with a reference; NULL before the first publish. */
 struct snapshot	*snapshot_acquire(void);
+/* One more reference to snap (published or not). */
+void		 snapshot_hold(struct snapshot *snap);
 void		 snapshot_release(struct snapshot *snap);
 
 /* Release the current snapshot at shutdown. */

@@ -28,12 +28,12 @@ int	LLVMFuzzerInitialize(int *argc, char ***argv);
 static X509		*ca, *responder;
 static EVP_PKEY		*ca_key, *responder_key;
 static STACK_OF(X509)	*chains[2];
+static struct snapshot	*snap;		/* the trust the answers are verified with */
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct config	 cfg;
-	struct snapshot	*snap = NULL;
 	X509		*root;
 	char		 path[512];
 	int		 i;
@@ -53,13 +53,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		    !sk_X509_push(chains[i], root))
 			abort();
 	}
-	/* the verifier finds the anchors in the published snapshot */
+	/* the verifier takes the anchors from this snapshot's context */
 	config_init(&cfg);
 	fuzz_pki_trust(&cfg);
 	if (snapshot_new(&cfg, &snap) != 0)
 		abort();
 	config_cleanup(&cfg);
-	snapshot_publish(snap);
 	return 0;
 }
 
@@ -119,7 +118,7 @@ fuzz_settings(struct ocsp_settings *s, int pass)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ocsp_settings	 s;
+	struct ocsp_ctx		 ctx = snap->ocsp;
 	struct ocsp_result	 res;
 	unsigned char		*der;
 	const unsigned char	*use = data;
@@ -135,14 +134,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_quiet(1);
 	for (pass = 0; pass < 2; pass++) {
-		fuzz_settings(&s, pass);
+		fuzz_settings(&ctx.set, pass);
 		for (i = 0; i < 2; i++) {
 			ocsp_shutdown();
-			ocsp_config(&s);
 			ocsp_set_inline(1);
 			if (ocsp_set_offline_response(use, uselen) != 0)
 				abort();
-			ocsp_check_depth(chains[i], 0, FUZZ_AT, &res);
+			ocsp_check_depth(&ctx, chains[i], 0, FUZZ_AT, &res);
 			if ((int)res.status < OCSP_OK ||
 			    res.status > OCSP_WAIT ||
 			    memchr(res.detail, '\0', sizeof(res.detail)) ==
@@ -155,7 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* an answer is never "wait" offline */
 			if (res.status == OCSP_WAIT)
 				__builtin_trap();
-			ocsp_describe(chains[i], desc, sizeof(desc));
+			ocsp_describe(&ctx, chains[i], desc, sizeof(desc));
 		}
 	}
 	fuzz_quiet(0);

@@ -471,22 +471,27 @@ settings(struct ocsp_settings *s, enum ocsp_mode mode, int sha256, int nonce,
 	s->max_size = 64 * 1024;
 }
 
+/*
+ * What the checks run under, as a snapshot would give it: the PKI's trust
+ * (set in main), the settings and pinned signers of each case.
+ */
+static struct ocsp_ctx		 ctx;
+static STACK_OF(X509)		*pinned;
+
 /* Fresh module state: settings, inline, the answer, pinned signers. */
 static void
 prepare(const struct ocsp_settings *s, const unsigned char *der,
     size_t len, int pin)
 {
-	STACK_OF(X509)	*pinned;
-
 	ocsp_shutdown();
-	ocsp_config(s);
+	ctx.set = *s;
+	ctx.signers = NULL;
 	ocsp_set_inline(1);
 	if (pin) {
-		if ((pinned = sk_X509_new_null()) == NULL ||
-		    !sk_X509_push(pinned, unrelated))
+		if (pinned == NULL && ((pinned = sk_X509_new_null()) == NULL ||
+		    !sk_X509_push(pinned, unrelated)))
 			exit(2);
-		ocsp_set_signers(pinned);
-		sk_X509_free(pinned);
+		ctx.signers = pinned;
 	}
 	if (der != NULL && ocsp_set_offline_response(der, len) != 0)
 		exit(2);
@@ -516,7 +521,7 @@ run_case(const struct ocase *c, STACK_OF(X509) *chain)
 	prepare(&s, der, len, c->pin_unrelated);
 
 	gen = ocsp_generation();
-	ocsp_check_depth(chain, 0, at, &res);
+	ocsp_check_depth(&ctx, chain, 0, at, &res);
 	/*
 	 * Cached verdicts depend on the status: a first answer that says
 	 * good (or none) leaves them be, one that says revoked does not.
@@ -565,14 +570,14 @@ run_case(const struct ocase *c, STACK_OF(X509) *chain)
 		    (long long)res.valid_until);
 
 	/* Asked again: the table answers, the same way, without asking. */
-	ocsp_check_depth(chain, 0, at, &again);
+	ocsp_check_depth(&ctx, chain, 0, at, &again);
 	CHECK(again.status == res.status && again.valid_until ==
 	    res.valid_until, "%s: asked again: %s valid_until %lld, first %s "
 	    "%lld (%s)", c->name, status_name(again.status),
 	    (long long)again.valid_until, status_name(res.status),
 	    (long long)res.valid_until, T_STR(again.detail));
 
-	ocsp_describe(chain, desc, sizeof(desc));
+	ocsp_describe(&ctx, chain, desc, sizeof(desc));
 	CHECK(t_count(desc, "\n") == 1 && strncmp(desc, "depth 0: ", 9) == 0,
 	    "%s: describe: %s, expected one line for depth 0", c->name,
 	    T_STR(desc));
@@ -615,11 +620,11 @@ test_describe_times(STACK_OF(X509) *chain)
 	der = make_response(&r, &len);
 	settings(&s, OCSP_MODE_LEAF, 0, 0, SKEW, 0);
 	prepare(&s, der, len, 0);
-	ocsp_describe(chain, desc, sizeof(desc));
+	ocsp_describe(&ctx, chain, desc, sizeof(desc));
 	CHECK(strcmp(desc, "depth 0: not asked (another source answered)\n")
 	    == 0, "describe before asking: %s", T_STR(desc));
-	ocsp_check_depth(chain, 0, now, &res);
-	ocsp_describe(chain, desc, sizeof(desc));
+	ocsp_check_depth(&ctx, chain, 0, now, &res);
+	ocsp_describe(&ctx, chain, desc, sizeof(desc));
 	iso(now - HOUR, t1, sizeof(t1));
 	iso(now + HOUR, t2, sizeof(t2));
 	snprintf(want, sizeof(want), "depth 0: good, from --ocsp-response, "
@@ -628,15 +633,15 @@ test_describe_times(STACK_OF(X509) *chain)
 	    "describe: %s, expected %s", T_STR(desc), T_STR(want));
 
 	/* A buffer too small for the line: cut, still a string. */
-	ocsp_describe(chain, desc, 20);
+	ocsp_describe(&ctx, chain, desc, 20);
 	CHECK(strlen(desc) < 20, "describe into 20 bytes: %s", T_STR(desc));
 
 	/* Off: nothing to describe, nothing checked. */
 	s.mode = OCSP_MODE_OFF;
-	ocsp_config(&s);
-	ocsp_describe(chain, desc, sizeof(desc));
+	ctx.set = s;
+	ocsp_describe(&ctx, chain, desc, sizeof(desc));
 	CHECK(desc[0] == '\0', "describe, ocsp off: %s", T_STR(desc));
-	ocsp_check(chain, NULL, NULL, now, &res);
+	ocsp_check(&ctx, chain, now, &res);
 	CHECK(res.status == OCSP_OK && res.depth == -1, "ocsp_check, off: %s "
 	    "depth %d", status_name(res.status), res.depth);
 	free(der);
@@ -662,20 +667,20 @@ test_modes(STACK_OF(X509) *chain)
 	der = make_response(&leaf, &len);
 	settings(&s, OCSP_MODE_LEAF, 0, 0, SKEW, 0);
 	prepare(&s, der, len, 0);
-	ocsp_check(chain, NULL, NULL, now, &res);
+	ocsp_check(&ctx, chain, now, &res);
 	CHECK(res.status == OCSP_OK, "leaf mode, good leaf: %s (%s)",
 	    status_name(res.status), T_STR(res.detail));
 
 	/* chain: the one answer given is not about the intermediate. */
 	s.mode = OCSP_MODE_CHAIN;
 	prepare(&s, der, len, 0);
-	ocsp_check(chain, NULL, NULL, now, &res);
+	ocsp_check(&ctx, chain, now, &res);
 	CHECK(res.status == OCSP_FAILED && res.depth == 1 &&
 	    t_contains(res.detail, "(depth 1)") &&
 	    t_contains(res.detail, NOT_OURS), "chain mode, answer for the "
 	    "leaf only: %s depth %d (%s)", status_name(res.status), res.depth,
 	    T_STR(res.detail));
-	ocsp_describe(chain, desc, sizeof(desc));
+	ocsp_describe(&ctx, chain, desc, sizeof(desc));
 	CHECK(t_count(desc, "\n") == 2 && t_contains(desc, "depth 0: good") &&
 	    t_contains(desc, "depth 1: no answer: "), "chain mode describe: "
 	    "%s", T_STR(desc));
@@ -684,13 +689,13 @@ test_modes(STACK_OF(X509) *chain)
 	/* depth 1 alone: answered by the root for the intermediate. */
 	der = make_response(&inter_r, &len);
 	prepare(&s, der, len, 0);
-	ocsp_check_depth(chain, 1, now, &res);
+	ocsp_check_depth(&ctx, chain, 1, now, &res);
 	CHECK(res.status == OCSP_OK, "depth 1, good by the root: %s (%s)",
 	    status_name(res.status), T_STR(res.detail));
 	free(der);
 	der = make_response(&inter_rev, &len);
 	prepare(&s, der, len, 0);
-	ocsp_check_depth(chain, 1, now, &res);
+	ocsp_check_depth(&ctx, chain, 1, now, &res);
 	CHECK(res.status == OCSP_REVOKED && res.depth == 1 &&
 	    t_contains(res.detail, "revoked (depth 1)"), "depth 1, revoked by "
 	    "the root: %s depth %d (%s)", status_name(res.status), res.depth,
@@ -699,7 +704,7 @@ test_modes(STACK_OF(X509) *chain)
 	/* The intermediate may not answer for itself. */
 	der = make_response(&inter_bad, &len);
 	prepare(&s, der, len, 0);
-	ocsp_check_depth(chain, 1, now, &res);
+	ocsp_check_depth(&ctx, chain, 1, now, &res);
 	CHECK(res.status == OCSP_FAILED && t_contains(res.detail, NOT_SIGNED),
 	    "depth 1 by the intermediate itself: %s (%s)",
 	    status_name(res.status), T_STR(res.detail));
@@ -771,15 +776,15 @@ test_store(STACK_OF(X509) *chain)
 			exit(2);
 		ocsp_shutdown();
 		ocsp_init(NULL, st);
-		ocsp_config(&s);
+		ctx.set = s;
 		ocsp_set_inline(0);
-		ocsp_check_depth(chain, 0, now, &res);
+		ocsp_check_depth(&ctx, chain, 0, now, &res);
 		CHECK(res.status == c->want && res.from_cache ==
 		    (c->want != OCSP_FAILED), "%s: expected %s, got %s "
 		    "from_cache %d (%s)", c->name, status_name(c->want),
 		    status_name(res.status), res.from_cache,
 		    T_STR(res.detail));
-		ocsp_describe(chain, desc, sizeof(desc));
+		ocsp_describe(&ctx, chain, desc, sizeof(desc));
 		CHECK(t_contains(desc, c->describe), "%s: describe %s lacks %s",
 		    c->name, T_STR(desc), T_STR(c->describe));
 		free(der);
@@ -804,16 +809,16 @@ test_depth_range(STACK_OF(X509) *chain)
 	settings(&s, OCSP_MODE_CHAIN, 0, 0, SKEW, 0);
 	prepare(&s, der, len, 0);
 	for (i = 0; i < sizeof(depths) / sizeof(depths[0]); i++) {
-		ocsp_check_depth(chain, depths[i], now, &res);
+		ocsp_check_depth(&ctx, chain, depths[i], now, &res);
 		CHECK(res.status == OCSP_FAILED && t_contains(res.detail,
 		    "no chain to check"), "depth %d of a chain of %d: %s (%s)",
 		    depths[i], sk_X509_num(chain), status_name(res.status),
 		    T_STR(res.detail));
 	}
-	ocsp_check_depth(NULL, 0, now, &res);
+	ocsp_check_depth(&ctx, NULL, 0, now, &res);
 	CHECK(res.status == OCSP_FAILED, "no chain: %s",
 	    status_name(res.status));
-	ocsp_check(NULL, NULL, NULL, now, &res);
+	ocsp_check(&ctx, NULL, now, &res);
 	CHECK(res.status == OCSP_OK && res.depth == -1, "ocsp_check without "
 	    "a chain: %s", status_name(res.status));
 	free(der);
@@ -877,6 +882,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "client.pem does not verify: %s\n", cr.detail);
 		return 2;
 	}
+	ctx.chain = snap->chain;	/* published: kept until the end */
+	ctx.generation = 1;
 	snapshot_release(snap);
 
 	for (i = 0; i < sizeof(ocases) / sizeof(ocases[0]); i++)
@@ -887,6 +894,7 @@ main(int argc, char **argv)
 	test_store(cr.chain);
 
 	ocsp_shutdown();
+	sk_X509_free(pinned);
 	chain_result_cleanup(&cr);
 	snapshot_shutdown();
 	X509_free(root);
