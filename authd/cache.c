@@ -23,7 +23,7 @@ struct cache_entry {
 	struct cache_entry	*prev, *next;	/* LRU list, most recent first */
 	unsigned char		 reason;
 	unsigned char		 has_identity;
-	unsigned char		 revsrc;	/* enum verdict_revsrc */
+	unsigned char		 revsrc;	/* enum revocation_source */
 	uint32_t		 rev_by;	/* verdict.rev_by */
 	time_t			 rev_time;	/* verdict.rev_time */
 	uint16_t		 len[4];	/* subject, issuer, serial, detail */
@@ -191,7 +191,7 @@ cache_lookup_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	}
 	out->reason = (enum verdict_reason)e->reason;
 	out->has_identity = e->has_identity;
-	out->revocation = (enum verdict_revsrc)e->revsrc;
+	out->revocation = (enum revocation_source)e->revsrc;
 	out->cached = 1;
 	out->rev_time = e->rev_time;
 	out->rev_by = e->rev_by;

@@ -1582,12 +1582,12 @@ doctor_decision(struct doctor *d)
 	in.host = d->url.host;
 	verdict_decide(d->o->snap, NULL, &in, d->now, &v, &chain);
 	if (v.reason == VERDICT_OK)
-		doctor_add(d, v.revocation == VERDICT_REV_UNCHECKED ?
+		doctor_add(d, v.revocation == REVOCATION_UNCHECKED ?
 		    DOCTOR_WARN : DOCTOR_OK,
 		    "authd", "make revocation checkable (see ocsp)",
 		    "allow (200) for GET %.200s%s%s%s", d->url.path,
 		    v.policy_applied ? ", rule " : "", v.rule,
-		    v.revocation == VERDICT_REV_UNCHECKED ?
+		    v.revocation == REVOCATION_UNCHECKED ?
 		    ", revocation unchecked" : "");
 	else
 		doctor_add(d, DOCTOR_FAIL, "authd", doctor_verdict_fix(v.reason),

@@ -95,20 +95,20 @@ explain_revocation(const struct explain_ctx *ctx, const struct verdict *v,
 	static const char *const orders[] = { "crl,ocsp", "ocsp,crl", "crl",
 	    "ocsp" };
 	const struct config	*cfg = &ctx->snap->cfg;
-	enum verdict_revsrc	 by;
+	enum revocation_source	 by;
 	size_t			 o;
 	int			 depth;
 
-	if (v->revocation == VERDICT_REV_UNCHECKED) {
+	if (v->revocation == REVOCATION_UNCHECKED) {
 		snprintf(buf, len, "NOT CHECKED: %s", v->detail);
 		return;
 	}
 	o = (size_t)snprintf(buf, len, "not revoked; answered by");
-	for (depth = 0; depth < VERDICT_REV_BY_DEPTHS && o < len; depth++) {
-		if ((by = VERDICT_REV_BY(v->rev_by, depth)) == VERDICT_REV_NONE)
+	for (depth = 0; depth < REVOCATION_BY_DEPTHS && o < len; depth++) {
+		if ((by = REVOCATION_BY(v->rev_by, depth)) == REVOCATION_NONE)
 			break;
 		o += (size_t)snprintf(buf + o, len - o, "%s depth %d %s",
-		    depth ? "," : "", depth, by == VERDICT_REV_CRL ? "CRL" :
+		    depth ? "," : "", depth, by == REVOCATION_CRL ? "CRL" :
 		    "OCSP");
 	}
 	if (o < len && v->rev_by == 0)

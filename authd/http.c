@@ -27,6 +27,7 @@
 
 #include "audit.h"
 #include "err.h"
+#include "exposition.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -205,9 +206,9 @@ http_reply(struct http_server *srv, struct MHD_Connection *c,
 	if (v != NULL) {
 		bad |= http_add(r, "X-Authd-Reason", verdict_reason_text(v));
 		bad |= http_add(r, "X-Authd-Rule", v->rule);
-		if (v->revocation != VERDICT_REV_NONE)
+		if (v->revocation != REVOCATION_NONE)
 			bad |= http_add(r, "X-Authd-Revocation",
-			    verdict_revsrc_str(v->revocation));
+			    revocation_source_str(v->revocation));
 		if (v->reason == VERDICT_OK) {
 			bad |= http_add(r, "X-Authd-Subject", v->id.subject);
 			bad |= http_add(r, "X-Authd-Issuer", v->id.issuer);
@@ -323,14 +324,14 @@ http_revocation(const struct verdict *v, const struct snapshot *snap)
 {
 	int	 crl = 0, ocsp = 0, depth;
 
-	if (v->revocation != VERDICT_REV_NONE)
-		return verdict_revsrc_str(v->revocation);
+	if (v->revocation != REVOCATION_NONE)
+		return revocation_source_str(v->revocation);
 	if (v->rev_by != 0) {		/* what answered */
-		for (depth = 0; depth < VERDICT_REV_BY_DEPTHS; depth++) {
-			crl |= VERDICT_REV_BY(v->rev_by, depth) ==
-			    VERDICT_REV_CRL;
-			ocsp |= VERDICT_REV_BY(v->rev_by, depth) ==
-			    VERDICT_REV_OCSP;
+		for (depth = 0; depth < REVOCATION_BY_DEPTHS; depth++) {
+			crl |= REVOCATION_BY(v->rev_by, depth) ==
+			    REVOCATION_CRL;
+			ocsp |= REVOCATION_BY(v->rev_by, depth) ==
+			    REVOCATION_OCSP;
 		}
 		return crl && ocsp ? "crl+ocsp" : crl ? "crl" : "ocsp";
 	}
@@ -357,7 +358,7 @@ http_account(const struct verdict *v, const struct request_headers *h,
 	struct audit_record	 r;
 	int			 unchecked;
 
-	unchecked = v->revocation == VERDICT_REV_UNCHECKED;
+	unchecked = v->revocation == REVOCATION_UNCHECKED;
 	metrics_decision((int)v->reason, us, unchecked);
 	if (!audit_enabled())
 		return;
@@ -393,7 +394,7 @@ http_metrics(struct MHD_Connection *c, struct http_server *srv)
 	char			*text;
 	size_t			 len;
 
-	if (metrics_render(srv->cache, &text, &len) != 0)
+	if (exposition_render(srv->cache, &text, &len) != 0)
 		return MHD_NO;
 	if ((r = MHD_create_response_from_buffer(len, text,
 	    MHD_RESPMEM_MUST_FREE)) == NULL) {
@@ -471,7 +472,8 @@ http_wait(struct http_server *srv, struct MHD_Connection *c,
 	    (uint64_t)revocation_wait_max(&snap->cfg) * 1000000)
 		return 0;
 	MHD_suspend_connection(c);
-	if (revocation_wait(v, http_resume, c) != 0)
+	if (revocation_wait(v->pending, v->pending_url, http_resume,
+	    c) != 0)
 		MHD_resume_connection(c);	/* done already: decide again */
 	return 1;
 }

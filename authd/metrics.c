@@ -8,13 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
-#include "cache.h"
-#include "crl.h"
 #include "metrics.h"
-#include "ocsp.h"
-#include "snapshot.h"
-#include "verdict.h"
 
 #define METRICS_SLOTS	 64	/* request threads with a slot of their own */
 
@@ -35,7 +29,7 @@ static const long	 metrics_fetch_le[] = {
 
 /* One request thread's counters; buckets are not cumulative here. */
 struct metrics_slot {
-	_Alignas(64) metrics_ctr decisions[VERDICT_NREASONS];
+	_Alignas(64) metrics_ctr decisions[METRICS_REASONS];
 	metrics_ctr		 dec_bucket[METRICS_DEC_NB + 1];
 	metrics_ctr		 dec_sum_us;
 	metrics_ctr		 unchecked;
@@ -54,7 +48,6 @@ struct metrics_fetch {
 static struct metrics_fetch	 metrics_crl, metrics_ocsp;
 
 static metrics_ctr		 metrics_crl_rejects[METRICS_CRL_REJECTS];
-_Static_assert(CRL_REJECT_N <= METRICS_CRL_REJECTS, "METRICS_CRL_REJECTS");
 static metrics_ctr		 metrics_reloads_ok, metrics_reloads_failed;
 static atomic_int		 metrics_reload_last_ok = 1;
 static atomic_llong		 metrics_reload_time;
@@ -92,8 +85,8 @@ metrics_decision(int reason, uint64_t latency_us, int unchecked)
 	struct metrics_slot	*s = metrics_slot();
 	size_t			 b;
 
-	if ((unsigned int)reason >= VERDICT_NREASONS)
-		reason = VERDICT_INTERNAL_ERROR;
+	if ((unsigned int)reason >= METRICS_REASONS)
+		reason = METRICS_REASONS - 1;	/* shown as names->fallback */
 	METRICS_ADD(s->decisions[reason], 1);
 	for (b = 0; b < METRICS_DEC_NB && latency_us > metrics_dec_le[b]; b++)
 		;
@@ -193,16 +186,18 @@ metrics_label(char *dst, size_t cap, const char *src)
 
 /* ------------------------------------------------ rendering */
 
-struct metrics_buf {
-	char	*p;
-	size_t	 len, cap;
-	int	 failed;
-};
+int
+metrics_buf_init(struct metrics_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = 16384;
+	if ((b->p = malloc(b->cap)) == NULL)
+		return -1;
+	b->p[0] = '\0';
+	return 0;
+}
 
-static void metrics_printf(struct metrics_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
+void
 metrics_printf(struct metrics_buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -234,7 +229,7 @@ metrics_printf(struct metrics_buf *b, const char *fmt, ...)
 	}
 }
 
-static void
+void
 metrics_head(struct metrics_buf *b, const char *name, const char *type,
     const char *help)
 {
@@ -243,7 +238,7 @@ metrics_head(struct metrics_buf *b, const char *name, const char *type,
 }
 
 /* Cumulative buckets from per-bucket counts; sum already in seconds. */
-static void
+void
 metrics_histogram(struct metrics_buf *b, const char *name,
     const uint64_t *counts, const double *le, size_t nb, double sum)
 {
@@ -288,49 +283,10 @@ metrics_fetches(struct metrics_buf *b, const char *what, const char *one,
 	    (double)METRICS_GET(f->sum_ms) / 1000.0);
 }
 
-struct metrics_crl_walk {
-	struct metrics_buf	*b;
-	time_t			 now;
-	int			 next;	/* 0: age pass, 1: nextUpdate pass */
-	size_t			 n;
-};
-
 static void
-metrics_crl_rejected_one(void *arg, const struct crl_rejection *r)
+metrics_decisions(struct metrics_buf *b, const struct metrics_names *nm)
 {
-	struct metrics_crl_walk	*w = arg;
-	char			 source[METRICS_LABEL_MAX];
-
-	if (w->n >= METRICS_CRL_SERIES)
-		return;
-	w->n++;
-	metrics_label(source, sizeof(source), r->source);
-	metrics_printf(w->b, "authd_crl_source_rejected{source=\"%s\","
-	    "reason=\"%s\"} 1\n", source, crl_reject_str(r->why));
-}
-
-static void
-metrics_crl_one(void *arg, const struct crl_info *ci)
-{
-	struct metrics_crl_walk	*w = arg;
-	char			 issuer[METRICS_LABEL_MAX];
-	char			 source[METRICS_LABEL_MAX];
-
-	if (w->n >= METRICS_CRL_SERIES || (w->next && ci->next_update == 0))
-		return;
-	w->n++;
-	metrics_label(issuer, sizeof(issuer), ci->issuer);
-	metrics_label(source, sizeof(source), ci->source);
-	metrics_printf(w->b, "%s{issuer=\"%s\",source=\"%s\"} %lld\n",
-	    w->next ? "authd_crl_next_update_seconds" : "authd_crl_age_seconds",
-	    issuer, source, w->next ? (long long)(ci->next_update - w->now) :
-	    (long long)(w->now - ci->this_update));
-}
-
-static void
-metrics_decisions(struct metrics_buf *b)
-{
-	uint64_t	 dec[VERDICT_NREASONS], bucket[METRICS_DEC_NB + 1];
+	uint64_t	 dec[METRICS_REASONS], bucket[METRICS_DEC_NB + 1];
 	uint64_t	 sum_us = 0, unchecked = 0;
 	double		 le[METRICS_DEC_NB];
 	unsigned int	 n = atomic_load(&metrics_nslots), s;
@@ -339,7 +295,7 @@ metrics_decisions(struct metrics_buf *b)
 	memset(dec, 0, sizeof(dec));
 	memset(bucket, 0, sizeof(bucket));
 	for (s = 0; s < n && s < METRICS_SLOTS; s++) {
-		for (i = 0; i < VERDICT_NREASONS; i++)
+		for (i = 0; i < METRICS_REASONS; i++)
 			dec[i] += METRICS_GET(metrics_slots[s].decisions[i]);
 		for (i = 0; i <= METRICS_DEC_NB; i++)
 			bucket[i] += METRICS_GET(metrics_slots[s].dec_bucket[i]);
@@ -349,11 +305,14 @@ metrics_decisions(struct metrics_buf *b)
 	metrics_head(b, "authd_decisions_total", "counter", "Decisions "
 	    "answered, by HTTP status and reason (a deny rule's own reason "
 	    "counts as policy-deny).");
-	for (i = 0; i < VERDICT_NREASONS; i++)
+	/* Out-of-range reasons were counted in the last slot. */
+	if (nm->fallback < METRICS_REASONS - 1 &&
+	    nm->nreasons < METRICS_REASONS)
+		dec[nm->fallback] += dec[METRICS_REASONS - 1];
+	for (i = 0; i < nm->nreasons && i < METRICS_REASONS - 1; i++)
 		metrics_printf(b, "authd_decisions_total{status=\"%d\","
-		    "reason=\"%s\"} %llu\n", verdict_reason_status(
-		    (enum verdict_reason)i), verdict_reason_str(
-		    (enum verdict_reason)i), (unsigned long long)dec[i]);
+		    "reason=\"%s\"} %llu\n", nm->reason_status[i],
+		    nm->reasons[i], (unsigned long long)dec[i]);
 	metrics_head(b, "authd_revocation_unchecked_total", "counter",
 	    "Requests allowed although revocation could not be checked "
 	    "(ocsp_failure allow).");
@@ -368,106 +327,36 @@ metrics_decisions(struct metrics_buf *b)
 	    METRICS_DEC_NB, (double)sum_us / 1e6);
 }
 
-int
-metrics_render(struct cache *cache, char **out, size_t *len)
+void
+metrics_render_counters(struct metrics_buf *b, const struct metrics_names *nm)
 {
-	struct metrics_buf	 b;
-	struct metrics_crl_walk	 w;
-	struct snapshot		*snap;
-	unsigned long long	 hits, misses;
-	size_t			 i;
+	size_t	 i;
 
-	*out = NULL;
-	*len = 0;
-	memset(&b, 0, sizeof(b));
-	b.cap = 16384;
-	if ((b.p = malloc(b.cap)) == NULL)
-		return -1;
-	b.p[0] = '\0';
-
-	metrics_decisions(&b);
-	cache_stats(cache, &hits, &misses);
-	metrics_head(&b, "authd_verdict_cache_hits_total", "counter",
-	    "Verdict cache lookups that answered.");
-	metrics_printf(&b, "authd_verdict_cache_hits_total %llu\n", hits);
-	metrics_head(&b, "authd_verdict_cache_misses_total", "counter",
-	    "Verdict cache lookups that did not (absent, expired, stale).");
-	metrics_printf(&b, "authd_verdict_cache_misses_total %llu\n", misses);
-	metrics_head(&b, "authd_verdict_cache_entries", "gauge",
-	    "Verdicts in the cache.");
-	metrics_printf(&b, "authd_verdict_cache_entries %zu\n",
-	    cache_count(cache));
-
-	metrics_fetches(&b, "crl_fetches", "crl_fetch",
+	metrics_decisions(b, nm);
+	metrics_fetches(b, "crl_fetches", "crl_fetch",
 	    "CRL distribution point fetches", &metrics_crl, metrics_crl_names);
-	metrics_fetches(&b, "ocsp_queries", "ocsp_query", "OCSP queries (one "
+	metrics_fetches(b, "ocsp_queries", "ocsp_query", "OCSP queries (one "
 	    "per responder asked)", &metrics_ocsp, metrics_ocsp_names);
-	metrics_head(&b, "authd_crl_rejected_total", "counter", "CRLs and "
+	metrics_head(b, "authd_crl_rejected_total", "counter", "CRLs and "
 	    "CRL files rejected (each change once, files and distribution "
 	    "points), by reason.");
-	for (i = 0; i < CRL_REJECT_N && i < METRICS_CRL_REJECTS; i++)
-		metrics_printf(&b, "authd_crl_rejected_total{reason=\"%s\"} "
-		    "%llu\n", crl_reject_str((enum crl_reject)i),
+	for (i = 0; i < nm->ncrl_rejects && i < METRICS_CRL_REJECTS; i++)
+		metrics_printf(b, "authd_crl_rejected_total{reason=\"%s\"} "
+		    "%llu\n", nm->crl_rejects[i],
 		    (unsigned long long)METRICS_GET(metrics_crl_rejects[i]));
-	metrics_head(&b, "authd_ocsp_cache_entries", "gauge",
-	    "CertIDs in the OCSP table (answers and remembered failures).");
-	metrics_printf(&b, "authd_ocsp_cache_entries %zu\n",
-	    ocsp_cache_entries());
-	metrics_head(&b, "authd_ocsp_cache_evictions_total", "counter",
-	    "CertIDs dropped from memory to keep within ocsp_cache_size.");
-	metrics_printf(&b, "authd_ocsp_cache_evictions_total %llu\n",
-	    ocsp_cache_evictions());
-
-	snap = snapshot_acquire();
-	memset(&w, 0, sizeof(w));
-	w.b = &b;
-	w.now = time(NULL);
-	metrics_head(&b, "authd_crl_age_seconds", "gauge", "Seconds since "
-	    "the thisUpdate of each CRL in use.");
-	crl_foreach(snap != NULL ? snap->crl : NULL, metrics_crl_one, &w);
-	w.next = 1;
-	w.n = 0;
-	metrics_head(&b, "authd_crl_next_update_seconds", "gauge", "Seconds "
-	    "until the nextUpdate of each CRL in use (negative: past it).");
-	crl_foreach(snap != NULL ? snap->crl : NULL, metrics_crl_one, &w);
-	w.n = 0;
-	metrics_head(&b, "authd_crl_source_rejected", "gauge", "CRL files "
-	    "(or CRLs in them) rejected at the last load, by reason; "
-	    "1 while rejected.");
-	crl_foreach_rejected(snap != NULL ? snap->crl : NULL,
-	    metrics_crl_rejected_one, &w);
-
-	metrics_head(&b, "authd_policy_generation", "gauge", "Generation of "
-	    "the configuration, trust and policy being served (changes with "
-	    "every successful reload).");
-	metrics_printf(&b, "authd_policy_generation %lu\n", snap != NULL ?
-	    snap->generation : 0UL);
-	snapshot_release(snap);
-	metrics_head(&b, "authd_reloads_total", "counter", "Reloads, by "
+	metrics_head(b, "authd_reloads_total", "counter", "Reloads, by "
 	    "result.");
-	metrics_printf(&b, "authd_reloads_total{result=\"success\"} %llu\n"
+	metrics_printf(b, "authd_reloads_total{result=\"success\"} %llu\n"
 	    "authd_reloads_total{result=\"failure\"} %llu\n",
 	    (unsigned long long)METRICS_GET(metrics_reloads_ok),
 	    (unsigned long long)METRICS_GET(metrics_reloads_failed));
-	metrics_head(&b, "authd_reload_last_success", "gauge", "1 when the "
+	metrics_head(b, "authd_reload_last_success", "gauge", "1 when the "
 	    "last reload (or the start) succeeded, 0 when it failed and the "
 	    "previous state is still served.");
-	metrics_printf(&b, "authd_reload_last_success %d\n",
+	metrics_printf(b, "authd_reload_last_success %d\n",
 	    atomic_load(&metrics_reload_last_ok));
-	metrics_head(&b, "authd_reload_last_timestamp_seconds", "gauge",
+	metrics_head(b, "authd_reload_last_timestamp_seconds", "gauge",
 	    "Unix time of the last reload attempt (or the start).");
-	metrics_printf(&b, "authd_reload_last_timestamp_seconds %lld\n",
+	metrics_printf(b, "authd_reload_last_timestamp_seconds %lld\n",
 	    atomic_load(&metrics_reload_time));
-	metrics_head(&b, "authd_audit_errors_total", "counter",
-	    "Audit lines that could not be written.");
-	metrics_printf(&b, "authd_audit_errors_total %llu\n",
-	    (unsigned long long)audit_errors());
-
-	if (b.failed) {
-		free(b.p);
-		return -1;
-	}
-	*out = b.p;
-	*len = b.len;
-	return 0;
 }

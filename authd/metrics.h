@@ -1,14 +1,17 @@
 /*
- * metrics.h: counters for GET /metrics, in Prometheus text format 0.0.4
- * (every metric is described in docs/operations.md).
+ * metrics.h: counters for GET /metrics, and the Prometheus text format
+ * 0.0.4 they are written in (every metric is described in
+ * docs/operations.md).
  *
- * The request path only adds to counters: each request thread has its own
- * slot (a cache line apart from the others) and adds with relaxed atomics,
- * so counting takes no lock and shares no line.  Fetch threads count
- * fetches the same way.  Scrapes sum the slots, and read gauges (CRLs in
- * use, cache sizes, the policy generation) from their owners at that time.
- * Every label comes from a fixed list except the CRL issuer and source,
- * which are escaped, cut, and limited to METRICS_CRL_SERIES series.
+ * A leaf: the modules add to counters here and this file knows none of
+ * them.  The request path only adds: each request thread has its own slot
+ * (a cache line apart from the others) and adds with relaxed atomics, so
+ * counting takes no lock and shares no line.  Fetch threads count fetches
+ * the same way.  exposition.c, above the modules, renders a scrape: these
+ * counters (summing the slots), then the gauges it reads from their owners
+ * (CRLs in use, cache sizes, the policy generation).  Every label comes
+ * from a fixed list except the CRL issuer and source, which are escaped,
+ * cut, and limited to METRICS_CRL_SERIES series.
  */
 #ifndef AUTHD_METRICS_H
 #define AUTHD_METRICS_H
@@ -17,6 +20,7 @@
 #include <stdint.h>
 
 #define METRICS_CRL_SERIES	 256
+#define METRICS_REASONS		 32	/* decision reasons counted, + 1 */
 #define METRICS_LABEL_MAX	 200	/* bytes of a label value, escaped */
 
 /* CRL distribution point fetches: outcome label. */
@@ -46,7 +50,8 @@ enum metrics_ocsp_outcome {
 };
 
 /*
- * One decision: reason is an enum verdict_reason, latency_us the time from
+ * One decision: reason is an enum verdict_reason (others are counted as
+ * the fallback reason the exposition names), latency_us the time from
  * the request's headers to the answer (waits for fetches included),
  * unchecked 1 when allowed with revocation unchecked.
  */
@@ -71,12 +76,35 @@ void	 metrics_reload(int ok);
  */
 char	*metrics_label(char *dst, size_t cap, const char *src);
 
-/*
- * The exposition, in a buffer the caller frees (*out, *len), from the
- * counters, the current snapshot, cache (may be NULL), the CRL and OCSP
- * tables.  Returns 0, or -1 when memory is short.
- */
-struct cache;
-int	 metrics_render(struct cache *cache, char **out, size_t *len);
+/* A growing text buffer; failed is set (and sticks) when memory is short. */
+struct metrics_buf {
+	char	*p;
+	size_t	 len, cap;
+	int	 failed;
+};
+
+int	 metrics_buf_init(struct metrics_buf *b);	/* 0, or -1 */
+void	 metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* "# HELP name help" and "# TYPE name type". */
+void	 metrics_head(struct metrics_buf *b, const char *name,
+	    const char *type, const char *help);
+/* A histogram from per-bucket counts (nb bounds le, then +Inf), sum in s. */
+void	 metrics_histogram(struct metrics_buf *b, const char *name,
+	    const uint64_t *counts, const double *le, size_t nb, double sum);
+
+/* The label values of the counters' fixed lists, from their owners. */
+struct metrics_names {
+	const char *const	*reasons;	/* by enum verdict_reason */
+	const int		*reason_status;
+	size_t			 nreasons;	/* below METRICS_REASONS */
+	size_t			 fallback;	/* counts reasons out of range */
+	const char *const	*crl_rejects;	/* by enum crl_reject */
+	size_t			 ncrl_rejects;
+};
+
+/* Every counter above, with its HELP and TYPE lines. */
+void	 metrics_render_counters(struct metrics_buf *b,
+	    const struct metrics_names *names);
 
 #endif

@@ -98,7 +98,10 @@ struct store;
 
 void		 ocsp_init(struct fetch_pool *pool, struct store *store);
 void		 ocsp_shutdown(void);
-/* Changes whenever an answer does: part of the verdict cache key. */
+/*
+ * Changes when an answer's status does (good to revoked or back), not on
+ * refreshes that say the same: part of the verdict cache key.
+ */
 unsigned long	 ocsp_generation(void);
 
 /*

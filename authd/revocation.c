@@ -9,6 +9,7 @@
  * setting does not allow): waiting would not change it.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,12 +17,12 @@
 
 #include "chain.h"
 #include "crl.h"
+#include "identity.h"
 #include "log.h"
 #include "ocsp.h"
 #include "policy.h"
 #include "revocation.h"
 #include "snapshot.h"
-#include "verdict.h"
 
 enum rev_answer {
 	REV_GOOD,
@@ -32,12 +33,12 @@ enum rev_answer {
 
 /* The sources, as rev_by records them. */
 enum rev_source {
-	REV_CRL = VERDICT_REV_CRL,
-	REV_OCSP = VERDICT_REV_OCSP,
+	REV_CRL = REVOCATION_CRL,
+	REV_OCSP = REVOCATION_OCSP,
 };
 
 struct rev_failure {
-	enum verdict_reason	 reason;
+	enum revocation_outcome	 outcome;
 	int			 allow;		/* its failure setting allows */
 	enum rev_source		 src;
 	char			 detail[CRL_DETAIL_MAX];
@@ -45,8 +46,8 @@ struct rev_failure {
 
 /* The first fetch in progress the pass met: what the request waits for. */
 struct rev_pending {
-	int			 kind;		/* 0, VERDICT_WAIT_CRL or _OCSP */
-	char			 key[sizeof(((struct verdict *)0)->pending_url)];
+	int			 kind;		/* 0, REVOCATION_WAIT_CRL or _OCSP */
+	char			 key[REVOCATION_KEY_MAX];
 	char			 detail[CRL_DETAIL_MAX];
 	int			 count;		/* fetches in progress */
 };
@@ -67,13 +68,13 @@ revocation_warn_grace(void)
 
 /* "SUBJECT (depth N) is " before what crl_check says of it. */
 static void
-revocation_crl_who(struct verdict *out, STACK_OF(X509) *chain, int depth,
-    const char *detail)
+revocation_crl_who(struct revocation_result *out, const char *leaf_subject,
+    STACK_OF(X509) *chain, int depth, const char *detail)
 {
 	char	 dn[256];
 
-	if (depth == 0 && out->has_identity)
-		snprintf(dn, sizeof(dn), "%.250s", out->id.subject);
+	if (depth == 0 && leaf_subject != NULL)
+		snprintf(dn, sizeof(dn), "%.250s", leaf_subject);
 	else if (chain != NULL && depth >= 0 && depth < sk_X509_num(chain))
 		identity_dn(X509_get_subject_name(sk_X509_value(chain, depth)),
 		    dn, sizeof(dn));
@@ -96,7 +97,7 @@ revocation_pending(struct rev_pending *p, int kind, const char *key,
 
 /* The oldest thisUpdate among the answers used. */
 static void
-revocation_age(struct verdict *out, time_t this_update)
+revocation_age(struct revocation_result *out, time_t this_update)
 {
 	if (this_update != 0 && (out->rev_time == 0 ||
 	    this_update < out->rev_time))
@@ -105,7 +106,8 @@ revocation_age(struct verdict *out, time_t this_update)
 
 static enum rev_answer
 revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
-    int depth, time_t now, struct verdict *out, struct rev_pending *p,
+    const char *leaf_subject, int depth, time_t now,
+    struct revocation_result *out, struct rev_pending *p,
     struct rev_failure *f)
 {
 	struct crl_result	 cr;
@@ -120,7 +122,7 @@ revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
 		res->valid_until = cr.valid_until;	/* bounds the cache */
 	f->src = REV_CRL;
 	f->allow = 0;
-	f->reason = VERDICT_REVOCATION_UNKNOWN;
+	f->outcome = REVOCATION_UNKNOWN;
 	if (cr.status == CRL_GOOD || cr.status == CRL_REVOKED)
 		revocation_age(out, cr.this_update);
 	switch (cr.status) {
@@ -129,16 +131,17 @@ revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
 			revocation_warn_grace();
 		return REV_GOOD;
 	case CRL_REVOKED:
-		out->reason = VERDICT_REVOKED;
-		out->revocation = VERDICT_REV_CRL;
-		revocation_crl_who(out, res->chain, cr.depth, cr.detail);
+		out->outcome = REVOCATION_REVOKED;
+		out->source = REVOCATION_CRL;
+		revocation_crl_who(out, leaf_subject, res->chain, cr.depth,
+		    cr.detail);
 		return REV_REVOKED;
 	case CRL_PENDING:
-		revocation_pending(p, VERDICT_WAIT_CRL, cr.pending_url,
+		revocation_pending(p, REVOCATION_WAIT_CRL, cr.pending_url,
 		    cr.detail);
 		return REV_PENDING;
 	case CRL_EXPIRED:
-		f->reason = VERDICT_CRL_EXPIRED;
+		f->outcome = REVOCATION_CRL_EXPIRED;
 		break;
 	case CRL_MISSING:
 		f->allow = snap->cfg.crl_missing_allow;
@@ -153,7 +156,7 @@ revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
 static enum rev_answer
 revocation_ocsp_at(const struct snapshot *snap, struct chain_result *res,
     int depth, time_t now,
-    int failure_allow, struct verdict *out, struct rev_pending *p,
+    int failure_allow, struct revocation_result *out, struct rev_pending *p,
     struct rev_failure *f)
 {
 	struct ocsp_result	 or;
@@ -166,19 +169,19 @@ revocation_ocsp_at(const struct snapshot *snap, struct chain_result *res,
 		revocation_age(out, or.this_update);
 	f->src = REV_OCSP;
 	f->allow = failure_allow;
-	f->reason = VERDICT_REVOCATION_UNKNOWN;
+	f->outcome = REVOCATION_UNKNOWN;
 	switch (or.status) {
 	case OCSP_OK:
 		return REV_GOOD;
 	case OCSP_REVOKED:
-		out->reason = VERDICT_REVOKED;
-		out->revocation = VERDICT_REV_OCSP;
+		out->outcome = REVOCATION_REVOKED;
+		out->source = REVOCATION_OCSP;
 		snprintf(out->detail, sizeof(out->detail), "%s", or.detail);
 		return REV_REVOKED;
 	case OCSP_WAIT:
 		snprintf(why, sizeof(why), "waiting for the OCSP responder "
 		    "(depth %d)", depth);
-		revocation_pending(p, VERDICT_WAIT_OCSP, or.pending_key, why);
+		revocation_pending(p, REVOCATION_WAIT_OCSP, or.pending_key, why);
 		return REV_PENDING;
 	default:
 		snprintf(f->detail, sizeof(f->detail), "%s", or.detail);
@@ -218,15 +221,16 @@ revocation_order(const struct config *cfg, enum rev_source order[2])
 
 /* src answered for the certificate at depth: rev_by gets it. */
 static void
-revocation_by(struct verdict *out, int depth, enum rev_source src)
+revocation_by(struct revocation_result *out, int depth, enum rev_source src)
 {
-	if (depth < VERDICT_REV_BY_DEPTHS)
-		out->rev_by |= (uint32_t)src << (2 * depth);
+	if (depth < REVOCATION_BY_DEPTHS)
+		out->by |= (uint32_t)src << (2 * depth);
 }
 
 void
 revocation_check(const struct snapshot *snap, const char *ruleset,
-    struct chain_result *res, time_t now, struct verdict *out)
+    const char *leaf_subject, struct chain_result *res, time_t now,
+    struct revocation_result *out)
 {
 	struct rev_failure	 fail[2];
 	struct rev_pending	 pend;
@@ -236,10 +240,12 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 	int			 depth, n, ocsp_allow, rs, unchecked = 0;
 	char			 why[sizeof(out->detail)] = "";
 
+	memset(out, 0, offsetof(struct revocation_result, pending_key));
+	out->pending_key[0] = out->detail[0] = '\0';
 	if (snap->crl == NULL && snap->cfg.ocsp_mode == 0)
 		return;
 	if (res->chain == NULL) {		/* no memory: fail closed */
-		out->reason = VERDICT_REVOCATION_UNKNOWN;
+		out->outcome = REVOCATION_UNKNOWN;
 		snprintf(out->detail, sizeof(out->detail), "no chain to check "
 		    "revocation on");
 		return;
@@ -258,7 +264,8 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 			if (!revocation_covers(snap, order[o], depth))
 				continue;
 			ans = order[o] == REV_CRL ?
-			    revocation_crl_at(snap, res, depth, now, out,
+			    revocation_crl_at(snap, res, leaf_subject, depth, now,
+			    out,
 			    &pend, &fail[nfail]) :
 			    revocation_ocsp_at(snap, res, depth, now, ocsp_allow,
 			    out, &pend, &fail[nfail]);
@@ -278,7 +285,7 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 		for (k = 0; k < nfail && fail[k].allow; k++)
 			;
 		if (k < nfail) {
-			out->reason = fail[k].reason;
+			out->outcome = fail[k].outcome;
 			snprintf(out->detail, sizeof(out->detail), "%.250s%s%.240s",
 			    fail[0].detail, nfail > 1 ? "; then " : "",
 			    nfail > 1 ? fail[1].detail : "");
@@ -292,9 +299,9 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 	}
 	if (pend.count > 0) {
 		/* Denied unless the caller waits and decides again. */
-		out->reason = VERDICT_REVOCATION_UNKNOWN;
+		out->outcome = REVOCATION_UNKNOWN;
 		out->pending = pend.kind;
-		snprintf(out->pending_url, sizeof(out->pending_url), "%s",
+		snprintf(out->pending_key, sizeof(out->pending_key), "%s",
 		    pend.key);
 		if (pend.count > 1)
 			snprintf(out->detail, sizeof(out->detail), "%.400s "
@@ -307,7 +314,7 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 	}
 	if (unchecked) {
 		/* Soft-fail, visibly: never cached, always marked. */
-		out->revocation = VERDICT_REV_UNCHECKED;
+		out->source = REVOCATION_UNCHECKED;
 		snprintf(out->detail, sizeof(out->detail), "allowed unchecked "
 		    "(ocsp_failure allow%s%s): %.300s", rs != -1 ?
 		    " in rule set " : "", rs != -1 ? (ruleset != NULL &&
@@ -315,14 +322,30 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 	}
 }
 
-int
-revocation_wait(const struct verdict *v, void (*resume)(void *), void *arg)
+const char *
+revocation_source_str(enum revocation_source s)
 {
-	switch (v->pending) {
-	case VERDICT_WAIT_OCSP:
-		return ocsp_wait(v->pending_url, resume, arg);
-	case VERDICT_WAIT_CRL:
-		return crl_fetch_wait(v->pending_url, resume, arg);
+	switch (s) {
+	case REVOCATION_CRL:
+		return "crl";
+	case REVOCATION_OCSP:
+		return "ocsp";
+	case REVOCATION_UNCHECKED:
+		return "unchecked";
+	default:
+		return NULL;
+	}
+}
+
+int
+revocation_wait(int pending, const char *key, void (*resume)(void *),
+    void *arg)
+{
+	switch (pending) {
+	case REVOCATION_WAIT_OCSP:
+		return ocsp_wait(key, resume, arg);
+	case REVOCATION_WAIT_CRL:
+		return crl_fetch_wait(key, resume, arg);
 	default:
 		return 1;
 	}

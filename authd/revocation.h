@@ -18,29 +18,78 @@
 #ifndef AUTHD_REVOCATION_H
 #define AUTHD_REVOCATION_H
 
+#include <stdint.h>
 #include <time.h>
 
-struct chain_result;
+#include "chain.h"
+
+/* What the revocation step says of a chain. */
+enum revocation_outcome {
+	REVOCATION_GOOD = 0,	/* nothing revoked (or unchecked, allowed) */
+	REVOCATION_REVOKED,
+	REVOCATION_UNKNOWN,	/* no answer, and its failure is not allowed */
+	REVOCATION_CRL_EXPIRED,	/* the CRL that would answer is out of date */
+};
+
+#define REVOCATION_WAIT_CRL	 1
+#define REVOCATION_WAIT_OCSP	 2
+
+/*
+ * The revocation source a verdict names in X-Authd-Revocation: the one that
+ * revoked, or "unchecked" for an allow whose OCSP failure was allowed.
+ */
+enum revocation_source {
+	REVOCATION_NONE = 0,	/* no header */
+	REVOCATION_CRL,
+	REVOCATION_OCSP,
+	REVOCATION_UNCHECKED,
+};
+
+/* "crl", "ocsp", "unchecked"; NULL for REVOCATION_NONE. */
+const char	*revocation_source_str(enum revocation_source s);
+
+/*
+ * Which source answered (good) for each certificate below the anchor: two
+ * bits a depth (REVOCATION_CRL or REVOCATION_OCSP), depth 0 lowest;
+ * 0 ends the list.
+ */
+#define REVOCATION_BY_DEPTHS	 16
+#define REVOCATION_BY(by, depth) \
+	((enum revocation_source)(((by) >> (2 * (depth))) & 3))
+
+#define REVOCATION_KEY_MAX	 1024
+
+struct revocation_result {
+	enum revocation_outcome	 outcome;
+	enum revocation_source	 source;	/* X-Authd-Revocation */
+	uint32_t		 by;		/* REVOCATION_BY */
+	time_t			 rev_time;	/* oldest thisUpdate used, 0 none */
+	/* a fetch is running: wait for it (revocation_wait), decide again */
+	int			 pending;	/* 0, REVOCATION_WAIT_CRL or _OCSP */
+	char			 pending_key[REVOCATION_KEY_MAX];
+	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
+};
+
 struct config;
 struct snapshot;
-struct verdict;
 
 /*
- * Check res->chain (verified, leaf first) at time now, for the rule set
- * ruleset (NULL: the default); out->reason is VERDICT_OK on entry and stays
- * so when nothing is revoked or unknown.  Fills out->revocation, rev_by and
- * rev_time, and out->pending when a fetch is running.  res->valid_until is
- * lowered to what the answers used allow (it bounds the verdict cache).
+ * Check res->chain (verified, leaf first; leaf_subject its subject for
+ * details, or NULL) at time now, for the rule set ruleset (NULL: the
+ * default).  Never fails: out says what was found, and out->pending when a
+ * fetch is running (outcome REVOCATION_UNKNOWN meanwhile).  res->valid_until
+ * is lowered to what the answers used allow (it bounds the verdict cache).
  */
 void	 revocation_check(const struct snapshot *snap, const char *ruleset,
-	    struct chain_result *res, time_t now, struct verdict *out);
+	    const char *leaf_subject, struct chain_result *res, time_t now,
+	    struct revocation_result *out);
 
 /*
- * A pending verdict (out->pending): call resume(arg) once, on a fetch
- * thread, when the fetch it names ends.  Returns 0 when registered, 1 when
- * that fetch has ended already (decide again now), -1 on no memory.
+ * A pending result (pending, pending_key): call resume(arg) once, on a
+ * fetch thread, when the fetch it names ends.  Returns 0 when registered,
+ * 1 when that fetch has ended already (decide again now), -1 on no memory.
  */
-int	 revocation_wait(const struct verdict *v, void (*resume)(void *),
+int	 revocation_wait(int pending, const char *key, void (*resume)(void *),
 	    void *arg);
 
 /*

@@ -46,21 +46,6 @@ verdict_reason_str(enum verdict_reason r)
 	return verdict_reasons[r].str;
 }
 
-const char *
-verdict_revsrc_str(enum verdict_revsrc s)
-{
-	switch (s) {
-	case VERDICT_REV_CRL:
-		return "crl";
-	case VERDICT_REV_OCSP:
-		return "ocsp";
-	case VERDICT_REV_UNCHECKED:
-		return "unchecked";
-	default:
-		return NULL;
-	}
-}
-
 int
 verdict_reason_status(enum verdict_reason r)
 {
@@ -214,6 +199,40 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	    strcmp(verdict_reason_text(out), out->shadow_reason) != 0;
 }
 
+/* Step 5, revocation.c's answer carried into the verdict. */
+static void
+verdict_revocation(const struct snapshot *snap, const struct verdict_input *in,
+    struct chain_result *res, time_t now, struct verdict *out)
+{
+	static _Thread_local struct revocation_result rr;
+
+	revocation_check(snap, in->ruleset, out->has_identity ?
+	    out->id.subject : NULL, res, now, &rr);
+	out->revocation = rr.source;
+	out->rev_by = rr.by;
+	out->rev_time = rr.rev_time;
+	out->pending = rr.pending;
+	if (rr.pending)
+		snprintf(out->pending_url, sizeof(out->pending_url), "%s",
+		    rr.pending_key);
+	switch (rr.outcome) {
+	case REVOCATION_GOOD:
+		if (rr.detail[0] != '\0')	/* allowed unchecked: why */
+			snprintf(out->detail, sizeof(out->detail), "%s",
+			    rr.detail);
+		return;
+	case REVOCATION_REVOKED:
+		out->reason = VERDICT_REVOKED;
+		break;
+	case REVOCATION_CRL_EXPIRED:
+		out->reason = VERDICT_CRL_EXPIRED;
+		break;
+	default:
+		out->reason = VERDICT_REVOCATION_UNKNOWN;
+	}
+	snprintf(out->detail, sizeof(out->detail), "%s", rr.detail);
+}
+
 static void
 verdict_init(struct verdict *out)
 {
@@ -227,7 +246,7 @@ verdict_init(struct verdict *out)
 	out->detail[0] = '\0';
 	out->policy_applied = 0;
 	out->unknown_ruleset = 0;
-	out->revocation = VERDICT_REV_NONE;
+	out->revocation = REVOCATION_NONE;
 	out->rev_by = 0;
 	out->rev_time = 0;
 	out->pending = 0;
@@ -359,7 +378,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	    (res.fast ? "chain verified (issuer verified at load)" :
 	    "chain verified") : res.detail);
 	if (out->reason == VERDICT_OK)
-		revocation_check(snap, in->ruleset, &res, now, out);
+		verdict_revocation(snap, in, &res, now, out);
 	if (chainp != NULL) {
 		*chainp = res.chain;
 		res.chain = NULL;
@@ -384,7 +403,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	 */
 	if (use_cache && out->reason != VERDICT_INTERNAL_ERROR &&
 	    out->reason != VERDICT_REVOCATION_UNKNOWN &&
-	    !out->pending && out->revocation != VERDICT_REV_UNCHECKED &&
+	    !out->pending && out->revocation != REVOCATION_UNCHECKED &&
 	    (f == NULL || bloblen > 0)) {
 		expires = now + snap->cfg.cache_ttl;
 		if (out->reason == VERDICT_OK) {

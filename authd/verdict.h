@@ -16,6 +16,7 @@
 #include "chain.h"
 #include "identity.h"
 #include "policy.h"
+#include "revocation.h"
 
 /* reason, the X-Authd-Reason text, the HTTP status nginx gets */
 #define VERDICT_REASON_LIST(X)						\
@@ -43,32 +44,6 @@ enum verdict_reason {
 
 const char	*verdict_reason_str(enum verdict_reason r);
 int		 verdict_reason_status(enum verdict_reason r);
-
-#define VERDICT_WAIT_CRL	 1
-#define VERDICT_WAIT_OCSP	 2
-
-/*
- * The revocation source a verdict names in X-Authd-Revocation: the one that
- * revoked, or "unchecked" for an allow whose OCSP failure was allowed.
- */
-enum verdict_revsrc {
-	VERDICT_REV_NONE = 0,	/* no header */
-	VERDICT_REV_CRL,
-	VERDICT_REV_OCSP,
-	VERDICT_REV_UNCHECKED,
-};
-
-/* "crl", "ocsp", "unchecked"; NULL for VERDICT_REV_NONE. */
-const char	*verdict_revsrc_str(enum verdict_revsrc s);
-
-/*
- * Which source answered (good) for each certificate below the anchor: two
- * bits a depth (VERDICT_REV_CRL or VERDICT_REV_OCSP), depth 0 lowest;
- * 0 ends the list.
- */
-#define VERDICT_REV_BY_DEPTHS	 16
-#define VERDICT_REV_BY(by, depth) \
-	((enum verdict_revsrc)(((by) >> (2 * (depth))) & 3))
 
 struct snapshot;
 struct cache;
@@ -100,11 +75,11 @@ struct verdict {
 	int			 cached;	/* the chain verdict came from the cache */
 	struct identity		 id;
 	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
-	enum verdict_revsrc	 revocation;	/* X-Authd-Revocation */
+	enum revocation_source	 revocation;	/* X-Authd-Revocation */
 	uint32_t		 rev_by;	/* sources that answered: VERDICT_REV_BY */
 	time_t			 rev_time;	/* oldest thisUpdate of those answers, 0 none */
 	/* revocation data is being fetched: wait for pending_url, decide again */
-	int			 pending;	/* 0, VERDICT_WAIT_CRL or _OCSP */
+	int			 pending;	/* 0, REVOCATION_WAIT_CRL or _OCSP */
 	char			 pending_url[1024];
 	/*
 	 * The policy's part, when one is configured and the chain is good:

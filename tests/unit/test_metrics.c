@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exposition.h"
 #include "metrics.h"
 #include "verdict.h"
 #include "t.h"
@@ -68,7 +69,7 @@ test_render(void)
 	metrics_ocsp_query(METRICS_OCSP_ERROR, 40000);
 	metrics_reload(1);			/* the start: not a reload */
 	metrics_reload(0);
-	CHECK(metrics_render(NULL, &text, &len) == 0 && text != NULL &&
+	CHECK(exposition_render(NULL, &text, &len) == 0 && text != NULL &&
 	    len == strlen(text), "render");
 	if (text == NULL)
 		return;
