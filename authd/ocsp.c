@@ -432,27 +432,20 @@ ocsp_time(time_t t, char *buf, size_t len)
  * thisUpdate no older than ocsp_max_age.  Returns 0, or -1 with err.
  */
 static int
-ocsp_times(const ASN1_GENERALIZEDTIME *thisupd,
-    const ASN1_GENERALIZEDTIME *nextupd, time_t at,
+ocsp_window(time_t t, int has_next, time_t n, time_t at,
     const struct ocsp_settings *set, char *err, size_t errlen)
 {
-	time_t	 t, n = 0;
 	char	 ts[32], ns[32];
 
-	if (identity_time(thisupd, &t) != 0 || (nextupd != NULL &&
-	    identity_time(nextupd, &n) != 0)) {
-		snprintf(err, errlen, "unreadable thisUpdate or nextUpdate");
-		return -1;
-	}
 	ocsp_time(t, ts, sizeof(ts));
 	ocsp_time(n, ns, sizeof(ns));
 	if (t > at + set->skew)
 		snprintf(err, errlen, "not yet valid: thisUpdate %s is after "
 		    "the decision time (skew %llds)", ts, (long long)set->skew);
-	else if (nextupd != NULL && at > n + set->skew)
+	else if (has_next && at > n + set->skew)
 		snprintf(err, errlen, "expired: nextUpdate %s is before the "
 		    "decision time (skew %llds)", ns, (long long)set->skew);
-	else if (nextupd != NULL && n < t)
+	else if (has_next && n < t)
 		snprintf(err, errlen, "nextUpdate %s is before thisUpdate %s",
 		    ns, ts);
 	else if (set->max_age > 0 && at - t > set->max_age)
@@ -461,6 +454,21 @@ ocsp_times(const ASN1_GENERALIZEDTIME *thisupd,
 	else
 		return 0;
 	return -1;
+}
+
+static int
+ocsp_times(const ASN1_GENERALIZEDTIME *thisupd,
+    const ASN1_GENERALIZEDTIME *nextupd, time_t at,
+    const struct ocsp_settings *set, char *err, size_t errlen)
+{
+	time_t	 t, n = 0;
+
+	if (identity_time(thisupd, &t) != 0 || (nextupd != NULL &&
+	    identity_time(nextupd, &n) != 0)) {
+		snprintf(err, errlen, "unreadable thisUpdate or nextUpdate");
+		return -1;
+	}
+	return ocsp_window(t, nextupd != NULL, n, at, set, err, errlen);
 }
 
 /*
@@ -586,6 +594,114 @@ end:
 	OCSP_CERTID_free(id);
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);
+	return rc;
+}
+
+/*
+ * What the store keeps per CertID: the answer as verified, the trust
+ * generation it was verified under, and the DER it came from.  A record of
+ * the generation the caller runs under is used as it is, its times checked
+ * at the decision time (the store lives in data_dir, authd's own, as the
+ * CRL index does); under another generation, or a bare DER from an older
+ * authd, the DER is verified again and the record rewritten.
+ */
+#define OCSP_REC_MAGIC	 "OCR1"
+#define OCSP_REC_SMALL	 8192		/* read without a heap buffer */
+
+struct ocsp_rec {
+	char		 magic[4];
+	uint8_t		 revoked;
+	uint8_t		 pad;
+	uint16_t	 signer_len;
+	int64_t		 this_update, next_update, use_until;
+	uint64_t	 gen;
+};
+
+/* Keep ans (verified under gen) and its DER for key.  Unlocked. */
+static int
+ocsp_record_put(const char *key, const struct ocsp_answer *ans,
+    unsigned long gen, const unsigned char *der, size_t len)
+{
+	struct ocsp_rec	 h;
+	unsigned char	*buf;
+	size_t		 sl = strnlen(ans->signer, sizeof(ans->signer) - 1);
+	int		 rc;
+
+	if (!ocsp_have_dbi || len > OCSP_DER_MAX ||
+	    (buf = malloc(sizeof(h) + sl + len)) == NULL)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, OCSP_REC_MAGIC, sizeof(h.magic));
+	h.revoked = (uint8_t)ans->revoked;
+	h.signer_len = (uint16_t)sl;
+	h.this_update = ans->this_update;
+	h.next_update = ans->next_update;
+	h.use_until = ans->use_until;
+	h.gen = gen;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), ans->signer, sl);
+	memcpy(buf + sizeof(h) + sl, der, len);
+	rc = store_kv_put(ocsp_store, ocsp_dbi, key, strlen(key), buf,
+	    sizeof(h) + sl + len);
+	free(buf);
+	return rc;
+}
+
+/*
+ * A stored answer for key, from an earlier run or evicted from the table.
+ * Called unlocked (LMDB read, maybe a signature check); the caller merges
+ * the result.  Returns 0 with ans filled, or -1.
+ */
+static int
+ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
+    const struct ocsp_ctx *ctx, time_t at, struct ocsp_answer *ans)
+{
+	unsigned char	 small[OCSP_REC_SMALL], *buf = small, *heap = NULL;
+	const unsigned char *der;
+	struct ocsp_rec	 h;
+	size_t		 len = 0, dlen;
+	char		 err[256];
+	int		 rc = -1, r;
+
+	if (!ocsp_have_dbi)
+		return -1;
+	r = store_kv_get(ocsp_store, ocsp_dbi, key, strlen(key), small,
+	    sizeof(small), &len);
+	if (r == 0 && len > sizeof(small) && len <= sizeof(h) + 65535 +
+	    OCSP_DER_MAX && (heap = malloc(len)) != NULL) {
+		buf = heap;
+		r = store_kv_get(ocsp_store, ocsp_dbi, key, strlen(key), buf,
+		    len, &len);
+	}
+	if (r != 1)
+		goto end;
+	der = buf;
+	dlen = len;
+	if (len >= sizeof(h) && memcmp(buf, OCSP_REC_MAGIC, 4) == 0) {
+		memcpy(&h, buf, sizeof(h));
+		if (sizeof(h) + h.signer_len > len)
+			goto end;
+		der = buf + sizeof(h) + h.signer_len;
+		dlen = len - sizeof(h) - h.signer_len;
+		if (h.gen == (uint64_t)ctx->generation) {
+			ans->revoked = h.revoked != 0;
+			ans->this_update = (time_t)h.this_update;
+			ans->next_update = (time_t)h.next_update;
+			ans->use_until = (time_t)h.use_until;
+			snprintf(ans->signer, sizeof(ans->signer), "%.*s",
+			    (int)h.signer_len, (const char *)buf + sizeof(h));
+			/* As ocsp_verify: a revocation stays true. */
+			rc = ans->revoked || ocsp_window(ans->this_update,
+			    ans->next_update != 0, ans->next_update, at,
+			    &ctx->set, err, sizeof(err)) == 0 ? 0 : -1;
+			goto end;
+		}
+	}
+	if ((rc = ocsp_verify(der, dlen, cert, issuer, ctx, NULL, at, ans,
+	    err, sizeof(err))) == 0)
+		ocsp_record_put(key, ans, ctx->generation, der, dlen);
+end:
+	free(heap);
 	return rc;
 }
 
@@ -720,10 +836,8 @@ ocsp_run(void *arg)
 			ok = 1;
 			metrics_ocsp_query(ans.revoked ? METRICS_OCSP_REVOKED :
 			    METRICS_OCSP_GOOD, res.elapsed_ms);
-			if (ocsp_have_dbi && res.len <= OCSP_DER_MAX)
-				stored = store_kv_put(ocsp_store, ocsp_dbi,
-				    e->key, strlen(e->key), res.body,
-				    res.len) == 0;
+			stored = ocsp_record_put(e->key, &ans,
+			    job->ctx.generation, res.body, res.len) == 0;
 		} else {
 			char	 tmp[512];
 
@@ -836,29 +950,6 @@ ocsp_start(const struct ocsp_ctx *ctx, struct ocsp_entry *e, X509 *cert,
 		return;
 	}
 	e->running = 1;
-}
-
-/*
- * A stored answer from an earlier run, verified again.  Called unlocked
- * (LMDB read, signature check); the caller merges the result.
- */
-static int
-ocsp_from_store(const char *key, X509 *cert, X509 *issuer,
-    const struct ocsp_ctx *ctx, time_t at, struct ocsp_answer *ans)
-{
-	unsigned char	*der;
-	size_t		 len = 0;
-	char		 err[256];
-	int		 rc = -1;
-
-	if (!ocsp_have_dbi || (der = malloc(OCSP_DER_MAX)) == NULL)
-		return -1;
-	if (store_kv_get(ocsp_store, ocsp_dbi, key, strlen(key), der,
-	    OCSP_DER_MAX, &len) == 1)
-		rc = ocsp_verify(der, len, cert, issuer, ctx, NULL, at, ans,
-		    err, sizeof(err));
-	free(der);
-	return rc;
 }
 
 int

@@ -507,6 +507,7 @@ store_kv_get(struct store *st, store_set_t dbi, const void *key, size_t klen,
 	MDB_val	 k, v;
 	int	 rc, ret;
 
+	*vlen = 0;
 	if (klen == 0 || klen > STORE_KEY_MAX)
 		return 0;
 	if ((txn = store_rtxn_get(st)) == NULL)
@@ -514,6 +515,7 @@ store_kv_get(struct store *st, store_set_t dbi, const void *key, size_t klen,
 	k.mv_size = klen;
 	k.mv_data = (void *)(uintptr_t)key;
 	rc = mdb_get(txn, dbi, &k, &v);
+	*vlen = rc == 0 ? v.mv_size : 0;
 	if (rc == 0 && v.mv_size <= cap) {
 		/* Copied out before the transaction ends (lmdb.h). */
 		memcpy(val, v.mv_data, v.mv_size);

@@ -72,7 +72,8 @@ int	 store_set_retain(struct store *store, const char *prefix,
  * Key-value records in a named database (OCSP responses): open (creating
  * it) once from the loader; put and get from any thread.  get copies the
  * value into val (at most cap bytes) and returns 1, 0 when absent or
- * larger than cap, or a negative authd_err.
+ * larger than cap (*vlen is then 0, or the size it would need), or a
+ * negative authd_err.
  */
 int	 store_kv_open(struct store *store, const char *db, store_set_t *dbi);
 int	 store_kv_put(struct store *store, store_set_t dbi, const void *key,

@@ -740,6 +740,59 @@ static const struct scase scases[] = {
 	    .about = ABOUT_OTHER }, OCSP_FAILED, "depth 0: no answer: " },
 };
 
+/*
+ * A good answer read back once is kept as a record of the generation it
+ * was verified under: read again under that generation it is used as it
+ * is (here without any trust: its signature is not checked again), under
+ * another one it is verified again (and, without trust, refused).
+ */
+static void
+test_store_record(STACK_OF(X509) *chain, struct store *st, store_set_t dbi,
+    const char *key, const struct ocsp_settings *s)
+{
+	struct rspec		 r = { GOOD, FRESH };
+	struct ocsp_result	 res;
+	struct ocsp_ctx		 saved = ctx;
+	unsigned char		*der, rec[8192];
+	size_t			 len, rlen = 0;
+
+	der = make_response(&r, &len);
+	if (store_kv_put(st, dbi, key, strlen(key), der, len) != 0)
+		exit(2);
+	ocsp_shutdown();
+	ocsp_init(NULL, st);
+	ctx.set = *s;
+	ctx.generation = 7;
+	ocsp_check_depth(&ctx, chain, 0, now, &res);
+	CHECK(res.status == OCSP_OK, "record: a bare DER read back: %s (%s)",
+	    status_name(res.status), T_STR(res.detail));
+	CHECK(store_kv_get(st, dbi, key, strlen(key), rec, sizeof(rec),
+	    &rlen) == 1 && rlen > len && memcmp(rec, "OCR1", 4) == 0 &&
+	    memcmp(rec + rlen - len, der, len) == 0, "record: not rewritten "
+	    "as a record ending in the DER (%zu bytes)", rlen);
+
+	ocsp_shutdown();
+	ocsp_init(NULL, st);
+	ctx.chain = NULL;		/* nothing could verify it now */
+	ocsp_check_depth(&ctx, chain, 0, now, &res);
+	CHECK(res.status == OCSP_OK && res.from_cache, "record: same "
+	    "generation, read back without verifying: %s (%s)",
+	    status_name(res.status), T_STR(res.detail));
+	ocsp_check_depth(&ctx, chain, 0, now + 2 * DAY, &res);
+	CHECK(res.status == OCSP_FAILED, "record: same generation, past its "
+	    "nextUpdate: %s", status_name(res.status));
+
+	ocsp_shutdown();
+	ocsp_init(NULL, st);
+	ctx.generation = 8;
+	ocsp_check_depth(&ctx, chain, 0, now, &res);
+	CHECK(res.status == OCSP_FAILED, "record: another generation is "
+	    "verified again (no trust here: refused), got %s",
+	    status_name(res.status));
+	ctx = saved;
+	free(der);
+}
+
 static void
 test_store(STACK_OF(X509) *chain)
 {
@@ -789,6 +842,7 @@ test_store(STACK_OF(X509) *chain)
 		    c->name, T_STR(desc), T_STR(c->describe));
 		free(der);
 	}
+	test_store_record(chain, st, dbi, key, &s);
 	ocsp_shutdown();
 	store_close(&st);
 	t_rmtree(tmp);
