@@ -7,9 +7,12 @@
  * The job asks the responders in order, verifies what comes back in the
  * way curl's verifystatus() does (response status, basic response,
  * nonce, OCSP_basic_verify, our CertID, thisUpdate and nextUpdate at the
- * decision time with a named skew, unknown is a failure), stores the DER
- * in LMDB, and wakes the waiters.  A cached answer is verified again when
- * read back after a restart: LMDB holds bytes, not trust.
+ * decision time with a named skew, unknown is a failure), keeps the answer
+ * in LMDB as a record (ocsp_record_put), and wakes the waiters.  A job
+ * holds the snapshot it was started under (ocsp_ctx.owner) and verifies
+ * with that trust.  The table is bounded (ocsp_cache_size, LRU); a miss
+ * reads the record back, and verifies its DER again when the trust
+ * generation it was verified under is not the caller's.
  */
 #include <pthread.h>
 #include <stdatomic.h>

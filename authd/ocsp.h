@@ -13,9 +13,12 @@
  * asks nothing new) until nextUpdate (revoked: until the certificate
  * expires), refreshed ahead of it; failures are remembered with back-off.
  * Memory holds at most ocsp_cache_size CertIDs, least recently used out
- * first; an evicted answer is read back from the store (and verified
- * again) when its certificate returns.  No count of devices is refused.
- * Process-wide state: ocsp_init once before serving, ocsp_shutdown after.
+ * first; an evicted answer is read back from the store when its
+ * certificate returns (verified again only when the trust it was verified
+ * under has changed: ocsp_ctx.generation).  No count of devices is
+ * refused.  Process-wide state (the table, the store, the fetch pool):
+ * ocsp_init once before serving, ocsp_shutdown after; what a check runs
+ * under comes with each call (struct ocsp_ctx, from the snapshot).
  */
 #ifndef AUTHD_OCSP_H
 #define AUTHD_OCSP_H
