@@ -1714,7 +1714,8 @@ static int crl_newer(const struct crl_meta *, const struct crl_meta *);
 
 /* ------------------------------------------------ distribution points */
 
-#define CDP_MAX		 1024		/* URLs remembered */
+#define CDP_MAX		 4096		/* URLs in memory, least recently used out */
+#define CDP_BUCKETS	 4096		/* a power of 2 */
 #define CDP_BACKOFF_MIN	 30		/* seconds after a first failure */
 #define CDP_BACKOFF_MAX	 600
 
@@ -1734,7 +1735,10 @@ struct cdp {
 	char			 etag[FETCH_VALIDATOR_MAX];
 	char			 last_modified[FETCH_VALIDATOR_MAX];
 	int			 stored_checked;	/* LMDB looked at */
+	unsigned int		 pins;		/* callers using it unlocked */
 	struct fetch_waiter	*waiters;
+	struct cdp		*hnext;		/* hash chain */
+	struct cdp		*prev, *next;	/* LRU list, most recent first */
 };
 
 struct cdp_job {
@@ -1747,7 +1751,14 @@ struct cdp_job {
 };
 
 static pthread_mutex_t		 cdp_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cdp		*cdp_table[CDP_MAX];
+/*
+ * The URLs, hashed, in an LRU list: past CDP_MAX the least recently used
+ * that nobody holds (no fetch running, no waiter, no caller unlocked) is
+ * dropped; its CRL is read back from the store when a certificate names
+ * the URL again.  No URL is ever refused for want of room.
+ */
+static struct cdp		*cdp_buckets[CDP_BUCKETS];
+static struct cdp		*cdp_head, *cdp_tail;
 static size_t			 cdp_n;
 static struct fetch_pool	*cdp_pool;
 static struct store		*cdp_store;
@@ -1785,15 +1796,17 @@ crl_fetch_generation(void)
 void
 crl_fetch_shutdown(void)
 {
-	size_t			 i;
+	struct cdp		*c, *next;
 
 	pthread_mutex_lock(&cdp_lock);
-	for (i = 0; i < cdp_n; i++) {
-		fetch_waiter_free(cdp_table[i]->waiters);
-		cdp_crl_release(cdp_table[i]->crl);
-		free(cdp_table[i]);
-		cdp_table[i] = NULL;
+	for (c = cdp_head; c != NULL; c = next) {
+		next = c->next;
+		fetch_waiter_free(c->waiters);
+		cdp_crl_release(c->crl);
+		free(c);
 	}
+	memset(cdp_buckets, 0, sizeof(cdp_buckets));
+	cdp_head = cdp_tail = NULL;
 	cdp_n = 0;
 	cdp_pool = NULL;
 	cdp_store = NULL;
@@ -1801,21 +1814,98 @@ crl_fetch_shutdown(void)
 	pthread_mutex_unlock(&cdp_lock);
 }
 
-/* The entry for url, made if new; NULL when the table is full.  Locked. */
+static size_t
+cdp_hash(const char *url)
+{
+	uint64_t	 h = 14695981039346656037ULL;
+
+	for (; *url != '\0'; url++)
+		h = (h ^ (unsigned char)*url) * 1099511628211ULL;
+	return (size_t)(h & (CDP_BUCKETS - 1));
+}
+
+/* Locked: most recently used. */
+static void
+cdp_touch(struct cdp *c)
+{
+	if (c == cdp_head)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else if (c->prev != NULL)
+		cdp_tail = c->prev;
+	c->prev = NULL;
+	c->next = cdp_head;
+	if (cdp_head != NULL)
+		cdp_head->prev = c;
+	cdp_head = c;
+	if (cdp_tail == NULL)
+		cdp_tail = c;
+}
+
+/* Locked: out of the hash and the list, and freed (its CRL released). */
+static void
+cdp_remove(struct cdp *c)
+{
+	struct cdp	**pp;
+
+	for (pp = &cdp_buckets[cdp_hash(c->url)]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		cdp_head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		cdp_tail = c->prev;
+	cdp_n--;
+	cdp_crl_release(c->crl);
+	free(c);
+}
+
+/* The entry for url, or NULL.  Locked. */
+static struct cdp *
+cdp_find(const char *url)
+{
+	struct cdp	*c;
+
+	for (c = cdp_buckets[cdp_hash(url)]; c != NULL; c = c->hnext)
+		if (strcmp(c->url, url) == 0)
+			return c;
+	return NULL;
+}
+
+/* The entry for url, made if new (NULL: no memory, or too long).  Locked. */
 static struct cdp *
 cdp_get(const char *url)
 {
-	struct cdp	*c;
-	size_t		 i;
+	struct cdp	*c, *prev;
+	size_t		 b;
 
-	for (i = 0; i < cdp_n; i++)
-		if (strcmp(cdp_table[i]->url, url) == 0)
-			return cdp_table[i];
-	if (cdp_n >= CDP_MAX || strlen(url) >= FETCH_URL_MAX ||
-	    (c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = cdp_find(url)) != NULL) {
+		cdp_touch(c);
+		return c;
+	}
+	for (c = cdp_tail; c != NULL && cdp_n >= CDP_MAX; c = prev) {
+		prev = c->prev;
+		if (!c->running && c->pins == 0 && c->waiters == NULL)
+			cdp_remove(c);
+	}
+	if (strlen(url) >= FETCH_URL_MAX || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	memcpy(c->url, url, strlen(url) + 1);
-	cdp_table[cdp_n++] = c;
+	b = cdp_hash(url);
+	c->hnext = cdp_buckets[b];
+	cdp_buckets[b] = c;
+	cdp_n++;
+	cdp_touch(c);
 	return c;
 }
 
@@ -2004,14 +2094,10 @@ int
 crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
 {
 	struct cdp		*c;
-	size_t			 i;
 	int			 rc = 1;
 
 	pthread_mutex_lock(&cdp_lock);
-	for (i = 0, c = NULL; i < cdp_n && c == NULL; i++)
-		if (strcmp(cdp_table[i]->url, url) == 0)
-			c = cdp_table[i];
-	if (c != NULL && c->running)
+	if ((c = cdp_find(url)) != NULL && c->running)
 		rc = fetch_waiter_add(&c->waiters, resume, arg);
 	pthread_mutex_unlock(&cdp_lock);
 	return rc;
@@ -2021,11 +2107,12 @@ size_t
 crl_fetch_wake_all(void)
 {
 	struct fetch_waiter	*all = NULL, *w;
-	size_t			 i, n = 0;
+	struct cdp		*c;
+	size_t			 n = 0;
 
 	pthread_mutex_lock(&cdp_lock);
-	for (i = 0; i < cdp_n; i++)
-		fetch_waiter_move(&all, &cdp_table[i]->waiters);
+	for (c = cdp_head; c != NULL; c = c->next)
+		fetch_waiter_move(&all, &c->waiters);
 	pthread_mutex_unlock(&cdp_lock);
 	for (w = all; w != NULL; w = w->next)
 		n++;
@@ -2156,9 +2243,11 @@ cdp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
 			struct cdp_crl	*st;
 
 			c->stored_checked = 1;
+			c->pins++;	/* not evicted while unlocked */
 			pthread_mutex_unlock(&cdp_lock);
 			st = cdp_from_store(ctx, urls[i]);
 			pthread_mutex_lock(&cdp_lock);
+			c->pins--;
 			if (st != NULL && c->crl == NULL) {
 				c->crl = st;
 				st = NULL;
@@ -2721,6 +2810,7 @@ crl_foreach(const struct crl_set *s, void (*fn)(void *,
     const struct crl_info *), void *arg)
 {
 	const struct crl_meta	*m, *o;
+	struct cdp		*c;
 	size_t			 i, j;
 	int			 newest;
 
@@ -2740,9 +2830,8 @@ crl_foreach(const struct crl_set *s, void (*fn)(void *,
 			crl_info_call(m, m->source, fn, arg);
 	}
 	pthread_mutex_lock(&cdp_lock);
-	for (i = 0; i < cdp_n; i++)
-		if (cdp_table[i]->crl != NULL)
-			crl_info_call(&cdp_table[i]->crl->m, cdp_table[i]->url,
-			    fn, arg);
+	for (c = cdp_head; c != NULL; c = c->next)
+		if (c->crl != NULL)
+			crl_info_call(&c->crl->m, c->url, fn, arg);
 	pthread_mutex_unlock(&cdp_lock);
 }

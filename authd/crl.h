@@ -176,6 +176,8 @@ void		 crl_describe(const struct crl_set *set, STACK_OF(X509) *chain,
  * checked like a file's, indexed, used until its nextUpdate and refreshed
  * ahead of it with a conditional GET; a failure is remembered, with
  * back-off, so a dead distribution point is not asked on every request.
+ * Memory holds the most recently used URLs (a bound in crl.c); one that
+ * left it has its CRL read back from the store when asked for again.
  * Process-wide state: init once before serving, shutdown after.
  */
 struct fetch_pool;
