@@ -77,6 +77,7 @@ static const struct config_key config_keys[] = {
 	{ "ocsp_max_size",	CT_BYTES,	OFF(ocsp_max_size),	1024, 4194304 },
 	{ "ocsp_signer",	CT_PATHS,	OFF(ocsp_signer),	0, 0 },
 	{ "ocsp_cache_size",	CT_SIZE,	OFF(ocsp_cache_size),	100, 10000000 },
+	{ "crl_fetch_cache_size", CT_SIZE,	OFF(crl_fetch_cache_size), 16, 1000000 },
 	{ "revocation_order",	CT_REVORDER,	OFF(revocation_order),	0, 0 },
 	{ "shadow_policy",	CT_PATH,	OFF(shadow_policy),	0, 0 },
 	{ "watch_interval",	CT_DURATION,	OFF(watch_interval),	0, 3600 },
@@ -114,6 +115,7 @@ config_init(struct config *cfg)
 	cfg->ocsp_default_ttl = 3600;
 	cfg->ocsp_max_size = 64 * 1024;
 	cfg->ocsp_cache_size = 100000;
+	cfg->crl_fetch_cache_size = 4096;
 	cfg->cache_ttl = 600;
 	cfg->purpose = CONFIG_PURPOSE_CLIENT;
 	cfg->log_level = LOG_LEVEL_INFO;

@@ -78,6 +78,7 @@ struct config {
 	int			 ocsp_failure_allow;
 	size_t			 ocsp_max_size;
 	size_t			 ocsp_cache_size;	/* CertIDs in memory */
+	size_t			 crl_fetch_cache_size;	/* DP URLs in memory */
 	struct config_list	 ocsp_signer;	/* pinned responder certificates */
 	int			 revocation_order;	/* enum config_revorder */
 	char			 revorder_origin[CONFIG_ORIGIN_MAX];

@@ -1714,7 +1714,7 @@ static int crl_newer(const struct crl_meta *, const struct crl_meta *);
 
 /* ------------------------------------------------ distribution points */
 
-#define CDP_MAX		 4096		/* URLs in memory, least recently used out */
+#define CDP_MAX		 4096		/* URLs in memory when ctx says 0 */
 #define CDP_BUCKETS	 4096		/* a power of 2 */
 #define CDP_BACKOFF_MIN	 30		/* seconds after a first failure */
 #define CDP_BACKOFF_MAX	 600
@@ -1752,10 +1752,11 @@ struct cdp_job {
 
 static pthread_mutex_t		 cdp_lock = PTHREAD_MUTEX_INITIALIZER;
 /*
- * The URLs, hashed, in an LRU list: past CDP_MAX the least recently used
- * that nobody holds (no fetch running, no waiter, no caller unlocked) is
- * dropped; its CRL is read back from the store when a certificate names
- * the URL again.  No URL is ever refused for want of room.
+ * The URLs, hashed, in an LRU list: past crl_fetch_cache_size the least
+ * recently used that nobody holds (no fetch running, no waiter, no caller
+ * unlocked) is dropped; its CRL is read back from the store when a
+ * certificate names the URL again.  No URL is ever refused for want of
+ * room.
  */
 static struct cdp		*cdp_buckets[CDP_BUCKETS];
 static struct cdp		*cdp_head, *cdp_tail;
@@ -1882,9 +1883,12 @@ cdp_find(const char *url)
 	return NULL;
 }
 
-/* The entry for url, made if new (NULL: no memory, or too long).  Locked. */
+/*
+ * The entry for url, made if new (NULL: no memory, or too long), keeping
+ * at most max in memory (0: CDP_MAX).  Locked.
+ */
 static struct cdp *
-cdp_get(const char *url)
+cdp_get(const char *url, size_t max)
 {
 	struct cdp	*c, *prev;
 	size_t		 b;
@@ -1893,7 +1897,9 @@ cdp_get(const char *url)
 		cdp_touch(c);
 		return c;
 	}
-	for (c = cdp_tail; c != NULL && cdp_n >= CDP_MAX; c = prev) {
+	if (max == 0)
+		max = CDP_MAX;
+	for (c = cdp_tail; c != NULL && cdp_n >= max; c = prev) {
 		prev = c->prev;
 		if (!c->running && c->pins == 0 && c->waiters == NULL)
 			cdp_remove(c);
@@ -2237,7 +2243,7 @@ cdp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
 	 * it lists must not turn into "missing".
 	 */
 	for (i = 0; i < n && got == NULL; i++) {
-		if ((c = cdp_get(urls[i])) == NULL)
+		if ((c = cdp_get(urls[i], ctx->cache_size)) == NULL)
 			continue;
 		if (c->crl == NULL && !c->stored_checked && !c->running) {
 			struct cdp_crl	*st;

@@ -188,6 +188,7 @@ snapshot_revocation(struct snapshot *snap, int given_chain)
 	snap->crl_fetch.on = snap->crl != NULL && cfg->crl_fetch;
 	snap->crl_fetch.timeout = cfg->fetch_timeout;
 	snap->crl_fetch.max_size = cfg->crl_max_size;
+	snap->crl_fetch.cache_size = cfg->crl_fetch_cache_size;
 	snap->crl_fetch.chain = snap->chain;
 	snap->crl_fetch.owner = owner;
 }

@@ -312,6 +312,27 @@ start_nginx() {
     return 1
 }
 
+# ---------------------------------------------------------------- OCSP fault responder
+# start_fault_responder NAME LOG ISSUER [DELEGATE BADDELEGATE UNRELATED]:
+# tests/integration/ocsp-responder.c (built once per test), signing as
+# ISSUER, each argument a path without .pem/.key (the three others default
+# to ISSUER); its modes are listed at the top of ocsp-responder.c.  Sets
+# FAULT_PORT and FAULT_PID; one line per OCSP request goes to LOG.
+start_fault_responder() {
+    local name=$1 log=$2 iss=$3 del=${4:-$3} bad=${5:-$3} unr=${6:-$3} i
+    command -v cc >/dev/null || { echo "$TEST_NAME: no C compiler (cc)" >&2; exit 2; }
+    if [ ! -x "$WORK/ocsp-responder" ] && ! cc -O2 -Wall -o "$WORK/ocsp-responder" \
+            "$REPO/tests/integration/ocsp-responder.c" -lcrypto -lssl -pthread 2>"$WORK/cc.log"; then
+        echo "$TEST_NAME: cannot build ocsp-responder.c:" >&2; cat "$WORK/cc.log" >&2; exit 2
+    fi
+    bg "$name" "$log" "$WORK/ocsp-responder" 0 "$iss.pem" "$iss.key" "$del.pem" "$del.key" \
+        "$bad.pem" "$bad.key" "$unr.pem" "$unr.key"
+    FAULT_PID=$LAST_PID
+    for i in $(seq 1 50); do grep -q '^listening ' "$log" 2>/dev/null && break; sleep 0.1; done
+    FAULT_PORT=$(awk '/^listening /{ print $2; exit }' "$log")
+    [ -n "$FAULT_PORT" ] || { echo "$TEST_NAME: ocsp-responder $name did not start:" >&2; cat "$log" >&2; exit 2; }
+}
+
 # ---------------------------------------------------------------- requests
 # req CURL-ARGS... URL: sets CODE, BODY (text), and header file HDRS
 N_REQ=0

@@ -25,14 +25,9 @@
 
 A_PORT=$(free_port); B_PORT=$(free_port); DEAD_PORT=$(free_port)
 A="127.0.0.1:$A_PORT"; B="127.0.0.1:$B_PORT"
-command -v cc >/dev/null || { echo "$TEST_NAME: no C compiler (cc)" >&2; exit 2; }
 mkdir -p "$WORK/p" "$WORK/dA" "$WORK/dB"
 P="$WORK/p"
 
-if ! cc -O2 -Wall -o "$WORK/ocsp-responder" "$REPO/tests/integration/ocsp-responder.c" \
-        -lcrypto -lssl -pthread 2>"$WORK/cc.log"; then
-    echo "$TEST_NAME: cannot build ocsp-responder.c:" >&2; cat "$WORK/cc.log" >&2; exit 2
-fi
 
 # ---------------------------------------------------------------- the PKI
 # ca NAME ISSUER AIA: a CA certificate (ISSUER "" for the self-signed root)
@@ -59,16 +54,12 @@ openssl req -x509 -new -key "$P/root.key" -subj "/O=Chain Test/CN=root" -days 30
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -out "$P/root.pem" 2>/dev/null || { echo "$TEST_NAME: cannot make the root" >&2; exit 2; }
 
-# responder NAME ISSUER: the fault responder signing as ISSUER; sets RPORT
+# responder NAME ISSUER: the fault responder signing as ISSUER
 declare -A RLOG=() RURL=()
 responder() {
-    local n=$1 iss=$2 log="$WORK/resp-$1.log" i port
-    bg "resp-$n" "$log" "$WORK/ocsp-responder" 0 "$P/$iss.pem" "$P/$iss.key" \
-        "$P/$iss.pem" "$P/$iss.key" "$P/$iss.pem" "$P/$iss.key" "$P/$iss.pem" "$P/$iss.key"
-    for i in $(seq 1 50); do grep -q '^listening ' "$log" 2>/dev/null && break; sleep 0.1; done
-    port=$(awk '/^listening /{ print $2; exit }' "$log")
-    [ -n "$port" ] || { echo "$TEST_NAME: responder $n did not start:" >&2; cat "$log" >&2; exit 2; }
-    RLOG[$n]=$log; RURL[$n]="http://127.0.0.1:$port"
+    local n=$1 log="$WORK/resp-$1.log"
+    start_fault_responder "resp-$n" "$log" "$P/$2"
+    RLOG[$n]=$log; RURL[$n]="http://127.0.0.1:$FAULT_PORT"
 }
 responder root root
 DEAD="http://127.0.0.1:$DEAD_PORT/good"

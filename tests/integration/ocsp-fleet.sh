@@ -18,88 +18,24 @@
 
 N=5000
 PORT=$(free_port); A="127.0.0.1:$PORT"
-command -v cc >/dev/null || { echo "$TEST_NAME: no C compiler (cc)" >&2; exit 2; }
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null ||
     { echo "$TEST_NAME: python3-cryptography is not installed" >&2; exit 2; }
 mkdir -p "$WORK/d" "$WORK/certs"
 
-if ! cc -O2 -Wall -o "$WORK/ocsp-responder" "$REPO/tests/integration/ocsp-responder.c" \
-        -lcrypto -lssl -pthread 2>"$WORK/cc.log"; then
-    echo "$TEST_NAME: cannot build ocsp-responder.c:" >&2; cat "$WORK/cc.log" >&2; exit 2
-fi
 FLOG="$WORK/fault.log"
-bg fault "$FLOG" "$WORK/ocsp-responder" 0 "$PKI/intermediate.pem" "$PKI/intermediate.key" \
-    "$PKI/ocsp-signer.pem" "$PKI/ocsp-signer.key" "$PKI/ocsp-bad-signer.pem" "$PKI/ocsp-bad-signer.key" \
-    "$PKI/ocsp-unrelated.pem" "$PKI/ocsp-unrelated.key"
-for i in $(seq 1 50); do grep -q '^listening ' "$FLOG" 2>/dev/null && break; sleep 0.1; done
-FPORT=$(awk '/^listening /{ print $2; exit }' "$FLOG")
-[ -n "$FPORT" ] || { echo "$TEST_NAME: ocsp-responder did not start:" >&2; cat "$FLOG" >&2; exit 2; }
+start_fault_responder fault "$FLOG" "$PKI/intermediate" "$PKI/ocsp-signer" "$PKI/ocsp-bad-signer" \
+    "$PKI/ocsp-unrelated"
+FPORT=$FAULT_PORT
 
 # ---------------------------------------------------------------- the fleet
 # certs/list: one line per leaf, "SERIAL-HEX EXPECT HEADER-VALUE"
-/usr/bin/python3 - "$PKI" "http://127.0.0.1:$FPORT" "$N" "$WORK/certs/list" <<'PY' || exit 2
-import datetime, sys, urllib.parse
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
-
-pki, url, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-issuer = x509.load_pem_x509_certificate(open(pki + "/intermediate.pem", "rb").read())
-ikey = serialization.load_pem_private_key(open(pki + "/intermediate.key", "rb").read(), None)
-key = ec.generate_private_key(ec.SECP256R1())
-now = datetime.datetime.now(datetime.timezone.utc)
-aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key())
-with open(out, "w") as f:
-    for i in range(n):
-        revoked = i % 10 == 9
-        serial = 0x100000 + i
-        mode = "revoked" if revoked else "good"
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Fleet"),
-                                         x509.NameAttribute(NameOID.COMMON_NAME, "device-%05d" % i)]))
-                .issuer_name(issuer.subject).public_key(key.public_key()).serial_number(serial)
-                .not_valid_before(now - datetime.timedelta(hours=1))
-                .not_valid_after(now + datetime.timedelta(days=30))
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-                .add_extension(aki, critical=False)
-                .add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
-                    AuthorityInformationAccessOID.OCSP,
-                    x509.UniformResourceIdentifier(url + "/" + mode))]), critical=False)
-                .sign(ikey, hashes.SHA256()))
-        pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-        f.write("%X %s %s\n" % (serial, "revoked" if revoked else "good",
-                                urllib.parse.quote(pem, safe="-_.~")))
-PY
+/usr/bin/python3 "$REPO/tests/integration/fleet-certs.py" "$PKI" "$N" "$WORK/certs/list" \
+    --serial-base 100000 --ocsp "http://127.0.0.1:$FPORT" --revoked-every 10 || exit 2
 
 # ---------------------------------------------------------------- the client
 # run PASS: every leaf once, 4 keep-alive connections; prints mismatches
 # ("SERIAL expected E got CODE REASON") and a last line "asked N wrong W"
-cat > "$WORK/client.py" <<'PY'
-import http.client, sys, threading
-host, port, listfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-rows = [l.split(" ", 2) for l in open(listfile).read().splitlines()]
-wrong, lock = [], threading.Lock()
-def worker(part):
-    c = http.client.HTTPConnection(host, port, timeout=30)
-    for serial, expect, hdr in part:
-        c.request("GET", "/auth", headers={"X-SSL-Client-Cert": hdr, "X-SSL-Client-Verify": "SUCCESS",
-                  "X-Original-URI": "/", "X-Original-Method": "GET", "X-Original-Host": "fleet"})
-        r = c.getresponse(); r.read()
-        got = "%d %s" % (r.status, r.getheader("X-Authd-Reason", "-"))
-        want = "200 ok" if expect == "good" else "401 revoked"
-        if got != want:
-            with lock: wrong.append("%s expected %s got %s" % (serial, want, got))
-    c.close()
-ts = [threading.Thread(target=worker, args=(rows[i::4],)) for i in range(4)]
-for t in ts: t.start()
-for t in ts: t.join()
-for w in wrong[:10]: print(w)
-print("asked %d wrong %d" % (len(rows), len(wrong)))
-PY
-run() { timeout 300 /usr/bin/python3 "$WORK/client.py" 127.0.0.1 "$PORT" "$WORK/certs/list" 2>&1 || true; }
+run() { timeout 300 /usr/bin/python3 "$REPO/tests/integration/fleet-client.py" 127.0.0.1 "$PORT" "$WORK/certs/list" 2>&1 || true; }
 queries() { grep -c '^ocsp ' "$FLOG" || true; }
 distinct() { sed -n 's/^ocsp .* serial=\([0-9A-F]*\) .*/\1/p' "$FLOG" | sort -u | wc -l; }
 metric() { authd_curl -s --max-time 5 /metrics | awk -v m="$1" '$1 == m { print $2 }'; }

@@ -26,20 +26,12 @@
 . "$(dirname "$0")/lib.bash"
 
 PORT=$(free_port); A="127.0.0.1:$PORT"
-command -v cc >/dev/null || { echo "$TEST_NAME: no C compiler (cc)" >&2; exit 2; }
 mkdir -p "$WORK/d" "$WORK/certs"
 
-if ! cc -O2 -Wall -o "$WORK/ocsp-responder" "$REPO/tests/integration/ocsp-responder.c" \
-        -lcrypto -lssl -pthread 2>"$WORK/cc.log"; then
-    echo "$TEST_NAME: cannot build ocsp-responder.c:" >&2; cat "$WORK/cc.log" >&2; exit 2
-fi
 FLOG="$WORK/fault.log"
-bg fault "$FLOG" "$WORK/ocsp-responder" 0 "$PKI/intermediate.pem" "$PKI/intermediate.key" \
-    "$PKI/ocsp-signer.pem" "$PKI/ocsp-signer.key" "$PKI/ocsp-bad-signer.pem" "$PKI/ocsp-bad-signer.key" \
-    "$PKI/ocsp-unrelated.pem" "$PKI/ocsp-unrelated.key"
-for i in $(seq 1 50); do grep -q '^listening ' "$FLOG" 2>/dev/null && break; sleep 0.1; done
-FPORT=$(awk '/^listening /{ print $2; exit }' "$FLOG")
-[ -n "$FPORT" ] || { echo "$TEST_NAME: ocsp-responder did not start:" >&2; cat "$FLOG" >&2; exit 2; }
+start_fault_responder fault "$FLOG" "$PKI/intermediate" "$PKI/ocsp-signer" "$PKI/ocsp-bad-signer" \
+    "$PKI/ocsp-unrelated"
+FPORT=$FAULT_PORT
 
 # leaf NAME MODE: issued by the intermediate, AIA OCSP at the fault responder
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/certs/leaf.key" 2>/dev/null
