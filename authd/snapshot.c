@@ -23,6 +23,8 @@ static unsigned long	 snapshot_gen;
 static unsigned long	 snapshot_builds;	/* under snapshot_lock */
 
 static unsigned long long snapshot_mix(unsigned long long, const char *, int);
+static unsigned long long snapshot_mix_list(unsigned long long,
+		    const struct config_list *);
 
 static void
 snapshot_free(struct snapshot *snap)
@@ -170,12 +172,9 @@ snapshot_revocation(struct snapshot *snap, int given_chain)
 		h = snapshot_mix_num(h, ++snapshot_builds);
 		pthread_mutex_unlock(&snapshot_lock);
 	}
-	for (i = 0; i < cfg->trust.n; i++)
-		h = snapshot_mix(h, cfg->trust.items[i].value, 1);
-	for (i = 0; i < cfg->intermediates.n; i++)
-		h = snapshot_mix(h, cfg->intermediates.items[i].value, 1);
-	for (i = 0; i < cfg->ocsp_signer.n; i++)
-		h = snapshot_mix(h, cfg->ocsp_signer.items[i].value, 1);
+	h = snapshot_mix_list(h, &cfg->trust);
+	h = snapshot_mix_list(h, &cfg->intermediates);
+	h = snapshot_mix_list(h, &cfg->ocsp_signer);
 	h = snapshot_mix_num(h, (unsigned long long)s->certid_sha256);
 	h = snapshot_mix_num(h, (unsigned long long)s->nonce);
 	h = snapshot_mix_num(h, (unsigned long long)s->skew);
@@ -387,6 +386,17 @@ snapshot_mix(unsigned long long h, const char *path, int dirs)
 	return h;
 }
 
+/* Each file (or directory) of a repeatable key. */
+static unsigned long long
+snapshot_mix_list(unsigned long long h, const struct config_list *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		h = snapshot_mix(h, l->items[i].value, 1);
+	return h;
+}
+
 unsigned long long
 snapshot_stamp(const struct config *cfg, const struct snapshot *snap)
 {
@@ -394,12 +404,9 @@ snapshot_stamp(const struct config *cfg, const struct snapshot *snap)
 	size_t			 i;
 
 	h = snapshot_mix(h, cfg->file, 1);
-	for (i = 0; i < cfg->trust.n; i++)
-		h = snapshot_mix(h, cfg->trust.items[i].value, 1);
-	for (i = 0; i < cfg->intermediates.n; i++)
-		h = snapshot_mix(h, cfg->intermediates.items[i].value, 1);
-	for (i = 0; i < cfg->crl.n; i++)
-		h = snapshot_mix(h, cfg->crl.items[i].value, 1);
+	h = snapshot_mix_list(h, &cfg->trust);
+	h = snapshot_mix_list(h, &cfg->intermediates);
+	h = snapshot_mix_list(h, &cfg->crl);
 	h = snapshot_mix(h, cfg->policy.value, 1);
 	h = snapshot_mix(h, cfg->shadow_policy.value, 1);
 	for (i = 0; snap != NULL && snap->policy != NULL &&
