@@ -28,7 +28,7 @@ cli_usage(FILE *f)
 "Keys: listen, listen_mode, listen_owner, user, threads,\n"
 "shutdown_timeout, trust, intermediates, verify_depth, purpose, crl,\n"
 "crl_scope, crl_missing, crl_grace, crl_fetch, crl_max_size,\n"
-"crl_fetch_cache_size, fetch_timeout, fetch_threads, ocsp,\n"
+"crl_fetch_cache_size, fetch_timeout, fetch_threads, fetch_proxy, ocsp,\n"
 "ocsp_responder, ocsp_certid, ocsp_skew, ocsp_max_age, ocsp_default_ttl,\n"
 "ocsp_nonce, ocsp_failure, ocsp_max_size, ocsp_signer, ocsp_cache_size,\n"
 "revocation_order, policy, shadow_policy, data_dir, watch_interval,\n"

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "fetch.h"
 #include "priv.h"
 
 enum config_type {
@@ -37,6 +38,7 @@ enum config_type {
 	CT_CERTID,
 	CT_REVORDER,
 	CT_RESPONDER,	/* repeatable "URL" or "URL ISSUER-FILE" */
+	CT_PROXY,	/* "none" or http://host[:port][/] */
 };
 
 struct config_key {
@@ -66,6 +68,7 @@ static const struct config_key config_keys[] = {
 	{ "crl_max_size",	CT_BYTES,	OFF(crl_max_size),	1024, 1073741824 },
 	{ "fetch_timeout",	CT_DURATION,	OFF(fetch_timeout),	1, 120 },
 	{ "fetch_threads",	CT_UINT,	OFF(fetch_threads),	1, 16 },
+	{ "fetch_proxy",	CT_PROXY,	OFF(fetch_proxy),	0, 0 },
 	{ "ocsp",		CT_OCSP,	OFF(ocsp_mode),		0, 0 },
 	{ "ocsp_responder",	CT_RESPONDER,	OFF(ocsp_responder),	0, 0 },
 	{ "ocsp_certid",	CT_CERTID,	OFF(ocsp_certid_sha256), 0, 0 },
@@ -146,6 +149,7 @@ config_cleanup(struct config *cfg)
 	config_item_cleanup(&cfg->listen);
 	config_item_cleanup(&cfg->listen_owner);
 	config_item_cleanup(&cfg->user);
+	config_item_cleanup(&cfg->fetch_proxy);
 	config_list_cleanup(&cfg->trust);
 	config_list_cleanup(&cfg->intermediates);
 	config_list_cleanup(&cfg->crl);
@@ -480,6 +484,20 @@ config_apply(struct config *cfg, const struct config_key *k,
 		}
 		rc = 0;
 		break;
+	case CT_PROXY: {
+		char	 host[256], port[8], upath[FETCH_URL_MAX + 2];
+
+		if (strcmp(value, "none") != 0 && (fetch_parse_url(value, host,
+		    sizeof(host), port, sizeof(port), upath,
+		    sizeof(upath)) != 0 || strcmp(upath, "/") != 0)) {
+			config_error(cfg, origin, "%s: expected \"none\" or "
+			    "http://host[:port] (no user, no path), got "
+			    "\"%.200s\"", k->name, value);
+			return AUTHD_ECONFIG;
+		}
+		rc = config_item_set(field, value, origin);
+		break;
+	}
 	case CT_CERTID:
 		if (strcmp(value, "sha1") == 0 || strcmp(value, "sha256") == 0) {
 			*(int *)field = value[3] == '2';

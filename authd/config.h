@@ -67,6 +67,7 @@ struct config {
 	size_t			 crl_max_size;
 	time_t			 fetch_timeout;
 	unsigned int		 fetch_threads;
+	struct config_item	 fetch_proxy;	/* unset, "none" or a URL */
 	int			 ocsp_mode;		/* enum ocsp_mode */
 	/* "URL" for every issuer, or "URL\tISSUER-FILE" (resolved) */
 	struct config_list	 ocsp_responder;

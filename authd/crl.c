@@ -1937,13 +1937,13 @@ cdp_parse(const unsigned char *body, size_t len)
 	return crl;
 }
 
-/* On a fetch thread: fetch, check, swap in, wake the waiters. */
+/* On a worker, the distribution point's answer: check, swap in, wake. */
 static void
-cdp_run(void *arg)
+cdp_fetched(void *arg, struct fetch_result *resp)
 {
 	struct cdp_job		*job = arg;
 	struct cdp		*c = job->cdp;
-	struct fetch_result	 res;
+	struct fetch_result	 res = *resp;
 	struct cdp_crl		*fresh = NULL, *old = NULL;
 	struct fetch_waiter	*w;
 	X509_CRL		*crl = NULL;
@@ -1953,8 +1953,7 @@ cdp_run(void *arg)
 	enum metrics_crl_outcome outcome = METRICS_CRL_REFUSED;
 	enum crl_reject		 reject = CRL_REJECT_UNREADABLE;
 
-	memset(&res, 0, sizeof(res));
-	if (fetch_http(&job->rq, &res) != 0)
+	if (!res.ok)
 		snprintf(err, sizeof(err), "%s", res.error);
 	else if (res.not_modified && job->rq.etag == NULL &&
 	    job->rq.last_modified == NULL)
@@ -2058,7 +2057,6 @@ cdp_run(void *arg)
 		log_info("CRL distribution point %s: %s in %ld ms", job->url,
 		    fresh != NULL ? "fetched" : "unchanged", res.elapsed_ms);
 	cdp_crl_release(old);
-	fetch_result_cleanup(&res);
 	fetch_owner_drop(&job->ctx.owner);
 	free(job);
 	fetch_waiter_wake(w);
@@ -2088,7 +2086,8 @@ cdp_start(const struct crl_fetch_ctx *ctx, struct cdp *c)
 	job->rq.connect_timeout_ms = (int)(timeout * 1000);
 	job->rq.timeout_ms = (int)(timeout * 1000);
 	job->rq.max_size = ctx->max_size;
-	if (fetch_submit(cdp_pool, cdp_run, job) != 0) {
+	job->rq.proxy = ctx->proxy;
+	if (fetch_start(cdp_pool, &job->rq, cdp_fetched, job) != 0) {
 		fetch_owner_drop(&job->ctx.owner);
 		free(job);
 		return;

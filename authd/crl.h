@@ -137,6 +137,7 @@ struct crl_fetch_ctx {
 	time_t			 timeout;	/* fetch_timeout */
 	size_t			 max_size;	/* crl_max_size */
 	size_t			 cache_size;	/* crl_fetch_cache_size: URLs in memory */
+	const char		*proxy;		/* fetch_proxy, as fetch_request's */
 	const struct chain_store *chain;	/* checks fetched CRLs */
 	struct fetch_owner	 owner;
 };

@@ -1,28 +1,29 @@
 /*
- * fetch.c: a small blocking HTTP/1.1 client and the fetch thread pool.
+ * fetch.c: the fetch engine.  HTTP GET and POST for revocation data over
+ * libcurl: one transfer thread per pool drives every fetch in flight
+ * through a curl multi handle (keep-alive to responders, the threaded
+ * resolver under the connect deadline, an optional proxy), and the pool's
+ * threads run what the caller does with each answer.  fetch_http is the
+ * same transfer, performed on the calling thread (authd check, doctor).
  *
- * One connection per fetch (Connection: close), no redirects, no TLS, no
- * keep-alive, no content codings: revocation data is signed, small and
- * fetched rarely, so the client stays small enough to read in one sitting.
- * The socket is non-blocking and every connect, send and recv first polls
- * with what is left of one deadline, so a fetch never outlives timeout_ms
- * (getaddrinfo aside).  Everything the server sends is bounded: the header
- * section, the number of headers, each line, chunk sizes and the body.
+ * libcurl frames the HTTP; this file bounds it: http:// only, redirects
+ * followed only to http:// and at most FETCH_REDIRECTS_MAX times, a hard
+ * deadline per fetch (DNS included), the body capped at max_size before
+ * it is stored, and the header section limited in lines and bytes.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <curl/curl.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,47 +35,47 @@
 #include "err.h"
 #include "fetch.h"
 
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL	 0	/* then SO_NOSIGPIPE is set on the socket */
-#endif
-
-#define FETCH_RBUF		 16384	/* socket read buffer */
-#define FETCH_CHUNK_DIGITS	 15	/* hex digits of a chunk size: < 2^60 */
-#define FETCH_REQ_MAX		 (FETCH_URL_MAX + 2 * FETCH_VALIDATOR_MAX + 1024)
 #define FETCH_CTYPE_MAX		 128
 #define FETCH_SHOW_MAX		 120	/* server text quoted in an error */
+#define FETCH_BODY_FIRST	 16384	/* first body buffer */
+#define FETCH_GRACE_MS		 1000	/* backstop past a fetch's deadline */
+#define FETCH_SCAN_MS		 250	/* how often the backstop looks */
+#define FETCH_IDLE_MS		 10000	/* transfer thread poll, nothing to do */
+#define FETCH_HOST_CONNS	 16	/* parallel connections to one host */
+#define FETCH_CONNS_KEPT	 64	/* idle connections kept for reuse */
 
 /*
- * One connection: the socket, its deadline and a read buffer.  With fd -1
- * the bytes come from mem instead (fetch_parse_response), through the same
- * buffer, so both paths run the same parser.
+ * One transfer: the easy handle, what the callbacks collect and the
+ * caller's completion.  Lives from fetch_start (or fetch_http) until the
+ * completion returns.
  */
-struct fetch_conn {
-	int			 fd;
-	const unsigned char	*mem;
-	size_t			 memleft;
-	long long		 deadline;	/* monotonic ms */
+struct fetch_xfer {
+	CURL			*easy;
+	struct curl_slist	*headers;
+	struct fetch_pool	*pool;		/* NULL: fetch_http */
+	fetch_done_fn		 done;
+	void			*arg;
+	struct fetch_result	 res;
+	size_t			 max_size;
+	size_t			 cap;		/* of res.body */
+	size_t			 hdr_bytes;
+	unsigned int		 hdr_lines;
+	int			 fail_rv;	/* set by a callback */
 	int			 timeout_ms;
-	struct fetch_result	*res;
-	size_t			 hdr_left;	/* FETCH_HEADERS_MAX budget */
-	size_t			 pos, end;
-	unsigned char		 buf[FETCH_RBUF];
-};
-
-/* What the header section said, as far as the body is concerned. */
-struct fetch_head {
-	int			 status;
-	int			 chunked;
-	int			 has_length;
-	unsigned long long	 length;
-	char			 reason[64];
-	char			 location[FETCH_SHOW_MAX];
-	char			 etag[FETCH_VALIDATOR_MAX];
-	char			 last_modified[FETCH_VALIDATOR_MAX];
+	long long		 start, deadline;	/* monotonic ms */
+	char			 reason[64];	/* of the last status line */
+	char			 clen[32];	/* its Content-Length, shown */
+	char			 location[FETCH_SHOW_MAX];	/* its Location */
+	char			 errbuf[CURL_ERROR_SIZE];
+	struct fetch_xfer	*next, *prev;
 };
 
 static void	 fetch_fail(struct fetch_result *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+
+static atomic_int	 fetch_aborting;
+static pthread_once_t	 fetch_once = PTHREAD_ONCE_INIT;
+static int		 fetch_global_rv;
 
 static long long
 fetch_now(void)
@@ -121,18 +122,6 @@ static int
 fetch_is_digit(int ch)
 {
 	return ch >= '0' && ch <= '9';
-}
-
-static int
-fetch_hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
 }
 
 /* Whether s (up to max bytes, NUL-terminated before) is printable ASCII. */
@@ -228,551 +217,153 @@ fetch_parse_url(const char *url, char *host, size_t hostlen, char *port,
 	return 0;
 }
 
-#define FETCH_ABORT_SLICE_MS	 100
-static atomic_int	 fetch_aborting;
-
-void
-fetch_abort(void)
-{
-	atomic_store(&fetch_aborting, 1);
-}
-
-/*
- * Wait until fd is ready for events or the deadline passes; what names the
- * phase for the timeout message.
- */
-static int
-conn_wait(struct fetch_conn *c, short events, const char *what)
-{
-	struct pollfd	 pfd;
-	long long	 left;
-	int		 n;
-
-	for (;;) {
-		if ((left = c->deadline - fetch_now()) <= 0) {
-			fetch_fail(c->res, "timeout after %d ms %s",
-			    c->timeout_ms, what);
-			return AUTHD_EIO;
-		}
-		if (atomic_load_explicit(&fetch_aborting, memory_order_relaxed)) {
-			fetch_fail(c->res, "abandoned %s: shutting down", what);
-			return AUTHD_EIO;
-		}
-		pfd.fd = c->fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		/* In slices, so that fetch_abort is seen soon. */
-		n = poll(&pfd, 1, left > FETCH_ABORT_SLICE_MS ?
-		    FETCH_ABORT_SLICE_MS : (int)left);
-		if (n > 0)
-			return 0;	/* errors and hangups: the call says */
-		if (n < 0 && errno != EINTR) {
-			fetch_fail(c->res, "poll: %s", strerror(errno));
-			return AUTHD_ESYS;
-		}
-	}
-}
-
-static int
-conn_send(struct fetch_conn *c, const void *data, size_t len)
-{
-	const unsigned char	*p = data;
-	ssize_t			 n;
-	int			 rv;
-
-	while (len > 0) {
-		if ((rv = conn_wait(c, POLLOUT, "sending the request")) != 0)
-			return rv;
-		if ((n = send(c->fd, p, len, MSG_NOSIGNAL)) < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				continue;
-			if (errno == EPIPE || errno == ECONNRESET)
-				fetch_fail(c->res, "connection reset by peer "
-				    "while sending the request");
-			else
-				fetch_fail(c->res, "send: %s", strerror(errno));
-			return AUTHD_EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Make buffered bytes available: 1, 0 at end of stream, or an error. */
-static int
-conn_fill(struct fetch_conn *c, const char *what)
-{
-	ssize_t	 n;
-	int	 rv;
-
-	if (c->pos < c->end)
-		return 1;
-	if (c->fd < 0) {
-		if (c->memleft == 0)
-			return 0;
-		c->end = c->memleft < sizeof(c->buf) ? c->memleft :
-		    sizeof(c->buf);
-		memcpy(c->buf, c->mem, c->end);
-		c->mem += c->end;
-		c->memleft -= c->end;
-		c->pos = 0;
-		return 1;
-	}
-	for (;;) {
-		if ((rv = conn_wait(c, POLLIN, what)) != 0)
-			return rv;
-		if ((n = recv(c->fd, c->buf, sizeof(c->buf), 0)) > 0) {
-			c->pos = 0;
-			c->end = (size_t)n;
-			return 1;
-		}
-		if (n == 0)
-			return 0;
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			continue;
-		if (errno == ECONNRESET)
-			fetch_fail(c->res, "connection reset by peer %s", what);
-		else
-			fetch_fail(c->res, "recv: %s", strerror(errno));
-		return AUTHD_EIO;
-	}
-}
-
-/*
- * One line, LF or CRLF stripped, into line (cap bytes with the NUL).
- * Header lines count against hdr_left; chunk-size lines do not (the body
- * cap bounds those).
- */
-static int
-conn_line(struct fetch_conn *c, char *line, size_t cap, int header,
-    const char *what)
-{
-	size_t	 len = 0;
-	int	 rv;
-
-	for (;;) {
-		if ((rv = conn_fill(c, what)) < 0)
-			return rv;
-		if (rv == 0) {
-			fetch_fail(c->res, "connection closed %s", what);
-			return AUTHD_EIO;
-		}
-		if (header) {
-			if (c->hdr_left == 0) {
-				fetch_fail(c->res, "response headers larger "
-				    "than %d bytes", FETCH_HEADERS_MAX);
-				return AUTHD_ERANGE;
-			}
-			c->hdr_left--;
-		}
-		if (c->buf[c->pos] == '\n') {
-			c->pos++;
-			break;
-		}
-		if (c->buf[c->pos] == '\0') {
-			/* C strings from here on: a NUL would cut the line. */
-			fetch_fail(c->res, "NUL byte in a line %s", what);
-			return AUTHD_EIO;
-		}
-		if (len + 1 >= cap) {
-			fetch_fail(c->res, "line longer than %zu bytes %s",
-			    cap - 1, what);
-			return AUTHD_ERANGE;
-		}
-		line[len++] = (char)c->buf[c->pos++];
-	}
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	line[len] = '\0';
-	return 0;
-}
-
-/* "HTTP/1.x NNN reason"; 0 or -1. */
-static int
-parse_status(const char *line, struct fetch_head *hd)
-{
-	const char	*s = line;
-
-	if (strncmp(s, "HTTP/1.", 7) != 0 || !fetch_is_digit(s[7]) ||
-	    s[8] != ' ')
-		return -1;
-	s += 9;
-	if (!fetch_is_digit(s[0]) || !fetch_is_digit(s[1]) ||
-	    !fetch_is_digit(s[2]) || (s[3] != ' ' && s[3] != '\0'))
-		return -1;
-	hd->status = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
-	if (hd->status < 100 || hd->status > 599)
-		return -1;
-	s += 3;
-	while (*s == ' ')
-		s++;
-	fetch_show(hd->reason, sizeof(hd->reason), s, strlen(s));
-	return 0;
-}
-
-static int
-is_tchar(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    fetch_is_digit(ch) || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch)
-	    != NULL);
-}
-
-/* A validator is kept only whole and printable: it goes back in a header. */
 static void
-keep_validator(char *dst, const char *value)
+fetch_global(void)
 {
-	size_t	 len = strlen(value);
-
-	if (len >= FETCH_VALIDATOR_MAX || !fetch_printable(value, len))
-		dst[0] = '\0';
-	else
-		memcpy(dst, value, len + 1);
+	fetch_global_rv = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ?
+	    0 : AUTHD_ESYS;
 }
 
-static int
-parse_length(struct fetch_conn *c, struct fetch_head *hd, const char *value)
+/*
+ * Header lines, one call each (the status line of every response too,
+ * interim and redirect ones included): bounded in count and bytes, and
+ * the validators of the last response kept.
+ */
+static size_t
+fetch_on_header(char *data, size_t size, size_t n, void *arg)
 {
-	unsigned long long	 v = 0;
-	const char		*s;
+	struct fetch_xfer	*x = arg;
+	char			*dst = NULL;
+	size_t			 len = n, vlen, i;
+	const char		*v;
 
-	for (s = value; fetch_is_digit(*s); s++) {
-		if (v > (ULLONG_MAX - 9) / 10)
-			break;
-		v = v * 10 + (unsigned long long)(*s - '0');
+	(void)size;			/* always 1 */
+	if (++x->hdr_lines > FETCH_HEADERS_COUNT) {
+		fetch_fail(&x->res, "more than %d header lines",
+		    FETCH_HEADERS_COUNT);
+		x->fail_rv = AUTHD_ERANGE;
+		return 0;
 	}
-	if (s == value || *s != '\0' || (hd->has_length && hd->length != v)) {
-		fetch_fail(c->res, "invalid Content-Length in response");
-		return AUTHD_EIO;
+	if (n >= FETCH_LINE_MAX) {
+		fetch_fail(&x->res, "header line longer than %d bytes",
+		    FETCH_LINE_MAX - 1);
+		x->fail_rv = AUTHD_ERANGE;
+		return 0;
 	}
-	hd->has_length = 1;
-	hd->length = v;
-	return 0;
+	if ((x->hdr_bytes += n) > FETCH_HEADERS_MAX) {
+		fetch_fail(&x->res, "response headers larger than %d bytes",
+		    FETCH_HEADERS_MAX);
+		x->fail_rv = AUTHD_ERANGE;
+		return 0;
+	}
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		/* A new response: what the last one said no longer counts. */
+		x->res.etag[0] = x->res.last_modified[0] = '\0';
+		x->reason[0] = x->clen[0] = x->location[0] = '\0';
+		for (i = 0; i < len && data[i] != ' '; i++)
+			;
+		for (i++; i < len && data[i] != ' '; i++)
+			;
+		if (i < len)
+			fetch_show(x->reason, sizeof(x->reason), data + i + 1,
+			    len - i - 1);
+		return n;
+	}
+	if (len > 9 && strncasecmp(data, "Location:", 9) == 0) {
+		for (v = data + 9; v < data + len && (*v == ' ' || *v == '\t');
+		    v++)
+			;
+		fetch_show(x->location, sizeof(x->location), v,
+		    (size_t)(data + len - v));
+		return n;
+	}
+	if (len > 15 && strncasecmp(data, "Content-Length:", 15) == 0) {
+		for (v = data + 15; v < data + len && (*v == ' ' || *v == '\t');
+		    v++)
+			;
+		fetch_show(x->clen, sizeof(x->clen), v,
+		    (size_t)(data + len - v));
+		return n;
+	}
+	if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+		dst = x->res.etag;
+		v = data + 5;
+	} else if (len > 14 && strncasecmp(data, "Last-Modified:", 14) == 0) {
+		dst = x->res.last_modified;
+		v = data + 14;
+	} else
+		return n;
+	vlen = len - (size_t)(v - data);
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	/* A cut or odd validator is worse than none. */
+	dst[0] = '\0';
+	if (vlen == 0 || vlen >= FETCH_VALIDATOR_MAX)
+		return n;
+	for (i = 0; i < vlen; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f)
+			return n;
+	memcpy(dst, v, vlen);
+	dst[vlen] = '\0';
+	return n;
 }
 
-/* One "name: value" line; the headers the client acts on are recorded. */
-static int
-parse_header(struct fetch_conn *c, struct fetch_head *hd, char *line)
+/* Body bytes: kept for a 2xx answer only, never past max_size. */
+static size_t
+fetch_on_body(char *data, size_t size, size_t n, void *arg)
 {
-	char	 show[48];
-	char	*colon, *value, *e;
-
-	for (colon = line; is_tchar((unsigned char)*colon); colon++)
-		;
-	if (colon == line || *colon != ':') {
-		/* line is whole: shown as it came, up to its NUL */
-		fetch_show(show, sizeof(show), line, strlen(line));
-		goto bad;
-	}
-	*colon = '\0';
-	value = colon + 1;
-	while (*value == ' ' || *value == '\t')
-		value++;
-	for (e = value; *e != '\0'; e++)
-		if (((unsigned char)*e < 0x20 && *e != '\t') ||
-		    (unsigned char)*e == 0x7f) {
-			*colon = ':';	/* the line is shown whole */
-			fetch_show(show, sizeof(show), line, strlen(line));
-			goto bad;
-		}
-	while (e > value && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = '\0';
-
-	if (strcasecmp(line, "Content-Length") == 0)
-		return parse_length(c, hd, value);
-	if (strcasecmp(line, "Transfer-Encoding") == 0) {
-		if (strcasecmp(value, "chunked") != 0) {
-			fetch_show(show, sizeof(show), value, strlen(value));
-			fetch_fail(c->res, "unsupported Transfer-Encoding "
-			    "\"%s\"", show);
-			return AUTHD_EIO;
-		}
-		hd->chunked = 1;
-	} else if (strcasecmp(line, "ETag") == 0)
-		keep_validator(hd->etag, value);
-	else if (strcasecmp(line, "Last-Modified") == 0)
-		keep_validator(hd->last_modified, value);
-	else if (strcasecmp(line, "Location") == 0)
-		fetch_show(hd->location, sizeof(hd->location), value,
-		    strlen(value));
-	return 0;
-bad:
-	fetch_fail(c->res, "malformed header line \"%s\"", show);
-	return AUTHD_EIO;
-}
-
-/* Header lines up to the empty one; count limits headers or trailers. */
-static int
-read_fields(struct fetch_conn *c, struct fetch_head *hd, char *line,
-    const char *what)
-{
-	int	 count, rv;
-
-	for (count = 0;; count++) {
-		if ((rv = conn_line(c, line, FETCH_LINE_MAX, 1, what)) != 0)
-			return rv;
-		if (line[0] == '\0')
-			return 0;
-		if (count == FETCH_HEADERS_COUNT) {
-			fetch_fail(c->res, "more than %d header lines in "
-			    "response", FETCH_HEADERS_COUNT);
-			return AUTHD_ERANGE;
-		}
-		if (hd == NULL)
-			continue;	/* trailers: counted, not used */
-		if ((rv = parse_header(c, hd, line)) != 0)
-			return rv;
-	}
-}
-
-/* Status line and headers of the final answer, 1xx answers skipped. */
-static int
-read_head(struct fetch_conn *c, struct fetch_head *hd, char *line)
-{
-	char	 show[48];
-	int	 rv;
-
-	for (;;) {
-		memset(hd, 0, sizeof(*hd));
-		rv = conn_line(c, line, FETCH_LINE_MAX, 1,
-		    "waiting for the status line");
-		if (rv != 0)
-			return rv;
-		if (parse_status(line, hd) != 0) {
-			fetch_show(show, sizeof(show), line, strlen(line));
-			fetch_fail(c->res, "malformed status line \"%s\"",
-			    show);
-			return AUTHD_EIO;
-		}
-		if ((rv = read_fields(c, hd, line, "reading headers")) != 0)
-			return rv;
-		if (hd->status == 101) {
-			fetch_fail(c->res, "unexpected HTTP 101");
-			return AUTHD_EIO;
-		}
-		if (hd->status >= 200)
-			return 0;
-	}
-}
-
-/* Room for n more bytes of body, within max_size; the NUL is extra. */
-static int
-body_reserve(struct fetch_conn *c, size_t *cap, size_t n, size_t max)
-{
-	struct fetch_result	*res = c->res;
+	struct fetch_xfer	*x = arg;
 	unsigned char		*nb;
 	size_t			 want;
+	long			 status = 0;
 
-	if (n > max - res->len) {
-		fetch_fail(res, "response larger than %zu bytes", max);
-		return AUTHD_ERANGE;
-	}
-	if (res->len + n + 1 <= *cap)
+	(void)size;			/* always 1 */
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status > 299 || status == 206)
+		return n;		/* said by the status; not kept */
+	if (n > x->max_size - x->res.len) {
+		fetch_fail(&x->res, "response larger than %zu bytes",
+		    x->max_size);
+		x->fail_rv = AUTHD_ERANGE;
 		return 0;
-	want = *cap < 4096 ? 4096 : *cap;
-	while (want < res->len + n + 1)
-		want = want > SIZE_MAX / 2 ? SIZE_MAX : want * 2;
-	if (want > max + 1)
-		want = max + 1;
-	if ((nb = realloc(res->body, want)) == NULL) {
-		fetch_fail(res, "out of memory for a %zu byte body", want);
-		return AUTHD_ENOMEM;
 	}
-	res->body = nb;
-	*cap = want;
-	return 0;
-}
-
-/* Up to n body bytes from the connection (all n unless to_close). */
-static int
-body_read(struct fetch_conn *c, size_t *cap, unsigned long long n,
-    size_t max, int to_close)
-{
-	struct fetch_result	*res = c->res;
-	size_t			 take;
-	int			 rv;
-
-	while (to_close || n > 0) {
-		if ((rv = conn_fill(c, "reading the body")) < 0)
-			return rv;
-		if (rv == 0) {
-			if (to_close)
-				return 0;
-			fetch_fail(res, "connection closed %llu bytes before "
-			    "the end of the body", n);
-			return AUTHD_EIO;
-		}
-		take = c->end - c->pos;
-		if (!to_close && n < take)
-			take = (size_t)n;
-		if ((rv = body_reserve(c, cap, take, max)) != 0)
-			return rv;
-		memcpy(res->body + res->len, c->buf + c->pos, take);
-		res->len += take;
-		c->pos += take;
-		n -= take;
-	}
-	return 0;
-}
-
-static int
-parse_chunk_size(const char *line, unsigned long long *size)
-{
-	unsigned long long	 v = 0;
-	const char		*s;
-	int			 d;
-
-	for (s = line; (d = fetch_hexval((unsigned char)*s)) >= 0; s++) {
-		if (s - line == FETCH_CHUNK_DIGITS)
-			return -1;
-		v = v << 4 | (unsigned long long)d;
-	}
-	if (s == line)
-		return -1;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (*s != '\0' && *s != ';')
-		return -1;
-	*size = v;
-	return 0;
-}
-
-/* The CRLF (or bare LF) that ends chunk data. */
-static int
-chunk_end(struct fetch_conn *c)
-{
-	unsigned char	 ch;
-	int		 i, rv;
-
-	for (i = 0; i < 2; i++) {
-		if ((rv = conn_fill(c, "after a chunk")) < 0)
-			return rv;
-		if (rv == 0)
-			break;
-		ch = c->buf[c->pos++];
-		if (ch == '\n')
+	if (x->res.len + n + 1 > x->cap) {
+		want = x->cap == 0 ? FETCH_BODY_FIRST : x->cap;
+		while (want < x->res.len + n + 1)
+			want *= 2;
+		if (want > x->max_size + 1)
+			want = x->max_size + 1;
+		if ((nb = realloc(x->res.body, want)) == NULL) {
+			x->fail_rv = AUTHD_ENOMEM;
 			return 0;
-		if (ch != '\r')
-			break;
+		}
+		x->res.body = nb;
+		x->cap = want;
 	}
-	fetch_fail(c->res, "bad chunk: no CRLF after the chunk data");
-	return AUTHD_EIO;
+	memcpy(x->res.body + x->res.len, data, n);
+	x->res.len += n;
+	return n;
 }
 
+/* Shutdown reaches a transfer here within about a second. */
 static int
-body_chunked(struct fetch_conn *c, size_t *cap, size_t max, char *line)
+fetch_on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
 {
-	unsigned long long	 size;
-	char			 show[48];
-	int			 rv;
+	struct fetch_xfer	*x = arg;
 
-	for (;;) {
-		rv = conn_line(c, line, FETCH_LINE_MAX, 0,
-		    "reading a chunk size");
-		if (rv != 0)
-			return rv;
-		if (parse_chunk_size(line, &size) != 0) {
-			fetch_show(show, sizeof(show), line, strlen(line));
-			fetch_fail(c->res, "bad chunk size \"%s\"", show);
-			return AUTHD_EIO;
-		}
-		if (size == 0)
-			break;
-		if (size > max - c->res->len) {
-			fetch_fail(c->res, "response larger than %zu bytes",
-			    max);
-			return AUTHD_ERANGE;
-		}
-		if ((rv = body_read(c, cap, size, max, 0)) != 0)
-			return rv;
-		if ((rv = chunk_end(c)) != 0)
-			return rv;
-	}
-	return read_fields(c, NULL, line, "reading trailers");
-}
-
-/* Read and judge the answer: the status decides whether a body follows. */
-static int
-read_response(struct fetch_conn *c, size_t max_size)
-{
-	struct fetch_result	*res = c->res;
-	struct fetch_head	 hd;
-	size_t			 cap = 0;
-	char			*line = NULL;
-	int			 rv;
-
-	if ((line = malloc(FETCH_LINE_MAX)) == NULL) {
-		rv = AUTHD_ENOMEM;
-		goto end;
-	}
-	if ((rv = read_head(c, &hd, line)) != 0)
-		goto end;
-	res->status = hd.status;
-	if (hd.status == 304) {
-		res->not_modified = 1;
-		goto validators;
-	}
-	if (hd.status >= 300 && hd.status < 400 && hd.location[0] != '\0') {
-		fetch_fail(res, "HTTP %d: redirect to %s not followed",
-		    hd.status, hd.location);
-		rv = AUTHD_EIO;
-		goto end;
-	}
-	if (hd.status >= 300 || hd.status == 206) {	/* 206: never asked */
-		fetch_fail(res, "HTTP %d %s", hd.status, hd.reason);
-		rv = AUTHD_EIO;
-		goto end;
-	}
-
-	if (hd.status == 204 || hd.status == 205)
-		rv = 0;
-	else if (hd.chunked)
-		rv = body_chunked(c, &cap, max_size, line);
-	else if (hd.has_length) {
-		if (hd.length > max_size) {
-			fetch_fail(res, "response larger than %zu bytes "
-			    "(Content-Length %llu)", max_size, hd.length);
-			rv = AUTHD_ERANGE;
-			goto end;
-		}
-		if ((rv = body_reserve(c, &cap, (size_t)hd.length,
-		    max_size)) == 0)
-			rv = body_read(c, &cap, hd.length, max_size, 0);
-	} else
-		rv = body_read(c, &cap, 0, max_size, 1);
-	if (rv != 0)
-		goto end;
-	if ((rv = body_reserve(c, &cap, 0, max_size)) != 0)
-		goto end;
-	res->body[res->len] = '\0';
-validators:
-	memcpy(res->etag, hd.etag, sizeof(res->etag));
-	memcpy(res->last_modified, hd.last_modified,
-	    sizeof(res->last_modified));
-end:
-	free(line);
-	return rv;
-}
-
-/* Format into buf at *off; AUTHD_ERANGE when it does not fit. */
-static int	 req_add(char *, size_t, size_t *, const char *, ...)
-		    __attribute__((format(printf, 4, 5)));
-
-static int
-req_add(char *buf, size_t cap, size_t *off, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, cap - *off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= cap - *off)
-		return AUTHD_ERANGE;
-	*off += (size_t)n;
-	return 0;
+	(void)dt; (void)dn; (void)ut; (void)un;
+	if (!atomic_load_explicit(&fetch_aborting, memory_order_relaxed))
+		return 0;
+	fetch_fail(&x->res, "abandoned: shutting down");
+	x->fail_rv = AUTHD_EIO;
+	return 1;
 }
 
 /* Caller text that goes into a header line must not be able to add one. */
@@ -787,157 +378,256 @@ check_field(struct fetch_result *res, const char *name, const char *value,
 	return AUTHD_EINVAL;
 }
 
+/* "name: value", or "name:" (which removes a header libcurl would add) */
 static int
-build_request(const struct fetch_request *rq, const char *host,
-    const char *port, const char *path, char *buf, size_t cap, size_t *len)
+fetch_header(struct fetch_xfer *x, const char *name, const char *value)
 {
-	const char	*ct;
-	int		 v6 = strchr(host, ':') != NULL;
-	int		 rv;
+	char			 line[FETCH_VALIDATOR_MAX + 64];
+	struct curl_slist	*l;
 
-	*len = 0;
-	rv = req_add(buf, cap, len, "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\n"
-	    "Connection: close\r\nUser-Agent: authd/%s\r\nAccept: */*\r\n",
-	    rq->body != NULL ? "POST" : "GET", path, v6 ? "[" : "", host,
-	    v6 ? "]" : "", strcmp(port, "80") != 0 ? ":" : "",
-	    strcmp(port, "80") != 0 ? port : "", AUTHD_VERSION);
-	if (rv == 0 && rq->etag != NULL && rq->etag[0] != '\0')
-		rv = req_add(buf, cap, len, "If-None-Match: %s\r\n", rq->etag);
-	if (rv == 0 && rq->last_modified != NULL &&
-	    rq->last_modified[0] != '\0')
-		rv = req_add(buf, cap, len, "If-Modified-Since: %s\r\n",
-		    rq->last_modified);
-	if (rv == 0 && rq->body != NULL) {
-		ct = rq->content_type != NULL ? rq->content_type :
-		    "application/octet-stream";
-		rv = req_add(buf, cap, len, "Content-Type: %s\r\n"
-		    "Content-Length: %zu\r\n", ct, rq->body_len);
-	}
-	if (rv == 0)
-		rv = req_add(buf, cap, len, "\r\n");
-	return rv;
-}
-
-static int
-sock_open(int family, int proto)
-{
-	int	 fd;
-#ifdef SO_NOSIGPIPE
-	int	 one = 1;
-#endif
-
-#if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
-#else
-	if ((fd = socket(family, SOCK_STREAM, proto)) >= 0 &&
-	    (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)) {
-		close(fd);
-		fd = -1;
-	}
-#endif
-#ifdef SO_NOSIGPIPE
-	if (fd >= 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one,
-		    sizeof(one));
-#endif
-	return fd;
-}
-
-/* Try each address until one connects or the connect deadline passes. */
-static int
-conn_open(struct fetch_conn *c, const char *host, const char *port,
-    long long start, int cto)
-{
-	struct addrinfo	 hints, *ai = NULL, *a;
-	char		 addr[NI_MAXHOST];
-	long long	 saved = c->deadline;
-	socklen_t	 sl;
-	int		 gai, fd = -1, soerr, rv = AUTHD_EIO;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if (strchr(host, ':') != NULL)
-		hints.ai_flags |= AI_NUMERICHOST;
-	if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0) {
-		fetch_fail(c->res, "cannot resolve host %s: %s", host,
-		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-		goto end;
-	}
-	if (cto <= 0 || cto > c->timeout_ms)
-		cto = c->timeout_ms;
-	c->deadline = start + cto;
-	for (a = ai; a != NULL; a = a->ai_next) {
-		if (getnameinfo(a->ai_addr, a->ai_addrlen, addr, sizeof(addr),
-		    NULL, 0, NI_NUMERICHOST) != 0)
-			snprintf(addr, sizeof(addr), "%s", host);
-		if ((c->fd = fd = sock_open(a->ai_family, a->ai_protocol)) < 0) {
-			c->res->error[0] = '\0';	/* the last address speaks */
-			fetch_fail(c->res, "socket for %s: %s", addr,
-			    strerror(errno));
-			continue;
-		}
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-			break;
-		if (errno != EINPROGRESS && errno != EINTR) {
-			soerr = errno;
-			goto next;
-		}
-		if ((rv = conn_wait(c, POLLOUT, "connecting")) != 0) {
-			if (rv == AUTHD_EIO) {	/* the deadline, not poll */
-				c->res->error[0] = '\0';
-				fetch_fail(c->res, "connect to %s port %s timed "
-				    "out after %d ms", addr, port, cto);
-			}
-			goto end;
-		}
-		rv = AUTHD_EIO;
-		sl = sizeof(soerr);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-			soerr = errno;
-		if (soerr == 0)
-			break;
-next:
-		c->res->error[0] = '\0';	/* the last address speaks */
-		fetch_fail(c->res, "connect to %s port %s: %s", addr, port,
-		    strerror(soerr));
-		close(fd);
-		c->fd = fd = -1;
-	}
-	if (a != NULL)
-		rv = 0;
-end:
-	if (rv != 0 && c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
-	c->deadline = saved;
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	return rv;
+	snprintf(line, sizeof(line), "%s:%s%s", name, value[0] != '\0' ?
+	    " " : "", value);
+	if ((l = curl_slist_append(x->headers, line)) == NULL)
+		return AUTHD_ENOMEM;
+	x->headers = l;
+	return 0;
 }
 
 static void
-conn_init(struct fetch_conn *c, struct fetch_result *res, long long start,
-    int timeout_ms)
+fetch_xfer_free(struct fetch_xfer *x)
 {
-	c->fd = -1;
-	c->mem = NULL;
-	c->memleft = 0;
-	c->res = res;
-	c->timeout_ms = timeout_ms;
-	c->deadline = start + timeout_ms;
-	c->hdr_left = FETCH_HEADERS_MAX;
-	c->pos = c->end = 0;
+	if (x == NULL)
+		return;
+	if (x->easy != NULL)
+		curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->headers);
+	free(x->res.body);
+	free(x);
 }
 
-/* What every fetch ends with: on failure, nothing of the answer is kept. */
-static int
-fetch_finish(struct fetch_result *res, int rv, long long start)
+#define FETCH_SET(x, opt, val) \
+	(curl_easy_setopt((x)->easy, (opt), (val)) == CURLE_OK)
+
+/*
+ * A transfer for rq, checked and set up, or NULL with *rv set and the
+ * reason in err (then nothing was allocated that the caller must free).
+ */
+static struct fetch_xfer *
+fetch_xfer_new(const struct fetch_request *rq, int *rv, char *err,
+    size_t errlen)
 {
-	if (rv != 0) {
+	struct fetch_xfer	*x;
+	char			 host[256], port[8], path[FETCH_URL_MAX + 2];
+	char			 show[FETCH_SHOW_MAX];
+	long			 cto;
+	int			 r;
+
+	*rv = AUTHD_ENOMEM;
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	x->start = fetch_now();
+	r = fetch_global_rv;
+	if (pthread_once(&fetch_once, fetch_global) != 0 ||
+	    (r = fetch_global_rv) != 0) {
+		fetch_fail(&x->res, "cannot initialise libcurl");
+		goto fail;
+	}
+	if (rq == NULL || rq->url == NULL) {
+		fetch_fail(&x->res, "no URL");
+		r = AUTHD_EINVAL;
+		goto fail;
+	}
+	if (fetch_parse_url(rq->url, host, sizeof(host), port, sizeof(port),
+	    path, sizeof(path)) != 0) {
+		fetch_show(show, sizeof(show), rq->url,
+		    strnlen(rq->url, FETCH_URL_MAX + 1));
+		fetch_fail(&x->res, "invalid URL \"%s\": http://host[:port]/path "
+		    "only", show);
+		r = AUTHD_EINVAL;
+		goto fail;
+	}
+	if (rq->timeout_ms <= 0 || rq->max_size > SIZE_MAX / 4 ||
+	    (rq->body == NULL && rq->body_len != 0)) {
+		fetch_fail(&x->res, "invalid request: timeout_ms %d, max_size "
+		    "%zu, body_len %zu", rq->timeout_ms, rq->max_size,
+		    rq->body_len);
+		r = AUTHD_EINVAL;
+		goto fail;
+	}
+	if ((r = check_field(&x->res, "ETag", rq->etag,
+	    FETCH_VALIDATOR_MAX - 1)) != 0 ||
+	    (r = check_field(&x->res, "Last-Modified", rq->last_modified,
+	    FETCH_VALIDATOR_MAX - 1)) != 0 ||
+	    (r = check_field(&x->res, "Content-Type", rq->content_type,
+	    FETCH_CTYPE_MAX)) != 0 ||
+	    (r = check_field(&x->res, "proxy", rq->proxy,
+	    FETCH_URL_MAX)) != 0)
+		goto fail;
+	r = AUTHD_ENOMEM;
+	if ((x->easy = curl_easy_init()) == NULL)
+		goto fail;
+	x->max_size = rq->max_size;
+	x->timeout_ms = rq->timeout_ms;
+	x->deadline = x->start + rq->timeout_ms;
+	cto = rq->connect_timeout_ms > 0 &&
+	    rq->connect_timeout_ms < rq->timeout_ms ?
+	    rq->connect_timeout_ms : rq->timeout_ms;
+	if ((rq->etag != NULL && rq->etag[0] != '\0' &&
+	    fetch_header(x, "If-None-Match", rq->etag) != 0) ||
+	    (rq->last_modified != NULL && rq->last_modified[0] != '\0' &&
+	    fetch_header(x, "If-Modified-Since", rq->last_modified) != 0) ||
+	    (rq->body != NULL && fetch_header(x, "Content-Type",
+	    rq->content_type != NULL ? rq->content_type :
+	    "application/octet-stream") != 0) ||
+	    /* no "Expect: 100-continue" wait on a POST */
+	    (rq->body != NULL && fetch_header(x, "Expect", "") != 0))
+		goto fail;
+	r = AUTHD_EINVAL;
+	if (!FETCH_SET(x, CURLOPT_URL, rq->url) ||
+	    !FETCH_SET(x, CURLOPT_PROTOCOLS_STR, "http") ||
+	    !FETCH_SET(x, CURLOPT_REDIR_PROTOCOLS_STR, "http") ||
+	    !FETCH_SET(x, CURLOPT_FOLLOWLOCATION, 1L) ||
+	    !FETCH_SET(x, CURLOPT_MAXREDIRS, (long)FETCH_REDIRECTS_MAX) ||
+	    !FETCH_SET(x, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) ||
+	    !FETCH_SET(x, CURLOPT_NOSIGNAL, 1L) ||
+	    /* a lookup past its deadline is left to itself, not joined */
+	    !FETCH_SET(x, CURLOPT_QUICK_EXIT, 1L) ||
+	    !FETCH_SET(x, CURLOPT_TIMEOUT_MS, (long)rq->timeout_ms) ||
+	    !FETCH_SET(x, CURLOPT_CONNECTTIMEOUT_MS, cto) ||
+	    !FETCH_SET(x, CURLOPT_USERAGENT, "authd/" AUTHD_VERSION) ||
+	    !FETCH_SET(x, CURLOPT_HTTPHEADER, x->headers) ||
+	    !FETCH_SET(x, CURLOPT_ERRORBUFFER, x->errbuf) ||
+	    !FETCH_SET(x, CURLOPT_HEADERFUNCTION, fetch_on_header) ||
+	    !FETCH_SET(x, CURLOPT_HEADERDATA, x) ||
+	    !FETCH_SET(x, CURLOPT_WRITEFUNCTION, fetch_on_body) ||
+	    !FETCH_SET(x, CURLOPT_WRITEDATA, x) ||
+	    !FETCH_SET(x, CURLOPT_XFERINFOFUNCTION, fetch_on_progress) ||
+	    !FETCH_SET(x, CURLOPT_XFERINFODATA, x) ||
+	    !FETCH_SET(x, CURLOPT_NOPROGRESS, 0L) ||
+	    !FETCH_SET(x, CURLOPT_PRIVATE, x) ||
+	    (rq->max_size > 0 && !FETCH_SET(x, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)rq->max_size)) ||
+	    (rq->proxy != NULL && !FETCH_SET(x, CURLOPT_PROXY, rq->proxy))) {
+		fetch_fail(&x->res, "cannot set up the transfer");
+		goto fail;
+	}
+	if (rq->body != NULL &&
+	    (!FETCH_SET(x, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)rq->body_len) ||
+	    !FETCH_SET(x, CURLOPT_COPYPOSTFIELDS, rq->body_len > 0 ?
+	    (const char *)rq->body : ""))) {
+		fetch_fail(&x->res, "cannot set up the request body");
+		r = AUTHD_ENOMEM;
+		goto fail;
+	}
+	*rv = 0;
+	return x;
+fail:
+	snprintf(err, errlen, "%s", x->res.error[0] != '\0' ? x->res.error :
+	    err_str(r));
+	fetch_xfer_free(x);
+	*rv = r;
+	return NULL;
+}
+
+/*
+ * What a transfer came to: libcurl's code, the status, the body.  Fills
+ * x->res and returns 0 or an authd_err; on failure nothing of the answer
+ * is kept.
+ */
+static int
+fetch_xfer_end(struct fetch_xfer *x, CURLcode cc)
+{
+	struct fetch_result	*res = &x->res;
+	char			 show[FETCH_SHOW_MAX];
+	char			*where = NULL;
+	long			 status = 0, oserr = 0;
+	int			 rv = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	res->status = (int)status;
+	if (x->fail_rv != 0 && (cc == CURLE_WRITE_ERROR ||
+	    cc == CURLE_ABORTED_BY_CALLBACK || cc == CURLE_RECV_ERROR ||
+	    cc == CURLE_OUT_OF_MEMORY)) {
+		rv = x->fail_rv;
+		if (rv == AUTHD_ENOMEM)
+			fetch_fail(res, "out of memory for the response");
+	} else if (cc != CURLE_OK) {
+		const char	*why = x->errbuf[0] != '\0' ? x->errbuf :
+		    curl_easy_strerror(cc);
+
+		rv = AUTHD_EIO;
+		switch (cc) {
+		case CURLE_OPERATION_TIMEDOUT:
+			fetch_fail(res, "timeout: %s", why);
+			break;
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+			fetch_fail(res, "cannot resolve: %s", why);
+			break;
+		case CURLE_FILESIZE_EXCEEDED:
+			rv = AUTHD_ERANGE;
+			if (x->clen[0] != '\0')
+				fetch_fail(res, "response larger than %zu bytes "
+				    "(Content-Length %s)", x->max_size, x->clen);
+			else
+				fetch_fail(res, "response larger than %zu bytes "
+				    "(by its Content-Length)", x->max_size);
+			break;
+		case CURLE_TOO_MANY_REDIRECTS:
+			fetch_fail(res, "more than %d redirects",
+			    FETCH_REDIRECTS_MAX);
+			break;
+		case CURLE_UNSUPPORTED_PROTOCOL:
+			if (status >= 300 && status <= 399 &&
+			    x->location[0] != '\0')
+				fetch_fail(res, "redirect to %s refused: "
+				    "http:// only", x->location);
+			else
+				fetch_fail(res, "%s", why);
+			break;
+		case CURLE_COULDNT_CONNECT:
+			if (curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO,
+			    &oserr) == CURLE_OK && oserr != 0)
+				fetch_fail(res, "%s (%s)", why,
+				    strerror((int)oserr));
+			else
+				fetch_fail(res, "%s", why);
+			break;
+		case CURLE_OUT_OF_MEMORY:
+			rv = AUTHD_ENOMEM;
+			/* FALLTHROUGH */
+		default:
+			fetch_fail(res, "%s", why);
+		}
+	} else if (status == 304) {
+		res->not_modified = 1;
+		free(res->body);
+		res->body = NULL;
+		res->len = 0;
+	} else if (status >= 200 && status <= 299 && status != 206) {
+		if (res->body == NULL &&
+		    (res->body = malloc(1)) == NULL) {
+			rv = AUTHD_ENOMEM;
+			fetch_fail(res, "out of memory for the response");
+		}
+	} else {
+		rv = AUTHD_EIO;
+		if (status >= 300 && status <= 399 &&
+		    curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL,
+		    &where) == CURLE_OK && where != NULL) {
+			fetch_show(show, sizeof(show), where, strlen(where));
+			fetch_fail(res, "HTTP %ld redirect to %s not followed",
+			    status, show);
+		} else
+			fetch_fail(res, "HTTP %ld%s%s", status,
+			    x->reason[0] != '\0' ? " " : "", x->reason);
+	}
+	if (rv == 0)
+		res->body != NULL ? (void)(res->body[res->len] = '\0') : (void)0;
+	else {
 		fetch_fail(res, "%s", err_str(rv));
 		free(res->body);
 		res->body = NULL;
@@ -946,105 +636,166 @@ fetch_finish(struct fetch_result *res, int rv, long long start)
 		res->etag[0] = res->last_modified[0] = '\0';
 	}
 	res->ok = rv == 0;
-	res->elapsed_ms = (long)(fetch_now() - start);
+	res->elapsed_ms = (long)(fetch_now() - x->start);
+	return rv;
+}
+
+/* Hand the answer over; res's body moves to the caller. */
+static int
+fetch_xfer_take(struct fetch_xfer *x, int rv, struct fetch_result *res)
+{
+	*res = x->res;
+	x->res.body = NULL;
+	fetch_xfer_free(x);
 	return rv;
 }
 
 int
 fetch_http(const struct fetch_request *rq, struct fetch_result *res)
 {
-	char			 host[256], port[8], path[FETCH_URL_MAX + 2];
-	char			 req[FETCH_REQ_MAX], show[FETCH_SHOW_MAX];
-	struct fetch_conn	*c = NULL;
+	struct fetch_xfer	*x;
+	char			 err[sizeof(res->error)];
 	long long		 start = fetch_now();
-	size_t			 reqlen;
 	int			 rv;
 
 	if (res == NULL)
 		return AUTHD_EINVAL;
 	memset(res, 0, sizeof(*res));
-	if (rq == NULL || rq->url == NULL) {
-		fetch_fail(res, "no URL");
-		rv = AUTHD_EINVAL;
-		goto end;
+	if ((x = fetch_xfer_new(rq, &rv, err, sizeof(err))) == NULL) {
+		snprintf(res->error, sizeof(res->error), "%s", err);
+		res->elapsed_ms = (long)(fetch_now() - start);
+		return rv;
 	}
-	if (fetch_parse_url(rq->url, host, sizeof(host), port, sizeof(port),
-	    path, sizeof(path)) != 0) {
-		fetch_show(show, sizeof(show), rq->url,
-		    strnlen(rq->url, FETCH_URL_MAX + 1));
-		fetch_fail(res, "invalid URL \"%s\": http://host[:port]/path "
-		    "only", show);
-		rv = AUTHD_EINVAL;
-		goto end;
-	}
-	/* max_size bound: body_reserve's arithmetic then cannot overflow */
-	if (rq->timeout_ms <= 0 || rq->max_size > SIZE_MAX / 4 ||
-	    (rq->body == NULL && rq->body_len != 0)) {
-		fetch_fail(res, "invalid request: timeout_ms %d, max_size %zu, "
-		    "body_len %zu", rq->timeout_ms, rq->max_size, rq->body_len);
-		rv = AUTHD_EINVAL;
-		goto end;
-	}
-	if ((rv = check_field(res, "ETag", rq->etag,
-	    FETCH_VALIDATOR_MAX - 1)) != 0 ||
-	    (rv = check_field(res, "Last-Modified", rq->last_modified,
-	    FETCH_VALIDATOR_MAX - 1)) != 0 ||
-	    (rv = check_field(res, "Content-Type", rq->content_type,
-	    FETCH_CTYPE_MAX)) != 0)
-		goto end;
-	if ((rv = build_request(rq, host, port, path, req, sizeof(req),
-	    &reqlen)) != 0) {
-		fetch_fail(res, "request header too long");
-		goto end;
-	}
+	rv = fetch_xfer_end(x, curl_easy_perform(x->easy));
+	return fetch_xfer_take(x, rv, res);
+}
 
-	if ((c = malloc(sizeof(*c))) == NULL) {
-		rv = AUTHD_ENOMEM;
-		goto end;
+/*
+ * A loopback listener for the in-memory answer; its port in *port.  It
+ * lingers 0 on what it accepts, so that a million fuzz runs leave no
+ * TIME_WAIT behind.
+ */
+static int
+fetch_mem_listener(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	int			 l;
+
+	if ((l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(l, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)&sin, &sl) != 0) {
+		close(l);
+		return -1;
 	}
-	conn_init(c, res, start, rq->timeout_ms);
-	if ((rv = conn_open(c, host, port, start, rq->connect_timeout_ms)) != 0)
-		goto end;
-	if ((rv = conn_send(c, req, reqlen)) != 0)
-		goto end;
-	if (rq->body != NULL && (rv = conn_send(c, rq->body,
-	    rq->body_len)) != 0)
-		goto end;
-	rv = read_response(c, rq->max_size);
-end:
-	if (c != NULL && c->fd >= 0)
-		close(c->fd);
-	free(c);
-	return fetch_finish(res, rv, start);
+	*port = ntohs(sin.sin_port);
+	return l;
+}
+
+/*
+ * The server's side: accept, then the answer as the socket takes it, then
+ * end of stream.  *fd is -1 until accepted; *off counts what was sent.
+ */
+static void
+fetch_mem_serve(int l, int *fd, const unsigned char *data, size_t len,
+    size_t *off)
+{
+	struct linger	 lg = { 1, 0 };
+	ssize_t		 n;
+	int		 sz = (int)len + 65536;
+
+	if (*fd < 0) {
+		if ((*fd = accept4(l, NULL, NULL, SOCK_CLOEXEC |
+		    SOCK_NONBLOCK)) < 0)
+			return;
+		(void)setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (setsockopt(*fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz,
+		    sizeof(sz)) != 0)
+			(void)setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &sz,
+			    sizeof(sz));
+	} else if (*off >= len)
+		return;
+	while (*off < len && (n = send(*fd, data + *off, len - *off,
+	    MSG_NOSIGNAL)) > 0)
+		*off += (size_t)n;
+	if (*off >= len)
+		shutdown(*fd, SHUT_WR);
 }
 
 int
 fetch_parse_response(const unsigned char *data, size_t len, size_t max_size,
     struct fetch_result *res)
 {
-	struct fetch_conn	*c = NULL;
-	long long		 start = fetch_now();
-	int			 rv;
+	struct fetch_request	 rq;
+	struct fetch_xfer	*x;
+	CURLM			*m = NULL;
+	struct CURLMsg		*msg;
+	char			 url[64], err[sizeof(res->error)];
+	size_t			 off = 0;
+	int			 l, port, fd = -1, still = 1, left, rv;
+	CURLcode		 cc = CURLE_OK;
 
 	if (res == NULL)
 		return AUTHD_EINVAL;
 	memset(res, 0, sizeof(*res));
-	if ((data == NULL && len != 0) || max_size > SIZE_MAX / 4) {
-		fetch_fail(res, "invalid request: max_size %zu", max_size);
-		rv = AUTHD_EINVAL;
+	if ((data == NULL && len != 0) || max_size > SIZE_MAX / 4 ||
+	    len > INT_MAX / 2) {
+		fetch_fail(res, "invalid request: max_size %zu, len %zu",
+		    max_size, len);
+		return AUTHD_EINVAL;
+	}
+	if ((l = fetch_mem_listener(&port)) < 0) {
+		fetch_fail(res, "loopback listener: %s", strerror(errno));
+		return AUTHD_ESYS;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	memset(&rq, 0, sizeof(rq));
+	rq.url = url;
+	rq.proxy = "";
+	rq.timeout_ms = 10000;
+	rq.max_size = max_size;
+	if ((x = fetch_xfer_new(&rq, &rv, err, sizeof(err))) == NULL) {
+		close(l);
+		snprintf(res->error, sizeof(res->error), "%s", err);
+		return rv;
+	}
+	rv = AUTHD_ENOMEM;
+	if (!FETCH_SET(x, CURLOPT_FORBID_REUSE, 1L) ||
+	    !FETCH_SET(x, CURLOPT_FOLLOWLOCATION, 0L) ||
+	    (m = curl_multi_init()) == NULL ||
+	    curl_multi_add_handle(m, x->easy) != CURLM_OK) {
+		fetch_fail(&x->res, "cannot set up the transfer");
 		goto end;
 	}
-	if ((c = malloc(sizeof(*c))) == NULL) {
-		rv = AUTHD_ENOMEM;
-		goto end;
+	/* libcurl connects; the answer is served once it has. */
+	while (still) {
+		curl_multi_perform(m, &still);
+		fetch_mem_serve(l, &fd, data, len, &off);
+		while ((msg = curl_multi_info_read(m, &left)) != NULL)
+			if (msg->msg == CURLMSG_DONE) {
+				cc = msg->data.result;
+				still = 0;
+			}
+		if (still)
+			curl_multi_poll(m, NULL, 0, off < len ? 1 : 100, NULL);
 	}
-	conn_init(c, res, start, INT_MAX);
-	c->mem = data;
-	c->memleft = len;
-	rv = read_response(c, max_size);
+	curl_multi_remove_handle(m, x->easy);
+	rv = fetch_xfer_end(x, cc);
 end:
-	free(c);
-	return fetch_finish(res, rv, start);
+	if (m != NULL)
+		curl_multi_cleanup(m);
+	if (fd >= 0)
+		close(fd);
+	close(l);
+	if (rv != 0)
+		fetch_fail(&x->res, "%s", err_str(rv));
+	return fetch_xfer_take(x, rv, res);
 }
 
 void
@@ -1057,7 +808,13 @@ fetch_result_cleanup(struct fetch_result *res)
 	res->len = 0;
 }
 
-/* The pool: a mutex, one condition and a ring of waiting jobs. */
+/*
+ * The pool: worker threads taking jobs from a ring (fetch_submit) and
+ * finished transfers from a list (never refused: a completion always
+ * runs), and one transfer thread driving the multi handle.  pending is
+ * what fetch_start queued for the transfer thread; only that thread
+ * touches the multi handle and the running list.
+ */
 struct fetch_slot {
 	fetch_job_fn	 run;
 	void		*job;
@@ -1068,21 +825,176 @@ struct fetch_pool {
 	pthread_cond_t		 cond;
 	struct fetch_slot	*ring;
 	size_t			 cap, head, count;
+	struct fetch_xfer	*done_head, *done_tail;	/* completions */
+	struct fetch_xfer	*pending;		/* for the multi */
 	int			 stopping;
-	unsigned int		 nthreads;	/* started */
+	int			 xfer_exited;
+	int			 have_xfer_thread;
+	unsigned int		 nthreads;	/* workers started */
 	pthread_t		*threads;
+	pthread_t		 xfer_thread;
+	CURLM			*multi;
+	struct fetch_pool	*all_next;	/* fetch_pools */
 };
+
+static pthread_mutex_t	 fetch_pools_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fetch_pool *fetch_pools;
+
+static void
+fetch_pools_wake(void)
+{
+	struct fetch_pool	*p;
+
+	pthread_mutex_lock(&fetch_pools_lock);
+	for (p = fetch_pools; p != NULL; p = p->all_next)
+		curl_multi_wakeup(p->multi);
+	pthread_mutex_unlock(&fetch_pools_lock);
+}
+
+/* Transfer thread: a finished transfer goes to the workers. */
+static void
+fetch_deliver(struct fetch_pool *pool, struct fetch_xfer *x)
+{
+	x->next = NULL;
+	pthread_mutex_lock(&pool->lock);
+	if (pool->done_tail != NULL)
+		pool->done_tail->next = x;
+	else
+		pool->done_head = x;
+	pool->done_tail = x;
+	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static void
+fetch_running_unlink(struct fetch_xfer **running, struct fetch_xfer *x)
+{
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else
+		*running = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
+	x->next = x->prev = NULL;
+}
+
+static void
+fetch_running_end(struct fetch_pool *pool, struct fetch_xfer **running,
+    struct fetch_xfer *x, CURLcode cc)
+{
+	curl_multi_remove_handle(pool->multi, x->easy);
+	fetch_running_unlink(running, x);
+	fetch_xfer_end(x, cc);
+	fetch_deliver(pool, x);
+}
+
+static void *
+fetch_transfers(void *arg)
+{
+	struct fetch_pool	*pool = arg;
+	struct fetch_xfer	*running = NULL, *in, *x, *next;
+	struct CURLMsg		*m;
+	long long		 now, last_scan = 0;
+	int			 still, left, stop;
+
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		in = pool->pending;
+		pool->pending = NULL;
+		stop = pool->stopping && in == NULL && running == NULL;
+		pthread_mutex_unlock(&pool->lock);
+		if (stop)
+			break;
+		for (x = in; x != NULL; x = next) {
+			next = x->next;
+			x->next = running;
+			x->prev = NULL;
+			if (running != NULL)
+				running->prev = x;
+			running = x;
+			if (curl_multi_add_handle(pool->multi, x->easy) !=
+			    CURLM_OK) {
+				fetch_running_unlink(&running, x);
+				fetch_fail(&x->res, "cannot start the transfer");
+				x->fail_rv = AUTHD_ENOMEM;
+				fetch_xfer_end(x, CURLE_OUT_OF_MEMORY);
+				fetch_deliver(pool, x);
+			}
+		}
+		curl_multi_perform(pool->multi, &still);
+		while ((m = curl_multi_info_read(pool->multi, &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			x = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&x);
+			if (x != NULL)
+				fetch_running_end(pool, &running, x,
+				    m->data.result);
+		}
+		/*
+		 * A backstop for the deadline libcurl keeps: a transfer
+		 * queued for a connection, or one that shutdown abandons.
+		 */
+		now = fetch_now();
+		if (now - last_scan >= FETCH_SCAN_MS) {
+			last_scan = now;
+			for (x = running; x != NULL; x = next) {
+				next = x->next;
+				if (now > x->deadline + FETCH_GRACE_MS) {
+					fetch_fail(&x->res, "timeout after "
+					    "%d ms", x->timeout_ms);
+					fetch_running_end(pool, &running, x,
+					    CURLE_OPERATION_TIMEDOUT);
+				} else if (atomic_load_explicit(
+				    &fetch_aborting, memory_order_relaxed)) {
+					fetch_fail(&x->res, "abandoned: "
+					    "shutting down");
+					fetch_running_end(pool, &running, x,
+					    CURLE_ABORTED_BY_CALLBACK);
+				}
+			}
+		}
+		/*
+		 * A wakeup may have been taken already by an earlier poll:
+		 * what it announced is checked here, not only at the top.
+		 */
+		pthread_mutex_lock(&pool->lock);
+		stop = pool->pending != NULL ||
+		    (pool->stopping && running == NULL);
+		pthread_mutex_unlock(&pool->lock);
+		if (!stop)
+			curl_multi_poll(pool->multi, NULL, 0, running != NULL ?
+			    FETCH_SCAN_MS : FETCH_IDLE_MS, NULL);
+	}
+	pthread_mutex_lock(&pool->lock);
+	pool->xfer_exited = 1;
+	pthread_cond_broadcast(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
 
 static void *
 fetch_worker(void *arg)
 {
 	struct fetch_pool	*pool = arg;
 	struct fetch_slot	 s;
+	struct fetch_xfer	*x;
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
-		while (pool->count == 0 && !pool->stopping)
+		while (pool->count == 0 && pool->done_head == NULL &&
+		    !(pool->stopping && pool->xfer_exited))
 			pthread_cond_wait(&pool->cond, &pool->lock);
+		if ((x = pool->done_head) != NULL) {
+			if ((pool->done_head = x->next) == NULL)
+				pool->done_tail = NULL;
+			pthread_mutex_unlock(&pool->lock);
+			x->done(x->arg, &x->res);
+			fetch_xfer_free(x);
+			pthread_mutex_lock(&pool->lock);
+			continue;
+		}
 		if (pool->count == 0)
 			break;		/* stopping and drained */
 		s = pool->ring[pool->head];
@@ -1108,6 +1020,9 @@ fetch_pool_new(unsigned int threads, size_t max_queue,
 	    max_queue == 0 || max_queue > SIZE_MAX / sizeof(struct fetch_slot))
 		return AUTHD_EINVAL;
 	*out = NULL;
+	if (pthread_once(&fetch_once, fetch_global) != 0 ||
+	    fetch_global_rv != 0)
+		return AUTHD_ESYS;
 	if ((pool = calloc(1, sizeof(*pool))) == NULL)
 		return AUTHD_ENOMEM;
 	if (pthread_mutex_init(&pool->lock, NULL) != 0) {
@@ -1120,11 +1035,17 @@ fetch_pool_new(unsigned int threads, size_t max_queue,
 		return AUTHD_ESYS;
 	}
 	pool->cap = max_queue;
+	pool->xfer_exited = 1;		/* until it runs */
 	if ((pool->ring = calloc(max_queue, sizeof(*pool->ring))) == NULL ||
-	    (pool->threads = calloc(threads, sizeof(*pool->threads))) == NULL) {
+	    (pool->threads = calloc(threads, sizeof(*pool->threads))) == NULL ||
+	    (pool->multi = curl_multi_init()) == NULL) {
 		rv = AUTHD_ENOMEM;
 		goto end;
 	}
+	curl_multi_setopt(pool->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)FETCH_HOST_CONNS);
+	curl_multi_setopt(pool->multi, CURLMOPT_MAXCONNECTS,
+	    (long)FETCH_CONNS_KEPT);
 
 	/* Threads inherit the mask: no window where one could take these. */
 	sigemptyset(&block);
@@ -1137,12 +1058,24 @@ fetch_pool_new(unsigned int threads, size_t max_queue,
 		goto end;
 	}
 	masked = 1;
+	pool->xfer_exited = 0;
+	if (pthread_create(&pool->xfer_thread, NULL, fetch_transfers,
+	    pool) != 0) {
+		pool->xfer_exited = 1;
+		rv = AUTHD_ESYS;
+		goto end;
+	}
+	pool->have_xfer_thread = 1;
 	for (; pool->nthreads < threads; pool->nthreads++)
 		if (pthread_create(&pool->threads[pool->nthreads], NULL,
 		    fetch_worker, pool) != 0) {
 			rv = AUTHD_ESYS;
 			goto end;
 		}
+	pthread_mutex_lock(&fetch_pools_lock);
+	pool->all_next = fetch_pools;
+	fetch_pools = pool;
+	pthread_mutex_unlock(&fetch_pools_lock);
 end:
 	if (masked)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1171,26 +1104,90 @@ fetch_submit(struct fetch_pool *pool, fetch_job_fn run, void *job)
 	return rv;
 }
 
+int
+fetch_start(struct fetch_pool *pool, const struct fetch_request *rq,
+    fetch_done_fn done, void *arg)
+{
+	struct fetch_xfer	*x;
+	char			 err[sizeof(x->res.error)];
+	int			 rv;
+
+	if (pool == NULL || done == NULL)
+		return -1;
+	if ((x = fetch_xfer_new(rq, &rv, err, sizeof(err))) == NULL) {
+		/* A request that cannot be made: said to done, as any other. */
+		if (rv == AUTHD_ENOMEM || (x = calloc(1, sizeof(*x))) == NULL)
+			return -1;
+		snprintf(x->res.error, sizeof(x->res.error), "%s", err);
+		x->done = done;
+		x->arg = arg;
+		pthread_mutex_lock(&pool->lock);
+		if (pool->stopping) {
+			pthread_mutex_unlock(&pool->lock);
+			free(x);
+			return -1;
+		}
+		pthread_mutex_unlock(&pool->lock);
+		fetch_deliver(pool, x);
+		return 0;
+	}
+	x->pool = pool;
+	x->done = done;
+	x->arg = arg;
+	pthread_mutex_lock(&pool->lock);
+	if (pool->stopping || pool->xfer_exited) {
+		pthread_mutex_unlock(&pool->lock);
+		fetch_xfer_free(x);
+		return -1;
+	}
+	x->next = pool->pending;
+	pool->pending = x;
+	pthread_mutex_unlock(&pool->lock);
+	curl_multi_wakeup(pool->multi);
+	return 0;
+}
+
 void
 fetch_pool_free(struct fetch_pool **pp)
 {
-	struct fetch_pool	*pool;
+	struct fetch_pool	*pool, **p;
 	unsigned int		 i;
 
 	if (pp == NULL || (pool = *pp) == NULL)
 		return;
+	pthread_mutex_lock(&fetch_pools_lock);
+	for (p = &fetch_pools; *p != NULL; p = &(*p)->all_next)
+		if (*p == pool) {
+			*p = pool->all_next;
+			break;
+		}
+	pthread_mutex_unlock(&fetch_pools_lock);
 	pthread_mutex_lock(&pool->lock);
 	pool->stopping = 1;
 	pthread_cond_broadcast(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
+	/* Transfers in flight end by their deadlines (sooner after abort). */
+	if (pool->have_xfer_thread) {
+		curl_multi_wakeup(pool->multi);
+		pthread_join(pool->xfer_thread, NULL);
+	}
 	for (i = 0; i < pool->nthreads; i++)
 		pthread_join(pool->threads[i], NULL);
+	if (pool->multi != NULL)
+		curl_multi_cleanup(pool->multi);
 	pthread_cond_destroy(&pool->cond);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool->threads);
 	free(pool->ring);
 	free(pool);
 	*pp = NULL;
+}
+
+void
+fetch_abort(void)
+{
+	atomic_store(&fetch_aborting, 1);
+	fetch_pools_wake();
 }
 
 int

@@ -1,12 +1,16 @@
 /*
- * fetch.h: HTTP GET for revocation data (CRL distribution points, later
- * OCSP), on fetch threads, never on a request thread.
+ * fetch.h: the fetch engine's transport: HTTP GET and POST for revocation
+ * data (OCSP, CRL distribution points) over libcurl, never on a request
+ * thread.
  *
  * http:// only (revocation data is signed; RFC 5280 and 6960 use plain
- * HTTP).  Every fetch has a hard deadline (connect plus total), a response
- * size cap, and supports conditional GET (If-None-Match / If-Modified-Since
- * from the previous answer).  Bodies are bounded by max_size before they
- * are read; a larger answer is an error, never truncated silently.
+ * HTTP), redirects followed only to http:// and at most
+ * FETCH_REDIRECTS_MAX times.  Every fetch has a hard deadline (name
+ * resolution and connect, and the whole), a response size cap, and
+ * supports conditional GET (If-None-Match / If-Modified-Since from the
+ * previous answer).  Bodies are bounded by max_size before they are
+ * stored; a larger answer is an error, never truncated silently.
+ * Connections to a responder are kept alive between fetches of a pool.
  */
 #ifndef AUTHD_FETCH_H
 #define AUTHD_FETCH_H
@@ -20,6 +24,7 @@
 #define FETCH_HEADERS_COUNT	 100	/* header lines per response */
 #define FETCH_LINE_MAX		 8192	/* one header or chunk-size line */
 #define FETCH_POOL_THREADS_MAX	 64
+#define FETCH_REDIRECTS_MAX	 3
 
 struct fetch_request {
 	const char	*url;		/* http://host[:port]/path */
@@ -32,6 +37,12 @@ struct fetch_request {
 	const unsigned char *body;
 	size_t		 body_len;
 	const char	*content_type;
+	/*
+	 * NULL: libcurl's environment (http_proxy, no_proxy); "": no proxy
+	 * whatever the environment says; else http://host:port of a proxy
+	 * (no_proxy still applies).
+	 */
+	const char	*proxy;
 };
 
 struct fetch_result {
@@ -47,33 +58,35 @@ struct fetch_result {
 };
 
 /*
- * Fetch synchronously, on the calling thread (fetch threads and
- * authd check only).  Always fills res (res must not be NULL); returns 0
- * when res->ok, else AUTHD_EINVAL (bad URL or request fields, including
- * validators or content_type with bytes outside printable ASCII),
- * AUTHD_ENOMEM, AUTHD_ERANGE (body over max_size, headers over the
- * limits above) or AUTHD_EIO (resolution, network, protocol, timeout, or
- * a status other than 2xx/304), with the reason in res->error.
+ * Fetch synchronously, on the calling thread (authd check, doctor, tests).
+ * Always fills res (res must not be NULL); returns 0 when res->ok, else
+ * AUTHD_EINVAL (bad URL or request fields, including validators, proxy or
+ * content_type with bytes outside printable ASCII), AUTHD_ENOMEM,
+ * AUTHD_ERANGE (body over max_size, headers over the limits above) or
+ * AUTHD_EIO (resolution, network, protocol, timeout, or a status other
+ * than 2xx/304), with the reason in res->error.
  *
- * ok is 1 for a whole 2xx answer (body non-NULL, NUL-terminated after len
- * bytes, possibly empty) and for 304 (not_modified = 1, body NULL).  Any
- * other status leaves ok = 0 with status set and error "HTTP 500 ..." or
- * "redirect to URL not followed"; no body is read.  etag and last_modified
- * are filled only when ok, and only when the server's value is printable
- * ASCII shorter than FETCH_VALIDATOR_MAX (else empty: a cut validator is
- * worse than none).  connect_timeout_ms <= 0 means timeout_ms; timeout_ms
- * must be > 0 and bounds connect, send and receive together, but not
- * getaddrinfo, which has no timeout (numeric hosts never wait on it).
+ * ok is 1 for a whole 2xx answer but 206 (body non-NULL, NUL-terminated
+ * after len bytes, possibly empty) and for 304 (not_modified = 1, body
+ * NULL).  Any other status leaves ok = 0 with status set and error
+ * "HTTP 500 ..." (a redirect that could not be followed names its
+ * target); no body is kept.  etag and last_modified are those of the
+ * final response, filled only when ok, and only when the server's value
+ * is printable ASCII shorter than FETCH_VALIDATOR_MAX (else empty: a cut
+ * validator is worse than none).  connect_timeout_ms <= 0 means
+ * timeout_ms; timeout_ms must be > 0 and bounds everything, name
+ * resolution included; connect_timeout_ms bounds resolution plus connect.
  */
 int	 fetch_http(const struct fetch_request *rq, struct fetch_result *res);
 void	 fetch_result_cleanup(struct fetch_result *res);
 
 /*
  * Read a whole HTTP response held in memory (len bytes of data: status
- * line, headers, body) by exactly the rules fetch_http applies to what a
- * server sends, as if the server then closed the connection.  For the
- * fuzzer and tests; fills res and returns as fetch_http does (AUTHD_EINVAL
- * when max_size is over SIZE_MAX / 4).
+ * line, headers, body) through the same libcurl transfer and callbacks
+ * fetch_http uses, as if a server sent it and then closed the connection
+ * (the bytes wait in a socket pair).  For the fuzzer and tests; fills res
+ * and returns as fetch_http does (AUTHD_EINVAL when max_size is over
+ * SIZE_MAX / 4, AUTHD_ERANGE when len does not fit a socket buffer).
  */
 int	 fetch_parse_response(const unsigned char *data, size_t len,
 	    size_t max_size, struct fetch_result *res);
@@ -91,9 +104,11 @@ int	 fetch_parse_url(const char *url, char *host, size_t hostlen,
 	    char *port, size_t portlen, char *path, size_t pathlen);
 
 /*
- * A pool of fetch threads running jobs in order of arrival.  fetch_submit
+ * A pool: one transfer thread that drives every fetch started with
+ * fetch_start at once (libcurl multi), and worker threads that run jobs
+ * in order of arrival and each finished fetch's completion.  fetch_submit
  * copies nothing: job stays the caller's until run(job) is called on a
- * fetch thread.  Returns 0, or -1 when the pool is stopping or full.
+ * worker.  Returns 0, or -1 when the pool is stopping or full.
  *
  * fetch_pool_new returns 0, or AUTHD_EINVAL (threads 0 or more than
  * FETCH_POOL_THREADS_MAX, max_queue 0), AUTHD_ENOMEM or AUTHD_ESYS.  The
@@ -106,15 +121,30 @@ int	 fetch_pool_new(unsigned int threads, size_t max_queue,
 	    struct fetch_pool **out);
 int	 fetch_submit(struct fetch_pool *pool, fetch_job_fn run, void *job);
 /*
- * Stop: queued jobs are run first (they have deadlines), then join.
- * Submits made meanwhile (by a running job) fail.  Accepts NULL and sets
- * *pool = NULL.  Not from a fetch thread of the same pool.
+ * Start a fetch on the pool's transfer thread; returns at once.  rq is
+ * copied (URL, validators, body).  On 0, done(arg, res) is called exactly
+ * once on a worker thread when the fetch ends, with res filled as
+ * fetch_http fills it (a request fetch_http would refuse comes back the
+ * same way); done may take res->body (set it NULL), the rest of res is
+ * gone when it returns.  -1: the pool is stopping or out of memory, and
+ * done is never called.  Safe from any thread, with the caller's locks
+ * held (it takes only the pool's own).
+ */
+typedef void	 (*fetch_done_fn)(void *arg, struct fetch_result *res);
+int	 fetch_start(struct fetch_pool *pool, const struct fetch_request *rq,
+	    fetch_done_fn done, void *arg);
+
+/*
+ * Stop: fetches in flight end (by their deadlines), their completions and
+ * the queued jobs run, then join.  Submits and starts made meanwhile (by
+ * a running job or completion) fail.  Accepts NULL and sets *pool = NULL.
+ * Not from a thread of the same pool.
  */
 void	 fetch_pool_free(struct fetch_pool **pool);
 
 /*
  * Shutdown: every fetch in progress or started from now on fails within
- * about 100 ms ("abandoned ...: shutting down"), so that fetch_pool_free
+ * about a second ("abandoned: shutting down"), so that fetch_pool_free
  * does not wait out fetch_timeout.  Process-wide and final.
  */
 void	 fetch_abort(void);

@@ -89,6 +89,18 @@ struct ocsp_job {
 	const size_t		*offline_len;
 	size_t			 noffline;
 	time_t			 at;		/* decision time; 0: now */
+	struct fetch_pool	*pool;		/* NULL: ask on this thread */
+	/* while it runs */
+	STACK_OF(OPENSSL_STRING) *aia;
+	const char		*urls[OCSP_URLS_MAX];
+	size_t			 nurls, next;	/* next: the one to ask next */
+	OCSP_REQUEST		*req;
+	unsigned char		*der;
+	int			 len;
+	int			 ok, stored;
+	struct ocsp_answer	 ans;
+	char			 err[512];
+	char			 used[256];
 };
 
 static pthread_mutex_t		 ocsp_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -731,143 +743,204 @@ ocsp_get_path(const unsigned char *der, size_t len, char *out, size_t cap)
 	return 0;
 }
 
-/* Ask one responder; fills res.  Returns 0 with the DER in res. */
-static int
-ocsp_ask(const char *url, const unsigned char *der, size_t len,
-    const struct ocsp_settings *set, struct fetch_result *res)
+/* The request to one responder: GET when short enough, else POST. */
+static void
+ocsp_request(const struct ocsp_job *job, const char *url,
+    struct fetch_request *rq, char *full, size_t fullcap)
 {
-	struct fetch_request	 rq;
-	char			 full[FETCH_URL_MAX], path[1200];
+	const struct ocsp_settings *set = &job->ctx.set;
+	char			 path[1200];
 
-	memset(&rq, 0, sizeof(rq));
-	rq.connect_timeout_ms = (int)(set->timeout * 1000);
-	rq.timeout_ms = (int)(set->timeout * 1000);
-	rq.max_size = set->max_size;
-	if (ocsp_get_path(der, len, path, sizeof(path)) == 0 &&
-	    strlen(url) + 1 + strlen(path) <= OCSP_GET_MAX) {
+	memset(rq, 0, sizeof(*rq));
+	rq->connect_timeout_ms = (int)(set->timeout * 1000);
+	rq->timeout_ms = (int)(set->timeout * 1000);
+	rq->max_size = set->max_size;
+	rq->proxy = set->proxy;
+	if (ocsp_get_path(job->der, (size_t)job->len, path,
+	    sizeof(path)) == 0 && strlen(url) + 1 + strlen(path) <= OCSP_GET_MAX) {
 		/* Both fit: GET only when they add up to OCSP_GET_MAX. */
-		snprintf(full, sizeof(full), "%.255s%s%.255s", url,
+		snprintf(full, fullcap, "%.255s%s%.255s", url,
 		    url[strlen(url) - 1] == '/' ? "" : "/", path);
-		rq.url = full;
+		rq->url = full;
 	} else {
-		rq.url = url;
-		rq.body = der;
-		rq.body_len = len;
-		rq.content_type = "application/ocsp-request";
+		rq->url = url;
+		rq->body = job->der;
+		rq->body_len = (size_t)job->len;
+		rq->content_type = "application/ocsp-request";
 	}
-	return fetch_http(&rq, res);
 }
 
+/* What one responder said (res), into the job: ok, or the next error. */
+static void
+ocsp_answered(struct ocsp_job *job, const char *url, struct fetch_result *res)
+{
+	char	 tmp[512];
+
+	snprintf(job->used, sizeof(job->used), "%s", url);
+	if (!res->ok) {
+		snprintf(job->err, sizeof(job->err), "%s: %s", url, res->error);
+		metrics_ocsp_query(METRICS_OCSP_ERROR, res->elapsed_ms);
+	} else if (ocsp_verify(res->body, res->len, job->cert, job->issuer,
+	    &job->ctx, job->req, job->at, &job->ans, job->err,
+	    sizeof(job->err)) == 0) {
+		job->ok = 1;
+		metrics_ocsp_query(job->ans.revoked ? METRICS_OCSP_REVOKED :
+		    METRICS_OCSP_GOOD, res->elapsed_ms);
+		job->stored = ocsp_record_put(job->e->key, &job->ans,
+		    job->ctx.generation, res->body, res->len) == 0;
+	} else {
+		metrics_ocsp_query(METRICS_OCSP_INVALID, res->elapsed_ms);
+		snprintf(tmp, sizeof(tmp), "%.200s: %.300s", url, job->err);
+		memcpy(job->err, tmp, sizeof(job->err));
+	}
+}
+
+static void	 ocsp_next(struct ocsp_job *);
+static void	 ocsp_finish(struct ocsp_job *);
+
+/* On a worker: a responder's answer came back. */
+static void
+ocsp_fetched(void *arg, struct fetch_result *res)
+{
+	struct ocsp_job	*job = arg;
+
+	ocsp_answered(job, job->urls[job->next - 1], res);
+	ocsp_next(job);
+}
+
+/*
+ * Ask the responders in turn until one gives a usable answer: through the
+ * pool's transfer thread (the answer comes back to ocsp_fetched), or here
+ * for authd check, which has no pool.
+ */
+static void
+ocsp_next(struct ocsp_job *job)
+{
+	struct fetch_request	 rq;
+	struct fetch_result	 res;
+	char			 full[FETCH_URL_MAX];
+	const char		*url;
+
+	while (!job->ok && job->next < job->nurls) {
+		url = job->urls[job->next++];
+		ocsp_request(job, url, &rq, full, sizeof(full));
+		if (job->pool != NULL) {
+			if (fetch_start(job->pool, &rq, ocsp_fetched, job) == 0)
+				return;
+			snprintf(job->used, sizeof(job->used), "%s", url);
+			snprintf(job->err, sizeof(job->err), "%.300s: cannot "
+			    "start the fetch (shutting down or out of memory)",
+			    url);
+			continue;
+		}
+		memset(&res, 0, sizeof(res));
+		fetch_http(&rq, &res);
+		ocsp_answered(job, url, &res);
+		fetch_result_cleanup(&res);
+	}
+	ocsp_finish(job);
+}
+
+/*
+ * On a worker (or the caller, for authd check): build the request, then
+ * ask.  The responders: ocsp_responder for this issuer, then for all,
+ * then the certificate's AIA.
+ */
 static void
 ocsp_run(void *arg)
 {
 	struct ocsp_job		*job = arg;
-	struct ocsp_entry	*e = job->e;
-	struct ocsp_answer	 ans;
-	char			 key[IDENTITY_FP_MAX];
-	struct fetch_result	 res;
-	struct fetch_waiter	*w;
-	OCSP_REQUEST		*req = NULL;
-	OCSP_CERTID		*id = NULL;
-	STACK_OF(OPENSSL_STRING) *aia = NULL;
-	unsigned char		*der = NULL;
-	const char		*urls[OCSP_URLS_MAX];
-	char			 err[512] = "no OCSP responder (no AIA OCSP URL)";
-	char			 oerr[512];
-	char			 used[256] = "";
 	const struct ocsp_settings *set = &job->ctx.set;
+	OCSP_CERTID		*id = NULL;
 	const char		*route;
-	size_t			 nurls = 0, i, k;
-	time_t			 now, at;
-	int			 len, ok = 0, stored = 0, r, about;
+	char			 oerr[512];
+	size_t			 i, k;
+	int			 r, about;
 
-	memset(&ans, 0, sizeof(ans));
-	at = job->at != 0 ? job->at : time(NULL);
-	/* ocsp_responder for this issuer, then for all, then the AIA. */
+	snprintf(job->err, sizeof(job->err),
+	    "no OCSP responder (no AIA OCSP URL)");
+	if (job->at == 0)
+		job->at = time(NULL);
 	if ((route = ocsp_route(&job->ctx, job->issuer)) != NULL)
-		urls[nurls++] = route;
+		job->urls[job->nurls++] = route;
 	else if (set->responder[0] != '\0')
-		urls[nurls++] = set->responder;
-	else if ((aia = X509_get1_ocsp(job->cert)) != NULL)
-		for (i = 0; i < (size_t)sk_OPENSSL_STRING_num(aia) &&
-		    nurls < OCSP_URLS_MAX; i++)
-			if (strncmp(sk_OPENSSL_STRING_value(aia, (int)i),
+		job->urls[job->nurls++] = set->responder;
+	else if ((job->aia = X509_get1_ocsp(job->cert)) != NULL)
+		for (i = 0; i < (size_t)sk_OPENSSL_STRING_num(job->aia) &&
+		    job->nurls < OCSP_URLS_MAX; i++)
+			if (strncmp(sk_OPENSSL_STRING_value(job->aia, (int)i),
 			    "http://", 7) == 0)
-				urls[nurls++] = sk_OPENSSL_STRING_value(aia,
-				    (int)i);
+				job->urls[job->nurls++] =
+				    sk_OPENSSL_STRING_value(job->aia, (int)i);
 	if ((id = ocsp_certid(job->cert, job->issuer,
 	    set->certid_sha256)) == NULL ||
-	    (req = OCSP_REQUEST_new()) == NULL ||
-	    OCSP_request_add0_id(req, id) == NULL) {
-		snprintf(err, sizeof(err), "cannot build the request");
+	    (job->req = OCSP_REQUEST_new()) == NULL ||
+	    OCSP_request_add0_id(job->req, id) == NULL) {
+		snprintf(job->err, sizeof(job->err), "cannot build the request");
 		OCSP_CERTID_free(id);
-		goto done;
+		ocsp_finish(job);
+		return;
 	}
-	if (set->nonce && OCSP_request_add1_nonce(req, NULL, -1) != 1) {
-		snprintf(err, sizeof(err), "cannot add a nonce");
-		goto done;
+	if (set->nonce && OCSP_request_add1_nonce(job->req, NULL, -1) != 1) {
+		snprintf(job->err, sizeof(job->err), "cannot add a nonce");
+		ocsp_finish(job);
+		return;
 	}
-	if ((len = i2d_OCSP_REQUEST(req, &der)) <= 0) {
-		snprintf(err, sizeof(err), "cannot encode the request");
-		goto done;
+	if ((job->len = i2d_OCSP_REQUEST(job->req, &job->der)) <= 0) {
+		snprintf(job->err, sizeof(job->err),
+		    "cannot encode the request");
+		ocsp_finish(job);
+		return;
 	}
 	if (job->noffline > 0) {
 		/*
 		 * check --ocsp-response: these answers, no network; the one
 		 * about this certificate decides (its error, if it fails).
 		 */
-		snprintf(used, sizeof(used), "--ocsp-response");
-		for (k = 0, about = 0; k < job->noffline && !ok; k++) {
+		snprintf(job->used, sizeof(job->used), "--ocsp-response");
+		for (k = 0, about = 0; k < job->noffline && !job->ok; k++) {
 			r = ocsp_verify(job->offline[k], job->offline_len[k],
-			    job->cert, job->issuer, &job->ctx, NULL, at, &ans,
-			    about ? oerr : err, sizeof(err));
+			    job->cert, job->issuer, &job->ctx, NULL, job->at,
+			    &job->ans, about ? oerr : job->err,
+			    sizeof(job->err));
 			if (r == 0)
-				ok = 1;
+				job->ok = 1;
 			else if (r != -2)
 				about = 1;
 		}
-		nurls = 0;
+		ocsp_finish(job);
+		return;
 	}
-	for (i = 0; i < nurls && !ok; i++) {
-		memset(&res, 0, sizeof(res));
-		snprintf(used, sizeof(used), "%s", urls[i]);
-		if (ocsp_ask(urls[i], der, (size_t)len, set, &res) != 0) {
-			snprintf(err, sizeof(err), "%s: %s", urls[i], res.error);
-			metrics_ocsp_query(METRICS_OCSP_ERROR, res.elapsed_ms);
-		} else if (ocsp_verify(res.body, res.len, job->cert, job->issuer,
-		    &job->ctx, req, at, &ans, err, sizeof(err)) == 0) {
-			ok = 1;
-			metrics_ocsp_query(ans.revoked ? METRICS_OCSP_REVOKED :
-			    METRICS_OCSP_GOOD, res.elapsed_ms);
-			stored = ocsp_record_put(e->key, &ans,
-			    job->ctx.generation, res.body, res.len) == 0;
-		} else {
-			char	 tmp[512];
+	ocsp_next(job);
+}
 
-			metrics_ocsp_query(METRICS_OCSP_INVALID, res.elapsed_ms);
-			snprintf(tmp, sizeof(tmp), "%.200s: %.300s", urls[i], err);
-			memcpy(err, tmp, sizeof(err));
-		}
-		fetch_result_cleanup(&res);
-	}
-done:
+/* The job's outcome into its entry; wake the waiters; free the job. */
+static void
+ocsp_finish(struct ocsp_job *job)
+{
+	struct ocsp_entry	*e = job->e;
+	struct ocsp_answer	*ans = &job->ans;
+	struct fetch_waiter	*w;
+	char			 key[IDENTITY_FP_MAX];
+	time_t			 now;
+
 	now = time(NULL);
 	pthread_mutex_lock(&ocsp_lock);
 	e->running = 0;
-	if (ok) {
+	if (job->ok) {
 		/*
 		 * Cached verdicts depend on the status only: a refresh that
 		 * says the same again leaves them be (each is bounded by the
 		 * nextUpdate it was decided under).
 		 */
-		if (ans.revoked != (e->have && e->revoked))
+		if (ans->revoked != (e->have && e->revoked))
 			atomic_fetch_add(&ocsp_gen, 1);
 		e->have = 1;
 		e->gen = job->ctx.generation;
-		e->revoked = (unsigned char)ans.revoked;
-		e->this_update = ans.this_update;
-		e->next_update = ans.next_update;
-		e->use_until = ans.use_until;
+		e->revoked = (unsigned char)ans->revoked;
+		e->this_update = ans->this_update;
+		e->next_update = ans->next_update;
+		e->use_until = ans->use_until;
 		e->failures = 0;
 		/*
 		 * Refreshes ahead of nextUpdate are paced: a responder that
@@ -876,29 +949,30 @@ done:
 		 */
 		e->refresh_after = now + OCSP_BACKOFF_MIN;
 		ocsp_setstr(&e->error, NULL);
-		ocsp_setstr(&e->responder, used);
-		ocsp_setstr(&e->signer, ans.signer);
+		ocsp_setstr(&e->responder, job->used);
+		ocsp_setstr(&e->signer, ans->signer);
 		e->source = job->noffline > 0 ? OCSP_SRC_GIVEN :
 		    OCSP_SRC_ASKED;
 	} else {
 		e->failures++;
 		e->next_try = now + (e->failures >= 5 ? OCSP_BACKOFF_MAX :
 		    OCSP_BACKOFF_MIN << (e->failures - 1));
-		err[255] = '\0';
-		ocsp_setstr(&e->error, err);
+		job->err[255] = '\0';
+		ocsp_setstr(&e->error, job->err);
 	}
 	w = e->waiters;
 	e->waiters = NULL;
 	memcpy(key, e->key, sizeof(key));	/* e may go once unlocked */
 	pthread_mutex_unlock(&ocsp_lock);
-	if (ok)
-		log_debug("OCSP %s: %s from %s%s", key, ans.revoked ?
-		    "revoked" : "good", used, stored ? " (stored)" : "");
+	if (job->ok)
+		log_debug("OCSP %s: %s from %s%s", key, ans->revoked ?
+		    "revoked" : "good", job->used, job->stored ?
+		    " (stored)" : "");
 	else
-		log_warnx("OCSP for CertID %.16s...: %s", key, err);
-	OPENSSL_free(der);
-	OCSP_REQUEST_free(req);
-	X509_email_free(aia);
+		log_warnx("OCSP for CertID %.16s...: %s", key, job->err);
+	OPENSSL_free(job->der);
+	OCSP_REQUEST_free(job->req);
+	X509_email_free(job->aia);
 	X509_free(job->cert);
 	X509_free(job->issuer);
 	fetch_owner_drop(&job->ctx.owner);
@@ -945,6 +1019,7 @@ ocsp_start(const struct ocsp_ctx *ctx, struct ocsp_entry *e, X509 *cert,
 	X509_up_ref(issuer);
 	job->cert = cert;
 	job->issuer = issuer;
+	job->pool = ocsp_pool;
 	if (fetch_submit(ocsp_pool, ocsp_run, job) != 0) {
 		X509_free(cert);
 		X509_free(issuer);

@@ -47,6 +47,7 @@ struct ocsp_settings {
 	size_t		 max_size;
 	size_t		 cache_size;		/* CertIDs in memory (0: 100000) */
 	char		 responder[1024];	/* override, or "" */
+	const char	*proxy;			/* fetch_proxy, as fetch_request's */
 };
 
 /* ocsp_responder URL ISSUER-FILE: the responder for that CA's certificates. */

@@ -133,6 +133,20 @@ snapshot_mix_num(unsigned long long h, unsigned long long v)
 }
 
 /*
+ * fetch_proxy as fetch_request wants it: NULL (the environment decides),
+ * "" (none) or the URL, owned by the snapshot's configuration.
+ */
+static const char *
+snapshot_proxy(const struct config *cfg)
+{
+	const char	*p = cfg->fetch_proxy.value;
+
+	if (p == NULL)
+		return NULL;
+	return strcmp(p, "none") == 0 ? "" : p;
+}
+
+/*
  * The revocation contexts, from the snapshot's own configuration and
  * trust.  Their generation says which OCSP answers need verifying again:
  * it changes when the trust files, the pinned responders or the settings
@@ -158,6 +172,7 @@ snapshot_revocation(struct snapshot *snap, int given_chain)
 	s->timeout = cfg->fetch_timeout;
 	s->max_size = cfg->ocsp_max_size;
 	s->cache_size = cfg->ocsp_cache_size;
+	s->proxy = snapshot_proxy(cfg);
 	for (i = 0; i < cfg->ocsp_responder.n; i++)
 		if (strchr(cfg->ocsp_responder.items[i].value, '\t') == NULL)
 			snprintf(s->responder, sizeof(s->responder), "%s",
@@ -188,6 +203,7 @@ snapshot_revocation(struct snapshot *snap, int given_chain)
 	snap->crl_fetch.timeout = cfg->fetch_timeout;
 	snap->crl_fetch.max_size = cfg->crl_max_size;
 	snap->crl_fetch.cache_size = cfg->crl_fetch_cache_size;
+	snap->crl_fetch.proxy = snapshot_proxy(cfg);
 	snap->crl_fetch.chain = snap->chain;
 	snap->crl_fetch.owner = owner;
 }

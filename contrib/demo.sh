@@ -17,7 +17,7 @@ die()  { printf '\ndemo failed: %s\n' "$*" >&2; exit 1; }
 
 # ------------------------------------------------------------ packages
 PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libpcre2-dev
-          liblmdb-dev nginx curl openssl ca-certificates)
+          liblmdb-dev libcurl4-openssl-dev nginx curl openssl ca-certificates)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -59,7 +59,7 @@ summary() {
 
 # ------------------------------------------------------------ packages
 PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libpcre2-dev
-          liblmdb-dev nginx curl openssl ca-certificates python3 iproute2 systemd
+          liblmdb-dev libcurl4-openssl-dev nginx curl openssl ca-certificates python3 iproute2 systemd
           python3-requests chromium libnss3-tools python3-prometheus-client
           python3-yaml python3-cryptography clang libclang-rt-14-dev)
 install_packages() {

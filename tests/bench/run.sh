@@ -111,7 +111,7 @@ for c in wrk:wrk nginx:nginx cc:build-essential make:build-essential cmake:cmake
          pkg-config:pkg-config curl:curl openssl:openssl taskset:util-linux ss:iproute2; do
     command -v "${c%%:*}" >/dev/null 2>&1 || need_pkgs+=("${c#*:}")
 done
-for p in libssl-dev libmicrohttpd-dev libpcre2-dev liblmdb-dev; do
+for p in libssl-dev libmicrohttpd-dev libpcre2-dev liblmdb-dev libcurl4-openssl-dev; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ -n "$PERF_DIR" ] && ! command -v perf >/dev/null 2>&1; then

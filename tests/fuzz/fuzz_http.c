@@ -1,8 +1,9 @@
 /*
- * fuzz_http: the HTTP client's response parser (status line, headers,
- * chunked bodies, size caps) over bytes a responder or anyone on the path
- * chooses, through fetch_parse_response: the same code fetch_http runs on
- * a socket.  Two caps: one the input can exceed, one it cannot.
+ * fuzz_http: what a responder or anyone on the path sends back to a
+ * fetch (status line, headers, chunked bodies, size caps), through
+ * fetch_parse_response: the libcurl transfer and authd's header, body and
+ * status handling that fetch_http uses, served from a loopback socket.
+ * Two caps: one the input can exceed, one it cannot.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -16,7 +16,7 @@ SECS=${1:-20}
 case "$SECS${FUZZ_RUNS:-}" in ''|*[!0-9]*) echo "run.sh: SECONDS and FUZZ_RUNS must be numbers" >&2; exit 2;; esac
 
 need=()
-for p in clang libclang-rt-14-dev cmake libmicrohttpd-dev libssl-dev libpcre2-dev liblmdb-dev pkg-config; do
+for p in clang libclang-rt-14-dev cmake libmicrohttpd-dev libssl-dev libpcre2-dev liblmdb-dev libcurl4-openssl-dev pkg-config; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -824,6 +824,20 @@ test_revocation(void)
 		{ "ocsp.example", 0, NULL },
 		{ "http://ocsp.example/ a.pem b.pem", 0, NULL },
 	};
+	static const struct {
+		const char	*value;
+		int		 ok;
+	} proxies[] = {
+		{ "none", 1 },
+		{ "http://proxy.corp.example:3128", 1 },
+		{ "http://10.0.0.1:8080/", 1 },
+		{ "http://[::1]:3128", 1 },
+		{ "https://proxy.corp.example:3128", 0 },
+		{ "http://user:pw@proxy:3128", 0 },
+		{ "http://proxy:3128/path", 0 },
+		{ "proxy:3128", 0 },
+		{ "None", 0 },
+	};
 	struct config		 cfg;
 	struct t_capture	 cap;
 	size_t			 i;
@@ -845,6 +859,23 @@ test_revocation(void)
 			    "expected crl,ocsp, ocsp,crl, crl or ocsp")),
 			    "revocation_order \"%s\": rc %d: %s",
 			    orders[i].order, rc, err);
+		free(err);
+		config_cleanup(&cfg);
+	}
+	for (i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++) {
+		config_init(&cfg);
+		t_capture_start(&cap);
+		rc = config_set_flag(&cfg, "fetch-proxy", proxies[i].value);
+		err = t_capture_end(&cap);
+		if (proxies[i].ok)
+			CHECK(rc == 0 && cfg.fetch_proxy.value != NULL &&
+			    strcmp(cfg.fetch_proxy.value, proxies[i].value) == 0,
+			    "fetch_proxy \"%s\": rc %d: %s", proxies[i].value,
+			    rc, err);
+		else
+			CHECK(rc != 0 && t_contains(err, "fetch_proxy: expected "
+			    "\"none\" or http://host[:port]"), "fetch_proxy "
+			    "\"%s\": rc %d: %s", proxies[i].value, rc, err);
 		free(err);
 		config_cleanup(&cfg);
 	}

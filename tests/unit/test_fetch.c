@@ -4,7 +4,9 @@
  * path: lengths, chunks, read-to-close, 304, errors, redirects, caps,
  * timeouts, malformed answers, POST echo), plus refused and unresolvable
  * hosts, a connect timeout (a listener whose backlog is full), the URL
- * parser, and the fetch thread pool.  Loopback only.
+ * parser, the fetch thread pool, and the engine (fetch_start: many
+ * fetches in flight, keep-alive, proxies, deadlines, shutdown).  Loopback
+ * only.
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -78,8 +80,9 @@ static const struct {
 	{ "/500", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4"
 	    "\r\n\r\noops" },
 	{ "/404", "HTTP/1.1 404 Not Found\r\n\r\n" },
-	{ "/302", "HTTP/1.1 302 Found\r\nLocation: http://elsewhere.example/"
-	    "x.crl\r\nContent-Length: 0\r\n\r\n" },
+	{ "/302-noloc", "HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n" },
+	{ "/302-loop", "HTTP/1.1 302 Found\r\nLocation: /302-loop\r\n"
+	    "Content-Length: 0\r\n\r\n" },
 	{ "/badstatus", "HTTP/1.1 OK\r\n\r\n" },
 	{ "/notstatus", "SSH-2.0-OpenSSH_9.6\r\n" },
 	{ "/badchunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -122,7 +125,12 @@ answer_dynamic(int fd, const char *path, const char *req, size_t reqlen)
 	const char	*body;
 	int		 i;
 
-	if (strcmp(path, "/cond") == 0) {
+	if (strcmp(path, "/302-local") == 0 || strcmp(path, "/302-https") == 0) {
+		snprintf(buf, sizeof(buf), "HTTP/1.1 302 Found\r\nLocation: "
+		    "%s://127.0.0.1:%d/len\r\nContent-Length: 0\r\n\r\n",
+		    path[5] == 'h' ? "https" : "http", srv.port);
+		send_str(fd, buf);
+	} else if (strcmp(path, "/cond") == 0) {
 		if (strstr(req, "\r\nIf-None-Match: \"v1\"\r\n") != NULL)
 			send_str(fd, "HTTP/1.1 304 Not Modified\r\n"
 			    "ETag: \"v1\"\r\n\r\n");
@@ -335,8 +343,9 @@ static const struct fcase fcases[] = {
 	{ .name = "content-length", .path = "/len", .status = 200,
 	  .body = "hello", .etag_out = "\"v1\"",
 	  .lm_out = "Tue, 01 Oct 2024 00:00:00 GMT",
-	  .req_has = { "GET /len HTTP/1.1\r\n", "\r\nConnection: close\r\n",
-	    "\r\nUser-Agent: authd/" AUTHD_VERSION "\r\nAccept: */*\r\n" } },
+	  .req_has = { "GET /len HTTP/1.1\r\n",
+	    "\r\nUser-Agent: authd/" AUTHD_VERSION "\r\n",
+	    "\r\nAccept: */*\r\n" } },
 	{ .name = "chunked with extension and trailer", .path = "/chunked",
 	  .status = 200, .body = "hello world" },
 	{ .name = "chunked wins over Content-Length", .path = "/chunked-cl",
@@ -375,13 +384,18 @@ static const struct fcase fcases[] = {
 	  .err = "HTTP 500 Internal Server Error" },
 	{ .name = "404", .path = "/404", .rv = AUTHD_EIO, .status = 404,
 	  .err = "HTTP 404 Not Found" },
-	{ .name = "302 not followed", .path = "/302", .rv = AUTHD_EIO,
-	  .status = 302,
-	  .err = "redirect to http://elsewhere.example/x.crl not followed" },
+	{ .name = "302 to http followed", .path = "/302-local", .status = 200,
+	  .body = "hello", .etag_out = "\"v1\"" },
+	{ .name = "302 to https refused", .path = "/302-https", .rv = AUTHD_EIO,
+	  .status = 302, .err = "redirect to https://127.0.0.1:" },
+	{ .name = "redirect loop", .path = "/302-loop", .rv = AUTHD_EIO,
+	  .status = 302, .err = "more than 3 redirects" },
+	{ .name = "302 without Location", .path = "/302-noloc",
+	  .rv = AUTHD_EIO, .status = 302, .err = "HTTP 302 Found" },
 	{ .name = "206 never asked for", .path = "/206", .rv = AUTHD_EIO,
 	  .status = 206, .err = "HTTP 206 Partial Content" },
-	{ .name = "101", .path = "/101", .rv = AUTHD_EIO, .status = 0,
-	  .err = "unexpected HTTP 101" },
+	{ .name = "101", .path = "/101", .rv = AUTHD_EIO, .status = 101,
+	  .err = "Empty reply from server" },
 
 	/* size caps */
 	{ .name = "too large by Content-Length", .path = "/big-len",
@@ -397,65 +411,77 @@ static const struct fcase fcases[] = {
 	  .rv = AUTHD_ERANGE, .status = 200,
 	  .err = "response larger than 999 bytes" },
 	{ .name = "header line too long", .path = "/hugeheader",
-	  .rv = AUTHD_ERANGE, .err = "line longer than 8191 bytes" },
+	  .rv = AUTHD_ERANGE, .status = 200,
+	  .err = "header line longer than 8191 bytes" },
 	{ .name = "header section too large", .path = "/bigheaders",
-	  .rv = AUTHD_ERANGE, .err = "response headers larger than 65536" },
+	  .rv = AUTHD_ERANGE, .status = 200,
+	  .err = "response headers larger than 65536" },
 	{ .name = "too many headers", .path = "/manyheaders",
-	  .rv = AUTHD_ERANGE, .err = "more than 100 header lines" },
+	  .rv = AUTHD_ERANGE, .status = 200,
+	  .err = "more than 100 header lines" },
 
 	/* time */
 	{ .name = "slow answer", .path = "/slow", .timeout_ms = 300,
-	  .rv = AUTHD_EIO, .err = "timeout after 300 ms waiting for the status",
+	  .rv = AUTHD_EIO, .err = "timeout: Operation timed out after 3",
 	  .min_ms = 290, .max_ms = 300 + 300 },
 	{ .name = "never answers", .path = "/silent", .timeout_ms = 300,
-	  .rv = AUTHD_EIO, .err = "timeout after 300 ms",
+	  .rv = AUTHD_EIO, .err = "timeout: Operation timed out after 3",
 	  .min_ms = 290, .max_ms = 300 + 300 },
 	{ .name = "connect timeout", .to = TO_FULL, .path = "/len",
-	  .connect_ms = 200, .rv = AUTHD_EIO, .err = "timed out after 200 ms",
+	  .connect_ms = 200, .rv = AUTHD_EIO,
+	  .err = "timeout: Failed to connect to 127.0.0.1 port ",
 	  .min_ms = 190, .max_ms = 200 + 300 },
 	{ .name = "connect timeout capped by timeout", .to = TO_FULL,
 	  .path = "/len", .connect_ms = 5000, .timeout_ms = 200,
-	  .rv = AUTHD_EIO, .err = "timed out after 200 ms",
+	  .rv = AUTHD_EIO, .err = "timeout: Connection timed out after 2",
 	  .min_ms = 190, .max_ms = 200 + 300 },
 
-	/* broken answers */
+	/*
+	 * broken answers: libcurl frames the HTTP and says what is wrong;
+	 * what it tolerates in headers authd does not read is tolerated
+	 */
 	{ .name = "malformed status line", .path = "/badstatus",
-	  .rv = AUTHD_EIO, .err = "malformed status line \"HTTP/1.1 OK\"" },
+	  .rv = AUTHD_EIO, .err = "Unsupported HTTP version in response" },
 	{ .name = "not HTTP", .path = "/notstatus", .rv = AUTHD_EIO,
-	  .err = "malformed status line \"SSH-2.0" },
+	  .err = "Received HTTP/0.9 when not allowed" },
 	{ .name = "chunk size not hex", .path = "/badchunk", .rv = AUTHD_EIO,
-	  .status = 200, .err = "bad chunk size \"zz\"" },
+	  .status = 200,
+	  .err = "Illegal or missing hexadecimal sequence in chunked-encoding" },
 	{ .name = "chunk size overflow", .path = "/hugechunk", .rv = AUTHD_EIO,
-	  .status = 200, .err = "bad chunk size" },
+	  .status = 200, .err = "Too long hexadecimal number in chunked-encoding" },
 	{ .name = "chunk without CRLF", .path = "/chunk-noterm",
-	  .rv = AUTHD_EIO, .status = 200, .err = "bad chunk" },
+	  .rv = AUTHD_EIO, .status = 200,
+	  .err = "Malformed encoding found in chunked-encoding" },
 	{ .name = "chunk cut short", .path = "/chunk-cut", .rv = AUTHD_EIO,
-	  .status = 200, .err = "connection closed 3 bytes before the end" },
+	  .status = 200,
+	  .err = "transfer closed with outstanding read data remaining" },
 	{ .name = "header without colon", .path = "/badheader",
-	  .rv = AUTHD_EIO, .err = "malformed header line \"No colon here\"" },
-	{ .name = "space before colon", .path = "/spacename", .rv = AUTHD_EIO,
-	  .err = "malformed header line" },
-	{ .name = "folded header", .path = "/fold", .rv = AUTHD_EIO,
-	  .err = "malformed header line \" folded\"" },
-	{ .name = "control byte in header", .path = "/ctl", .rv = AUTHD_EIO,
-	  .err = "malformed header line \"X-A: a?b\"" },
+	  .rv = AUTHD_EIO, .status = 200, .err = "Header without colon" },
+	{ .name = "space before colon: not a Content-Length, read to close",
+	  .path = "/spacename", .status = 200, .body = "ok" },
+	{ .name = "folded header tolerated", .path = "/fold", .status = 200,
+	  .body = "" },
+	{ .name = "control byte in a header tolerated", .path = "/ctl",
+	  .status = 200, .body = "" },
 	{ .name = "header of token bytes only", .path = "/tokenonly",
-	  .rv = AUTHD_EIO, .err = "malformed header line "
-	  "\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\"" },
-	{ .name = "Content-Length not a number", .path = "/badcl",
-	  .rv = AUTHD_EIO, .err = "invalid Content-Length" },
+	  .rv = AUTHD_EIO, .status = 200, .err = "Header without colon" },
+	{ .name = "Content-Length with trailing junk: its number, then short",
+	  .path = "/badcl", .rv = AUTHD_EIO, .status = 200,
+	  .err = "transfer closed with 12 bytes remaining to read" },
 	{ .name = "Content-Length overflow", .path = "/hugecl",
-	  .rv = AUTHD_EIO, .err = "invalid Content-Length" },
-	{ .name = "conflicting Content-Length", .path = "/dupcl",
-	  .rv = AUTHD_EIO, .err = "invalid Content-Length" },
-	{ .name = "Transfer-Encoding gzip", .path = "/gzip", .rv = AUTHD_EIO,
-	  .err = "unsupported Transfer-Encoding \"gzip\"" },
+	  .rv = AUTHD_ERANGE, .status = 200,
+	  .err = "response larger than 1000 bytes (by its Content-Length)" },
+	{ .name = "conflicting Content-Length: the last, then short",
+	  .path = "/dupcl", .rv = AUTHD_EIO, .status = 200,
+	  .err = "transfer closed with 1 bytes remaining to read" },
+	{ .name = "Transfer-Encoding gzip alone: read to close (RFC 9112 6.3)",
+	  .path = "/gzip", .status = 200, .body = "" },
 	{ .name = "body cut short", .path = "/short", .rv = AUTHD_EIO,
-	  .status = 200, .err = "connection closed 5 bytes before the end" },
+	  .status = 200, .err = "transfer closed with 5 bytes remaining to read" },
 	{ .name = "closed without answer", .path = "/nothing",
-	  .rv = AUTHD_EIO, .err = "connection closed waiting for the status" },
+	  .rv = AUTHD_EIO, .err = "Empty reply from server" },
 	{ .name = "reset", .path = "/reset", .rv = AUTHD_EIO,
-	  .err = "connection reset by peer" },
+	  .err = "Connection reset by peer" },
 
 	/* POST */
 	{ .name = "POST echo", .path = "/post", .post = "\x30\x03\x02\x01\x00",
@@ -471,10 +497,12 @@ static const struct fcase fcases[] = {
 
 	/* no server */
 	{ .name = "connection refused", .to = TO_REFUSED, .path = "/",
-	  .rv = AUTHD_EIO, .err = "Connection refused", .max_ms = 1000 },
+	  .rv = AUTHD_EIO, .err = "Couldn't connect to server (Connection refused)",
+	  .max_ms = 1000 },
 	{ .name = "name does not resolve", .to = TO_URL,
 	  .url = "http://invalid./crl", .rv = AUTHD_EIO,
-	  .err = "cannot resolve host invalid.: ", .max_ms = 15000 },
+	  .err = "cannot resolve: Could not resolve host: invalid.",
+	  .max_ms = 15000 },
 	{ .name = "IPv6 literal, nobody there", .to = TO_URL,
 	  .url = "http://[::1]:1/x", .rv = AUTHD_EIO, .err = " ::1" },
 
@@ -932,6 +960,307 @@ test_pool(void)
 }
 
 /*
+ * The engine (fetch_start): a second server, a thread per connection and
+ * keep-alive, that counts connections and requests.  /ka answers "ok" at
+ * once, /slow-ka after KA_SLOW_MS, /hang never; a request through a proxy
+ * (an absolute URI) is answered by the path at its end.
+ */
+#define KA_SLOW_MS	 500
+
+static struct {
+	int		 lfd, port;
+	pthread_t	 thr;
+	atomic_int	 stop, conns, reqs;
+	pthread_mutex_t	 lock;
+	char		 line[256];	/* the last request line */
+} ka = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *
+ka_conn(void *arg)
+{
+	int		 fd = (int)(intptr_t)arg;
+	char		 buf[4096], *end;
+	size_t		 len = 0;
+	ssize_t		 n;
+	struct timeval	 tv = { 5, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		if ((end = strstr(buf, "\r\n\r\n")) == NULL || len == 0) {
+			if (len == sizeof(buf) - 1 || (n = recv(fd, buf + len,
+			    sizeof(buf) - 1 - len, 0)) <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			continue;
+		}
+		atomic_fetch_add(&ka.reqs, 1);
+		pthread_mutex_lock(&ka.lock);
+		snprintf(ka.line, sizeof(ka.line), "%.*s",
+		    (int)strcspn(buf, "\r"), buf);
+		pthread_mutex_unlock(&ka.lock);
+		if (strstr(buf, "/hang ") != NULL && strstr(buf, "/hang ") < end) {
+			while (!atomic_load(&ka.stop) &&
+			    recv(fd, buf, sizeof(buf), 0) > 0)
+				;
+			break;
+		}
+		if (strstr(buf, "/slow-ka ") != NULL &&
+		    strstr(buf, "/slow-ka ") < end)
+			usleep(KA_SLOW_MS * 1000);
+		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		len -= (size_t)(end + 4 - buf);
+		memmove(buf, end + 4, len);
+		buf[len] = '\0';
+	}
+	close(fd);
+	return NULL;
+}
+
+static void *
+ka_main(void *arg)
+{
+	struct pollfd	 pfd = { .fd = ka.lfd, .events = POLLIN };
+	pthread_t	 t;
+	int		 fd;
+
+	(void)arg;
+	while (!atomic_load(&ka.stop)) {
+		if (poll(&pfd, 1, 50) <= 0 ||
+		    (fd = accept(ka.lfd, NULL, NULL)) < 0)
+			continue;
+		atomic_fetch_add(&ka.conns, 1);
+		if (pthread_create(&t, NULL, ka_conn, (void *)(intptr_t)fd) != 0)
+			close(fd);
+		else
+			pthread_detach(t);
+	}
+	return NULL;
+}
+
+struct done_box {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 n, ok, bodies_ok;
+	char		 last_error[256];
+	struct fetch_pool *restart;	/* start again from the completion */
+	int		 restart_rv;
+};
+
+static struct done_box	 box = { PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_COND_INITIALIZER, 0, 0, 0, "", NULL, 99 };
+
+static void
+box_done(void *arg, struct fetch_result *res)
+{
+	struct done_box	*b = arg;
+	struct fetch_request rq = { .url = "http://127.0.0.1:1/",
+	    .timeout_ms = 100, .max_size = 10 };
+
+	pthread_mutex_lock(&b->lock);
+	b->n++;
+	b->ok += res->ok;
+	b->bodies_ok += res->ok && res->len == 2 &&
+	    memcmp(res->body, "ok", 2) == 0;
+	snprintf(b->last_error, sizeof(b->last_error), "%s", res->error);
+	if (b->restart != NULL)
+		b->restart_rv = fetch_start(b->restart, &rq, box_done, b);
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void
+box_reset(void)
+{
+	pthread_mutex_lock(&box.lock);
+	box.n = box.ok = box.bodies_ok = 0;
+	box.last_error[0] = '\0';
+	box.restart = NULL;
+	box.restart_rv = 99;
+	pthread_mutex_unlock(&box.lock);
+}
+
+static void
+box_wait(int n)
+{
+	pthread_mutex_lock(&box.lock);
+	while (box.n < n)
+		pthread_cond_wait(&box.cond, &box.lock);
+	pthread_mutex_unlock(&box.lock);
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+ka_start_fetch(struct fetch_pool *pool, const char *path, const char *proxy,
+    int timeout_ms)
+{
+	struct fetch_request	 rq;
+	char			 url[256];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", ka.port, path);
+	memset(&rq, 0, sizeof(rq));
+	rq.url = path[0] == '/' ? url : path;
+	rq.timeout_ms = timeout_ms;
+	rq.max_size = 100;
+	rq.proxy = proxy;
+	return fetch_start(pool, &rq, box_done, &box);
+}
+
+static void
+test_engine(void)
+{
+	struct fetch_pool	*pool = NULL;
+	struct fetch_result	 res;
+	struct fetch_request	 rq;
+	char			 url[128], proxy[64];
+	long long		 t0, took;
+	int			 i, rc;
+
+	ka.lfd = listen_local(64, &ka.port);
+	if (pthread_create(&ka.thr, NULL, ka_main, NULL) != 0)
+		exit(2);
+	rc = fetch_pool_new(1, 8, &pool);
+	CHECK(rc == 0 && pool != NULL, "pool_new(1, 8): %d", rc);
+	if (pool == NULL)
+		return;
+	CHECK(fetch_start(NULL, &rq, box_done, &box) == -1 &&
+	    fetch_start(pool, &rq, NULL, &box) == -1, "start without a pool "
+	    "or a completion accepted");
+
+	/* 20 slow answers at once, one worker: in flight together */
+	box_reset();
+	t0 = mono_ms();
+	for (i = 0, rc = 0; i < 20; i++)
+		rc += ka_start_fetch(pool, "/slow-ka", "", 5000) != 0;
+	CHECK(rc == 0, "%d of 20 starts refused", rc);
+	box_wait(20);
+	took = mono_ms() - t0;
+	CHECK(box.ok == 20 && box.bodies_ok == 20, "20 slow fetches: %d ok, "
+	    "%d bodies (%s)", box.ok, box.bodies_ok, box.last_error);
+	CHECK(took < 4 * KA_SLOW_MS, "20 fetches of %d ms each took %lld ms: "
+	    "not in flight together", KA_SLOW_MS, took);
+
+	/* one after another, on a new pool: one kept-alive connection */
+	fetch_pool_free(&pool);
+	rc = fetch_pool_new(1, 8, &pool);
+	CHECK(rc == 0 && pool != NULL, "pool_new(1, 8): %d", rc);
+	if (pool == NULL)
+		return;
+	box_reset();
+	atomic_store(&ka.conns, 0);
+	atomic_store(&ka.reqs, 0);
+	for (i = 0; i < 5; i++) {
+		CHECK(ka_start_fetch(pool, "/ka", "", 2000) == 0, "start %d", i);
+		box_wait(i + 1);
+	}
+	CHECK(box.bodies_ok == 5, "5 fetches: %d good (%s)", box.bodies_ok,
+	    box.last_error);
+	CHECK(atomic_load(&ka.reqs) == 5 && atomic_load(&ka.conns) == 1,
+	    "5 requests in turn took %d connections for %d requests: no "
+	    "keep-alive", atomic_load(&ka.conns), atomic_load(&ka.reqs));
+
+	/* a request that cannot be made comes back to the completion */
+	box_reset();
+	CHECK(ka_start_fetch(pool, "https://127.0.0.1/", "", 2000) == 0,
+	    "start of an https URL refused instead of answered");
+	box_wait(1);
+	CHECK(box.ok == 0 && t_contains(box.last_error, "invalid URL"),
+	    "https URL: ok %d, %s", box.ok, box.last_error);
+
+	/* a configured proxy: the absolute URI goes to it, names unresolved */
+	box_reset();
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", ka.port);
+	CHECK(ka_start_fetch(pool, "http://ocsp.proxied.invalid/ka", proxy,
+	    2000) == 0, "proxied start");
+	box_wait(1);
+	CHECK(box.bodies_ok == 1, "through the proxy: %s", box.last_error);
+	pthread_mutex_lock(&ka.lock);
+	CHECK(strcmp(ka.line, "GET http://ocsp.proxied.invalid/ka HTTP/1.1")
+	    == 0, "the proxy saw %s", ka.line);
+	pthread_mutex_unlock(&ka.lock);
+
+	/* the environment: http_proxy used, no_proxy honoured, "" wins */
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ka", ka.port);
+	memset(&rq, 0, sizeof(rq));
+	rq.url = url;
+	rq.timeout_ms = 2000;
+	rq.max_size = 100;
+	rc = fetch_http(&rq, &res);
+	CHECK(rc == AUTHD_EIO && t_contains(res.error, "port 1 "),
+	    "http_proxy in the environment not used: %d %s", rc, res.error);
+	fetch_result_cleanup(&res);
+	rq.proxy = "";
+	rc = fetch_http(&rq, &res);
+	CHECK(rc == 0 && res.ok, "proxy \"\" still used the environment's: %s",
+	    res.error);
+	fetch_result_cleanup(&res);
+	rq.proxy = NULL;
+	setenv("no_proxy", "127.0.0.1", 1);
+	rc = fetch_http(&rq, &res);
+	CHECK(rc == 0 && res.ok, "no_proxy not honoured: %s", res.error);
+	fetch_result_cleanup(&res);
+	unsetenv("no_proxy");
+	unsetenv("http_proxy");
+	rq.proxy = "http://bad proxy";
+	rc = fetch_http(&rq, &res);
+	CHECK(rc == AUTHD_EIO && t_contains(res.error, "Unsupported proxy "
+	    "syntax in 'http://bad proxy'"),
+	    "proxy with a space: %d %s", rc, res.error);
+	fetch_result_cleanup(&res);
+
+	/* the deadline holds for a server that never answers */
+	box_reset();
+	t0 = mono_ms();
+	CHECK(ka_start_fetch(pool, "/hang", "", 300) == 0, "hang start");
+	box_wait(1);
+	took = mono_ms() - t0;
+	CHECK(box.ok == 0 && t_contains(box.last_error, "timeout") &&
+	    took >= 290 && took < 300 + 700, "hang with 300 ms: %lld ms, %s",
+	    took, box.last_error);
+	fetch_pool_free(&pool);
+
+	/*
+	 * Shutdown with a fetch in flight: fetch_abort ends it within about
+	 * a second, its completion runs, and a start made from it is refused.
+	 * Process-wide and final: the last test.
+	 */
+	rc = fetch_pool_new(1, 8, &pool);
+	CHECK(rc == 0, "pool_new for shutdown: %d", rc);
+	if (pool == NULL)
+		return;
+	box_reset();
+	CHECK(ka_start_fetch(pool, "/hang", "", 60000) == 0, "hang start");
+	usleep(200 * 1000);
+	pthread_mutex_lock(&box.lock);
+	box.restart = pool;
+	pthread_mutex_unlock(&box.lock);
+	t0 = mono_ms();
+	fetch_abort();
+	fetch_pool_free(&pool);
+	took = mono_ms() - t0;
+	CHECK(box.n == 1 && box.ok == 0 &&
+	    t_contains(box.last_error, "abandoned: shutting down"),
+	    "in flight at shutdown: %d completions, %s", box.n,
+	    box.last_error);
+	CHECK(box.restart_rv == -1, "start from a completion while stopping: "
+	    "%d", box.restart_rv);
+	CHECK(took < 2000, "shutdown with a 60 s fetch in flight took %lld ms",
+	    took);
+	atomic_store(&ka.stop, 1);
+	pthread_join(ka.thr, NULL);
+	close(ka.lfd);
+}
+
+/*
  * fetch_parse_response: the same parser over bytes in memory (what the
  * fuzzer drives).  Lengths are explicit: some answers hold NUL bytes.
  */
@@ -964,19 +1293,22 @@ test_parse_response(void)
 		/* issue 10 #1: no ':' in a line of token bytes */
 		{ "token bytes only", "HTTP/1.1 200 OK\r\n"
 		  "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\r\n\r\n", 0, 100,
-		  AUTHD_EIO, 0, NULL, "malformed header line "
-		  "\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\"" },
-		{ "token bytes at the line cap", NULL, 0, 100, AUTHD_EIO, 0,
-		  NULL, NULL },
+		  AUTHD_EIO, 200, NULL, "Header without colon" },
+		{ "token bytes at the line cap", NULL, 0, 100, AUTHD_EIO, 200,
+		  NULL, "Header without colon" },
 		{ "NUL in a header", "HTTP/1.1 200 OK\r\nContent-Length: 2\0"
-		  "9\r\n\r\nok", 42, 100, AUTHD_EIO, 0, NULL,
-		  "NUL byte in a line reading headers" },
+		  "9\r\n\r\nok", 42, 100, AUTHD_EIO, 200, NULL,
+		  "Nul byte in header" },
+		/* libcurl reads the NUL as the start of a chunk extension */
 		{ "NUL in a chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding:"
 		  " chunked\r\n\r\n2\0\r\nok\r\n0\r\n\r\n", 60, 100,
-		  AUTHD_EIO, 200, NULL, "NUL byte in a line reading a chunk "
-		  "size" },
+		  0, 200, "ok", NULL },
+		{ "a 304 in memory", "HTTP/1.1 304 Not Modified\r\nETag: "
+		  "\"x\"\r\n\r\n", 0, 100, 0, 304, NULL, NULL },
+		{ "a 500 in memory", "HTTP/1.1 500 Oops\r\nContent-Length: 3\r\n"
+		  "\r\nbad", 0, 100, AUTHD_EIO, 500, NULL, "HTTP 500 Oops" },
 		{ "empty", "", 0, 100, AUTHD_EIO, 0, NULL,
-		  "connection closed waiting for the status line" },
+		  "Empty reply from server" },
 	};
 	struct fetch_result	 res;
 	char			*big = NULL;
@@ -1021,11 +1353,6 @@ test_parse_response(void)
 			    "%s: error %s, want %s", cases[i].name,
 			    T_STR(res.error), T_STR(cases[i].err));
 		if (in == big) {
-			/* under ASan, the old code read past the buffer */
-			CHECK(strncmp(res.error, "malformed header line \"YYYY",
-			    27) == 0 &&
-			    t_contains(res.error, "...\""),
-			    "%s: error %s", cases[i].name, T_STR(res.error));
 			free(big);
 			big = NULL;
 		}
@@ -1044,6 +1371,7 @@ main(void)
 	test_parse_response();
 	test_fetch_http();
 	test_pool();
+	test_engine();		/* ends with fetch_abort: last */
 	targets_stop();
 	srv_stop();
 	return t_done();
