@@ -596,10 +596,9 @@ fetch_xfer_end(struct fetch_xfer *x, CURLcode cc)
 			else
 				fetch_fail(res, "%s", why);
 			break;
-		case CURLE_OUT_OF_MEMORY:
-			rv = AUTHD_ENOMEM;
-			/* FALLTHROUGH */
 		default:
+			if (cc == CURLE_OUT_OF_MEMORY)
+				rv = AUTHD_ENOMEM;
 			fetch_fail(res, "%s", why);
 		}
 	} else if (status == 304) {
