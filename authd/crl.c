@@ -32,6 +32,7 @@
 #include "identity.h"
 #include "log.h"
 #include "fetch.h"
+#include "fetchtab.h"
 #include "metrics.h"
 #include "store.h"
 
@@ -1715,7 +1716,6 @@ static int crl_newer(const struct crl_meta *, const struct crl_meta *);
 /* ------------------------------------------------ distribution points */
 
 #define CDP_MAX		 4096		/* URLs in memory when ctx says 0 */
-#define CDP_BUCKETS	 4096		/* a power of 2 */
 #define CDP_BACKOFF_MIN	 30		/* seconds after a first failure */
 #define CDP_BACKOFF_MAX	 600
 
@@ -1725,20 +1725,14 @@ struct cdp_crl {
 	atomic_int		 refs;
 };
 
+/* A distribution point, keyed by its URL in the fetch engine's table. */
 struct cdp {
-	char			 url[FETCH_URL_MAX];
-	int			 running;
+	struct fetchtab_entry	 fe;		/* first */
 	struct cdp_crl		*crl;		/* the last good one, or NULL */
-	time_t			 next_try;	/* after a failure */
-	int			 failures;
 	char			 error[256];
 	char			 etag[FETCH_VALIDATOR_MAX];
 	char			 last_modified[FETCH_VALIDATOR_MAX];
 	int			 stored_checked;	/* LMDB looked at */
-	unsigned int		 pins;		/* callers using it unlocked */
-	struct fetch_waiter	*waiters;
-	struct cdp		*hnext;		/* hash chain */
-	struct cdp		*prev, *next;	/* LRU list, most recent first */
 };
 
 struct cdp_job {
@@ -1750,17 +1744,16 @@ struct cdp_job {
 	char			 last_modified[FETCH_VALIDATOR_MAX];
 };
 
-static pthread_mutex_t		 cdp_lock = PTHREAD_MUTEX_INITIALIZER;
+static void			 cdp_cleanup(struct fetchtab_entry *);
 /*
- * The URLs, hashed, in an LRU list: past crl_fetch_cache_size the least
- * recently used that nobody holds (no fetch running, no waiter, no caller
- * unlocked) is dropped; its CRL is read back from the store when a
- * certificate names the URL again.  No URL is ever refused for want of
- * room.
+ * The URLs: past crl_fetch_cache_size the least recently used that nobody
+ * holds (no fetch running, no waiter, no caller unlocked) is dropped; its
+ * CRL is read back from the store when a certificate names the URL again.
+ * No URL is ever refused for want of room.  Its lock also guards the
+ * statics below.
  */
-static struct cdp		*cdp_buckets[CDP_BUCKETS];
-static struct cdp		*cdp_head, *cdp_tail;
-static size_t			 cdp_n;
+static struct fetchtab		 cdp_tab =
+    FETCHTAB_INITIALIZER(struct cdp, cdp_cleanup);
 static struct fetch_pool	*cdp_pool;
 static struct store		*cdp_store;
 static atomic_ulong		 cdp_gen;
@@ -1779,12 +1772,12 @@ cdp_crl_release(struct cdp_crl *c)
 void
 crl_fetch_init(struct fetch_pool *pool, struct store *store)
 {
-	pthread_mutex_lock(&cdp_lock);
+	fetchtab_lock(&cdp_tab);
 	cdp_pool = pool;
 	cdp_store = store;
 	cdp_have_dbi = store != NULL &&
 	    store_kv_open(store, "crldp", &cdp_dbi) == 0;
-	pthread_mutex_unlock(&cdp_lock);
+	fetchtab_unlock(&cdp_tab);
 }
 
 unsigned long
@@ -1793,94 +1786,23 @@ crl_fetch_generation(void)
 	return atomic_load(&cdp_gen);
 }
 
+/* What the table's entry carries beyond its own fields. */
+static void
+cdp_cleanup(struct fetchtab_entry *fe)
+{
+	cdp_crl_release(((struct cdp *)fe)->crl);
+}
+
 /* After the fetch pool is gone: no job can still be running. */
 void
 crl_fetch_shutdown(void)
 {
-	struct cdp		*c, *next;
-
-	pthread_mutex_lock(&cdp_lock);
-	for (c = cdp_head; c != NULL; c = next) {
-		next = c->next;
-		fetch_waiter_free(c->waiters);
-		cdp_crl_release(c->crl);
-		free(c);
-	}
-	memset(cdp_buckets, 0, sizeof(cdp_buckets));
-	cdp_head = cdp_tail = NULL;
-	cdp_n = 0;
+	fetchtab_clear(&cdp_tab);
+	fetchtab_lock(&cdp_tab);
 	cdp_pool = NULL;
 	cdp_store = NULL;
 	cdp_have_dbi = 0;
-	pthread_mutex_unlock(&cdp_lock);
-}
-
-static size_t
-cdp_hash(const char *url)
-{
-	uint64_t	 h = 14695981039346656037ULL;
-
-	for (; *url != '\0'; url++)
-		h = (h ^ (unsigned char)*url) * 1099511628211ULL;
-	return (size_t)(h & (CDP_BUCKETS - 1));
-}
-
-/* Locked: most recently used. */
-static void
-cdp_touch(struct cdp *c)
-{
-	if (c == cdp_head)
-		return;
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	else if (c->prev != NULL)
-		cdp_tail = c->prev;
-	c->prev = NULL;
-	c->next = cdp_head;
-	if (cdp_head != NULL)
-		cdp_head->prev = c;
-	cdp_head = c;
-	if (cdp_tail == NULL)
-		cdp_tail = c;
-}
-
-/* Locked: out of the hash and the list, and freed (its CRL released). */
-static void
-cdp_remove(struct cdp *c)
-{
-	struct cdp	**pp;
-
-	for (pp = &cdp_buckets[cdp_hash(c->url)]; *pp != NULL;
-	    pp = &(*pp)->hnext)
-		if (*pp == c) {
-			*pp = c->hnext;
-			break;
-		}
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		cdp_head = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	else
-		cdp_tail = c->prev;
-	cdp_n--;
-	cdp_crl_release(c->crl);
-	free(c);
-}
-
-/* The entry for url, or NULL.  Locked. */
-static struct cdp *
-cdp_find(const char *url)
-{
-	struct cdp	*c;
-
-	for (c = cdp_buckets[cdp_hash(url)]; c != NULL; c = c->hnext)
-		if (strcmp(c->url, url) == 0)
-			return c;
-	return NULL;
+	fetchtab_unlock(&cdp_tab);
 }
 
 /*
@@ -1890,29 +1812,10 @@ cdp_find(const char *url)
 static struct cdp *
 cdp_get(const char *url, size_t max)
 {
-	struct cdp	*c, *prev;
-	size_t		 b;
-
-	if ((c = cdp_find(url)) != NULL) {
-		cdp_touch(c);
-		return c;
-	}
-	if (max == 0)
-		max = CDP_MAX;
-	for (c = cdp_tail; c != NULL && cdp_n >= max; c = prev) {
-		prev = c->prev;
-		if (!c->running && c->pins == 0 && c->waiters == NULL)
-			cdp_remove(c);
-	}
-	if (strlen(url) >= FETCH_URL_MAX || (c = calloc(1, sizeof(*c))) == NULL)
+	if (strlen(url) >= FETCH_URL_MAX)
 		return NULL;
-	memcpy(c->url, url, strlen(url) + 1);
-	b = cdp_hash(url);
-	c->hnext = cdp_buckets[b];
-	cdp_buckets[b] = c;
-	cdp_n++;
-	cdp_touch(c);
-	return c;
+	return (struct cdp *)fetchtab_get(&cdp_tab, url,
+	    max != 0 ? max : CDP_MAX);
 }
 
 /* Parse a fetched body: one CRL, DER or PEM. */
@@ -1989,20 +1892,15 @@ cdp_fetched(void *arg, struct fetch_result *resp)
 		store_kv_put(cdp_store, cdp_dbi, job->url, strlen(job->url),
 		    res.body, res.len);
 	now = time(NULL);
-	pthread_mutex_lock(&cdp_lock);
-	c->running = 0;
+	fetchtab_lock(&cdp_tab);
+	w = fetchtab_done(&c->fe, err[0] == '\0', now, CDP_BACKOFF_MIN,
+	    CDP_BACKOFF_MAX);
 	if (err[0] != '\0') {
 		if (!res.ok || fresh == NULL)
 			outcome = res.ok && !res.not_modified ?
 			    METRICS_CRL_REFUSED : METRICS_CRL_ERROR;
-		c->failures++;
-		c->next_try = now + (c->failures >= 5 ? CDP_BACKOFF_MAX :
-		    CDP_BACKOFF_MIN << (c->failures - 1));
-		if (c->next_try > now + CDP_BACKOFF_MAX)
-			c->next_try = now + CDP_BACKOFF_MAX;
 		snprintf(c->error, sizeof(c->error), "%.255s", err);
 	} else {
-		c->failures = 0;
 		c->error[0] = '\0';
 		outcome = fresh != NULL ? METRICS_CRL_FETCHED :
 		    METRICS_CRL_UNCHANGED;
@@ -2018,8 +1916,8 @@ cdp_fetched(void *arg, struct fetch_result *resp)
 			/* An older CRL than ours (a replay): refuse it. */
 			old = fresh;
 			fresh = NULL;
-			c->failures++;
-			c->next_try = now + CDP_BACKOFF_MIN;
+			c->fe.failures++;
+			c->fe.next_try = now + CDP_BACKOFF_MIN;
 			snprintf(c->error, sizeof(c->error), "served a CRL older "
 			    "than the one in use (refused)");
 			outcome = METRICS_CRL_REFUSED;
@@ -2040,14 +1938,12 @@ cdp_fetched(void *arg, struct fetch_result *resp)
 		 */
 		if (c->crl != NULL && c->crl->m.next_update != 0 &&
 		    now > c->crl->m.next_update) {
-			c->next_try = now + CDP_BACKOFF_MIN;
+			c->fe.next_try = now + CDP_BACKOFF_MIN;
 			snprintf(c->error, sizeof(c->error), "still serves a "
 			    "CRL past its nextUpdate");
 		}
 	}
-	w = c->waiters;
-	c->waiters = NULL;
-	pthread_mutex_unlock(&cdp_lock);
+	fetchtab_unlock(&cdp_tab);
 	metrics_crl_fetch(outcome, res.elapsed_ms);
 	if (outcome == METRICS_CRL_REFUSED && fresh == NULL && old == NULL)
 		metrics_crl_rejected((unsigned int)reject);
@@ -2069,13 +1965,13 @@ cdp_start(const struct crl_fetch_ctx *ctx, struct cdp *c)
 	struct cdp_job	*job;
 	time_t		 timeout = ctx->timeout > 0 ? ctx->timeout : 5;
 
-	if (c->running || cdp_pool == NULL ||
+	if (c->fe.running || cdp_pool == NULL ||
 	    (job = calloc(1, sizeof(*job))) == NULL)
 		return;
 	job->cdp = c;
 	job->ctx = *ctx;
 	fetch_owner_hold(&job->ctx.owner);
-	memcpy(job->url, c->url, sizeof(job->url));
+	memcpy(job->url, c->fe.key, sizeof(job->url));
 	memcpy(job->etag, c->etag, sizeof(job->etag));
 	memcpy(job->last_modified, c->last_modified,
 	    sizeof(job->last_modified));
@@ -2092,37 +1988,19 @@ cdp_start(const struct crl_fetch_ctx *ctx, struct cdp *c)
 		free(job);
 		return;
 	}
-	c->running = 1;
+	c->fe.running = 1;
 }
 
 int
 crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
 {
-	struct cdp		*c;
-	int			 rc = 1;
-
-	pthread_mutex_lock(&cdp_lock);
-	if ((c = cdp_find(url)) != NULL && c->running)
-		rc = fetch_waiter_add(&c->waiters, resume, arg);
-	pthread_mutex_unlock(&cdp_lock);
-	return rc;
+	return fetchtab_wait(&cdp_tab, url, resume, arg);
 }
 
 size_t
 crl_fetch_wake_all(void)
 {
-	struct fetch_waiter	*all = NULL, *w;
-	struct cdp		*c;
-	size_t			 n = 0;
-
-	pthread_mutex_lock(&cdp_lock);
-	for (c = cdp_head; c != NULL; c = c->next)
-		fetch_waiter_move(&all, &c->waiters);
-	pthread_mutex_unlock(&cdp_lock);
-	for (w = all; w != NULL; w = w->next)
-		n++;
-	fetch_waiter_wake(all);
-	return n;
+	return fetchtab_wake_all(&cdp_tab);
 }
 
 /*
@@ -2231,7 +2109,7 @@ cdp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
 		snprintf(why, wlen, "no http CRL distribution point");
 		return NULL;
 	}
-	pthread_mutex_lock(&cdp_lock);
+	fetchtab_lock(&cdp_tab);
 	if (ctx == NULL || !ctx->on) {
 		snprintf(why, wlen, "CRL fetching is off");
 		goto end;
@@ -2244,15 +2122,15 @@ cdp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
 	for (i = 0; i < n && got == NULL; i++) {
 		if ((c = cdp_get(urls[i], ctx->cache_size)) == NULL)
 			continue;
-		if (c->crl == NULL && !c->stored_checked && !c->running) {
+		if (c->crl == NULL && !c->stored_checked && !c->fe.running) {
 			struct cdp_crl	*st;
 
 			c->stored_checked = 1;
-			c->pins++;	/* not evicted while unlocked */
-			pthread_mutex_unlock(&cdp_lock);
+			c->fe.pins++;	/* not evicted while unlocked */
+			fetchtab_unlock(&cdp_tab);
 			st = cdp_from_store(ctx, urls[i]);
-			pthread_mutex_lock(&cdp_lock);
-			c->pins--;
+			fetchtab_lock(&cdp_tab);
+			c->fe.pins--;
 			if (st != NULL && c->crl == NULL) {
 				c->crl = st;
 				st = NULL;
@@ -2270,28 +2148,28 @@ cdp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
 			ahead = (got->m.next_update - got->m.this_update) / 10;
 			if (ahead > 3600)
 				ahead = 3600;
-			if (got->m.next_update != 0 && !c->running &&
+			if (got->m.next_update != 0 && !c->fe.running &&
 			    now >= got->m.next_update - ahead &&
-			    now >= c->next_try)
+			    now >= c->fe.next_try)
 				cdp_start(ctx, c);
 			break;
 		}
-		if (c->running) {
-			snprintf(pending, plen, "%s", c->url);
+		if (c->fe.running) {
+			snprintf(pending, plen, "%s", c->fe.key);
 			break;
 		}
-		if (c->crl != NULL && !covers && c->next_try <= now) {
+		if (c->crl != NULL && !covers && c->fe.next_try <= now) {
 			/* Fetched, trusted, but not for this certificate. */
-			c->next_try = now + CDP_BACKOFF_MIN;
+			c->fe.next_try = now + CDP_BACKOFF_MIN;
 			snprintf(c->error, sizeof(c->error), "its CRL does not "
 			    "cover this certificate (issuer or partition)");
-			log_warnx("CRL distribution point %s: %s", c->url,
+			log_warnx("CRL distribution point %s: %s", c->fe.key,
 			    c->error);
 		}
-		if (now >= c->next_try) {
+		if (now >= c->fe.next_try) {
 			cdp_start(ctx, c);
-			if (c->running) {
-				snprintf(pending, plen, "%s", c->url);
+			if (c->fe.running) {
+				snprintf(pending, plen, "%s", c->fe.key);
 				break;
 			}
 		}
@@ -2301,12 +2179,12 @@ cdp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
 			atomic_fetch_add(&got->refs, 1);
 			break;
 		}
-		snprintf(why, wlen, "distribution point %.200s: %.150s", c->url,
+		snprintf(why, wlen, "distribution point %.200s: %.150s", c->fe.key,
 		    c->error[0] ? c->error : cdp_pool == NULL ? "not fetched "
 		    "(no fetch threads here)" : "cannot fetch");
 	}
 end:
-	pthread_mutex_unlock(&cdp_lock);
+	fetchtab_unlock(&cdp_tab);
 	return got;
 }
 
@@ -2815,7 +2693,7 @@ crl_foreach(const struct crl_set *s, void (*fn)(void *,
     const struct crl_info *), void *arg)
 {
 	const struct crl_meta	*m, *o;
-	struct cdp		*c;
+	struct fetchtab_entry	*fe;
 	size_t			 i, j;
 	int			 newest;
 
@@ -2834,9 +2712,10 @@ crl_foreach(const struct crl_set *s, void (*fn)(void *,
 		if (newest)
 			crl_info_call(m, m->source, fn, arg);
 	}
-	pthread_mutex_lock(&cdp_lock);
-	for (c = cdp_head; c != NULL; c = c->next)
-		if (c->crl != NULL)
-			crl_info_call(&c->crl->m, c->url, fn, arg);
-	pthread_mutex_unlock(&cdp_lock);
+	fetchtab_lock(&cdp_tab);
+	for (fe = cdp_tab.head; fe != NULL; fe = fe->next)
+		if (((struct cdp *)fe)->crl != NULL)
+			crl_info_call(&((struct cdp *)fe)->crl->m, fe->key, fn,
+			    arg);
+	fetchtab_unlock(&cdp_tab);
 }

@@ -28,13 +28,13 @@
 #include "chain.h"
 #include "err.h"
 #include "fetch.h"
+#include "fetchtab.h"
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
 #include "ocsp.h"
 #include "store.h"
 
-#define OCSP_BUCKETS_MIN 1024		/* the hash grows by doubling */
 #define OCSP_BACKOFF_MIN 30
 #define OCSP_BACKOFF_MAX 600
 #define OCSP_GET_MAX	 255		/* RFC 5019: GET when this short */
@@ -46,31 +46,26 @@
 #define OCSP_SRC_GIVEN	 3		/* check --ocsp-response */
 
 /*
- * One CertID.  The table holds at most ocsp_cache_size of them, least
- * recently used first out; an entry being fetched, read from the store or
- * waited on is never evicted.  An evicted answer is read back from the
- * store (and verified again) when its certificate comes back.
+ * One CertID, keyed by the hex SHA-256 of its DER, in the fetch engine's
+ * table (in flight, waiters, back-off, LRU): at most ocsp_cache_size in
+ * memory, least recently used first out; an entry being fetched, read
+ * from the store or waited on is never evicted.  An evicted answer is
+ * read back from the store (and verified again) when its certificate
+ * comes back.
  */
 struct ocsp_entry {
-	char			 key[IDENTITY_FP_MAX];	/* hex SHA-256 of the CertID */
-	unsigned char		 running;
+	struct fetchtab_entry	 fe;		/* first */
 	unsigned char		 have;		/* an answer below */
 	unsigned char		 revoked;
 	unsigned char		 stored_checked; /* LMDB looked at */
 	unsigned char		 source;	/* OCSP_SRC_* of the answer */
-	unsigned int		 pins;		/* callers using it unlocked */
-	int			 failures;
 	time_t			 this_update, next_update;
 	time_t			 use_until;	/* the answer holds until */
-	time_t			 next_try;	/* after a failure */
 	time_t			 refresh_after;	/* paces refreshes ahead */
 	unsigned long		 gen;		/* ocsp_ctx.generation it was verified in */
 	char			*error;		/* owned, NULL: none */
 	char			*responder;	/* owned, NULL: none */
 	char			*signer;	/* subject of the signer, owned */
-	struct fetch_waiter	*waiters;
-	struct ocsp_entry	*hnext;		/* hash chain */
-	struct ocsp_entry	*prev, *next;	/* LRU list, most recent first */
 };
 
 /* What a verification found, before it goes into an entry. */
@@ -103,12 +98,10 @@ struct ocsp_job {
 	char			 used[256];
 };
 
-static pthread_mutex_t		 ocsp_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ocsp_entry	**ocsp_buckets;	/* ocsp_nbuckets, a power of 2 */
-static size_t			 ocsp_nbuckets;
-static struct ocsp_entry	*ocsp_head, *ocsp_tail;	/* LRU */
-static size_t			 ocsp_n;
-static unsigned long long	 ocsp_evicted;
+static void			 ocsp_entry_cleanup(struct fetchtab_entry *);
+/* The CertIDs; its lock also guards the statics below. */
+static struct fetchtab		 ocsp_tab =
+    FETCHTAB_INITIALIZER(struct ocsp_entry, ocsp_entry_cleanup);
 static struct fetch_pool	*ocsp_pool;
 static struct store		*ocsp_store;
 static store_set_t		 ocsp_dbi;
@@ -156,14 +149,14 @@ ocsp_add_offline_response(const unsigned char *der, size_t len)
 	if ((p = malloc(len > 0 ? len : 1)) == NULL)
 		return -1;
 	memcpy(p, der, len);
-	pthread_mutex_lock(&ocsp_lock);
+	fetchtab_lock(&ocsp_tab);
 	if (ocsp_noffline < OCSP_OFFLINE_MAX) {
 		ocsp_offline[ocsp_noffline] = p;
 		ocsp_offline_len[ocsp_noffline++] = len;
 		p = NULL;
 		rc = 0;
 	}
-	pthread_mutex_unlock(&ocsp_lock);
+	fetchtab_unlock(&ocsp_tab);
 	free(p);
 	return rc;
 }
@@ -171,30 +164,30 @@ ocsp_add_offline_response(const unsigned char *der, size_t len)
 int
 ocsp_set_offline_response(const unsigned char *der, size_t len)
 {
-	pthread_mutex_lock(&ocsp_lock);
+	fetchtab_lock(&ocsp_tab);
 	while (ocsp_noffline > 0)
 		free(ocsp_offline[--ocsp_noffline]);
-	pthread_mutex_unlock(&ocsp_lock);
+	fetchtab_unlock(&ocsp_tab);
 	return der != NULL ? ocsp_add_offline_response(der, len) : 0;
 }
 
 void
 ocsp_set_inline(int on)
 {
-	pthread_mutex_lock(&ocsp_lock);
+	fetchtab_lock(&ocsp_tab);
 	ocsp_inline = on;
-	pthread_mutex_unlock(&ocsp_lock);
+	fetchtab_unlock(&ocsp_tab);
 }
 
 void
 ocsp_init(struct fetch_pool *pool, struct store *store)
 {
-	pthread_mutex_lock(&ocsp_lock);
+	fetchtab_lock(&ocsp_tab);
 	ocsp_pool = pool;
 	ocsp_store = store;
 	ocsp_have_dbi = store != NULL &&
 	    store_kv_open(store, "ocsp", &ocsp_dbi) == 0;
-	pthread_mutex_unlock(&ocsp_lock);
+	fetchtab_unlock(&ocsp_tab);
 }
 
 
@@ -204,38 +197,28 @@ ocsp_generation(void)
 	return atomic_load(&ocsp_gen);
 }
 
+/* What the table's entry carries beyond its own fields. */
 static void
-ocsp_entry_free(struct ocsp_entry *e)
+ocsp_entry_cleanup(struct fetchtab_entry *fe)
 {
-	fetch_waiter_free(e->waiters);
+	struct ocsp_entry	*e = (struct ocsp_entry *)fe;
+
 	free(e->error);
 	free(e->responder);
 	free(e->signer);
-	free(e);
 }
 
 void
 ocsp_shutdown(void)
 {
-	struct ocsp_entry	*e, *next;
-
-	pthread_mutex_lock(&ocsp_lock);
-	for (e = ocsp_head; e != NULL; e = next) {
-		next = e->next;
-		ocsp_entry_free(e);
-	}
-	free(ocsp_buckets);
-	ocsp_buckets = NULL;
-	ocsp_nbuckets = 0;
-	ocsp_head = ocsp_tail = NULL;
-	ocsp_n = 0;
-	ocsp_evicted = 0;
+	fetchtab_clear(&ocsp_tab);
+	fetchtab_lock(&ocsp_tab);
 	ocsp_pool = NULL;
 	ocsp_store = NULL;
 	ocsp_have_dbi = 0;
 	while (ocsp_noffline > 0)
 		free(ocsp_offline[--ocsp_noffline]);
-	pthread_mutex_unlock(&ocsp_lock);
+	fetchtab_unlock(&ocsp_tab);
 }
 
 /* Replace an owned string; "" and no memory leave NULL. */
@@ -252,130 +235,11 @@ ocsp_str(const char *s, const char *none)
 	return s != NULL ? s : none;
 }
 
-/* FNV-1a of the hex key (already a digest: any mixing will do). */
-static size_t
-ocsp_hash(const char *key)
-{
-	uint64_t	 h = 14695981039346656037ULL;
-
-	for (; *key != '\0'; key++)
-		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
-	return (size_t)h;
-}
-
-/* Locked.  Double the buckets when the table outgrows them (no memory: keep). */
-static void
-ocsp_grow(void)
-{
-	struct ocsp_entry	**nb, *e;
-	size_t			 n = ocsp_nbuckets ? ocsp_nbuckets * 2 :
-				    OCSP_BUCKETS_MIN, b;
-
-	if (ocsp_n < ocsp_nbuckets || (nb = calloc(n, sizeof(*nb))) == NULL)
-		return;
-	for (e = ocsp_head; e != NULL; e = e->next) {
-		b = ocsp_hash(e->key) & (n - 1);
-		e->hnext = nb[b];
-		nb[b] = e;
-	}
-	free(ocsp_buckets);
-	ocsp_buckets = nb;
-	ocsp_nbuckets = n;
-}
-
-/* Locked: out of the hash and the LRU list, and freed. */
-static void
-ocsp_remove(struct ocsp_entry *e)
-{
-	struct ocsp_entry	**pp;
-
-	for (pp = &ocsp_buckets[ocsp_hash(e->key) & (ocsp_nbuckets - 1)];
-	    *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == e) {
-			*pp = e->hnext;
-			break;
-		}
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		ocsp_head = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		ocsp_tail = e->prev;
-	ocsp_n--;
-	ocsp_entry_free(e);
-}
-
-/* Locked: most recently used. */
-static void
-ocsp_touch(struct ocsp_entry *e)
-{
-	if (e == ocsp_head)
-		return;
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else if (e->prev != NULL)
-		ocsp_tail = e->prev;
-	e->prev = NULL;
-	e->next = ocsp_head;
-	if (ocsp_head != NULL)
-		ocsp_head->prev = e;
-	ocsp_head = e;
-	if (ocsp_tail == NULL)
-		ocsp_tail = e;
-}
-
-/*
- * Locked: evict the least recently used entries that nobody holds until
- * the table is within ocsp_cache_size.  Entries in use are passed over (a
- * bounded number: fetches in flight and their waiters).
- */
-static void
-ocsp_evict(size_t max)
-{
-	struct ocsp_entry	*e, *prev;
-
-	for (e = ocsp_tail; e != NULL && ocsp_n > max; e = prev) {
-		prev = e->prev;
-		if (e->running || e->pins > 0 || e->waiters != NULL)
-			continue;
-		ocsp_remove(e);
-		ocsp_evicted++;
-	}
-}
-
 /* Locked.  create: the table's bound (ocsp_cache_size), else 0. */
 static struct ocsp_entry *
 ocsp_get(const char *key, size_t create)
 {
-	struct ocsp_entry	*e;
-	size_t			 h = ocsp_hash(key), b;
-
-	if (ocsp_nbuckets > 0)
-		for (e = ocsp_buckets[h & (ocsp_nbuckets - 1)]; e != NULL;
-		    e = e->hnext)
-			if (strcmp(e->key, key) == 0) {
-				ocsp_touch(e);
-				return e;
-			}
-	if (!create)
-		return NULL;
-	ocsp_grow();
-	if (ocsp_nbuckets == 0 || (e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
-	snprintf(e->key, sizeof(e->key), "%s", key);
-	b = h & (ocsp_nbuckets - 1);
-	e->hnext = ocsp_buckets[b];
-	ocsp_buckets[b] = e;
-	ocsp_n++;
-	ocsp_touch(e);
-	e->pins++;			/* not the one evicted */
-	ocsp_evict(create);
-	e->pins--;
-	return e;
+	return (struct ocsp_entry *)fetchtab_get(&ocsp_tab, key, create);
 }
 
 static OCSP_CERTID *
@@ -786,7 +650,7 @@ ocsp_answered(struct ocsp_job *job, const char *url, struct fetch_result *res)
 		job->ok = 1;
 		metrics_ocsp_query(job->ans.revoked ? METRICS_OCSP_REVOKED :
 		    METRICS_OCSP_GOOD, res->elapsed_ms);
-		job->stored = ocsp_record_put(job->e->key, &job->ans,
+		job->stored = ocsp_record_put(job->e->fe.key, &job->ans,
 		    job->ctx.generation, res->body, res->len) == 0;
 	} else {
 		metrics_ocsp_query(METRICS_OCSP_INVALID, res->elapsed_ms);
@@ -925,8 +789,9 @@ ocsp_finish(struct ocsp_job *job)
 	time_t			 now;
 
 	now = time(NULL);
-	pthread_mutex_lock(&ocsp_lock);
-	e->running = 0;
+	fetchtab_lock(&ocsp_tab);
+	w = fetchtab_done(&e->fe, job->ok, now, OCSP_BACKOFF_MIN,
+	    OCSP_BACKOFF_MAX);
 	if (job->ok) {
 		/*
 		 * Cached verdicts depend on the status only: a refresh that
@@ -941,7 +806,6 @@ ocsp_finish(struct ocsp_job *job)
 		e->this_update = ans->this_update;
 		e->next_update = ans->next_update;
 		e->use_until = ans->use_until;
-		e->failures = 0;
 		/*
 		 * Refreshes ahead of nextUpdate are paced: a responder that
 		 * keeps serving the same pre-signed answer is asked again
@@ -954,16 +818,12 @@ ocsp_finish(struct ocsp_job *job)
 		e->source = job->noffline > 0 ? OCSP_SRC_GIVEN :
 		    OCSP_SRC_ASKED;
 	} else {
-		e->failures++;
-		e->next_try = now + (e->failures >= 5 ? OCSP_BACKOFF_MAX :
-		    OCSP_BACKOFF_MIN << (e->failures - 1));
 		job->err[255] = '\0';
 		ocsp_setstr(&e->error, job->err);
 	}
-	w = e->waiters;
-	e->waiters = NULL;
-	memcpy(key, e->key, sizeof(key));	/* e may go once unlocked */
-	pthread_mutex_unlock(&ocsp_lock);
+	/* e may go once unlocked */
+	snprintf(key, sizeof(key), "%s", e->fe.key);
+	fetchtab_unlock(&ocsp_tab);
 	if (job->ok)
 		log_debug("OCSP %s: %s from %s%s", key, ans->revoked ?
 		    "revoked" : "good", job->used, job->stored ?
@@ -983,23 +843,13 @@ ocsp_finish(struct ocsp_job *job)
 size_t
 ocsp_cache_entries(void)
 {
-	size_t	 n;
-
-	pthread_mutex_lock(&ocsp_lock);
-	n = ocsp_n;
-	pthread_mutex_unlock(&ocsp_lock);
-	return n;
+	return fetchtab_count(&ocsp_tab);
 }
 
 unsigned long long
 ocsp_cache_evictions(void)
 {
-	unsigned long long	 n;
-
-	pthread_mutex_lock(&ocsp_lock);
-	n = ocsp_evicted;
-	pthread_mutex_unlock(&ocsp_lock);
-	return n;
+	return fetchtab_evictions(&ocsp_tab);
 }
 
 /* Locked. */
@@ -1009,7 +859,7 @@ ocsp_start(const struct ocsp_ctx *ctx, struct ocsp_entry *e, X509 *cert,
 {
 	struct ocsp_job	*job;
 
-	if (e->running || ocsp_pool == NULL ||
+	if (e->fe.running || ocsp_pool == NULL ||
 	    (job = calloc(1, sizeof(*job))) == NULL)
 		return;
 	job->e = e;
@@ -1027,37 +877,19 @@ ocsp_start(const struct ocsp_ctx *ctx, struct ocsp_entry *e, X509 *cert,
 		free(job);
 		return;
 	}
-	e->running = 1;
+	e->fe.running = 1;
 }
 
 int
 ocsp_wait(const char *key, void (*resume)(void *), void *arg)
 {
-	struct ocsp_entry	*e;
-	int			 rc = 1;
-
-	pthread_mutex_lock(&ocsp_lock);
-	if ((e = ocsp_get(key, 0)) != NULL && e->running)
-		rc = fetch_waiter_add(&e->waiters, resume, arg);
-	pthread_mutex_unlock(&ocsp_lock);
-	return rc;
+	return fetchtab_wait(&ocsp_tab, key, resume, arg);
 }
 
 size_t
 ocsp_wake_all(void)
 {
-	struct fetch_waiter	*all = NULL, *w;
-	struct ocsp_entry	*e;
-	size_t			 n = 0;
-
-	pthread_mutex_lock(&ocsp_lock);
-	for (e = ocsp_head; e != NULL; e = e->next)
-		fetch_waiter_move(&all, &e->waiters);
-	pthread_mutex_unlock(&ocsp_lock);
-	for (w = all; w != NULL; w = w->next)
-		n++;
-	fetch_waiter_wake(all);
-	return n;
+	return fetchtab_wake_all(&ocsp_tab);
 }
 
 /* One certificate: 0 good, 1 revoked, -1 failed, 2 wait. */
@@ -1083,10 +915,10 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 	}
 	OCSP_CERTID_free(id);
 
-	pthread_mutex_lock(&ocsp_lock);
+	fetchtab_lock(&ocsp_tab);
 	e = ocsp_get(key, set->cache_size > 0 ? set->cache_size : 100000);
 	if (e != NULL && e->have && e->gen != ctx->generation &&
-	    !e->running) {
+	    !e->fe.running) {
 		/*
 		 * Verified under other trust (a reload since): not used until
 		 * verified again under this one, from the store if it holds
@@ -1095,15 +927,15 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 		e->have = 0;
 		e->stored_checked = 0;
 	}
-	if (e != NULL && !e->have && !e->stored_checked && !e->running) {
+	if (e != NULL && !e->have && !e->stored_checked && !e->fe.running) {
 		e->stored_checked = 1;
-		e->pins++;		/* not evicted while unlocked */
-		pthread_mutex_unlock(&ocsp_lock);
+		e->fe.pins++;		/* not evicted while unlocked */
+		fetchtab_unlock(&ocsp_tab);
 		memset(&ans, 0, sizeof(ans));
 		fromstore = ocsp_from_store(key, cert, issuer, ctx, at,
 		    &ans) == 0;
-		pthread_mutex_lock(&ocsp_lock);
-		e->pins--;
+		fetchtab_lock(&ocsp_tab);
+		e->fe.pins--;
 		if (fromstore && !e->have) {
 			e->have = 1;
 			e->gen = ctx->generation;
@@ -1125,8 +957,8 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 	 * authd check: no fetch threads, ask here; the answer, if any, is
 	 * then taken as a cached one.
 	 */
-	if (!(e->have && at <= e->use_until + set->skew) && !e->running &&
-	    now >= e->next_try && ocsp_pool == NULL && ocsp_inline &&
+	if (!(e->have && at <= e->use_until + set->skew) && !e->fe.running &&
+	    now >= e->fe.next_try && ocsp_pool == NULL && ocsp_inline &&
 	    (job = calloc(1, sizeof(*job))) != NULL) {
 		job->e = e;
 		job->ctx = *ctx;
@@ -1139,12 +971,12 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 		X509_up_ref(issuer);
 		job->cert = cert;
 		job->issuer = issuer;
-		e->running = 1;
-		e->pins++;		/* still ours when ocsp_run is done */
-		pthread_mutex_unlock(&ocsp_lock);
+		e->fe.running = 1;
+		e->fe.pins++;		/* still ours when ocsp_run is done */
+		fetchtab_unlock(&ocsp_tab);
 		ocsp_run(job);
-		pthread_mutex_lock(&ocsp_lock);
-		e->pins--;
+		fetchtab_lock(&ocsp_tab);
+		e->fe.pins--;
 	}
 	/* nextUpdate may have passed by the skew, as in ocsp_times. */
 	if (e->have && at <= e->use_until + set->skew) {
@@ -1159,8 +991,8 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 		    (e->next_update - e->this_update) / 10 : 0;
 		if (ahead > 3600)
 			ahead = 3600;
-		if (!e->revoked && e->next_update != 0 && !e->running &&
-		    now >= e->next_update - ahead && now >= e->next_try &&
+		if (!e->revoked && e->next_update != 0 && !e->fe.running &&
+		    now >= e->next_update - ahead && now >= e->fe.next_try &&
 		    now >= e->refresh_after)
 			ocsp_start(ctx, e, cert, issuer);
 		if (rc == 1)
@@ -1170,9 +1002,9 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 		res->from_cache = !fromstore ? res->from_cache : 1;
 		goto end;
 	}
-	if (!e->running && now >= e->next_try)
+	if (!e->fe.running && now >= e->fe.next_try)
 		ocsp_start(ctx, e, cert, issuer);
-	if (e->running) {
+	if (e->fe.running) {
 		snprintf(res->pending_key, sizeof(res->pending_key), "%s", key);
 		rc = 2;
 		goto end;
@@ -1181,7 +1013,7 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 	    "%d): %.400s", depth, ocsp_str(e->error, "responder not asked "
 	    "yet"));
 end:
-	pthread_mutex_unlock(&ocsp_lock);
+	fetchtab_unlock(&ocsp_tab);
 	return rc;
 }
 
@@ -1268,7 +1100,7 @@ ocsp_describe(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain, char *buf,
 			continue;
 		}
 		OCSP_CERTID_free(id);
-		pthread_mutex_lock(&ocsp_lock);
+		fetchtab_lock(&ocsp_tab);
 		if ((e = ocsp_get(key, 0)) == NULL)
 			n = snprintf(buf + o, len - o, "depth %d: not asked "
 			    "(another source answered)\n", i);
@@ -1289,7 +1121,7 @@ ocsp_describe(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain, char *buf,
 			    "?"),
 			    t1, t2);
 		}
-		pthread_mutex_unlock(&ocsp_lock);
+		fetchtab_unlock(&ocsp_tab);
 		if (n < 0 || (size_t)n >= len - o) {
 			buf[o] = '\0';
 			break;
