@@ -225,6 +225,29 @@ fetch_global(void)
 }
 
 /*
+ * Whether the header line (len bytes, line end cut) is name's; its value,
+ * blanks around it cut, in *v and *vlen.
+ */
+static int
+fetch_field(const char *line, size_t len, const char *name, const char **v,
+    size_t *vlen)
+{
+	size_t	 nl = strlen(name);
+
+	if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+		return 0;
+	*v = line + nl + 1;
+	*vlen = len - nl - 1;
+	while (*vlen > 0 && (**v == ' ' || **v == '\t')) {
+		(*v)++;
+		(*vlen)--;
+	}
+	while (*vlen > 0 && ((*v)[*vlen - 1] == ' ' || (*v)[*vlen - 1] == '\t'))
+		(*vlen)--;
+	return 1;
+}
+
+/*
  * Header lines, one call each (the status line of every response too,
  * interim and redirect ones included): bounded in count and bytes, and
  * the validators of the last response kept.
@@ -271,37 +294,20 @@ fetch_on_header(char *data, size_t size, size_t n, void *arg)
 			    len - i - 1);
 		return n;
 	}
-	if (len > 9 && strncasecmp(data, "Location:", 9) == 0) {
-		for (v = data + 9; v < data + len && (*v == ' ' || *v == '\t');
-		    v++)
-			;
-		fetch_show(x->location, sizeof(x->location), v,
-		    (size_t)(data + len - v));
+	if (fetch_field(data, len, "Location", &v, &vlen)) {
+		fetch_show(x->location, sizeof(x->location), v, vlen);
 		return n;
 	}
-	if (len > 15 && strncasecmp(data, "Content-Length:", 15) == 0) {
-		for (v = data + 15; v < data + len && (*v == ' ' || *v == '\t');
-		    v++)
-			;
-		fetch_show(x->clen, sizeof(x->clen), v,
-		    (size_t)(data + len - v));
+	if (fetch_field(data, len, "Content-Length", &v, &vlen)) {
+		fetch_show(x->clen, sizeof(x->clen), v, vlen);
 		return n;
 	}
-	if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+	if (fetch_field(data, len, "ETag", &v, &vlen))
 		dst = x->res.etag;
-		v = data + 5;
-	} else if (len > 14 && strncasecmp(data, "Last-Modified:", 14) == 0) {
+	else if (fetch_field(data, len, "Last-Modified", &v, &vlen))
 		dst = x->res.last_modified;
-		v = data + 14;
-	} else
+	else
 		return n;
-	vlen = len - (size_t)(v - data);
-	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
 	/* A cut or odd validator is worse than none. */
 	dst[0] = '\0';
 	if (vlen == 0 || vlen >= FETCH_VALIDATOR_MAX)

@@ -150,20 +150,8 @@ start_via() {
     AUTHD_BIN=$real
     return "$rc"
 }
-# dec NAME ADDR: D="CODE REASON REVOCATION" straight from authd ("-" for
-# an absent header), DT the seconds it took
-dec() {
-    local out code reason rev
-    out=$(curl -sS --max-time 20 -o /dev/null -D - -w 'code=%{http_code}\ntime=%{time_total}\n' \
-        -H "@$WORK/certs/$1.hdr" -H "X-SSL-Client-Verify: SUCCESS" -H "X-Original-URI: /proxy" \
-        -H "X-Original-Method: GET" -H "X-Original-Host: localhost" "http://$2/auth" 2>/dev/null | tr -d '\r') || true
-    code=$(sed -n 's/^code=//p' <<<"$out")
-    DT=$(sed -n 's/^time=//p' <<<"$out")
-    reason=$(sed -n 's/^[Xx]-[Aa]uthd-[Rr]eason: *//p' <<<"$out" | tail -n 1)
-    rev=$(sed -n 's/^[Xx]-[Aa]uthd-[Rr]evocation: *//p' <<<"$out" | tail -n 1)
-    D="${code:-000} ${reason:--} ${rev:--}"
-    DT=${DT:-99}
-}
+# dec NAME ADDR: decide (lib.bash) with NAME's certificate
+dec() { decide "$WORK/certs/$1.hdr" "$2" /proxy; }
 # queries NAME: "MODE METHOD" of each fault-responder query about leaf NAME
 queries() { awk -v s="serial=${SERIAL[$1]}" '$1 == "ocsp" && $4 == s { print $2, $3 }' "$FLOG"; }
 # mvals ADDR METRIC OUTCOME...: "OUTCOME=VALUE ..." from /metrics

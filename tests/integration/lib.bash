@@ -344,6 +344,21 @@ req() {
     [ -n "$CODE" ] || CODE=000
     BODY=$(cat "$bodyf" 2>/dev/null || true)
 }
+# decide HDRFILE ADDR [URI]: ask authd at ADDR directly, the client's
+# certificate header from HDRFILE; D="CODE REASON REVOCATION" ("-" for an
+# absent header), DT the seconds it took
+decide() {
+    local out code reason rev
+    out=$(curl -sS --max-time 20 -o /dev/null -D - -w 'code=%{http_code}\ntime=%{time_total}\n' \
+        -H "@$1" -H "X-SSL-Client-Verify: SUCCESS" -H "X-Original-URI: ${3:-/x}" \
+        -H "X-Original-Method: GET" -H "X-Original-Host: localhost" "http://$2/auth" 2>/dev/null | tr -d '\r') || true
+    code=$(sed -n 's/^code=//p' <<<"$out")
+    DT=$(sed -n 's/^time=//p' <<<"$out")
+    reason=$(sed -n 's/^[Xx]-[Aa]uthd-[Rr]eason: *//p' <<<"$out" | tail -n 1)
+    rev=$(sed -n 's/^[Xx]-[Aa]uthd-[Rr]evocation: *//p' <<<"$out" | tail -n 1)
+    D="${code:-000} ${reason:--} ${rev:--}"
+    DT=${DT:-99}
+}
 # hdr NAME: value of response header NAME from the last req (last one wins)
 hdr() {
     { grep -i "^$1:" "$HDRS" 2>/dev/null || true; } | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//; s/\r$//'

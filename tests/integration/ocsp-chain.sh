@@ -90,18 +90,8 @@ start_authd authd-allow "$B" "${COMMON[@]}" --ocsp-failure allow --data-dir "$WO
 B_PID=$AUTHD_PID
 start_authd authd "$A" "${COMMON[@]}" --ocsp-failure deny --data-dir "$WORK/dA"
 
-# dec FAMILY ADDR: D="CODE REASON REVOCATION", DT the seconds it took
-dec() {
-    local out code reason rev
-    out=$(curl -sS --max-time 20 -o /dev/null -D - -w 'code=%{http_code}\ntime=%{time_total}\n' \
-        -H "@$P/$1.hdr" -H "X-SSL-Client-Verify: SUCCESS" -H "X-Original-URI: /x" \
-        -H "X-Original-Method: GET" -H "X-Original-Host: localhost" "http://$2/auth" 2>/dev/null | tr -d '\r') || true
-    code=$(sed -n 's/^code=//p' <<<"$out")
-    DT=$(sed -n 's/^time=//p' <<<"$out")
-    reason=$(sed -n 's/^[Xx]-[Aa]uthd-[Rr]eason: *//p' <<<"$out" | tail -n 1)
-    rev=$(sed -n 's/^[Xx]-[Aa]uthd-[Rr]evocation: *//p' <<<"$out" | tail -n 1)
-    D="${code:-000} ${reason:--} ${rev:--}"
-}
+# dec NAME ADDR: decide (lib.bash) with NAME's certificate
+dec() { decide "$P/$1.hdr" "$2" /x; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 # ---------------------------------------------------------------- 1: good
