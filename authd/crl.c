@@ -11,6 +11,9 @@
  *
  * Check: for each certificate in scope, the newest CRL of its issuer that
  * applies to it (Issuing Distribution Point), its times, then the serial.
+ *
+ * A file's record for the next start is crlrec.c; CRLs fetched from
+ * distribution points are crldp.c; crl_int.h is what the three share.
  */
 #include <sys/stat.h>
 
@@ -27,79 +30,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "crl.h"
+#include "crl_int.h"
 #include "err.h"
 #include "identity.h"
 #include "log.h"
-#include "fetch.h"
-#include "fetchtab.h"
 #include "metrics.h"
 #include "store.h"
-
-#define CRL_FILE_MAX	 (512L * 1024 * 1024)	/* bytes per CRL file */
-#define CRL_MAX		 1024			/* CRLs in all */
-#define CRL_IDP_MAX	 8			/* distribution point names */
-#define CRL_SKEW	 300			/* thisUpdate may be this early */
-#define CRL_REJECT_MAX	 256			/* rejected sources listed */
-#define CRL_ANCHOR_MAX	 4			/* anchors a signer chains to */
-#define CRL_IND_MAX	 64			/* issuers in an indirect CRL */
-#define CRL_PICK_MAX	 16			/* CRLs answering for one cert */
-/* ReasonFlags (RFC 5280 5.2.5): bits 1 to 8; bit 0 is unused. */
-#define CRL_REASONS_ALL	 0x1feu
-
-/*
- * One CRL, checked and indexed: everything RFC 5280 6.3.3 needs of it,
- * without the list of entries (in the store, or in keys).
- */
-struct crl_meta {
-	X509		*issuer;		/* its signer, a configured cert */
-	X509_NAME	*issuer_name;		/* the CRL's issuer field */
-	/* where the signer's paths end, and when they are valid (f) */
-	X509		*anchor[CRL_ANCHOR_MAX];
-	time_t		 anchor_from[CRL_ANCHOR_MAX];
-	time_t		 anchor_until[CRL_ANCHOR_MAX];
-	size_t		 nanchor;
-	time_t		 this_update, next_update;	/* 0: none */
-	char		 number[80];		/* CRL number, hex, or "" */
-	int		 is_delta;		/* a delta CRL: changes to a base */
-	char		 base_number[80];	/* its BaseCRLNumber, hex */
-	char		 source[512];		/* file it came from */
-	char		 issuer_dn[256];
-	/* its Issuing Distribution Point */
-	int		 only_user, only_ca, only_attr, indirect;
-	unsigned int	 reasons;		/* onlySomeReasons, or all */
-	GENERAL_NAMES	*dp;			/* its names (relative made
-						   whole), NULL: none */
-	unsigned char	*idp_der;		/* as found, for the record */
-	size_t		 idp_len;
-	/* indirect: the issuers its entries name; the index starts a key */
-	X509_NAME	*ind[CRL_IND_MAX];
-	size_t		 nind;
-	/* the revoked serials: a store set, or a sorted array in memory */
-	struct store	*store;
-	store_set_t	 set;
-	char		 setname[STORE_NAME_MAX];	/* "crl:<sha256>" */
-	unsigned char	**keys;			/* length-prefixed */
-	size_t		 nkeys;
-};
-
-/* A rejected source (crl.h, struct crl_rejection). */
-struct crl_rej {
-	char		 source[512];
-	enum crl_reject	 why;
-	char		 detail[CRL_DETAIL_MAX];
-	char		 issuer_dn[256];
-	size_t		 kept;
-};
-
-struct crl_set {
-	struct crl_meta	*m;
-	size_t		 n;
-	size_t		 entries;
-	struct crl_rej	*rej;			/* CRL_REJECT_MAX of them */
-	size_t		 nrej;
-	size_t		 nrej_more;		/* rejections not listed */
-};
 
 #define CRL_REJECT_STR(e, s)	 s,
 static const char *const crl_reject_names[] = {
@@ -138,7 +74,7 @@ crl_key_cmp(const void *a, const void *b)
 	return c != 0 ? c : (la < lb ? -1 : la > lb);
 }
 
-static void
+void
 crl_meta_cleanup(struct crl_meta *m)
 {
 	size_t	 i;
@@ -202,7 +138,7 @@ crl_set_entries(const struct crl_set *s)
  * record), the key of m->issuer stands for the signature.  Fills
  * m->issuer (when NULL) and the anchors; 0, or -1 with *why and buf.
  */
-static int
+int
 crl_signers(struct crl_meta *m, const struct chain_store *chain,
     X509_CRL *crl, enum crl_reject *why, char *buf, size_t len)
 {
@@ -399,7 +335,7 @@ crl_gens_add_dn(GENERAL_NAMES *gens, const X509_NAME *n)
  * relative to the CRL issuer made whole (RFC 5280 5.2.5).  m->issuer_name
  * must be set.  0, or -1 with *why.
  */
-static int
+int
 crl_meta_idp(struct crl_meta *m, const unsigned char *der, size_t len,
     const char **why)
 {
@@ -723,7 +659,7 @@ crl_idp_der(X509_CRL *crl, size_t *len)
  * Validate, describe and index one CRL into m.  On error, m is empty and
  * err says why (without the file name), *reject the kind.
  */
-static int
+int
 crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
     struct store *store, X509_CRL *crl, const char *source, size_t *count,
     enum crl_reject *reject, char *err, size_t errlen)
@@ -867,344 +803,6 @@ crl_add(struct crl_set *s, const char *path, const struct chain_store *chain,
 	s->entries += count;
 	s->n++;
 	return 0;
-}
-
-/*
- * A file's CRLs, described for the next start: a record in LMDB under
- * "crlfile:" and the file's SHA-256, holding each CRL's metadata and the
- * set of its serials.  An unchanged file is then not parsed again (a
- * million-entry CRL takes seconds to parse); its signature was checked when
- * the record was written, and its issuer must still be a configured CA
- * with the same certificate (by SHA-256).
- */
-#define CRL_REC_MAX	 (1024 * 1024)
-
-struct crl_rec {
-	unsigned char	*p;
-	size_t		 len, cap;
-	int		 bad;
-};
-
-static void
-crl_rec_put(struct crl_rec *r, const void *v, size_t n)
-{
-	if (n == 0)
-		return;		/* v may be NULL: an empty blob */
-	if (r->bad || r->cap - r->len < n) {
-		r->bad = 1;
-		return;
-	}
-	memcpy(r->p + r->len, v, n);
-	r->len += n;
-}
-
-static void
-crl_rec_str(struct crl_rec *r, const char *v)
-{
-	crl_rec_put(r, v, strlen(v) + 1);
-}
-
-static int
-crl_rec_get(struct crl_rec *r, void *v, size_t n)
-{
-	if (r->bad || r->len - r->cap < n) {	/* cap: read position */
-		r->bad = 1;
-		return -1;
-	}
-	memcpy(v, r->p + r->cap, n);
-	r->cap += n;
-	return 0;
-}
-
-static int
-crl_rec_getstr(struct crl_rec *r, char *v, size_t n)
-{
-	const unsigned char	*nul;
-	size_t			 l;
-
-	if (r->bad || (nul = memchr(r->p + r->cap, '\0', r->len - r->cap)) ==
-	    NULL || (l = (size_t)(nul - (r->p + r->cap))) >= n) {
-		r->bad = 1;
-		return -1;
-	}
-	memcpy(v, r->p + r->cap, l + 1);
-	r->cap += l + 1;
-	return 0;
-}
-
-static int
-crl_cert_sha256(X509 *x, unsigned char md[IDENTITY_SHA256_LEN])
-{
-	unsigned char	*der = NULL;
-	int		 n, rc;
-
-	if ((n = i2d_X509(x, &der)) <= 0)
-		return -1;
-	rc = identity_sha256(der, (size_t)n, md);
-	OPENSSL_free(der);
-	return rc;
-}
-
-/* A length-prefixed blob. */
-static void
-crl_rec_blob(struct crl_rec *r, const void *v, size_t n)
-{
-	uint32_t	 l = (uint32_t)n;
-
-	crl_rec_put(r, &l, sizeof(l));
-	crl_rec_put(r, v, n);
-}
-
-static void
-crl_rec_name(struct crl_rec *r, const X509_NAME *n)
-{
-	const unsigned char	*der;
-	size_t			 len;
-
-	if (X509_NAME_get0_der(n, &der, &len) != 1) {
-		r->bad = 1;
-		return;
-	}
-	crl_rec_blob(r, der, len);
-}
-
-/* A blob in place: *p points into the record. */
-static int
-crl_rec_getblob(struct crl_rec *r, const unsigned char **p, size_t *n)
-{
-	uint32_t	 l;
-
-	if (crl_rec_get(r, &l, sizeof(l)) != 0 || r->len - r->cap < l) {
-		r->bad = 1;
-		return -1;
-	}
-	*p = r->p + r->cap;
-	*n = l;
-	r->cap += l;
-	return 0;
-}
-
-static X509_NAME *
-crl_rec_getname(struct crl_rec *r)
-{
-	const unsigned char	*p, *q;
-	size_t			 n;
-	X509_NAME		*x;
-
-	if (crl_rec_getblob(r, &p, &n) != 0)
-		return NULL;
-	q = p;
-	if ((x = d2i_X509_NAME(NULL, &q, (long)n)) == NULL || q != p + n) {
-		X509_NAME_free(x);
-		r->bad = 1;
-		return NULL;
-	}
-	return x;
-}
-
-/* Records written by another layout are not read: the file is parsed. */
-#define CRL_REC_MAGIC	 0x32524c43u		/* "CLR2" */
-
-/* Write the record of metas m[0..n) (all indexed in the store). */
-static void
-crl_rec_store(struct store *store, const char *name, const struct crl_meta *m,
-    size_t n)
-{
-	struct crl_rec	 r;
-	unsigned char	 md[IDENTITY_SHA256_LEN];
-	uint32_t	 cnt = (uint32_t)n, magic = CRL_REC_MAGIC, nind;
-	int64_t		 t;
-	unsigned char	 b;
-	store_set_t	 dbi;
-	size_t		 i, k;
-
-	if (store_kv_open(store, "crlfiles", &dbi) != 0 ||
-	    (r.p = malloc(CRL_REC_MAX)) == NULL)
-		return;
-	r.len = 0;
-	r.cap = CRL_REC_MAX;
-	r.bad = 0;
-	crl_rec_put(&r, &magic, sizeof(magic));
-	crl_rec_put(&r, &cnt, sizeof(cnt));
-	for (i = 0; i < n; i++) {
-		if (m[i].store == NULL || crl_cert_sha256(m[i].issuer, md) != 0) {
-			r.bad = 1;
-			break;
-		}
-		crl_rec_put(&r, md, sizeof(md));
-		t = (int64_t)m[i].this_update;
-		crl_rec_put(&r, &t, sizeof(t));
-		t = (int64_t)m[i].next_update;
-		crl_rec_put(&r, &t, sizeof(t));
-		b = (unsigned char)m[i].is_delta;
-		crl_rec_put(&r, &b, sizeof(b));
-		crl_rec_str(&r, m[i].number);
-		crl_rec_str(&r, m[i].base_number);
-		crl_rec_str(&r, m[i].setname);
-		crl_rec_name(&r, m[i].issuer_name);
-		crl_rec_blob(&r, m[i].idp_der, m[i].idp_len);
-		nind = (uint32_t)m[i].nind;
-		crl_rec_put(&r, &nind, sizeof(nind));
-		for (k = 0; k < m[i].nind; k++)
-			crl_rec_name(&r, m[i].ind[k]);
-	}
-	if (!r.bad)
-		store_kv_put(store, dbi, name, strlen(name), r.p, r.len);
-	free(r.p);
-}
-
-/*
- * Rebuild a file's metas from its record into s, their signers found and
- * validated again against chain.  Returns the number of CRLs added, or -1
- * when there is no usable record (then nothing added).
- */
-static int
-crl_rec_load(struct crl_set *s, struct store *store, const char *name,
-    const struct chain_store *chain, const char *path)
-{
-	struct crl_rec		 r;
-	struct crl_meta		*m;
-	const unsigned char	*idp;
-	unsigned char		 md[IDENTITY_SHA256_LEN], cmd[IDENTITY_SHA256_LEN];
-	unsigned char		 b;
-	uint32_t		 cnt, i, magic, nind, k;
-	int64_t			 t;
-	size_t			 first = s->n, count, idplen, j, len = 0;
-	const char		*why;
-	char			 err[256];
-	enum crl_reject		 rj;
-	store_set_t		 dbi;
-	X509			*x;
-
-	if (store_kv_open(store, "crlfiles", &dbi) != 0 ||
-	    (r.p = malloc(CRL_REC_MAX)) == NULL)
-		return -1;
-	r.bad = 0;
-	if (store_kv_get(store, dbi, name, strlen(name), r.p, CRL_REC_MAX,
-	    &len) != 1 || crl_rec_get((r.len = len, r.cap = 0, &r), &magic,
-	    sizeof(magic)) != 0 || magic != CRL_REC_MAGIC ||
-	    crl_rec_get(&r, &cnt, sizeof(cnt)) != 0 || cnt == 0 ||
-	    cnt > CRL_MAX - s->n)
-		goto fail;
-	for (i = 0; i < cnt; i++) {
-		m = &s->m[s->n];
-		memset(m, 0, sizeof(*m));
-		snprintf(m->source, sizeof(m->source), "%s", path);
-		if (crl_rec_get(&r, md, sizeof(md)) != 0 ||
-		    crl_rec_get(&r, &t, sizeof(t)) != 0)
-			goto fail;
-		m->this_update = (time_t)t;
-		if (crl_rec_get(&r, &t, sizeof(t)) != 0 ||
-		    crl_rec_get(&r, &b, sizeof(b)) != 0)
-			goto fail;
-		m->next_update = (time_t)t;
-		m->is_delta = b;
-		if (crl_rec_getstr(&r, m->number, sizeof(m->number)) != 0 ||
-		    crl_rec_getstr(&r, m->base_number,
-		    sizeof(m->base_number)) != 0 ||
-		    crl_rec_getstr(&r, m->setname, sizeof(m->setname)) != 0 ||
-		    (m->issuer_name = crl_rec_getname(&r)) == NULL ||
-		    crl_rec_getblob(&r, &idp, &idplen) != 0 ||
-		    crl_meta_idp(m, idp, idplen, &why) != 0 ||
-		    crl_rec_get(&r, &nind, sizeof(nind)) != 0 ||
-		    nind > CRL_IND_MAX)
-			goto fail;
-		for (k = 0; k < nind; k++) {
-			if ((m->ind[k] = crl_rec_getname(&r)) == NULL)
-				goto fail;
-			m->nind++;
-		}
-		identity_dn(m->issuer_name, m->issuer_dn, sizeof(m->issuer_dn));
-		/* The signer must still be configured, the same certificate. */
-		for (j = 0; (x = chain_store_ca(chain, j)) != NULL; j++)
-			if (crl_cert_sha256(x, cmd) == 0 &&
-			    memcmp(cmd, md, sizeof(md)) == 0)
-				break;
-		if (x == NULL || X509_up_ref(x) != 1)
-			goto fail;
-		m->issuer = x;
-		if (crl_signers(m, chain, NULL, &rj, err, sizeof(err)) != 0 ||
-		    store_set_find(store, m->setname, &m->set, &count) != 0)
-			goto fail;
-		m->store = store;
-		s->entries += count;
-		s->n++;
-	}
-	if (r.cap != r.len)
-		goto fail;
-	free(r.p);
-	return (int)cnt;
-fail:
-	if (s->n < CRL_MAX)
-		crl_meta_cleanup(&s->m[s->n]);
-	while (s->n > first) {		/* the caller restores s->entries */
-		s->n--;
-		crl_meta_cleanup(&s->m[s->n]);
-	}
-	free(r.p);
-	return -1;
-}
-
-/*
- * The record of a file's last good version: "crlpath:" and the SHA-256 of
- * its path (LMDB keys are short) -> "crlfile:<sha256>" of its contents.
- */
-static void
-crl_path_key(const char *path, char *key, size_t len)
-{
-	unsigned char	 md[IDENTITY_SHA256_LEN];
-	char		 hex[2 * IDENTITY_SHA256_LEN + 1];
-
-	if (identity_sha256((const unsigned char *)path, strlen(path), md) != 0) {
-		key[0] = '\0';
-		return;
-	}
-	identity_hex(md, hex);
-	snprintf(key, len, "crlpath:%s", hex);
-}
-
-static void
-crl_path_store(struct store *store, const char *path, const char *name)
-{
-	store_set_t	 dbi;
-	char		 key[STORE_NAME_MAX], cur[STORE_NAME_MAX];
-	size_t		 len = 0;
-
-	crl_path_key(path, key, sizeof(key));
-	if (key[0] == '\0' || store_kv_open(store, "crlfiles", &dbi) != 0)
-		return;
-	/* Written only when it changes: most loads find the file as it was. */
-	if (store_kv_get(store, dbi, key, strlen(key), cur, sizeof(cur),
-	    &len) == 1 && len == strlen(name) + 1 &&
-	    memcmp(cur, name, len) == 0)
-		return;
-	store_kv_put(store, dbi, key, strlen(key), name, strlen(name) + 1);
-}
-
-/*
- * path was rejected (in whole or in part): use the CRLs of its last good
- * version, when the store has them and their issuers are still configured.
- * Returns how many were added.
- */
-static size_t
-crl_path_keep(struct crl_set *s, struct store *store, const char *path,
-    const struct chain_store *chain)
-{
-	store_set_t	 dbi;
-	char		 key[STORE_NAME_MAX], name[STORE_NAME_MAX];
-	size_t		 len = 0, entries = s->entries;
-	int		 n;
-
-	crl_path_key(path, key, sizeof(key));
-	if (key[0] == '\0' || store_kv_open(store, "crlfiles", &dbi) != 0 ||
-	    store_kv_get(store, dbi, key, strlen(key), name, sizeof(name),
-	    &len) != 1 || len == 0 || memchr(name, '\0', len) == NULL)
-		return 0;
-	if ((n = crl_rec_load(s, store, name, chain, path)) <= 0) {
-		s->entries = entries;
-		return 0;
-	}
-	return (size_t)n;
 }
 
 /*
@@ -1506,19 +1104,6 @@ crl_foreach_rejected(const struct crl_set *s,
 	}
 }
 
-/*
- * What the checks need of one certificate of a verified chain, its CRL
- * Distribution Points parsed at most once.
- */
-struct crl_cert {
-	X509			*x;
-	X509			*issuer;	/* its issuer in the chain */
-	X509			*anchor;	/* the chain's trust anchor */
-	int			 ca;
-	int			 cdp_read;
-	STACK_OF(DIST_POINT)	*cdp;		/* NULL: none */
-};
-
 static void
 crl_cert_init(struct crl_cert *c, STACK_OF(X509) *chain, int i)
 {
@@ -1703,7 +1288,7 @@ crl_applies_why(const struct crl_meta *m, struct crl_cert *c, time_t at,
 	return reasons;
 }
 
-static unsigned int
+unsigned int
 crl_applies(const struct crl_meta *m, struct crl_cert *c, time_t at)
 {
 	enum crl_miss	 why;
@@ -1711,485 +1296,9 @@ crl_applies(const struct crl_meta *m, struct crl_cert *c, time_t at)
 	return crl_applies_why(m, c, at, &why);
 }
 
-static int crl_newer(const struct crl_meta *, const struct crl_meta *);
-
-/* ------------------------------------------------ distribution points */
-
-#define CDP_MAX		 4096		/* URLs in memory when ctx says 0 */
-#define CDP_BACKOFF_MIN	 30		/* seconds after a first failure */
-#define CDP_BACKOFF_MAX	 600
-
-/* A fetched CRL, shared by the table and the checks using it. */
-struct cdp_crl {
-	struct crl_meta		 m;
-	atomic_int		 refs;
-};
-
-/* A distribution point, keyed by its URL in the fetch engine's table. */
-struct cdp {
-	struct fetchtab_entry	 fe;		/* first */
-	struct cdp_crl		*crl;		/* the last good one, or NULL */
-	char			 error[256];
-	char			 etag[FETCH_VALIDATOR_MAX];
-	char			 last_modified[FETCH_VALIDATOR_MAX];
-	int			 stored_checked;	/* LMDB looked at */
-};
-
-struct cdp_job {
-	struct cdp		*cdp;
-	struct crl_fetch_ctx	 ctx;		/* its owner held while it runs */
-	struct fetch_request	 rq;
-	char			 url[FETCH_URL_MAX];
-	char			 etag[FETCH_VALIDATOR_MAX];
-	char			 last_modified[FETCH_VALIDATOR_MAX];
-};
-
-static void			 cdp_cleanup(struct fetchtab_entry *);
-/*
- * The URLs: past crl_fetch_cache_size the least recently used that nobody
- * holds (no fetch running, no waiter, no caller unlocked) is dropped; its
- * CRL is read back from the store when a certificate names the URL again.
- * No URL is ever refused for want of room.  Its lock also guards the
- * statics below.
- */
-static struct fetchtab		 cdp_tab =
-    FETCHTAB_INITIALIZER(struct cdp, cdp_cleanup);
-static struct fetch_pool	*cdp_pool;
-static struct store		*cdp_store;
-static atomic_ulong		 cdp_gen;
-static store_set_t		 cdp_dbi;	/* url -> the CRL as fetched */
-static int			 cdp_have_dbi;
-
-static void
-cdp_crl_release(struct cdp_crl *c)
-{
-	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1) {
-		crl_meta_cleanup(&c->m);
-		free(c);
-	}
-}
-
-void
-crl_fetch_init(struct fetch_pool *pool, struct store *store)
-{
-	fetchtab_lock(&cdp_tab);
-	cdp_pool = pool;
-	cdp_store = store;
-	cdp_have_dbi = store != NULL &&
-	    store_kv_open(store, "crldp", &cdp_dbi) == 0;
-	fetchtab_unlock(&cdp_tab);
-}
-
-unsigned long
-crl_fetch_generation(void)
-{
-	return atomic_load(&cdp_gen);
-}
-
-/* What the table's entry carries beyond its own fields. */
-static void
-cdp_cleanup(struct fetchtab_entry *fe)
-{
-	cdp_crl_release(((struct cdp *)fe)->crl);
-}
-
-/* After the fetch pool is gone: no job can still be running. */
-void
-crl_fetch_shutdown(void)
-{
-	fetchtab_clear(&cdp_tab);
-	fetchtab_lock(&cdp_tab);
-	cdp_pool = NULL;
-	cdp_store = NULL;
-	cdp_have_dbi = 0;
-	fetchtab_unlock(&cdp_tab);
-}
-
-/*
- * The entry for url, made if new (NULL: no memory, or too long), keeping
- * at most max in memory (0: CDP_MAX).  Locked.
- */
-static struct cdp *
-cdp_get(const char *url, size_t max)
-{
-	if (strlen(url) >= FETCH_URL_MAX)
-		return NULL;
-	return (struct cdp *)fetchtab_get(&cdp_tab, url,
-	    max != 0 ? max : CDP_MAX);
-}
-
-/* Parse a fetched body: one CRL, DER or PEM. */
-static X509_CRL *
-cdp_parse(const unsigned char *body, size_t len)
-{
-	const unsigned char	*p = body;
-	X509_CRL		*crl = NULL;
-	BIO			*bio;
-
-	if (len > 0 && body[0] == 0x30) {
-		crl = d2i_X509_CRL(NULL, &p, (long)len);
-		if (crl != NULL && p != body + len) {
-			X509_CRL_free(crl);
-			crl = NULL;
-		}
-	} else if ((bio = BIO_new_mem_buf(body, (int)len)) != NULL) {
-		crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-	}
-	ERR_clear_error();
-	return crl;
-}
-
-/* On a worker, the distribution point's answer: check, swap in, wake. */
-static void
-cdp_fetched(void *arg, struct fetch_result *resp)
-{
-	struct cdp_job		*job = arg;
-	struct cdp		*c = job->cdp;
-	struct fetch_result	 res = *resp;
-	struct cdp_crl		*fresh = NULL, *old = NULL;
-	struct fetch_waiter	*w;
-	X509_CRL		*crl = NULL;
-	char			 err[CRL_DETAIL_MAX] = "";
-	size_t			 count;
-	time_t			 now;
-	enum metrics_crl_outcome outcome = METRICS_CRL_REFUSED;
-	enum crl_reject		 reject = CRL_REJECT_UNREADABLE;
-
-	if (!res.ok)
-		snprintf(err, sizeof(err), "%s", res.error);
-	else if (res.not_modified && job->rq.etag == NULL &&
-	    job->rq.last_modified == NULL)
-		snprintf(err, sizeof(err), "304 Not Modified to an "
-		    "unconditional request");
-	else if (!res.not_modified) {
-		if ((crl = cdp_parse(res.body, res.len)) == NULL)
-			snprintf(err, sizeof(err), "not a CRL (%zu bytes)",
-			    res.len);
-		else if ((fresh = calloc(1, sizeof(*fresh))) == NULL)
-			snprintf(err, sizeof(err), "out of memory");
-		else {
-			if (job->ctx.chain == NULL)
-				snprintf(err, sizeof(err), "no trust");
-			else if (crl_meta_build(&fresh->m, job->ctx.chain,
-			    cdp_store, crl, job->url, &count, &reject, err,
-			    sizeof(err)) == 0 && fresh->m.is_delta) {
-				reject = CRL_REJECT_SCOPE;
-				snprintf(err, sizeof(err), "a delta CRL where a "
-				    "complete one was expected");
-			}
-			if (err[0] != '\0') {
-				crl_meta_cleanup(&fresh->m);
-				free(fresh);
-				fresh = NULL;
-			} else
-				atomic_init(&fresh->refs, 1);
-		}
-	}
-	X509_CRL_free(crl);
-	/* Kept for the next start: it does not ask the DP again. */
-	if (fresh != NULL && cdp_have_dbi)
-		store_kv_put(cdp_store, cdp_dbi, job->url, strlen(job->url),
-		    res.body, res.len);
-	now = time(NULL);
-	fetchtab_lock(&cdp_tab);
-	w = fetchtab_done(&c->fe, err[0] == '\0', now, CDP_BACKOFF_MIN,
-	    CDP_BACKOFF_MAX);
-	if (err[0] != '\0') {
-		if (!res.ok || fresh == NULL)
-			outcome = res.ok && !res.not_modified ?
-			    METRICS_CRL_REFUSED : METRICS_CRL_ERROR;
-		snprintf(c->error, sizeof(c->error), "%.255s", err);
-	} else {
-		c->error[0] = '\0';
-		outcome = fresh != NULL ? METRICS_CRL_FETCHED :
-		    METRICS_CRL_UNCHANGED;
-		if (fresh != NULL && c->crl != NULL &&
-		    fresh->m.this_update == c->crl->m.this_update &&
-		    strcmp(fresh->m.number, c->crl->m.number) == 0 &&
-		    X509_cmp(fresh->m.issuer, c->crl->m.issuer) == 0) {
-			old = fresh;	/* the same CRL again: keep ours */
-			fresh = NULL;
-			outcome = METRICS_CRL_UNCHANGED;
-		} else if (fresh != NULL && c->crl != NULL &&
-		    !crl_newer(&fresh->m, &c->crl->m)) {
-			/* An older CRL than ours (a replay): refuse it. */
-			old = fresh;
-			fresh = NULL;
-			c->fe.failures++;
-			c->fe.next_try = now + CDP_BACKOFF_MIN;
-			snprintf(c->error, sizeof(c->error), "served a CRL older "
-			    "than the one in use (refused)");
-			outcome = METRICS_CRL_REFUSED;
-		} else if (fresh != NULL) {
-			old = c->crl;
-			c->crl = fresh;
-			atomic_fetch_add(&cdp_gen, 1);
-		}
-		/* A 304 need not repeat the validators: keep the old ones. */
-		if (res.etag[0] != '\0' || !res.not_modified)
-			snprintf(c->etag, sizeof(c->etag), "%s", res.etag);
-		if (res.last_modified[0] != '\0' || !res.not_modified)
-			snprintf(c->last_modified, sizeof(c->last_modified),
-			    "%s", res.last_modified);
-		/*
-		 * Still nothing newer than what expired: ask again only after
-		 * a back-off, not on every request.
-		 */
-		if (c->crl != NULL && c->crl->m.next_update != 0 &&
-		    now > c->crl->m.next_update) {
-			c->fe.next_try = now + CDP_BACKOFF_MIN;
-			snprintf(c->error, sizeof(c->error), "still serves a "
-			    "CRL past its nextUpdate");
-		}
-	}
-	fetchtab_unlock(&cdp_tab);
-	metrics_crl_fetch(outcome, res.elapsed_ms);
-	if (outcome == METRICS_CRL_REFUSED && fresh == NULL && old == NULL)
-		metrics_crl_rejected((unsigned int)reject);
-	if (err[0] != '\0')
-		log_warnx("CRL distribution point %s: %s", job->url, err);
-	else
-		log_info("CRL distribution point %s: %s in %ld ms", job->url,
-		    fresh != NULL ? "fetched" : "unchanged", res.elapsed_ms);
-	cdp_crl_release(old);
-	fetch_owner_drop(&job->ctx.owner);
-	free(job);
-	fetch_waiter_wake(w);
-}
-
-/* Start a fetch of c unless one runs.  Locked. */
-static void
-cdp_start(const struct crl_fetch_ctx *ctx, struct cdp *c)
-{
-	struct cdp_job	*job;
-	time_t		 timeout = ctx->timeout > 0 ? ctx->timeout : 5;
-
-	if (c->fe.running || cdp_pool == NULL ||
-	    (job = calloc(1, sizeof(*job))) == NULL)
-		return;
-	job->cdp = c;
-	job->ctx = *ctx;
-	fetch_owner_hold(&job->ctx.owner);
-	memcpy(job->url, c->fe.key, sizeof(job->url));
-	memcpy(job->etag, c->etag, sizeof(job->etag));
-	memcpy(job->last_modified, c->last_modified,
-	    sizeof(job->last_modified));
-	job->rq.url = job->url;
-	job->rq.etag = c->crl != NULL && job->etag[0] ? job->etag : NULL;
-	job->rq.last_modified = c->crl != NULL && job->last_modified[0] ?
-	    job->last_modified : NULL;
-	job->rq.connect_timeout_ms = (int)(timeout * 1000);
-	job->rq.timeout_ms = (int)(timeout * 1000);
-	job->rq.max_size = ctx->max_size;
-	job->rq.proxy = ctx->proxy;
-	if (fetch_start(cdp_pool, &job->rq, cdp_fetched, job) != 0) {
-		fetch_owner_drop(&job->ctx.owner);
-		free(job);
-		return;
-	}
-	c->fe.running = 1;
-}
-
-int
-crl_fetch_wait(const char *url, void (*resume)(void *), void *arg)
-{
-	return fetchtab_wait(&cdp_tab, url, resume, arg);
-}
-
-size_t
-crl_fetch_wake_all(void)
-{
-	return fetchtab_wake_all(&cdp_tab);
-}
-
-/*
- * The CRL an earlier run fetched from url, from LMDB, checked again (LMDB
- * holds bytes, not trust).  Unlocked: it parses and verifies.
- */
-static struct cdp_crl *
-cdp_from_store(const struct crl_fetch_ctx *ctx, const char *url)
-{
-	struct cdp_crl	*c = NULL;
-	X509_CRL	*crl = NULL;
-	unsigned char	*buf;
-	size_t		 len = 0, count, cap = ctx->max_size;
-	char		 err[CRL_DETAIL_MAX];
-	enum crl_reject	 reject;
-
-	if (!cdp_have_dbi || (buf = malloc(cap)) == NULL)
-		return NULL;
-	if (store_kv_get(cdp_store, cdp_dbi, url, strlen(url), buf, cap,
-	    &len) != 1 || (crl = cdp_parse(buf, len)) == NULL ||
-	    ctx->chain == NULL || (c = calloc(1, sizeof(*c))) == NULL)
-		goto end;
-	if (crl_meta_build(&c->m, ctx->chain, cdp_store, crl, url, &count,
-	    &reject, err, sizeof(err)) != 0 || c->m.is_delta) {
-		crl_meta_cleanup(&c->m);
-		free(c);
-		c = NULL;
-		goto end;
-	}
-	atomic_init(&c->refs, 1);
-end:
-	X509_CRL_free(crl);
-	free(buf);
-	return c;
-}
-
-/* URLs go into requests and logs: printable ASCII, no spaces. */
-static int
-cdp_printable(const char *s, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/* The http CRL Distribution Points of x, in order, at most max. */
-static size_t
-cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
-{
-	STACK_OF(DIST_POINT)	*cdp;
-	DIST_POINT		*dp;
-	GENERAL_NAME		*g;
-	size_t			 n = 0, len;
-	int			 i, j;
-
-	if ((cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
-	    NULL)) == NULL)
-		return 0;
-	for (i = 0; i < sk_DIST_POINT_num(cdp) && n < max; i++) {
-		dp = sk_DIST_POINT_value(cdp, i);
-		if (dp->distpoint == NULL || dp->distpoint->type != 0)
-			continue;
-		for (j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname)
-		    && n < max; j++) {
-			g = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
-			if (g->type != GEN_URI)
-				continue;
-			len = (size_t)ASN1_STRING_length(
-			    g->d.uniformResourceIdentifier);
-			if (len < 8 || len >= FETCH_URL_MAX || strncmp(
-			    (const char *)ASN1_STRING_get0_data(
-			    g->d.uniformResourceIdentifier), "http://", 7) != 0)
-				continue;
-			memcpy(urls[n], ASN1_STRING_get0_data(
-			    g->d.uniformResourceIdentifier), len);
-			urls[n][len] = '\0';
-			if (cdp_printable(urls[n], len))
-				n++;
-		}
-	}
-	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
-	return n;
-}
-
-/*
- * A fetched CRL for cc, with a reference, or NULL; *pending names a URL
- * being fetched when there is none yet.  why says what failed.
- */
-static struct cdp_crl *
-cdp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
-    time_t grace, char *pending,
-    size_t plen, char *why, size_t wlen)
-{
-	char		 urls[4][FETCH_URL_MAX];
-	struct cdp	*c;
-	struct cdp_crl	*got = NULL;
-	time_t		 now = time(NULL), ahead;
-	size_t		 n, i;
-	int		 covers, fresh;
-
-	pending[0] = why[0] = '\0';
-	if ((n = cdp_urls(cc->x, urls, 4)) == 0) {
-		snprintf(why, wlen, "no http CRL distribution point");
-		return NULL;
-	}
-	fetchtab_lock(&cdp_tab);
-	if (ctx == NULL || !ctx->on) {
-		snprintf(why, wlen, "CRL fetching is off");
-		goto end;
-	}
-	/*
-	 * Without fetch threads (authd check, or a draining daemon) nothing
-	 * is fetched, but a CRL already held is still used: a revocation
-	 * it lists must not turn into "missing".
-	 */
-	for (i = 0; i < n && got == NULL; i++) {
-		if ((c = cdp_get(urls[i], ctx->cache_size)) == NULL)
-			continue;
-		if (c->crl == NULL && !c->stored_checked && !c->fe.running) {
-			struct cdp_crl	*st;
-
-			c->stored_checked = 1;
-			c->fe.pins++;	/* not evicted while unlocked */
-			fetchtab_unlock(&cdp_tab);
-			st = cdp_from_store(ctx, urls[i]);
-			fetchtab_lock(&cdp_tab);
-			c->fe.pins--;
-			if (st != NULL && c->crl == NULL) {
-				c->crl = st;
-				st = NULL;
-				atomic_fetch_add(&cdp_gen, 1);
-			}
-			cdp_crl_release(st);
-		}
-		covers = c->crl != NULL && crl_applies(&c->crl->m, cc, at) != 0;
-		fresh = covers && (c->crl->m.next_update == 0 ||
-		    at <= c->crl->m.next_update + grace);
-		if (fresh) {
-			got = c->crl;
-			atomic_fetch_add(&got->refs, 1);
-			/* Refresh ahead of nextUpdate, in the background. */
-			ahead = (got->m.next_update - got->m.this_update) / 10;
-			if (ahead > 3600)
-				ahead = 3600;
-			if (got->m.next_update != 0 && !c->fe.running &&
-			    now >= got->m.next_update - ahead &&
-			    now >= c->fe.next_try)
-				cdp_start(ctx, c);
-			break;
-		}
-		if (c->fe.running) {
-			snprintf(pending, plen, "%s", c->fe.key);
-			break;
-		}
-		if (c->crl != NULL && !covers && c->fe.next_try <= now) {
-			/* Fetched, trusted, but not for this certificate. */
-			c->fe.next_try = now + CDP_BACKOFF_MIN;
-			snprintf(c->error, sizeof(c->error), "its CRL does not "
-			    "cover this certificate (issuer or partition)");
-			log_warnx("CRL distribution point %s: %s", c->fe.key,
-			    c->error);
-		}
-		if (now >= c->fe.next_try) {
-			cdp_start(ctx, c);
-			if (c->fe.running) {
-				snprintf(pending, plen, "%s", c->fe.key);
-				break;
-			}
-		}
-		if (covers) {
-			/* Expired and nothing newer yet: crl_check says so. */
-			got = c->crl;
-			atomic_fetch_add(&got->refs, 1);
-			break;
-		}
-		snprintf(why, wlen, "distribution point %.200s: %.150s", c->fe.key,
-		    c->error[0] ? c->error : cdp_pool == NULL ? "not fetched "
-		    "(no fetch threads here)" : "cannot fetch");
-	}
-end:
-	fetchtab_unlock(&cdp_tab);
-	return got;
-}
 
 /* Later thisUpdate, or the same and a higher CRL number. */
-static int
+int
 crl_newer(const struct crl_meta *a, const struct crl_meta *b)
 {
 	size_t	 la = strlen(a->number), lb = strlen(b->number);
@@ -2358,7 +1467,7 @@ crl_check_one(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
 	const struct crl_pick	*p, *expired = NULL;
 	const struct crl_rej	*r;
 	struct crl_cert		 c;
-	struct cdp_crl		*fetched = NULL;
+	struct crldp_crl	*fetched = NULL;
 	char			 dn[256], why[512] = "", rs[160];
 	unsigned int		 covered = 0, fr;
 	size_t			 n, k;
@@ -2373,7 +1482,7 @@ crl_check_one(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
 			if (covered == CRL_REASONS_ALL || fetched != NULL ||
 			    res->pending_url[0] != '\0')
 				break;
-			fetched = cdp_for(fetch, &c, at, grace, res->pending_url,
+			fetched = crldp_for(fetch, &c, at, grace, res->pending_url,
 			    sizeof(res->pending_url), why, sizeof(why));
 			if (res->pending_url[0] != '\0') {
 				res->status = CRL_PENDING;
@@ -2465,7 +1574,7 @@ crl_check_one(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
 	    "issuer of %.200s (depth %d): %.250s", dn, i, why);
 end:
 	crl_cert_cleanup(&c);
-	cdp_crl_release(fetched);
+	crldp_release(fetched);
 	return stop;
 }
 
@@ -2660,7 +1769,7 @@ crl_describe(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 
 /* ------------------------------------------------ for /metrics */
 
-static void
+void
 crl_info_call(const struct crl_meta *m, const char *source,
     void (*fn)(void *, const struct crl_info *), void *arg)
 {
@@ -2693,7 +1802,6 @@ crl_foreach(const struct crl_set *s, void (*fn)(void *,
     const struct crl_info *), void *arg)
 {
 	const struct crl_meta	*m, *o;
-	struct fetchtab_entry	*fe;
 	size_t			 i, j;
 	int			 newest;
 
@@ -2712,10 +1820,5 @@ crl_foreach(const struct crl_set *s, void (*fn)(void *,
 		if (newest)
 			crl_info_call(m, m->source, fn, arg);
 	}
-	fetchtab_lock(&cdp_tab);
-	for (fe = cdp_tab.head; fe != NULL; fe = fe->next)
-		if (((struct cdp *)fe)->crl != NULL)
-			crl_info_call(&((struct cdp *)fe)->crl->m, fe->key, fn,
-			    arg);
-	fetchtab_unlock(&cdp_tab);
+	crldp_foreach(fn, arg);
 }

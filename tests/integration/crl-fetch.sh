@@ -345,10 +345,14 @@ X_AT= ; X_GOT= ; px=0; ps=0
 while [ "$(date +%s)" -lt $((SHORT_NEXT + 2)) ] || { [ -z "$X_AT" ] && [ "$(date +%s)" -lt $((SHORT_NEXT + 4)) ]; }; do
     t=$(date +%s)
     if [ "$t" -ge "$SHORT_AHEAD" ] && [ "$t" -lt "$SHORT_NEXT" ]; then
+        # judged only when answered before nextUpdate (a loaded machine
+        # can finish a probe after it, where crl-expired is right)
         if [ "$px" -lt 10 ] && [ -z "$X_AT" ]; then px=$((px + 1)); r=$(decide "px$px")
-            [ "$r" = "200 ok " ] || fail "4: probe px$px inside the refresh window: '$r'"; fi
+            if le "$(now)" "$SHORT_NEXT"; then
+                [ "$r" = "200 ok " ] || fail "4: probe px$px inside the refresh window: '$r'"; fi; fi
         if [ "$ps" -lt 4 ]; then ps=$((ps + 1)); r=$(decide "ps$ps")
-            [ "$r" = "200 ok " ] || fail "4: probe ps$ps inside the refresh window: '$r'"; fi
+            if le "$(now)" "$SHORT_NEXT"; then
+                [ "$r" = "200 ok " ] || fail "4: probe ps$ps inside the refresh window: '$r'"; fi; fi
     fi
     if [ -z "$X_AT" ]; then
         X_GOT=$(decide x)
