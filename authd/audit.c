@@ -29,6 +29,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Source bytes kept of each field a client chose. */
 #define AUDIT_URI_MAX		 1024
@@ -227,11 +228,22 @@ audit_flush(void)
 	pthread_mutex_unlock(&audit_qlock);
 }
 
+static void
+audit_metrics(struct metrics_buf *b, void *arg)
+{
+	(void)arg;
+	metrics_head(b, "authd_audit_errors_total", "counter",
+	    "Audit lines that could not be written.");
+	metrics_printf(b, "authd_audit_errors_total %llu\n",
+	    (unsigned long long)audit_errors());
+}
+
 int
 audit_configure(const char *dest)
 {
 	int	 rc = 0;
 
+	(void)metrics_register(audit_metrics, NULL);
 	audit_flush();
 	pthread_mutex_lock(&audit_lock);
 	audit_boot_id();

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "metrics.h"
 
 #define CACHE_SHARDS	 64
 
@@ -53,6 +54,25 @@ cache_hash(const unsigned char *key)
 	return h;
 }
 
+/* The cache's series in a scrape (registered while the cache lives). */
+static void
+cache_metrics(struct metrics_buf *b, void *arg)
+{
+	struct cache		*c = arg;
+	unsigned long long	 hits, misses;
+
+	cache_stats(c, &hits, &misses);
+	metrics_head(b, "authd_verdict_cache_hits_total", "counter",
+	    "Verdict cache lookups that answered.");
+	metrics_printf(b, "authd_verdict_cache_hits_total %llu\n", hits);
+	metrics_head(b, "authd_verdict_cache_misses_total", "counter",
+	    "Verdict cache lookups that did not (absent, expired, stale).");
+	metrics_printf(b, "authd_verdict_cache_misses_total %llu\n", misses);
+	metrics_head(b, "authd_verdict_cache_entries", "gauge",
+	    "Verdicts in the cache.");
+	metrics_printf(b, "authd_verdict_cache_entries %zu\n", cache_count(c));
+}
+
 struct cache *
 cache_new(size_t capacity)
 {
@@ -75,6 +95,7 @@ cache_new(size_t capacity)
 			return NULL;
 		}
 	}
+	(void)metrics_register(cache_metrics, c);	/* full: not shown */
 	return c;
 }
 
@@ -116,6 +137,7 @@ cache_free(struct cache **pc)
 
 	if (c == NULL)
 		return;
+	metrics_unregister(cache_metrics, c);
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		if (c->shards[i].buckets != NULL)
 			cache_shard_clear(&c->shards[i]);

@@ -7,13 +7,11 @@
 
 #include <stddef.h>
 
-struct cache;
-
 /*
- * The exposition, in a buffer the caller frees (*out, *len), from the
- * counters, the current snapshot, cache (may be NULL), the CRL and OCSP
- * tables.  Returns 0, or -1 when memory is short.
+ * The exposition, in a buffer the caller frees (*out, *len): the counters,
+ * then what the modules registered (metrics_register).  Returns 0, or -1
+ * when memory is short.
  */
-int	 exposition_render(struct cache *cache, char **out, size_t *len);
+int	 exposition_render(char **out, size_t *len);
 
 #endif

@@ -387,14 +387,14 @@ http_account(const struct verdict *v, const struct request_headers *h,
 }
 
 static enum MHD_Result
-http_metrics(struct MHD_Connection *c, struct http_server *srv)
+http_metrics(struct MHD_Connection *c)
 {
 	struct MHD_Response	*r;
 	enum MHD_Result		 ret;
 	char			*text;
 	size_t			 len;
 
-	if (exposition_render(srv->cache, &text, &len) != 0)
+	if (exposition_render(&text, &len) != 0)
 		return MHD_NO;
 	if ((r = MHD_create_response_from_buffer(len, text,
 	    MHD_RESPMEM_MUST_FREE)) == NULL) {
@@ -573,7 +573,7 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 		return http_page(srv, c);
 	if (strcmp(url, "/metrics") == 0 && (strcmp(method, "GET") == 0 ||
 	    strcmp(method, "HEAD") == 0))
-		return http_metrics(c, srv);
+		return http_metrics(c);
 
 	if (*req_cls == &http_fresh)
 		clock_gettime(CLOCK_MONOTONIC, &start);

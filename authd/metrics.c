@@ -1,6 +1,7 @@
 /*
  * metrics.c: counters kept per thread, summed and printed on a scrape.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -359,4 +360,60 @@ metrics_render_counters(struct metrics_buf *b, const struct metrics_names *nm)
 	    "Unix time of the last reload attempt (or the start).");
 	metrics_printf(b, "authd_reload_last_timestamp_seconds %lld\n",
 	    atomic_load(&metrics_reload_time));
+}
+
+/* The registry of what other modules show. */
+static pthread_mutex_t	 metrics_owned_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	metrics_owned_fn	 fn;
+	void			*arg;
+} metrics_owned[METRICS_OWNED_MAX];
+static size_t		 metrics_nowned;
+
+int
+metrics_register(metrics_owned_fn fn, void *arg)
+{
+	size_t	 i;
+	int	 rc = -1;
+
+	pthread_mutex_lock(&metrics_owned_lock);
+	for (i = 0; i < metrics_nowned; i++)
+		if (metrics_owned[i].fn == fn && metrics_owned[i].arg == arg)
+			break;
+	if (i < metrics_nowned)
+		rc = 0;
+	else if (metrics_nowned < METRICS_OWNED_MAX) {
+		metrics_owned[metrics_nowned].fn = fn;
+		metrics_owned[metrics_nowned++].arg = arg;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&metrics_owned_lock);
+	return rc;
+}
+
+void
+metrics_unregister(metrics_owned_fn fn, void *arg)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&metrics_owned_lock);
+	for (i = 0; i < metrics_nowned; i++)
+		if (metrics_owned[i].fn == fn && metrics_owned[i].arg == arg) {
+			memmove(&metrics_owned[i], &metrics_owned[i + 1],
+			    (metrics_nowned - i - 1) * sizeof(metrics_owned[0]));
+			metrics_nowned--;
+			break;
+		}
+	pthread_mutex_unlock(&metrics_owned_lock);
+}
+
+void
+metrics_render_owned(struct metrics_buf *b)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&metrics_owned_lock);
+	for (i = 0; i < metrics_nowned; i++)
+		metrics_owned[i].fn(b, metrics_owned[i].arg);
+	pthread_mutex_unlock(&metrics_owned_lock);
 }

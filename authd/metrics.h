@@ -8,8 +8,8 @@
  * (a cache line apart from the others) and adds with relaxed atomics, so
  * counting takes no lock and shares no line.  Fetch threads count fetches
  * the same way.  exposition.c, above the modules, renders a scrape: these
- * counters (summing the slots), then the gauges it reads from their owners
- * (CRLs in use, cache sizes, the policy generation).  Every label comes
+ * counters (summing the slots), then what the modules registered to show
+ * (CRLs in use, table sizes, the policy generation).  Every label comes
  * from a fixed list except the CRL issuer and source, which are escaped,
  * cut, and limited to METRICS_CRL_SERIES series.
  */
@@ -106,5 +106,20 @@ struct metrics_names {
 /* Every counter above, with its HELP and TYPE lines. */
 void	 metrics_render_counters(struct metrics_buf *b,
 	    const struct metrics_names *names);
+
+/*
+ * What other modules own (the size of a table, a counter they keep, the
+ * CRLs being served): each registers a function that writes its series
+ * (metrics_head, metrics_printf) into a scrape, called with arg under the
+ * registry's lock, in the order registered.  A module never holds a lock
+ * of its own while it registers or unregisters.  metrics_register returns
+ * 0 (also when fn and arg are registered already) or -1 when
+ * METRICS_OWNED_MAX are; unregister before arg goes.
+ */
+#define METRICS_OWNED_MAX	 16
+typedef void	 (*metrics_owned_fn)(struct metrics_buf *b, void *arg);
+int	 metrics_register(metrics_owned_fn fn, void *arg);
+void	 metrics_unregister(metrics_owned_fn fn, void *arg);
+void	 metrics_render_owned(struct metrics_buf *b);
 
 #endif

@@ -179,9 +179,24 @@ ocsp_set_inline(int on)
 	fetchtab_unlock(&ocsp_tab);
 }
 
+static void
+ocsp_metrics(struct metrics_buf *b, void *arg)
+{
+	(void)arg;
+	metrics_head(b, "authd_ocsp_cache_entries", "gauge",
+	    "CertIDs in the OCSP table (answers and remembered failures).");
+	metrics_printf(b, "authd_ocsp_cache_entries %zu\n",
+	    fetchtab_count(&ocsp_tab));
+	metrics_head(b, "authd_ocsp_cache_evictions_total", "counter",
+	    "CertIDs dropped from memory to keep within ocsp_cache_size.");
+	metrics_printf(b, "authd_ocsp_cache_evictions_total %llu\n",
+	    fetchtab_evictions(&ocsp_tab));
+}
+
 void
 ocsp_init(struct fetch_pool *pool, struct store *store)
 {
+	(void)metrics_register(ocsp_metrics, NULL);
 	fetchtab_lock(&ocsp_tab);
 	ocsp_pool = pool;
 	ocsp_store = store;

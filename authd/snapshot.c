@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sys/stat.h>
 
 #include <dirent.h>
 
 #include "err.h"
+#include "metrics.h"
 #include "snapshot.h"
 
 static pthread_mutex_t	 snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -294,11 +296,85 @@ snapshot_reload(struct config *cfg, struct store *store,
 	return snapshot_build(cfg, store, NULL, prev, out);
 }
 
+/* For /metrics: what the snapshot being served holds. */
+struct snapshot_crl_walk {
+	struct metrics_buf	*b;
+	time_t			 now;
+	int			 next;	/* 0: age pass, 1: nextUpdate pass */
+	size_t			 n;
+};
+
+static void
+snapshot_crl_rejected(void *arg, const struct crl_rejection *r)
+{
+	struct snapshot_crl_walk	*w = arg;
+	char				 source[METRICS_LABEL_MAX];
+
+	if (w->n >= METRICS_CRL_SERIES)
+		return;
+	w->n++;
+	metrics_label(source, sizeof(source), r->source);
+	metrics_printf(w->b, "authd_crl_source_rejected{source=\"%s\","
+	    "reason=\"%s\"} 1\n", source, crl_reject_str(r->why));
+}
+
+static void
+snapshot_crl_one(void *arg, const struct crl_info *ci)
+{
+	struct snapshot_crl_walk	*w = arg;
+	char				 issuer[METRICS_LABEL_MAX];
+	char				 source[METRICS_LABEL_MAX];
+
+	if (w->n >= METRICS_CRL_SERIES || (w->next && ci->next_update == 0))
+		return;
+	w->n++;
+	metrics_label(issuer, sizeof(issuer), ci->issuer);
+	metrics_label(source, sizeof(source), ci->source);
+	metrics_printf(w->b, "%s{issuer=\"%s\",source=\"%s\"} %lld\n",
+	    w->next ? "authd_crl_next_update_seconds" : "authd_crl_age_seconds",
+	    issuer, source, w->next ? (long long)(ci->next_update - w->now) :
+	    (long long)(w->now - ci->this_update));
+}
+
+/* The CRLs and the generation of the snapshot being served. */
+static void
+snapshot_metrics(struct metrics_buf *b, void *arg)
+{
+	struct snapshot_crl_walk	 w;
+	struct snapshot			*snap = snapshot_acquire();
+	const struct crl_set		*crl = snap != NULL ? snap->crl : NULL;
+
+	(void)arg;
+	memset(&w, 0, sizeof(w));
+	w.b = b;
+	w.now = time(NULL);
+	metrics_head(b, "authd_crl_age_seconds", "gauge", "Seconds since "
+	    "the thisUpdate of each CRL in use.");
+	crl_foreach(crl, snapshot_crl_one, &w);
+	w.next = 1;
+	w.n = 0;
+	metrics_head(b, "authd_crl_next_update_seconds", "gauge", "Seconds "
+	    "until the nextUpdate of each CRL in use (negative: past it).");
+	crl_foreach(crl, snapshot_crl_one, &w);
+	w.n = 0;
+	metrics_head(b, "authd_crl_source_rejected", "gauge", "CRL files "
+	    "(or CRLs in them) rejected at the last load, by reason; "
+	    "1 while rejected.");
+	crl_foreach_rejected(crl, snapshot_crl_rejected, &w);
+	metrics_head(b, "authd_policy_generation", "gauge", "Generation of "
+	    "the configuration, trust and policy being served (changes with "
+	    "every successful reload).");
+	metrics_printf(b, "authd_policy_generation %lu\n", snap != NULL ?
+	    snap->generation : 0UL);
+	snapshot_release(snap);
+}
+
 void
 snapshot_publish(struct snapshot *snap)
 {
 	struct snapshot	*old;
 
+	(void)metrics_register(snapshot_metrics, NULL);
 	pthread_mutex_lock(&snapshot_lock);
 	snap->generation = ++snapshot_gen;
 	old = snapshot_cur;

@@ -55,6 +55,46 @@ sample(const char *text, const char *name)
 	return -1;
 }
 
+/* What modules register is rendered while registered, once each. */
+static void
+owned_a(struct metrics_buf *b, void *arg)
+{
+	metrics_printf(b, "test_owned_%s 1\n", (const char *)arg);
+}
+
+static char	 owned_x[] = "x", owned_y[] = "y";
+
+static void
+test_owned(void)
+{
+	static char	 names[METRICS_OWNED_MAX + 1][8];
+	char		*text = NULL;
+	size_t		 len = 0, i;
+	int		 full = 0;
+
+	CHECK(metrics_register(owned_a, owned_x) == 0 &&
+	    metrics_register(owned_a, owned_x) == 0, "register");
+	CHECK(exposition_render(&text, &len) == 0 && text != NULL, "render");
+	CHECK(text != NULL && strstr(text, "test_owned_x 1\n") != NULL &&
+	    strstr(strstr(text, "test_owned_x 1\n") + 1, "test_owned_x")
+	    == NULL, "a registered series missing or twice");
+	free(text);
+	metrics_unregister(owned_a, owned_x);
+	metrics_unregister(owned_a, owned_x);	/* twice: harmless */
+	CHECK(exposition_render(&text, &len) == 0 && text != NULL &&
+	    strstr(text, "test_owned_x") == NULL, "unregistered still shown");
+	free(text);
+	for (i = 0; i < METRICS_OWNED_MAX + 1; i++) {
+		snprintf(names[i], sizeof(names[i]), "n%zu", i);
+		full += metrics_register(owned_a, names[i]) != 0;
+	}
+	CHECK(full >= 1, "more than METRICS_OWNED_MAX registered");
+	for (i = 0; i < METRICS_OWNED_MAX + 1; i++)
+		metrics_unregister(owned_a, names[i]);
+	CHECK(metrics_register(owned_a, owned_y) == 0, "room after unregistering");
+	metrics_unregister(owned_a, owned_y);
+}
+
 static void
 test_render(void)
 {
@@ -69,7 +109,7 @@ test_render(void)
 	metrics_ocsp_query(METRICS_OCSP_ERROR, 40000);
 	metrics_reload(1);			/* the start: not a reload */
 	metrics_reload(0);
-	CHECK(exposition_render(NULL, &text, &len) == 0 && text != NULL &&
+	CHECK(exposition_render(&text, &len) == 0 && text != NULL &&
 	    len == strlen(text), "render");
 	if (text == NULL)
 		return;
@@ -112,5 +152,6 @@ main(void)
 {
 	test_label();
 	test_render();
+	test_owned();
 	return t_done();
 }
