@@ -32,7 +32,8 @@
 
 #include "chain.h"
 #include "config.h"
-#include "fetch.h"
+#include "crldp.h"		/* distribution points, crl_fetch_ctx */
+#include "crlmeta.h"		/* crl_reject, crl_info, CRL_DETAIL_MAX */
 
 struct crl_set;
 struct store;
@@ -51,28 +52,6 @@ enum crl_status {
 	CRL_PENDING,		/* a distribution point is being fetched */
 };
 
-#define CRL_DETAIL_MAX	 512
-
-/* Why a CRL, or a whole file, was not used: one list, one name each. */
-#define CRL_REJECTS(X)							\
-	X(CRL_REJECT_UNREADABLE, "unreadable")	/* not CRLs: garbage, cut, too big */ \
-	X(CRL_REJECT_SIGNATURE,	 "signature")	/* no configured CA's key verifies it */ \
-	X(CRL_REJECT_NO_CRLSIGN, "no-crlsign")	/* its signer may not sign CRLs */ \
-	X(CRL_REJECT_SIGNER_PATH, "signer-untrusted") /* no valid path for its signer */ \
-	X(CRL_REJECT_CRITICAL,	 "critical-extension") /* one authd does not know */ \
-	X(CRL_REJECT_FUTURE,	 "not-yet-valid") /* thisUpdate in the future */ \
-	X(CRL_REJECT_SCOPE,	 "scope")	/* a scope authd cannot match */ \
-	X(CRL_REJECT_INDEX,	 "index")	/* its serials cannot be indexed */ \
-	X(CRL_REJECT_LIMIT,	 "limit")	/* more CRLs than authd holds */
-
-#define CRL_REJECT_ENUM(e, s)	 e,
-enum crl_reject {
-	CRL_REJECTS(CRL_REJECT_ENUM)
-	CRL_REJECT_N
-};
-#undef CRL_REJECT_ENUM
-
-const char	*crl_reject_str(enum crl_reject r);
 
 /* A source that was rejected, for logs, /metrics, check and serve -n. */
 struct crl_rejection {
@@ -127,20 +106,6 @@ size_t		 crl_set_entries(const struct crl_set *set);
 /* The store set of CRL i ("crl:<sha256>"), NULL when in memory. */
 const char	*crl_set_name(const struct crl_set *set, size_t i);
 
-/*
- * Distribution-point fetching, from the snapshot a check runs under
- * (borrowed for the call; a fetch job copies it and holds owner until it
- * ends, so a fetched CRL is checked with the trust it was asked under).
- */
-struct crl_fetch_ctx {
-	int			 on;		/* crl_fetch */
-	time_t			 timeout;	/* fetch_timeout */
-	size_t			 max_size;	/* crl_max_size */
-	size_t			 cache_size;	/* crl_fetch_cache_size: URLs in memory */
-	const char		*proxy;		/* fetch_proxy, as fetch_request's */
-	const struct chain_store *chain;	/* checks fetched CRLs */
-	struct fetch_owner	 owner;
-};
 
 /*
  * Check the certificates of a verified chain (chain[0] the leaf, each
@@ -169,50 +134,13 @@ void		 crl_check_depth(const struct crl_set *set,
 void		 crl_describe(const struct crl_set *set, STACK_OF(X509) *chain,
 		    time_t at, char *buf, size_t len);
 
-/*
- * CRL distribution points (authd serve).  When a certificate in scope has
- * no CRL from the files, the http URLs of its CRL Distribution Points are
- * fetched on the fetch pool, one fetch per URL however many requests ask;
- * crl_check answers CRL_PENDING meanwhile, and the caller waits with
- * crl_fetch_wait (the request is suspended, not a thread).  A fetched CRL is
- * checked like a file's, indexed, used until its nextUpdate and refreshed
- * ahead of it with a conditional GET; a failure is remembered, with
- * back-off, so a dead distribution point is not asked on every request.
- * Memory holds the most recently used URLs (a bound in crl.c); one that
- * left it has its CRL read back from the store when asked for again.
- * Process-wide state: init once before serving, shutdown after.
- */
-struct fetch_pool;
-void		 crl_fetch_init(struct fetch_pool *pool, struct store *store);
-void		 crl_fetch_shutdown(void);
-/* Changes whenever a fetched CRL does: part of the verdict cache key. */
-unsigned long	 crl_fetch_generation(void);
-/*
- * Call resume(arg) once the fetch of url completes (on a fetch thread).
- * Returns 0 when registered, 1 when there is nothing to wait for (decide
- * again now), -1 on no memory.
- */
-int		 crl_fetch_wait(const char *url, void (*resume)(void *),
-		    void *arg);
-/*
- * Call every registered resume now, without waiting for the fetches (which
- * go on): at shutdown, so that suspended requests are decided and answered.
- * Returns how many were woken.
- */
-size_t		 crl_fetch_wake_all(void);
 
 /*
  * The CRLs in use, for /metrics: from set, the newest complete CRL of each
  * issuer (source: its file); from the distribution points, each URL's
  * current CRL (source: the URL).  fn is called with strings valid only
  * during the call, under a lock: it must not call back into crl_*.
- * next_update 0: the CRL has none.
  */
-struct crl_info {
-	const char	*issuer;	/* RFC 2253, sanitised */
-	const char	*source;
-	time_t		 this_update, next_update;
-};
 void		 crl_foreach(const struct crl_set *set,
 		    void (*fn)(void *arg, const struct crl_info *ci), void *arg);
 

@@ -14,7 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "crl_int.h"
+#include "crldp.h"
 #include "fetch.h"
 #include "fetchtab.h"
 #include "log.h"

@@ -11,7 +11,7 @@
 
 #include <openssl/x509.h>
 
-#include "crl_int.h"
+#include "crlrec.h"
 #include "identity.h"
 
 /*

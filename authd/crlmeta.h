@@ -1,18 +1,57 @@
 /*
- * crl_int.h: what crl.c (validation, index, lookup), crlrec.c (the LMDB
- * record of a CRL file) and crldp.c (distribution points, fetched) share.
- * Private to those three: everything else goes through crl.h.
+ * crlmeta.h: one CRL (validation, index, lookup, applicability), the
+ * types the CRL files share, bottom up: crlmeta.c, then crlrec.c (the
+ * LMDB record of a CRL file) and crldp.c (distribution points, fetched),
+ * then crl.c (the set in use, the check of a chain).  Private to them:
+ * everything else goes through crl.h.
  */
-#ifndef AUTHD_CRL_INT_H
-#define AUTHD_CRL_INT_H
+#ifndef AUTHD_CRLMETA_H
+#define AUTHD_CRLMETA_H
 
 #include <stdatomic.h>
 #include <time.h>
 
 #include <openssl/x509v3.h>
 
-#include "crl.h"
+#include "chain.h"
 #include "store.h"
+
+/* --- public through crl.h */
+
+#define CRL_DETAIL_MAX	 512
+
+/* Why a CRL, or a whole file, was not used: one list, one name each. */
+#define CRL_REJECTS(X)							\
+	X(CRL_REJECT_UNREADABLE, "unreadable")	/* not CRLs: garbage, cut, too big */ \
+	X(CRL_REJECT_SIGNATURE,	 "signature")	/* no configured CA's key verifies it */ \
+	X(CRL_REJECT_NO_CRLSIGN, "no-crlsign")	/* its signer may not sign CRLs */ \
+	X(CRL_REJECT_SIGNER_PATH, "signer-untrusted") /* no valid path for its signer */ \
+	X(CRL_REJECT_CRITICAL,	 "critical-extension") /* one authd does not know */ \
+	X(CRL_REJECT_FUTURE,	 "not-yet-valid") /* thisUpdate in the future */ \
+	X(CRL_REJECT_SCOPE,	 "scope")	/* a scope authd cannot match */ \
+	X(CRL_REJECT_INDEX,	 "index")	/* its serials cannot be indexed */ \
+	X(CRL_REJECT_LIMIT,	 "limit")	/* more CRLs than authd holds */
+
+#define CRL_REJECT_ENUM(e, s)	 e,
+enum crl_reject {
+	CRL_REJECTS(CRL_REJECT_ENUM)
+	CRL_REJECT_N
+};
+#undef CRL_REJECT_ENUM
+
+const char	*crl_reject_str(enum crl_reject r);
+
+/*
+ * A CRL in use, for /metrics and doctor (crl_foreach).  next_update 0:
+ * the CRL has none.
+ */
+struct crl_info {
+	const char	*issuer;	/* RFC 2253, sanitised */
+	const char	*source;
+	time_t		 this_update, next_update;
+};
+
+/* --- private to the CRL files */
 
 #define CRL_FILE_MAX	 (512L * 1024 * 1024)	/* bytes per CRL file */
 #define CRL_MAX		 1024			/* CRLs in all */
@@ -79,7 +118,6 @@ struct crl_set {
 	size_t		 nrej_more;		/* rejections not listed */
 };
 
-
 /*
  * What the checks need of one certificate of a verified chain, its CRL
  * Distribution Points parsed at most once.
@@ -93,14 +131,16 @@ struct crl_cert {
 	STACK_OF(DIST_POINT)	*cdp;		/* NULL: none */
 };
 
-
-/* A fetched CRL, shared by the table and the checks using it. */
-struct crldp_crl {
-	struct crl_meta		 m;
-	atomic_int		 refs;
+/* Why a CRL does not answer for a certificate (authd check explains). */
+enum crl_miss {
+	CRL_MISS_NONE = 0,
+	CRL_MISS_KIND,		/* onlyContains... another kind */
+	CRL_MISS_ANCHOR,	/* its signer's path ends elsewhere, or not now */
+	CRL_MISS_ISSUER,	/* another issuer, and not an indirect CRL */
+	CRL_MISS_POINT,		/* another distribution point or cRLIssuer */
+	CRL_MISS_REASONS,	/* none of the reasons the point asks for */
 };
 
-/* crl.c */
 void	 crl_meta_cleanup(struct crl_meta *m);
 /*
  * m->issuer set: find the paths of the CRL's signer (crl NULL: the
@@ -111,30 +151,35 @@ int	 crl_signers(struct crl_meta *m, const struct chain_store *chain,
 /* The Issuing Distribution Point (DER, len 0: none) into m. */
 int	 crl_meta_idp(struct crl_meta *m, const unsigned char *der, size_t len,
 	    const char **why);
+/*
+ * Validate, describe and index crl into m (its serials in store, or in
+ * memory without one; *count of them).  0, or -1 with m empty, err and
+ * *reject saying why.
+ */
 int	 crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 	    struct store *store, X509_CRL *crl, const char *source,
 	    size_t *count, enum crl_reject *reject, char *err, size_t errlen);
+/* The reasons (RFC 5280 ReasonFlags bits) m answers for c at at; 0: none. */
 unsigned int crl_applies(const struct crl_meta *m, struct crl_cert *c,
 	    time_t at);
+/* The same, and why not when it does not (0). */
+unsigned int crl_applies_why(const struct crl_meta *m, struct crl_cert *c,
+	    time_t at, enum crl_miss *why);
+/* a is newer than b: a later thisUpdate, or the same and a higher number. */
 int	 crl_newer(const struct crl_meta *a, const struct crl_meta *b);
+/* Two hex numbers (BN_bn2hex form): <0, 0, >0. */
+int	 crl_hex_cmp(const char *a, const char *b);
+/*
+ * Whether x is revoked by base, as changed by delta (NULL: none): 1 yes,
+ * 0 no, negative when an index cannot be read.
+ */
+int	 crl_revoked(const struct crl_meta *base, const struct crl_meta *delta,
+	    X509 *x);
+/* chain[i], its issuer and the chain's anchor; cleanup frees its CDPs. */
+void	 crl_cert_init(struct crl_cert *c, STACK_OF(X509) *chain, int i);
+void	 crl_cert_cleanup(struct crl_cert *c);
+/* m, as /metrics and doctor list it, to fn. */
 void	 crl_info_call(const struct crl_meta *m, const char *source,
 	    void (*fn)(void *, const struct crl_info *), void *arg);
-
-/* crlrec.c */
-void	 crl_rec_store(struct store *store, const char *name,
-	    const struct crl_meta *m, size_t n);
-int	 crl_rec_load(struct crl_set *s, struct store *store, const char *name,
-	    const struct chain_store *chain, const char *path);
-void	 crl_path_store(struct store *store, const char *path,
-	    const char *name);
-size_t	 crl_path_keep(struct crl_set *s, struct store *store,
-	    const char *path, const struct chain_store *chain);
-
-/* crldp.c */
-struct crldp_crl *crldp_for(const struct crl_fetch_ctx *ctx,
-	    struct crl_cert *cc, time_t at, time_t grace, char *pending,
-	    size_t plen, char *why, size_t wlen);
-void	 crldp_release(struct crldp_crl *c);
-void	 crldp_foreach(void (*fn)(void *, const struct crl_info *), void *arg);
 
 #endif
