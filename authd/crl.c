@@ -106,8 +106,9 @@ crl_reject(struct crl_set *s, const char *source, enum crl_reject why,
  */
 static int
 crl_add(struct crl_set *s, const char *path, const struct chain_store *chain,
-    struct store *store, X509_CRL *crl)
+    struct store *store, const struct crl_src *src)
 {
+	X509_CRL	*crl = src->crl;
 	enum crl_reject	 why = CRL_REJECT_UNREADABLE;
 	char		 err[CRL_DETAIL_MAX], dn[256];
 	size_t		 count;
@@ -119,8 +120,8 @@ crl_add(struct crl_set *s, const char *path, const struct chain_store *chain,
 		crl_reject(s, path, CRL_REJECT_LIMIT, dn, err);
 		return 1;
 	}
-	if ((rc = crl_meta_build(&s->m[s->n], chain, store, crl, path, &count,
-	    &why, err, sizeof(err))) != 0) {
+	if ((rc = crl_meta_build_src(&s->m[s->n], chain, store, src, path,
+	    &count, &why, err, sizeof(err))) != 0) {
 		if (rc == AUTHD_ENOMEM)
 			return rc;
 		identity_dn(X509_CRL_get_issuer(crl), dn, sizeof(dn));
@@ -133,6 +134,36 @@ crl_add(struct crl_set *s, const char *path, const struct chain_store *chain,
 }
 
 /*
+ * One CRL's DER: split and streamed when it can be (its entries never all
+ * in memory at once), else parsed whole.  As crl_add; -2 when it is not a
+ * CRL at all (the error queue says why).
+ */
+static int
+crl_add_der(struct crl_set *s, const char *path,
+    const struct chain_store *chain, struct store *store,
+    const unsigned char *der, size_t len)
+{
+	struct crl_src		 src;
+	const unsigned char	*p = der;
+	int			 r;
+
+	if (crl_src_split(&src, der, len) != 0) {
+		memset(&src, 0, sizeof(src));
+		if (len > LONG_MAX || (src.crl = d2i_X509_CRL(NULL, &p,
+		    (long)len)) == NULL || p != der + len) {
+			X509_CRL_free(src.crl);
+			return -2;
+		}
+		r = crl_add(s, path, chain, store, &src);
+		X509_CRL_free(src.crl);
+		return r;
+	}
+	r = crl_add(s, path, chain, store, &src);
+	crl_src_cleanup(&src);
+	return r;
+}
+
+/*
  * Every CRL in one file: PEM blocks, or DER one after another.  Returns 0
  * (whatever was rejected is noted in s), AUTHD_ECONFIG when the file cannot
  * be opened or read, AUTHD_ENOMEM.
@@ -142,11 +173,12 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
     const char *path, const struct chain_store *chain, struct store *store)
 {
 	BIO		*bio = NULL;
-	X509_CRL	*crl;
 	FILE		*f;
-	unsigned char	*buf = NULL;
-	const unsigned char *p;
-	long		 len;
+	unsigned char	*buf = NULL, *der = NULL;
+	const unsigned char *p, *q;
+	long		 len, derlen, olen;
+	size_t		 elen;
+	int		 tag, cls;
 	int		 rc = 0, n = 0, r, rejected = 0;
 	char		 ossl[256] = "", name[STORE_NAME_MAX] = "";
 	char		 detail[CRL_DETAIL_MAX];
@@ -204,11 +236,15 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 			rc = AUTHD_ENOMEM;
 			goto end;
 		}
-		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) !=
-		    NULL) {
+		while (PEM_bytes_read_bio(&der, &derlen, NULL,
+		    PEM_STRING_X509_CRL, bio, NULL, NULL) == 1) {
+			r = crl_add_der(s, path, chain, store, der,
+			    (size_t)derlen);
+			OPENSSL_free(der);
+			der = NULL;
+			if (r == -2)
+				break;
 			n++;
-			r = crl_add(s, path, chain, store, crl);
-			X509_CRL_free(crl);
 			if (r < 0) {
 				rc = r;
 				goto end;
@@ -218,13 +254,21 @@ crl_load_file(struct crl_set *s, struct config *cfg, const char *origin,
 		if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
 			ERR_clear_error();
 	} else {
-		for (p = buf; p < buf + len;) {
-			if ((crl = d2i_X509_CRL(NULL, &p, (long)(buf + len -
-			    p))) == NULL)
+		for (p = buf; p < buf + len; p += elen) {
+			/* one element: its header says how long */
+			q = p;
+			if ((ASN1_get_object(&q, &olen, &tag, &cls, (long)(buf +
+			    len - p)) & 0x81) != 0 || olen < 0) {
+				if (ERR_peek_error() == 0)
+					ERR_raise(ERR_LIB_ASN1,
+					    ASN1_R_WRONG_TAG);
+				break;
+			}
+			elen = (size_t)(q - p) + (size_t)olen;
+			r = crl_add_der(s, path, chain, store, p, elen);
+			if (r == -2)
 				break;
 			n++;
-			r = crl_add(s, path, chain, store, crl);
-			X509_CRL_free(crl);
 			if (r < 0) {
 				rc = r;
 				goto end;

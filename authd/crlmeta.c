@@ -76,20 +76,266 @@ crl_meta_cleanup(struct crl_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* ------------------------------------------------ a CRL as read */
+
+/* One DER element at *p, before end: definite length only. */
+struct crl_tlv {
+	const unsigned char	*start, *content;
+	size_t			 len, total;	/* content, whole element */
+	int			 tag, cls, constructed;
+};
+
+static int
+crl_tlv(const unsigned char **p, const unsigned char *end, struct crl_tlv *t)
+{
+	const unsigned char	*q = *p;
+	long			 len;
+	int			 r;
+
+	if (q >= end)
+		return -1;
+	r = ASN1_get_object(&q, &len, &t->tag, &t->cls, (long)(end - *p));
+	if ((r & 0x80) || (r & 0x01) || len < 0 ||
+	    (size_t)len > (size_t)(end - q))
+		return -1;
+	t->start = *p;
+	t->content = q;
+	t->len = (size_t)len;
+	t->total = (size_t)(q - *p) + (size_t)len;
+	t->constructed = (r & V_ASN1_CONSTRUCTED) != 0;
+	*p = q + len;
+	return 0;
+}
+
+static int
+crl_tlv_is(const struct crl_tlv *t, int cls, int tag, int constructed)
+{
+	return t->cls == cls && t->tag == tag && t->constructed == constructed;
+}
+
+/* A SEQUENCE header for len content bytes at out (NULL: its size). */
+static size_t
+crl_seq_header(unsigned char *out, size_t len)
+{
+	unsigned char	*p = out;
+	int		 n;
+
+	n = ASN1_object_size(1, (int)len, V_ASN1_SEQUENCE) - (int)len;
+	if (out != NULL)
+		ASN1_put_object(&p, 1, (int)len, V_ASN1_SEQUENCE,
+		    V_ASN1_UNIVERSAL);
+	return (size_t)n;
+}
+
+static int
+crl_src_split1(struct crl_src *src, const unsigned char *der, size_t len)
+{
+	struct crl_tlv		 outer, tbs, alg, sig, el[8];
+	const unsigned char	*p = der, *q, *qe;
+	unsigned char		*skel = NULL, *w;
+	size_t			 n = 0, i, k, rev = 0, body = 0, tbsh, outl;
+	X509_CRL		*crl = NULL;
+
+	memset(src, 0, sizeof(*src));
+	if (len > INT_MAX / 2 || crl_tlv(&p, der + len, &outer) != 0 ||
+	    !crl_tlv_is(&outer, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) ||
+	    outer.total != len)
+		return -1;
+	q = outer.content;
+	qe = q + outer.len;
+	if (crl_tlv(&q, qe, &tbs) != 0 || crl_tlv(&q, qe, &alg) != 0 ||
+	    crl_tlv(&q, qe, &sig) != 0 || q != qe ||
+	    !crl_tlv_is(&tbs, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) ||
+	    !crl_tlv_is(&alg, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) ||
+	    !crl_tlv_is(&sig, V_ASN1_UNIVERSAL, V_ASN1_BIT_STRING, 0))
+		return -1;
+	/*
+	 * TBSCertList (RFC 5280 5.1): [version] signature issuer thisUpdate
+	 * [nextUpdate] [revokedCertificates] [[0] crlExtensions], in that
+	 * order and nothing else; anything else is left to d2i_X509_CRL.
+	 */
+	for (q = tbs.content, qe = q + tbs.len; q < qe; n++)
+		if (n == sizeof(el) / sizeof(el[0]) ||
+		    crl_tlv(&q, qe, &el[n]) != 0)
+			return -1;
+	i = 0;
+	if (i < n && crl_tlv_is(&el[i], V_ASN1_UNIVERSAL, V_ASN1_INTEGER, 0))
+		i++;
+	for (k = 0; k < 2; k++, i++)	/* signature, issuer */
+		if (i >= n || !crl_tlv_is(&el[i], V_ASN1_UNIVERSAL,
+		    V_ASN1_SEQUENCE, 1))
+			return -1;
+	/* the signature algorithm inside is the one outside (5.1.1.2) */
+	if (el[i - 2].total != alg.total ||
+	    memcmp(el[i - 2].start, alg.start, alg.total) != 0)
+		return -1;
+	for (k = 0; k < 2 && i < n; k++, i++)	/* thisUpdate, nextUpdate */
+		if (!crl_tlv_is(&el[i], V_ASN1_UNIVERSAL, V_ASN1_UTCTIME, 0) &&
+		    !crl_tlv_is(&el[i], V_ASN1_UNIVERSAL,
+		    V_ASN1_GENERALIZEDTIME, 0))
+			break;
+	if (k == 0 || i >= n || !crl_tlv_is(&el[i], V_ASN1_UNIVERSAL,
+	    V_ASN1_SEQUENCE, 1))
+		return -1;		/* no entries: nothing to stream */
+	rev = i++;
+	if (i < n && crl_tlv_is(&el[i], V_ASN1_CONTEXT_SPECIFIC, 0, 1))
+		i++;
+	if (i != n)
+		return -1;
+	/* The skeleton: the same CRL without its entries, for its fields. */
+	for (i = 0; i < n; i++)
+		if (i != rev)
+			body += el[i].total;
+	tbsh = crl_seq_header(NULL, body);
+	outl = tbsh + body + alg.total + sig.total;
+	if ((skel = malloc(crl_seq_header(NULL, outl) + outl)) == NULL)
+		return -1;
+	w = skel + crl_seq_header(skel, outl);
+	w += crl_seq_header(w, body);
+	for (i = 0; i < n; i++)
+		if (i != rev) {
+			memcpy(w, el[i].start, el[i].total);
+			w += el[i].total;
+		}
+	memcpy(w, alg.start, alg.total);
+	w += alg.total;
+	memcpy(w, sig.start, sig.total);
+	w += sig.total;
+	p = skel;
+	crl = d2i_X509_CRL(NULL, &p, (long)(w - skel));
+	if (crl != NULL && p != w) {
+		X509_CRL_free(crl);
+		crl = NULL;
+	}
+	free(skel);
+	if (crl == NULL)
+		return -1;
+	src->crl = crl;
+	src->der = der;
+	src->derlen = len;
+	src->tbs = tbs.start;
+	src->tbslen = tbs.total;
+	src->entries = el[rev].content;
+	src->entrieslen = el[rev].len;
+	return 0;
+}
+
+int
+crl_src_split(struct crl_src *src, const unsigned char *der, size_t len)
+{
+	int	 rc;
+
+	/* what could not be split is d2i_X509_CRL's to judge, not an error */
+	ERR_set_mark();
+	rc = crl_src_split1(src, der, len);
+	ERR_pop_to_mark();
+	return rc;
+}
+
+void
+crl_src_cleanup(struct crl_src *src)
+{
+	if (src->tbs != NULL)		/* the skeleton is the source's own */
+		X509_CRL_free(src->crl);
+	memset(src, 0, sizeof(*src));
+}
+
+/*
+ * Whether pk verifies src's signature: a whole CRL by OpenSSL's own
+ * check; a split one over its tbsCertList as signed (the bytes read, not
+ * a re-encoding), under the outer algorithm (crl_src_split saw to it that
+ * the inner one is the same, as X509_CRL_verify requires).
+ */
+static int
+crl_src_verify(const struct crl_src *src, EVP_PKEY *pk)
+{
+	const ASN1_BIT_STRING	*sig;
+	const X509_ALGOR	*alg;
+	ASN1_STRING		 s;
+	ASN1_TYPE		 t;
+	int			 ok;
+
+	if (src->tbs == NULL)
+		return X509_CRL_verify(src->crl, pk) == 1;
+	X509_CRL_get0_signature(src->crl, &sig, &alg);
+	/* an ANY of type SEQUENCE encodes as its bytes, header included */
+	memset(&s, 0, sizeof(s));
+	s.type = V_ASN1_SEQUENCE;
+	s.length = (int)src->tbslen;
+	s.data = (unsigned char *)(uintptr_t)src->tbs;
+	t.type = V_ASN1_SEQUENCE;
+	t.value.sequence = &s;
+	ok = ASN1_item_verify(ASN1_ITEM_rptr(ASN1_ANY), alg, sig, &t, pk) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+/* The entries of a CRL, one at a time, from its stack or its DER. */
+struct crl_entries {
+	const STACK_OF(X509_REVOKED)	*sk;
+	int				 i;
+	const unsigned char		*p, *end;
+	X509_REVOKED			*cur;	/* streamed: the last read */
+};
+
+static void
+crl_entries_init(struct crl_entries *e, const struct crl_src *src)
+{
+	memset(e, 0, sizeof(*e));
+	if (src->tbs == NULL)
+		e->sk = X509_CRL_get_REVOKED(src->crl);
+	else {
+		e->p = src->entries;
+		e->end = src->entries + src->entrieslen;
+	}
+}
+
+/* 1 and *r (valid until the next call), 0 at the end, -1 unreadable. */
+static int
+crl_entries_next(struct crl_entries *e, X509_REVOKED **r)
+{
+	const unsigned char	*q = e->p;
+
+	if (e->p == NULL) {
+		if (e->i >= sk_X509_REVOKED_num(e->sk))
+			return 0;
+		*r = sk_X509_REVOKED_value(e->sk, e->i++);
+		return 1;
+	}
+	X509_REVOKED_free(e->cur);
+	e->cur = NULL;
+	if (e->p >= e->end)
+		return 0;
+	if ((e->cur = d2i_X509_REVOKED(NULL, &q, (long)(e->end - e->p))) ==
+	    NULL || q <= e->p)
+		return -1;
+	e->p = q;
+	*r = e->cur;
+	return 1;
+}
+
+static void
+crl_entries_end(struct crl_entries *e)
+{
+	X509_REVOKED_free(e->cur);
+	e->cur = NULL;
+}
+
 /*
  * The signer of a CRL and where its paths end (RFC 5280 6.3.3 (f)): every
  * configured certificate named like the CRL's issuer (and matching its
- * AKID) whose key verifies crl's signature and that may sign CRLs, each
+ * AKID) whose key verifies src's signature and that may sign CRLs, each
  * validated to a trust anchor.  Several certificates may carry one key (a
  * self-signed root and its new-with-old certificate): each adds its
- * anchor.  With crl NULL (a CRL checked when first loaded, now from the
+ * anchor.  With src NULL (a CRL checked when first loaded, now from the
  * record), the key of m->issuer stands for the signature.  Fills
  * m->issuer (when NULL) and the anchors; 0, or -1 with *why and buf.
  */
 int
 crl_signers(struct crl_meta *m, const struct chain_store *chain,
-    X509_CRL *crl, enum crl_reject *why, char *buf, size_t len)
+    const struct crl_src *src, enum crl_reject *why, char *buf, size_t len)
 {
+	X509_CRL	*crl = src != NULL ? src->crl : NULL;
 	AUTHORITY_KEYID	*akid = NULL;
 	EVP_PKEY	*pk;
 	X509		*x, *a;
@@ -108,7 +354,7 @@ crl_signers(struct crl_meta *m, const struct chain_store *chain,
 		if (crl != NULL) {
 			if (akid != NULL && X509_check_akid(x, akid) != X509_V_OK)
 				continue;
-			if (X509_CRL_verify(crl, pk) != 1)
+			if (!crl_src_verify(src, pk))
 				continue;
 		} else if (x != m->issuer &&
 		    EVP_PKEY_eq(pk, X509_get0_pubkey(m->issuer)) != 1)
@@ -185,14 +431,13 @@ crl_entry_ext_known(int nid)
  */
 static int
 crl_validate(struct crl_meta *m, const struct chain_store *chain,
-    X509_CRL *crl, enum crl_reject *why, char *buf, size_t len)
+    const struct crl_src *src, enum crl_reject *why, char *buf, size_t len)
 {
-	const STACK_OF(X509_REVOKED)	*rev;
-	const STACK_OF(X509_EXTENSION)	*exts;
-	X509_EXTENSION			*ext;
-	time_t				 tu;
-	char				 oid[80];
-	int				 i, j, nid;
+	X509_CRL	*crl = src->crl;
+	X509_EXTENSION	*ext;
+	time_t		 tu;
+	char		 oid[80];
+	int		 i, nid;
 
 	for (i = 0; i < X509_CRL_get_ext_count(crl); i++) {
 		ext = X509_CRL_get_ext(crl, i);
@@ -206,30 +451,6 @@ crl_validate(struct crl_meta *m, const struct chain_store *chain,
 			return -1;
 		}
 	}
-	rev = X509_CRL_get_REVOKED(crl);
-	for (i = 0; i < sk_X509_REVOKED_num(rev); i++) {
-		exts = X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(rev,
-		    i));
-		for (j = 0; j < sk_X509_EXTENSION_num(exts); j++) {
-			ext = sk_X509_EXTENSION_value(exts, j);
-			nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
-			if (X509_EXTENSION_get_critical(ext) &&
-			    !crl_entry_ext_known(nid)) {
-				OBJ_obj2txt(oid, (int)sizeof(oid),
-				    X509_EXTENSION_get_object(ext), 1);
-				*why = CRL_REJECT_CRITICAL;
-				snprintf(buf, len, "an unknown critical entry "
-				    "extension %s", oid);
-				return -1;
-			}
-			if (nid == NID_certificate_issuer && !m->indirect) {
-				*why = CRL_REJECT_SCOPE;
-				snprintf(buf, len, "a certificateIssuer entry in "
-				    "a CRL that is not indirect");
-				return -1;
-			}
-		}
-	}
 	if (identity_time(X509_CRL_get0_lastUpdate(crl), &tu) != 0) {
 		*why = CRL_REJECT_UNREADABLE;
 		snprintf(buf, len, "an unreadable thisUpdate");
@@ -240,7 +461,44 @@ crl_validate(struct crl_meta *m, const struct chain_store *chain,
 		snprintf(buf, len, "a thisUpdate in the future");
 		return -1;
 	}
-	return crl_signers(m, chain, crl, why, buf, len);
+	return crl_signers(m, chain, src, why, buf, len);
+}
+
+/*
+ * One entry's extensions (RFC 5280 5.3): none critical that authd does
+ * not know, and certificateIssuer only in an indirect CRL.  0, or -1
+ * with *why and buf.
+ */
+static int
+crl_entry_check(const struct crl_meta *m, X509_REVOKED *r,
+    enum crl_reject *why, char *buf, size_t len)
+{
+	const STACK_OF(X509_EXTENSION)	*exts;
+	X509_EXTENSION			*ext;
+	char				 oid[80];
+	int				 j, nid;
+
+	exts = X509_REVOKED_get0_extensions(r);
+	for (j = 0; j < sk_X509_EXTENSION_num(exts); j++) {
+		ext = sk_X509_EXTENSION_value(exts, j);
+		nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+		if (X509_EXTENSION_get_critical(ext) &&
+		    !crl_entry_ext_known(nid)) {
+			OBJ_obj2txt(oid, (int)sizeof(oid),
+			    X509_EXTENSION_get_object(ext), 1);
+			*why = CRL_REJECT_CRITICAL;
+			snprintf(buf, len, "an unknown critical entry "
+			    "extension %s", oid);
+			return -1;
+		}
+		if (nid == NID_certificate_issuer && !m->indirect) {
+			*why = CRL_REJECT_SCOPE;
+			snprintf(buf, len, "a certificateIssuer entry in a CRL "
+			    "that is not indirect");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* The ReasonFlags of a bit string, bits 1 to 8. */
@@ -426,17 +684,17 @@ crl_entry_issuer(struct crl_meta *m, X509_REVOKED *r, int *idx)
  * the entry's issuer.
  */
 static int
-crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
-    const unsigned char *der, size_t derlen, size_t *count,
-    enum crl_reject *why, char *err, size_t errlen)
+crl_meta_index(struct crl_meta *m, const struct crl_src *src,
+    struct store *store, const unsigned char *der, size_t derlen,
+    size_t *count, enum crl_reject *why, char *err, size_t errlen)
 {
-	const STACK_OF(X509_REVOKED)	*rev = X509_CRL_get_REVOKED(crl);
+	struct crl_entries		 it;
 	struct store_writer		*w = NULL;
 	X509_REVOKED			*r;
-	unsigned char			 key[STORE_KEY_MAX], md[32], *kp;
+	unsigned char			 key[STORE_KEY_MAX], md[32], *kp, **nk;
 	char				 name[STORE_NAME_MAX];
-	size_t				 klen, i, n, pre;
-	int				 nrev = sk_X509_REVOKED_num(rev), idx = 0;
+	size_t				 klen, n, pre, max, kcap = 0;
+	int				 idx = 0, got, rc = AUTHD_ENOMEM;
 
 	*count = 0;
 	*why = CRL_REJECT_INDEX;
@@ -445,6 +703,9 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 		snprintf(err, errlen, "out of memory");
 		return AUTHD_ENOMEM;
 	}
+	/* an upper bound: an entry takes at least 16 bytes */
+	max = src->tbs != NULL ? src->entrieslen / 16 + 1 :
+	    (size_t)sk_X509_REVOKED_num(X509_CRL_get_REVOKED(src->crl)) + 1;
 	if (store != NULL) {
 		if (identity_sha256(der, derlen, md) != 0)
 			return AUTHD_ECRYPTO;
@@ -452,31 +713,28 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 		identity_hex(md, name + 4);
 		memcpy(m->setname, name, strlen(name) + 1);
 		/*
-		 * Found: the serials are there, but an indirect CRL's issuer
-		 * table is built from the entries all the same.
+		 * Found: the serials are there, but the entries are read all
+		 * the same: their extensions are checked, and an indirect
+		 * CRL's issuer table is built from them.
 		 */
-		if (!m->indirect && store_set_find(store, name, &m->set,
-		    count) == 0) {
-			m->store = store;
-			return 0;
-		}
 		if (store_set_find(store, name, &m->set, count) != 0 &&
-		    store_writer_new(store, name, (size_t)(nrev > 0 ? nrev :
-		    1), &w) != 0)
+		    store_writer_new(store, name, max, &w) != 0)
 			return AUTHD_ENOMEM;
-	} else if (nrev > 0 &&
-	    (m->keys = calloc((size_t)nrev, sizeof(*m->keys))) == NULL)
-		return AUTHD_ENOMEM;
-	for (i = 0; i < (size_t)(nrev > 0 ? nrev : 0); i++) {
-		r = sk_X509_REVOKED_value(rev, (int)i);
+	}
+	crl_entries_init(&it, src);
+	while ((got = crl_entries_next(&it, &r)) == 1) {
+		if (crl_entry_check(m, r, why, err, errlen) != 0) {
+			rc = AUTHD_ECONFIG;
+			goto fail;
+		}
 		if (m->indirect && crl_entry_issuer(m, r, &idx) != 0) {
 			*why = idx < 0 || m->nind >= CRL_IND_MAX ?
 			    CRL_REJECT_LIMIT : CRL_REJECT_SCOPE;
 			snprintf(err, errlen, "a certificateIssuer entry "
 			    "without a directoryName, or more than %d issuers",
 			    CRL_IND_MAX);
-			store_writer_free(&w);
-			return AUTHD_ERANGE;
+			rc = AUTHD_ERANGE;
+			goto fail;
 		}
 		kp = key + pre;
 		key[0] = (unsigned char)idx;
@@ -485,8 +743,8 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 		if (klen == 0) {
 			snprintf(err, errlen, "a revoked serial longer than "
 			    "%d bytes", STORE_KEY_MAX - 2);
-			store_writer_free(&w);
-			return AUTHD_ERANGE;
+			rc = AUTHD_ERANGE;
+			goto fail;
 		}
 		klen += pre;
 		if (m->is_delta && crl_entry_removed(r))
@@ -496,11 +754,25 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 				goto fail;
 			continue;
 		}
+		if (m->nkeys == kcap) {
+			kcap = kcap == 0 ? 1024 : kcap * 2;
+			if ((nk = realloc(m->keys, kcap * sizeof(*nk))) == NULL)
+				goto fail;
+			m->keys = nk;
+		}
 		if ((m->keys[m->nkeys] = malloc(klen + 1)) == NULL)
 			goto fail;
 		m->keys[m->nkeys][0] = (unsigned char)klen;
 		memcpy(m->keys[m->nkeys] + 1, key, klen);
 		m->nkeys++;
+	}
+	crl_entries_end(&it);
+	if (got < 0) {
+		*why = CRL_REJECT_UNREADABLE;
+		snprintf(err, errlen, "an unreadable revoked entry");
+		ERR_clear_error();
+		store_writer_free(&w);
+		return AUTHD_ECONFIG;
 	}
 	if (store != NULL) {
 		n = *count;		/* found: as store_set_find said */
@@ -516,8 +788,9 @@ crl_meta_index(struct crl_meta *m, X509_CRL *crl, struct store *store,
 	*count = m->nkeys;
 	return 0;
 fail:
+	crl_entries_end(&it);
 	store_writer_free(&w);
-	return AUTHD_ENOMEM;
+	return rc;
 }
 
 /*
@@ -608,10 +881,11 @@ crl_idp_der(X509_CRL *crl, size_t *len)
  * err says why (without the file name), *reject the kind.
  */
 int
-crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
-    struct store *store, X509_CRL *crl, const char *source, size_t *count,
-    enum crl_reject *reject, char *err, size_t errlen)
+crl_meta_build_src(struct crl_meta *m, const struct chain_store *chain,
+    struct store *store, const struct crl_src *src, const char *source,
+    size_t *count, enum crl_reject *reject, char *err, size_t errlen)
 {
+	X509_CRL		*crl = src->crl;
 	unsigned char		*der = NULL, *idp;
 	const char		*why = NULL;
 	char			 buf[256] = "", ierr[256] = "";
@@ -634,7 +908,7 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 		*reject = CRL_REJECT_SCOPE;
 		snprintf(buf, sizeof(buf), "%s", why);
 	} else
-		rc = crl_validate(m, chain, crl, reject, buf, sizeof(buf));
+		rc = crl_validate(m, chain, src, reject, buf, sizeof(buf));
 	if (rc != 0) {
 		snprintf(err, errlen, "CRL of %s refused: %s", m->issuer_dn,
 		    buf);
@@ -658,20 +932,38 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 		}
 	}
 	*reject = CRL_REJECT_INDEX;
-	if ((derlen = i2d_X509_CRL(crl, &der)) <= 0) {
+	/* The set's name: the SHA-256 of the CRL as read (or encoded). */
+	if (src->der == NULL && (derlen = i2d_X509_CRL(crl, &der)) <= 0) {
 		snprintf(err, errlen, "cannot encode the CRL");
 		crl_meta_cleanup(m);
 		return AUTHD_ECRYPTO;
 	}
-	rc = crl_meta_index(m, crl, store, der, (size_t)derlen, count, reject,
+	rc = crl_meta_index(m, src, store, src->der != NULL ? src->der : der,
+	    src->der != NULL ? src->derlen : (size_t)derlen, count, reject,
 	    ierr, sizeof(ierr));
 	OPENSSL_free(der);
-	if (rc != 0) {
+	if (rc == AUTHD_ECONFIG)
+		snprintf(err, errlen, "CRL of %s refused: %s", m->issuer_dn,
+		    ierr);
+	else if (rc != 0)
 		snprintf(err, errlen, "CRL of %s: cannot index: %s",
 		    m->issuer_dn, ierr[0] ? ierr : err_str(rc));
+	if (rc != 0)
 		crl_meta_cleanup(m);
-	}
 	return rc;
+}
+
+int
+crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
+    struct store *store, X509_CRL *crl, const char *source, size_t *count,
+    enum crl_reject *reject, char *err, size_t errlen)
+{
+	struct crl_src	 src;
+
+	memset(&src, 0, sizeof(src));
+	src.crl = crl;
+	return crl_meta_build_src(m, chain, store, &src, source, count,
+	    reject, err, errlen);
 }
 
 /*

@@ -53,6 +53,8 @@ struct crl_info {
 
 /* --- private to the CRL files */
 
+struct crl_src;
+
 #define CRL_FILE_MAX	 (512L * 1024 * 1024)	/* bytes per CRL file */
 #define CRL_MAX		 1024			/* CRLs in all */
 #define CRL_IDP_MAX	 8			/* distribution point names */
@@ -143,14 +145,43 @@ enum crl_miss {
 
 void	 crl_meta_cleanup(struct crl_meta *m);
 /*
- * m->issuer set: find the paths of the CRL's signer (crl NULL: the
+ * m->issuer set: find the paths of the CRL's signer (src NULL: the
  * signature was checked before, when the record was written).
  */
 int	 crl_signers(struct crl_meta *m, const struct chain_store *chain,
-	    X509_CRL *crl, enum crl_reject *why, char *buf, size_t len);
+	    const struct crl_src *src, enum crl_reject *why, char *buf,
+	    size_t len);
 /* The Issuing Distribution Point (DER, len 0: none) into m. */
 int	 crl_meta_idp(struct crl_meta *m, const unsigned char *der, size_t len,
 	    const char **why);
+/*
+ * A CRL as read: whole (crl, with its entries; the rest NULL), or split
+ * for streaming (crl_src_split: crl a skeleton without the entries, which
+ * are read from their DER one at a time, and the signature checked over
+ * tbs as read): a million-entry CRL then never exists as a million
+ * X509_REVOKED at once.  der, tbs and entries point into the caller's
+ * buffer, which must outlive src.
+ */
+struct crl_src {
+	X509_CRL		*crl;
+	const unsigned char	*der;		/* the CRL as read, or NULL */
+	size_t			 derlen;
+	const unsigned char	*tbs;		/* tbsCertList, whole element */
+	size_t			 tbslen;
+	const unsigned char	*entries;	/* revokedCertificates' content */
+	size_t			 entrieslen;
+};
+
+/*
+ * Split the DER of one CRL (exactly len bytes): 0 and src ready (free
+ * with crl_src_cleanup), or -1 when it has no entries or is not laid out
+ * as RFC 5280 5.1 says (then d2i_X509_CRL judges it; nothing is left on
+ * the error queue).
+ */
+int	 crl_src_split(struct crl_src *src, const unsigned char *der,
+	    size_t len);
+void	 crl_src_cleanup(struct crl_src *src);
+
 /*
  * Validate, describe and index crl into m (its serials in store, or in
  * memory without one; *count of them).  0, or -1 with m empty, err and
@@ -159,6 +190,11 @@ int	 crl_meta_idp(struct crl_meta *m, const unsigned char *der, size_t len,
 int	 crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
 	    struct store *store, X509_CRL *crl, const char *source,
 	    size_t *count, enum crl_reject *reject, char *err, size_t errlen);
+/* The same from a CRL as read, whole or split. */
+int	 crl_meta_build_src(struct crl_meta *m,
+	    const struct chain_store *chain, struct store *store,
+	    const struct crl_src *src, const char *source, size_t *count,
+	    enum crl_reject *reject, char *err, size_t errlen);
 /* The reasons (RFC 5280 ReasonFlags bits) m answers for c at at; 0: none. */
 unsigned int crl_applies(const struct crl_meta *m, struct crl_cert *c,
 	    time_t at);

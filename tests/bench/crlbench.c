@@ -276,11 +276,13 @@ serial_cmp(const void *a, const void *b)
 	return memcmp(a, b, SERIAL_BYTES);
 }
 
-static int
-cmd_gen(const char *ica_path, const char *ikey_path, long n, const char *out)
+/*
+ * A CRL of ica with n entries into OUT.der; with full, also OUT.pem and
+ * OUT.revoked.txt, and the timings printed.
+ */
+static void
+gen_crl(X509 *ica, EVP_PKEY *ikey, long n, const char *out, int full)
 {
-	X509			*ica = load_cert(ica_path);
-	EVP_PKEY		*ikey = load_key(ikey_path);
 	X509_CRL		*crl = X509_CRL_new();
 	ASN1_TIME		*rdate = ASN1_TIME_new(), *t = ASN1_TIME_new();
 	ASN1_INTEGER		*num = ASN1_INTEGER_new(), *s;
@@ -356,6 +358,14 @@ cmd_gen(const char *ica_path, const char *ikey_path, long n, const char *out)
 	    fwrite(der, 1, (size_t)derlen, f) != (size_t)derlen ||
 	    fclose(f) != 0)
 		die(path);
+	if (!full) {
+		OPENSSL_free(der);
+		X509_CRL_free(crl);
+		ASN1_TIME_free(rdate);
+		ASN1_TIME_free(t);
+		ASN1_INTEGER_free(num);
+		return;
+	}
 	snprintf(path, sizeof(path), "%s.pem", out);
 	if ((f = fopen(path, "w")) == NULL ||
 	    PEM_write(f, PEM_STRING_X509_CRL, "", der, derlen) <= 0 ||
@@ -383,6 +393,15 @@ cmd_gen(const char *ica_path, const char *ikey_path, long n, const char *out)
 	ASN1_TIME_free(rdate);
 	ASN1_TIME_free(t);
 	ASN1_INTEGER_free(num);
+}
+
+static int
+cmd_gen(const char *ica_path, const char *ikey_path, long n, const char *out)
+{
+	X509		*ica = load_cert(ica_path);
+	EVP_PKEY	*ikey = load_key(ikey_path);
+
+	gen_crl(ica, ikey, n, out, 1);
 	EVP_PKEY_free(ikey);
 	X509_free(ica);
 	return 0;
@@ -909,6 +928,149 @@ cmd_hold(const char *pem_path)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- federal */
+
+/*
+ * An issuing CA under root (EC P-256, CA:TRUE, keyCertSign and cRLSign),
+ * its key in *key.
+ */
+static X509 *
+fed_ca(X509 *root, EVP_PKEY *rkey, int i, EVP_PKEY **key)
+{
+	static const struct { int nid; const char *v; } ext[] = {
+		{ NID_basic_constraints, "critical,CA:TRUE,pathlen:0" },
+		{ NID_key_usage, "critical,keyCertSign,cRLSign" },
+		{ NID_subject_key_identifier, "hash" },
+		{ NID_authority_key_identifier, "keyid:always" },
+	};
+	X509		*x = X509_new();
+	X509_NAME	*name = X509_NAME_new();
+	X509V3_CTX	 ctx;
+	X509_EXTENSION	*e;
+	ASN1_INTEGER	*serial = random_serial();
+	char		 cn[64];
+	time_t		 now = time(NULL);
+	size_t		 k;
+
+	snprintf(cn, sizeof(cn), "authd bench issuing CA %02d", i);
+	if ((*key = EVP_EC_gen("P-256")) == NULL || x == NULL ||
+	    name == NULL ||
+	    X509_set_version(x, X509_VERSION_3) != 1 ||
+	    X509_set_serialNumber(x, serial) != 1 ||
+	    X509_set_pubkey(x, *key) != 1 ||
+	    X509_set_issuer_name(x, X509_get_subject_name(root)) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+	    (const unsigned char *)"authd bench", -1, -1, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_set_subject_name(x, name) != 1 ||
+	    X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &now) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), 365, 0, &now) == NULL)
+		die("issuing CA");
+	for (k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+		X509V3_set_ctx(&ctx, root, x, NULL, NULL, 0);
+		if ((e = X509V3_EXT_conf_nid(NULL, &ctx, ext[k].nid,
+		    ext[k].v)) == NULL || X509_add_ext(x, e, -1) != 1)
+			die("issuing CA extension");
+		X509_EXTENSION_free(e);
+	}
+	if (X509_sign(x, rkey, EVP_sha256()) <= 0)
+		die("issuing CA signature");
+	X509_NAME_free(name);
+	ASN1_INTEGER_free(serial);
+	return x;
+}
+
+/*
+ * crlbench fedgen PKIDIR NCAS ENTRIES BIG OUT: NCAS issuing CAs under
+ * the PKI's root with a CRL of ENTRIES serials each, and one more with a
+ * CRL of BIG (the US DoD publishes about 50 CRLs, over 230 MB together).
+ * Writes OUT/cas.pem (every issuing CA), OUT/crl/caNN.der.
+ */
+static int
+cmd_fedgen(const char *pki, int ncas, long entries, long big,
+    const char *out)
+{
+	X509		*root, *ca;
+	EVP_PKEY	*rkey, *key;
+	FILE		*f;
+	char		 path[4096];
+	double		 t0 = now_ns();
+	int		 i;
+
+	snprintf(path, sizeof(path), "%s/root.pem", pki);
+	root = load_cert(path);
+	snprintf(path, sizeof(path), "%s/root.key", pki);
+	rkey = load_key(path);
+	snprintf(path, sizeof(path), "%s/crl", out);
+	if (mkdir(out, 0700) != 0 || mkdir(path, 0700) != 0)
+		die("fedgen: OUT must not exist");
+	snprintf(path, sizeof(path), "%s/cas.pem", out);
+	if ((f = fopen(path, "w")) == NULL)
+		die(path);
+	for (i = 0; i <= ncas; i++) {
+		ca = fed_ca(root, rkey, i, &key);
+		if (PEM_write_X509(f, ca) != 1)
+			die("cas.pem");
+		snprintf(path, sizeof(path), "%s/crl/ca%02d", out, i);
+		gen_crl(ca, key, i == ncas ? big : entries, path, 0);
+		X509_free(ca);
+		EVP_PKEY_free(key);
+	}
+	if (fclose(f) != 0)
+		die("cas.pem");
+	printf("FEDGEN cas=%d entries=%ld big=%ld ms=%.0f\n", ncas + 1,
+	    entries, big, (now_ns() - t0) / 1e6);
+	X509_free(root);
+	EVP_PKEY_free(rkey);
+	return 0;
+}
+
+/*
+ * crlbench fedload PKIDIR OUT STOREDIR: crl_set_load of OUT's CRLs, as
+ * authd serve starts: through the store in STOREDIR (a first start
+ * parses and indexes; with the same STOREDIR again, a second start finds
+ * the files' records).  One start per process, for its peak RSS.  Prints
+ * "FEDLOAD ms=X crls=N entries=E hwm_kb=K anon_kb=A file_kb=F".
+ */
+static int
+cmd_fedload(const char *pki, const char *out, const char *storedir)
+{
+	struct config		 cfg;
+	struct chain_store	*chain = NULL;
+	struct store		*st = NULL;
+	struct crl_set		*set = NULL;
+	char			 path[4096], err[256];
+	long			 v[4];
+	double			 ms;
+
+	config_init(&cfg);
+	snprintf(path, sizeof(path), "%s/root.pem", pki);
+	if (config_set_flag(&cfg, "trust", path) != 0)
+		die("config trust");
+	snprintf(path, sizeof(path), "%s/cas.pem", out);
+	if (config_set_flag(&cfg, "intermediates", path) != 0)
+		die("config intermediates");
+	snprintf(path, sizeof(path), "%s/crl", out);
+	if (config_set_flag(&cfg, "crl", path) != 0)
+		die("config crl");
+	if (chain_store_load(&cfg, &chain) != 0)
+		die("chain_store_load");
+	if (store_open(storedir, STORE_DEFAULT_MAPSIZE, &st, err,
+	    sizeof(err)) != 0)
+		die(err);
+	ms = load_ms(&cfg, chain, st, &set, 0);
+	rss(v);
+	printf("FEDLOAD ms=%.0f crls=%zu entries=%zu rejected=%zu hwm_kb=%ld "
+	    "anon_kb=%ld file_kb=%ld\n", ms, crl_set_count(set),
+	    crl_set_entries(set), crl_set_rejected(set), v[3], v[1], v[2]);
+	crl_set_free(&set);
+	store_close(&st);
+	chain_store_free(&chain);
+	config_cleanup(&cfg);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -920,8 +1082,15 @@ main(int argc, char **argv)
 		    strtoul(argv[6], NULL, 10), argc == 8 ? atoi(argv[7]) : 3);
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
 		return cmd_hold(argv[2]);
+	if (argc == 7 && strcmp(argv[1], "fedgen") == 0)
+		return cmd_fedgen(argv[2], atoi(argv[3]), strtol(argv[4], NULL,
+		    10), strtol(argv[5], NULL, 10), argv[6]);
+	if (argc == 5 && strcmp(argv[1], "fedload") == 0)
+		return cmd_fedload(argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: crlbench gen INT.pem INT.key N OUT\n"
 	    "       crlbench run PKIDIR BIG.der BIG.pem DIR QUERIES [PASSES]\n"
-	    "       crlbench hold BIG.pem\n");
+	    "       crlbench hold BIG.pem\n"
+	    "       crlbench fedgen PKIDIR NCAS ENTRIES BIG OUT\n"
+	    "       crlbench fedload PKIDIR OUT STOREDIR\n");
 	return 2;
 }
