@@ -5,6 +5,7 @@
  * in LMDB for the next start, refreshed ahead of nextUpdate with a
  * conditional GET, and backed off after failures.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -118,26 +119,59 @@ cdp_get(const char *url, size_t max)
 	    max != 0 ? max : CDP_MAX);
 }
 
-/* Parse a fetched body: one CRL, DER or PEM. */
-static X509_CRL *
-cdp_parse(const unsigned char *body, size_t len)
+/*
+ * A fetched body, one CRL, DER or PEM, into src: split to be read one
+ * entry at a time when it can be, else parsed whole.  *pem holds the DER
+ * of a PEM body (src points into it).  0, or -1: not a CRL.
+ */
+static int
+cdp_parse(const unsigned char *body, size_t len, struct crl_src *src,
+    unsigned char **pem)
 {
-	const unsigned char	*p = body;
-	X509_CRL		*crl = NULL;
+	const unsigned char	*der = body, *p;
+	long			 dlen = (long)len;
 	BIO			*bio;
 
-	if (len > 0 && body[0] == 0x30) {
-		crl = d2i_X509_CRL(NULL, &p, (long)len);
-		if (crl != NULL && p != body + len) {
-			X509_CRL_free(crl);
-			crl = NULL;
-		}
-	} else if ((bio = BIO_new_mem_buf(body, (int)len)) != NULL) {
-		crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+	*pem = NULL;
+	memset(src, 0, sizeof(*src));
+	if (len > INT_MAX)
+		return -1;
+	if (len == 0 || body[0] != 0x30) {
+		if ((bio = BIO_new_mem_buf(body, (int)len)) == NULL)
+			return -1;
+		if (PEM_bytes_read_bio(pem, &dlen, NULL, PEM_STRING_X509_CRL,
+		    bio, NULL, NULL) != 1)
+			*pem = NULL;
 		BIO_free(bio);
+		if (*pem == NULL) {
+			ERR_clear_error();
+			return -1;
+		}
+		der = *pem;
 	}
+	if (crl_src_split(src, der, (size_t)dlen) == 0)
+		return 0;
+	p = der;
+	if ((src->crl = d2i_X509_CRL(NULL, &p, dlen)) != NULL &&
+	    p == der + dlen)
+		return 0;
+	X509_CRL_free(src->crl);
+	src->crl = NULL;
+	OPENSSL_free(*pem);
+	*pem = NULL;
 	ERR_clear_error();
-	return crl;
+	return -1;
+}
+
+/* What cdp_parse made. */
+static void
+cdp_parse_free(struct crl_src *src, unsigned char *pem)
+{
+	if (src->tbs != NULL)
+		crl_src_cleanup(src);
+	else
+		X509_CRL_free(src->crl);
+	OPENSSL_free(pem);
 }
 
 /* On a worker, the distribution point's answer: check, swap in, wake. */
@@ -147,15 +181,17 @@ cdp_fetched(void *arg, struct fetch_result *resp)
 	struct cdp_job		*job = arg;
 	struct cdp		*c = job->cdp;
 	struct fetch_result	 res = *resp;
-	struct crldp_crl		*fresh = NULL, *old = NULL;
+	struct crldp_crl	*fresh = NULL, *old = NULL;
 	struct fetch_waiter	*w;
-	X509_CRL		*crl = NULL;
+	struct crl_src		 src;
+	unsigned char		*pem = NULL;
 	char			 err[CRL_DETAIL_MAX] = "";
 	size_t			 count;
 	time_t			 now;
 	enum metrics_crl_outcome outcome = METRICS_CRL_REFUSED;
 	enum crl_reject		 reject = CRL_REJECT_UNREADABLE;
 
+	memset(&src, 0, sizeof(src));
 	if (!res.ok)
 		snprintf(err, sizeof(err), "%s", res.error);
 	else if (res.not_modified && job->rq.etag == NULL &&
@@ -163,7 +199,7 @@ cdp_fetched(void *arg, struct fetch_result *resp)
 		snprintf(err, sizeof(err), "304 Not Modified to an "
 		    "unconditional request");
 	else if (!res.not_modified) {
-		if ((crl = cdp_parse(res.body, res.len)) == NULL)
+		if (cdp_parse(res.body, res.len, &src, &pem) != 0)
 			snprintf(err, sizeof(err), "not a CRL (%zu bytes)",
 			    res.len);
 		else if ((fresh = calloc(1, sizeof(*fresh))) == NULL)
@@ -171,8 +207,8 @@ cdp_fetched(void *arg, struct fetch_result *resp)
 		else {
 			if (job->ctx.chain == NULL)
 				snprintf(err, sizeof(err), "no trust");
-			else if (crl_meta_build(&fresh->m, job->ctx.chain,
-			    cdp_store, crl, job->url, &count, &reject, err,
+			else if (crl_meta_build_src(&fresh->m, job->ctx.chain,
+			    cdp_store, &src, job->url, &count, &reject, err,
 			    sizeof(err)) == 0 && fresh->m.is_delta) {
 				reject = CRL_REJECT_SCOPE;
 				snprintf(err, sizeof(err), "a delta CRL where a "
@@ -186,7 +222,8 @@ cdp_fetched(void *arg, struct fetch_result *resp)
 				atomic_init(&fresh->refs, 1);
 		}
 	}
-	X509_CRL_free(crl);
+	if (src.crl != NULL)
+		cdp_parse_free(&src, pem);
 	/* Kept for the next start: it does not ask the DP again. */
 	if (fresh != NULL && cdp_have_dbi)
 		store_kv_put(cdp_store, cdp_dbi, job->url, strlen(job->url),
@@ -311,20 +348,21 @@ static struct crldp_crl *
 cdp_from_store(const struct crl_fetch_ctx *ctx, const char *url)
 {
 	struct crldp_crl	*c = NULL;
-	X509_CRL	*crl = NULL;
-	unsigned char	*buf;
+	struct crl_src	 src;
+	unsigned char	*buf, *pem = NULL;
 	size_t		 len = 0, count, cap = ctx->max_size;
 	char		 err[CRL_DETAIL_MAX];
 	enum crl_reject	 reject;
 
 	if (!cdp_have_dbi || (buf = malloc(cap)) == NULL)
 		return NULL;
+	memset(&src, 0, sizeof(src));
 	if (store_kv_get(cdp_store, cdp_dbi, url, strlen(url), buf, cap,
-	    &len) != 1 || (crl = cdp_parse(buf, len)) == NULL ||
+	    &len) != 1 || cdp_parse(buf, len, &src, &pem) != 0 ||
 	    ctx->chain == NULL || (c = calloc(1, sizeof(*c))) == NULL)
 		goto end;
-	if (crl_meta_build(&c->m, ctx->chain, cdp_store, crl, url, &count,
-	    &reject, err, sizeof(err)) != 0 || c->m.is_delta) {
+	if (crl_meta_build_src(&c->m, ctx->chain, cdp_store, &src, url,
+	    &count, &reject, err, sizeof(err)) != 0 || c->m.is_delta) {
 		crl_meta_cleanup(&c->m);
 		free(c);
 		c = NULL;
@@ -332,7 +370,8 @@ cdp_from_store(const struct crl_fetch_ctx *ctx, const char *url)
 	}
 	atomic_init(&c->refs, 1);
 end:
-	X509_CRL_free(crl);
+	if (src.crl != NULL)
+		cdp_parse_free(&src, pem);
 	free(buf);
 	return c;
 }
