@@ -475,9 +475,32 @@ crl_entry_check(const struct crl_meta *m, X509_REVOKED *r,
 {
 	const STACK_OF(X509_EXTENSION)	*exts;
 	X509_EXTENSION			*ext;
+	void				*v;
 	char				 oid[80];
-	int				 j, nid;
+	int				 j, nid, crit;
 
+	/*
+	 * What d2i_X509_CRL decodes of each entry (reasonCode,
+	 * certificateIssuer) must decode, once, here too.
+	 */
+	for (j = 0; j < 2; j++) {
+		nid = j == 0 ? NID_crl_reason : NID_certificate_issuer;
+		if (X509_REVOKED_get_ext_by_NID(r, nid, -1) < 0)
+			continue;
+		if ((v = X509_REVOKED_get_ext_d2i(r, nid, &crit, NULL)) ==
+		    NULL) {
+			ERR_clear_error();
+			*why = CRL_REJECT_UNREADABLE;
+			snprintf(buf, len, "an entry with an unreadable or "
+			    "repeated %s", j == 0 ? "reasonCode" :
+			    "certificateIssuer");
+			return -1;
+		}
+		if (j == 0)
+			ASN1_ENUMERATED_free(v);
+		else
+			GENERAL_NAMES_free(v);
+	}
 	exts = X509_REVOKED_get0_extensions(r);
 	for (j = 0; j < sk_X509_EXTENSION_num(exts); j++) {
 		ext = sk_X509_EXTENSION_value(exts, j);

@@ -559,6 +559,123 @@ run_made(const char *tmp, struct store *st)
 }
 
 /*
+ * A CRL of the intermediate, made here: n entries (serials 1..n); entry
+ * bad (1-based, 0: none) with a reasonCode that is not an ENUMERATED;
+ * with badalg, the outer signature algorithm made to differ from the
+ * inner one after signing.  Written as DER to tmp/name; its path in out.
+ */
+static void
+make_crl(const char *tmp, const char *name, int n, int bad, int badalg,
+    char *out, size_t outlen)
+{
+	X509			*ica = load_cert("intermediate.pem");
+	EVP_PKEY		*key;
+	X509_CRL		*crl = X509_CRL_new();
+	X509_REVOKED		*r;
+	ASN1_INTEGER		*sn = ASN1_INTEGER_new();
+	ASN1_TIME		*t = ASN1_TIME_new();
+	ASN1_OCTET_STRING	*junk = ASN1_OCTET_STRING_new();
+	X509_EXTENSION		*ext;
+	unsigned char		*der = NULL, *q;
+	char			 path[1024];
+	FILE			*f;
+	int			 i, len;
+
+	snprintf(path, sizeof(path), "%s/intermediate.key", pki);
+	if ((f = fopen(path, "r")) == NULL ||
+	    (key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL)
+		exit(2);
+	fclose(f);
+	if (crl == NULL || sn == NULL || t == NULL || junk == NULL ||
+	    X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
+	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ica)) != 1 ||
+	    X509_gmtime_adj(t, -HOUR) == NULL ||
+	    X509_CRL_set1_lastUpdate(crl, t) != 1 ||
+	    X509_gmtime_adj(t, DAY) == NULL ||
+	    X509_CRL_set1_nextUpdate(crl, t) != 1 ||
+	    ASN1_OCTET_STRING_set(junk, (const unsigned char *)"\x05\x00",
+	    2) != 1)
+		exit(2);
+	for (i = 1; i <= n; i++) {
+		if ((r = X509_REVOKED_new()) == NULL ||
+		    ASN1_INTEGER_set(sn, 0x100000 + i) != 1 ||
+		    X509_REVOKED_set_serialNumber(r, sn) != 1 ||
+		    X509_REVOKED_set_revocationDate(r, t) != 1)
+			exit(2);
+		if (i == bad && ((ext = X509_EXTENSION_create_by_NID(NULL,
+		    NID_crl_reason, 0, junk)) == NULL ||
+		    X509_REVOKED_add_ext(r, ext, -1) != 1))
+			exit(2);
+		if (i == bad)
+			X509_EXTENSION_free(ext);
+		if (X509_CRL_add0_revoked(crl, r) != 1)
+			exit(2);
+	}
+	if (X509_CRL_sign(crl, key, EVP_sha256()) <= 0 ||
+	    (len = i2d_X509_CRL(crl, &der)) <= 0)
+		exit(2);
+	if (badalg) {
+		/* the outer ecdsa-with-SHA256 (...04 03 02) made SHA384 */
+		for (q = der + len - 1; q > der + 9; q--)
+			if (q[-9] == 0x06 && q[-8] == 0x08 && q[-7] == 0x2a &&
+			    q[0] == 0x02 && q[-1] == 0x03 && q[-2] == 0x04)
+				break;
+		if (q <= der + 9)
+			exit(2);
+		*q = 0x03;
+	}
+	t_write(tmp, name, (char *)der, (size_t)len, out, outlen);
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	X509_free(ica);
+	EVP_PKEY_free(key);
+	ASN1_INTEGER_free(sn);
+	ASN1_TIME_free(t);
+	ASN1_OCTET_STRING_free(junk);
+}
+
+/*
+ * A CRL with entries is read one entry at a time (crl_src_split): the
+ * checks OpenSSL's whole parse makes of an entry hold there too, and what
+ * cannot be split is judged by the whole parse.
+ */
+static void
+run_stream(const char *tmp, struct store *st)
+{
+	struct config		 cfg;
+	struct chain_store	*chain;
+	struct crl_set		*set;
+	char			 path[1024], list[2048], *err;
+	int			 rc;
+
+	make_crl(tmp, "many.crl", 5000, 0, 0, path, sizeof(path));
+	snprintf(list, sizeof(list), "%s root.crl.pem", path);
+	rc = load(&cfg, list, NULL, st, &chain, &set, &err);
+	CHECK(rc == 0 && crl_set_count(set) == 2 &&
+	    crl_set_entries(set) >= 5000 && crl_set_rejected(set) == 0,
+	    "a CRL of 5,000 entries: rc %d, %zu CRLs, %zu entries: %s", rc,
+	    crl_set_count(set), crl_set_entries(set), T_STR(err));
+	unload(&set, &chain, &cfg, &err);
+
+	make_crl(tmp, "badreason.crl", 50, 17, 0, path, sizeof(path));
+	rc = load(&cfg, path, NULL, st, &chain, &set, &err);
+	CHECK(rc == 0 && set != NULL && crl_set_count(set) == 0 &&
+	    rejected(set, "badreason.crl", CRL_REJECT_UNREADABLE) &&
+	    t_contains(err, "an entry with an unreadable or repeated "
+	    "reasonCode"), "an entry's reasonCode not an ENUMERATED: rc %d: "
+	    "%s", rc, T_STR(err));
+	unload(&set, &chain, &cfg, &err);
+
+	make_crl(tmp, "badalg.crl", 50, 0, 1, path, sizeof(path));
+	rc = load(&cfg, path, NULL, st, &chain, &set, &err);
+	CHECK(rc == 0 && set != NULL && crl_set_count(set) == 0 &&
+	    rejected(set, "badalg.crl", CRL_REJECT_SIGNATURE),
+	    "outer signature algorithm not the inner one: rc %d: %s", rc,
+	    T_STR(err));
+	unload(&set, &chain, &cfg, &err);
+}
+
+/*
  * A file replaced by a broken version keeps its last good CRLs, when the
  * store has them (authd serve); in memory (check) there is nothing to keep.
  */
@@ -712,6 +829,8 @@ main(int argc, char **argv)
 	run_lcases(stores);
 	run_made(tmp, NULL);
 	run_made(tmp, stores[1]);
+	run_stream(tmp, NULL);
+	run_stream(tmp, stores[1]);
 	run_keep(tmp, NULL);
 	run_keep(tmp, stores[1]);
 	run_describe(NULL);
