@@ -7,18 +7,21 @@
  * get past the signature check; others are kept as they are.  They are
  * written to one PEM file and loaded by crl_set_load, with the trust store
  * of pki/root.pem and pki/ca.pem, then every chain of the PKI is checked
- * with crl_check in both scopes, crl_describe and crl_foreach.
+ * with crl_check in both scopes, crl_describe and crl_foreach.  First the
+ * input is split as authd streams a CRL and compared with the whole parse.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "chain.h"
 #include "config.h"
 #include "crl.h"
+#include "crlmeta.h"
 #include "fuzz_pki.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -86,6 +89,57 @@ fuzz_info(void *arg, const struct crl_info *ci)
 		__builtin_trap();
 }
 
+/*
+ * The input as one DER CRL, split for streaming (crl_src_split) and, when
+ * OpenSSL's whole parse takes it too, compared with that: the skeleton
+ * holds the same issuer, times and extensions, and the entries, read one
+ * at a time, are the same serials in the same order.
+ */
+static void
+fuzz_split(const uint8_t *data, size_t size)
+{
+	struct crl_src		 src;
+	const unsigned char	*p = data, *e;
+	X509_CRL		*whole;
+	X509_REVOKED		*r;
+	STACK_OF(X509_REVOKED)	*rev;
+	int			 i = 0;
+
+	if (crl_src_split(&src, data, size) != 0)
+		return;
+	if (src.tbs < data || src.tbs + src.tbslen > data + size ||
+	    src.entries < src.tbs ||
+	    src.entries + src.entrieslen > src.tbs + src.tbslen)
+		__builtin_trap();
+	whole = d2i_X509_CRL(NULL, &p, (long)size);
+	if (whole == NULL || p != data + size) {
+		X509_CRL_free(whole);
+		crl_src_cleanup(&src);
+		ERR_clear_error();
+		return;
+	}
+	if (X509_NAME_cmp(X509_CRL_get_issuer(whole),
+	    X509_CRL_get_issuer(src.crl)) != 0 ||
+	    ASN1_STRING_cmp(X509_CRL_get0_lastUpdate(whole),
+	    X509_CRL_get0_lastUpdate(src.crl)) != 0 ||
+	    X509_CRL_get_ext_count(whole) != X509_CRL_get_ext_count(src.crl))
+		__builtin_trap();
+	rev = X509_CRL_get_REVOKED(whole);
+	for (p = src.entries, e = p + src.entrieslen; p < e; i++) {
+		if ((r = d2i_X509_REVOKED(NULL, &p, (long)(e - p))) == NULL ||
+		    i >= sk_X509_REVOKED_num(rev) ||
+		    ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(r),
+		    X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rev,
+		    i))) != 0)
+			__builtin_trap();
+		X509_REVOKED_free(r);
+	}
+	if (i != sk_X509_REVOKED_num(rev))
+		__builtin_trap();
+	X509_CRL_free(whole);
+	crl_src_cleanup(&src);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -103,6 +157,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 256 * 1024 || (out = BIO_new(BIO_s_mem())) == NULL)
 		return 0;
+	fuzz_split(data, size);
 	while (n < 2 && p < end &&
 	    (crl = d2i_X509_CRL(NULL, &p, (long)(end - p))) != NULL) {
 		if (fuzz_add(out, crl) != 0)
