@@ -21,7 +21,7 @@ trap 'rm -rf "$T"' EXIT
 PKI=${BENCH_PKI:-$T/pki}
 [ -n "${BENCH_PKI:-}" ] || bash "$ROOT/tests/pki/gen.sh" "$PKI" >/dev/null
 cc -O2 -Wall -Wextra -I "$ROOT/authd" -o "$T/ocspbench" "$HERE/ocspbench.c" \
-    "$ROOT/build/libauthd_core.a" -lmicrohttpd -lssl -lcrypto -lpcre2-8 -llmdb -lpthread
+    "$ROOT/build/libauthd_core.a" -lmicrohttpd -lssl -lcrypto -lpcre2-8 -lcurl -llmdb -lpthread
 mkdir "$T/store"
 "$T/ocspbench" "$PKI" "$N" "$TABLE" "$T/store" | tee "$T/out.txt"
 # ratios within this run: the reference is verifying an answer (what a

@@ -536,7 +536,7 @@ if [ "$POLICY" = 1 ]; then
     # -- 2. in LIST, in-process
     say "bench: listbench ($LIST_ENTRIES entries, $LIST_QUERIES queries x 3)"
     cc -O2 -Wall -Wextra -I "$ROOT/authd" -o "$T/listbench" "$HERE/listbench.c" \
-        "$ROOT/build-bench/libauthd_core.a" -lmicrohttpd -lssl -lcrypto -lpcre2-8 -llmdb -lpthread ||
+        "$ROOT/build-bench/libauthd_core.a" -lmicrohttpd -lssl -lcrypto -lpcre2-8 -lcurl -llmdb -lpthread ||
         die "cannot build listbench"
     mkdir -p "$T/lb"
     wait_idle
@@ -649,7 +649,7 @@ if [ "$CRL" = 1 ]; then
     CRL_T0=$(date +%s)
     say "bench: crlbench gen ($CRL_ENTRIES revoked serials)"
     cc -O2 -Wall -Wextra -I "$ROOT/authd" -o "$T/crlbench" "$HERE/crlbench.c" \
-        "$ROOT/build-bench/libauthd_core.a" -lmicrohttpd -lssl -lcrypto -lpcre2-8 -llmdb -lpthread ||
+        "$ROOT/build-bench/libauthd_core.a" -lmicrohttpd -lssl -lcrypto -lpcre2-8 -lcurl -llmdb -lpthread ||
         die "cannot build crlbench"
     mkdir -p "$T/crl"
     "$T/crlbench" gen "$PKI/intermediate.pem" "$PKI/intermediate.key" "$CRL_ENTRIES" "$T/crl/big" \
