@@ -308,7 +308,7 @@ cdp_start(const struct crl_fetch_ctx *ctx, struct cdp *c)
 	job->cdp = c;
 	job->ctx = *ctx;
 	fetch_owner_hold(&job->ctx.owner);
-	memcpy(job->url, c->fe.key, sizeof(job->url));
+	snprintf(job->url, sizeof(job->url), "%s", c->fe.key);
 	memcpy(job->etag, c->etag, sizeof(job->etag));
 	memcpy(job->last_modified, c->last_modified,
 	    sizeof(job->last_modified));
