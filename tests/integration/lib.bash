@@ -129,9 +129,9 @@ stop_pid() {
     STOP_RC=0
     if kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 100); do
+        for i in $(seq 1 500); do       # 10 s, in steps short beside a stop
             kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
+            sleep 0.02
         done
         if kill -0 "$pid" 2>/dev/null; then
             echo "$TEST_NAME: ${PID_NAME[$pid]:-$pid} did not exit on SIGTERM, killing" >&2
@@ -197,14 +197,14 @@ start_authd() {
     AUTHD_PID=$LAST_PID
     AUTHD_ADDR=$addr
     local i
-    for i in $(seq 1 150); do
+    for i in $(seq 1 500); do           # 15 s
         if authd_curl -s -o /dev/null --max-time 1 "/healthz"; then return 0; fi
         if ! kill -0 "$AUTHD_PID" 2>/dev/null; then
             echo "$TEST_NAME: authd exited during start-up; log:" >&2
             sed 's/^/    /' "$AUTHD_LOG" >&2
             return 1
         fi
-        sleep 0.1
+        sleep 0.03
     done
     echo "$TEST_NAME: authd did not answer /healthz within 15 s; log:" >&2
     sed 's/^/    /' "$AUTHD_LOG" >&2
