@@ -62,6 +62,7 @@ struct fetch_xfer {
 	unsigned int		 hdr_lines;
 	int			 fail_rv;	/* set by a callback */
 	int			 timeout_ms;
+	long			 connect_ms;	/* resolve and connect */
 	long long		 start, deadline;	/* monotonic ms */
 	char			 reason[64];	/* of the last status line */
 	char			 clen[32];	/* its Content-Length, shown */
@@ -480,6 +481,7 @@ fetch_xfer_new(const struct fetch_request *rq, int *rv, char *err,
 	cto = rq->connect_timeout_ms > 0 &&
 	    rq->connect_timeout_ms < rq->timeout_ms ?
 	    rq->connect_timeout_ms : rq->timeout_ms;
+	x->connect_ms = cto;
 	if ((rq->etag != NULL && rq->etag[0] != '\0' &&
 	    fetch_header(x, "If-None-Match", rq->etag) != 0) ||
 	    (rq->last_modified != NULL && rq->last_modified[0] != '\0' &&
@@ -550,6 +552,7 @@ fetch_xfer_end(struct fetch_xfer *x, CURLcode cc)
 	char			 show[FETCH_SHOW_MAX];
 	char			*where = NULL;
 	long			 status = 0, oserr = 0;
+	curl_off_t		 ct = 0;
 	int			 rv = 0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -567,7 +570,14 @@ fetch_xfer_end(struct fetch_xfer *x, CURLcode cc)
 		rv = AUTHD_EIO;
 		switch (cc) {
 		case CURLE_OPERATION_TIMEDOUT:
-			fetch_fail(res, "timeout: %s", why);
+			/* libcurl words one limit several ways: say which */
+			if (curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T,
+			    &ct) != CURLE_OK || ct == 0)
+				fetch_fail(res, "timeout connecting after %ld ms "
+				    "(%s)", x->connect_ms, why);
+			else
+				fetch_fail(res, "timeout after %d ms (%s)",
+				    x->timeout_ms, why);
 			break;
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:

@@ -422,18 +422,18 @@ static const struct fcase fcases[] = {
 
 	/* time */
 	{ .name = "slow answer", .path = "/slow", .timeout_ms = 300,
-	  .rv = AUTHD_EIO, .err = "timeout: Operation timed out after 3",
+	  .rv = AUTHD_EIO, .err = "timeout after 300 ms (",
 	  .min_ms = 290, .max_ms = 300 + 300 },
 	{ .name = "never answers", .path = "/silent", .timeout_ms = 300,
-	  .rv = AUTHD_EIO, .err = "timeout: Operation timed out after 3",
+	  .rv = AUTHD_EIO, .err = "timeout after 300 ms (",
 	  .min_ms = 290, .max_ms = 300 + 300 },
 	{ .name = "connect timeout", .to = TO_FULL, .path = "/len",
 	  .connect_ms = 200, .rv = AUTHD_EIO,
-	  .err = "timeout: Failed to connect to 127.0.0.1 port ",
+	  .err = "timeout connecting after 200 ms (",
 	  .min_ms = 190, .max_ms = 200 + 300 },
 	{ .name = "connect timeout capped by timeout", .to = TO_FULL,
 	  .path = "/len", .connect_ms = 5000, .timeout_ms = 200,
-	  .rv = AUTHD_EIO, .err = "timeout: Connection timed out after 2",
+	  .rv = AUTHD_EIO, .err = "timeout connecting after 200 ms (",
 	  .min_ms = 190, .max_ms = 200 + 300 },
 
 	/*
