@@ -143,21 +143,11 @@ crl_add_der(struct crl_set *s, const char *path,
     const struct chain_store *chain, struct store *store,
     const unsigned char *der, size_t len)
 {
-	struct crl_src		 src;
-	const unsigned char	*p = der;
-	int			 r;
+	struct crl_src	 src;
+	int		 r;
 
-	if (crl_src_split(&src, der, len) != 0) {
-		memset(&src, 0, sizeof(src));
-		if (len > LONG_MAX || (src.crl = d2i_X509_CRL(NULL, &p,
-		    (long)len)) == NULL || p != der + len) {
-			X509_CRL_free(src.crl);
-			return -2;
-		}
-		r = crl_add(s, path, chain, store, &src);
-		X509_CRL_free(src.crl);
-		return r;
-	}
+	if (crl_src_read(&src, der, len) != 0)
+		return -2;
 	r = crl_add(s, path, chain, store, &src);
 	crl_src_cleanup(&src);
 	return r;

@@ -128,7 +128,7 @@ static int
 cdp_parse(const unsigned char *body, size_t len, struct crl_src *src,
     unsigned char **pem)
 {
-	const unsigned char	*der = body, *p;
+	const unsigned char	*der = body;
 	long			 dlen = (long)len;
 	BIO			*bio;
 
@@ -149,14 +149,8 @@ cdp_parse(const unsigned char *body, size_t len, struct crl_src *src,
 		}
 		der = *pem;
 	}
-	if (crl_src_split(src, der, (size_t)dlen) == 0)
+	if (crl_src_read(src, der, (size_t)dlen) == 0)
 		return 0;
-	p = der;
-	if ((src->crl = d2i_X509_CRL(NULL, &p, dlen)) != NULL &&
-	    p == der + dlen)
-		return 0;
-	X509_CRL_free(src->crl);
-	src->crl = NULL;
 	OPENSSL_free(*pem);
 	*pem = NULL;
 	ERR_clear_error();
@@ -167,10 +161,7 @@ cdp_parse(const unsigned char *body, size_t len, struct crl_src *src,
 static void
 cdp_parse_free(struct crl_src *src, unsigned char *pem)
 {
-	if (src->tbs != NULL)
-		crl_src_cleanup(src);
-	else
-		X509_CRL_free(src->crl);
+	crl_src_cleanup(src);
 	OPENSSL_free(pem);
 }
 

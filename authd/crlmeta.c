@@ -7,6 +7,7 @@
  * use and the check of a chain), crlrec.c (the record for the next start)
  * and crldp.c (fetched CRLs) stand on it.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,11 +233,26 @@ crl_src_split(struct crl_src *src, const unsigned char *der, size_t len)
 	return rc;
 }
 
+int
+crl_src_read(struct crl_src *src, const unsigned char *der, size_t len)
+{
+	const unsigned char	*p = der;
+
+	if (crl_src_split(src, der, len) == 0)
+		return 0;
+	if (len > LONG_MAX || (src->crl = d2i_X509_CRL(NULL, &p,
+	    (long)len)) == NULL || p != der + len) {
+		X509_CRL_free(src->crl);
+		src->crl = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 void
 crl_src_cleanup(struct crl_src *src)
 {
-	if (src->tbs != NULL)		/* the skeleton is the source's own */
-		X509_CRL_free(src->crl);
+	X509_CRL_free(src->crl);
 	memset(src, 0, sizeof(*src));
 }
 

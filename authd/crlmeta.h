@@ -180,6 +180,14 @@ struct crl_src {
  */
 int	 crl_src_split(struct crl_src *src, const unsigned char *der,
 	    size_t len);
+/*
+ * The DER of one CRL (exactly len bytes): split when it can be, else
+ * parsed whole.  0 and src ready (free with crl_src_cleanup), or -1: not
+ * a CRL (the error queue says why).
+ */
+int	 crl_src_read(struct crl_src *src, const unsigned char *der,
+	    size_t len);
+/* What crl_src_split or crl_src_read made. */
 void	 crl_src_cleanup(struct crl_src *src);
 
 /*

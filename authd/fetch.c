@@ -435,7 +435,7 @@ fetch_xfer_new(const struct fetch_request *rq, int *rv, char *err,
 		return NULL;
 	}
 	x->start = fetch_now();
-	r = fetch_global_rv;
+	r = AUTHD_ESYS;
 	if (pthread_once(&fetch_once, fetch_global) != 0 ||
 	    (r = fetch_global_rv) != 0) {
 		fetch_fail(&x->res, "cannot initialise libcurl");
@@ -549,8 +549,6 @@ static int
 fetch_xfer_end(struct fetch_xfer *x, CURLcode cc)
 {
 	struct fetch_result	*res = &x->res;
-	char			 show[FETCH_SHOW_MAX];
-	char			*where = NULL;
 	long			 status = 0, oserr = 0;
 	curl_off_t		 ct = 0;
 	int			 rv = 0;
@@ -630,19 +628,17 @@ fetch_xfer_end(struct fetch_xfer *x, CURLcode cc)
 		}
 	} else {
 		rv = AUTHD_EIO;
-		if (status >= 300 && status <= 399 &&
-		    curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL,
-		    &where) == CURLE_OK && where != NULL) {
-			fetch_show(show, sizeof(show), where, strlen(where));
+		if (status >= 300 && status <= 399 && x->location[0] != '\0')
 			fetch_fail(res, "HTTP %ld redirect to %s not followed",
-			    status, show);
-		} else
+			    status, x->location);
+		else
 			fetch_fail(res, "HTTP %ld%s%s", status,
 			    x->reason[0] != '\0' ? " " : "", x->reason);
 	}
-	if (rv == 0)
-		res->body != NULL ? (void)(res->body[res->len] = '\0') : (void)0;
-	else {
+	if (rv == 0) {
+		if (res->body != NULL)
+			res->body[res->len] = '\0';
+	} else {
 		fetch_fail(res, "%s", err_str(rv));
 		free(res->body);
 		res->body = NULL;
