@@ -422,8 +422,12 @@ static _Thread_local struct verdict	 http_verdict;
 static int	 http_fresh;
 
 struct http_wait {
-	struct timespec	 start;		/* when the headers were in */
+	struct timespec		 start;		/* when the headers were in */
+	struct verdict_hold	 hold;		/* the first pass's chain */
 };
+
+/* A first pass's chain, until http_wait keeps it. */
+static _Thread_local struct verdict_hold	 http_hold;
 
 static uint64_t
 http_elapsed_us(const struct timespec *start)
@@ -454,7 +458,7 @@ http_resume(void *conn)
 static int
 http_wait(struct http_server *srv, struct MHD_Connection *c,
     const struct snapshot *snap, const struct verdict *v, void **req_cls,
-    const struct timespec *start)
+    const struct timespec *start, struct verdict_hold *hold)
 {
 	struct http_wait	*w = NULL;
 
@@ -465,6 +469,8 @@ http_wait(struct http_server *srv, struct MHD_Connection *c,
 		w = *req_cls;
 	else if ((w = calloc(1, sizeof(*w))) != NULL) {
 		w->start = *start;
+		w->hold = *hold;
+		memset(hold, 0, sizeof(*hold));
 		*req_cls = w;
 	}
 	/* No memory to remember the wait: answer now (fails closed). */
@@ -512,8 +518,10 @@ http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	if (*req_cls == NULL)
 		return;
 	atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_relaxed);
-	if (*req_cls != &http_fresh)
+	if (*req_cls != &http_fresh) {
+		verdict_hold_cleanup(&((struct http_wait *)*req_cls)->hold);
 		free(*req_cls);
+	}
 	*req_cls = NULL;
 }
 
@@ -552,6 +560,7 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	struct verdict_input	 in;
 	struct snapshot		*snap;
 	struct verdict		*v = &http_verdict;
+	struct verdict_hold	*hold = &http_hold;
 	struct timespec		 start;
 	enum MHD_Result		 ret;
 
@@ -577,8 +586,10 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 
 	if (*req_cls == &http_fresh)
 		clock_gettime(CLOCK_MONOTONIC, &start);
-	else
+	else {
 		start = ((struct http_wait *)*req_cls)->start;
+		hold = &((struct http_wait *)*req_cls)->hold;
+	}
 	memset(&pass, 0, sizeof(pass));
 	http_lines_begin(&pass.lines, c, method);
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, http_collect, &pass);
@@ -590,11 +601,12 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	snap = snapshot_acquire();
 	if (verdict_input_headers(h, &in, v))
-		verdict_decide(snap, srv->cache, &in, 0, v, NULL);
-	if (http_wait(srv, c, snap, v, req_cls, &start)) {
+		verdict_decide_held(snap, srv->cache, &in, v, hold);
+	if (http_wait(srv, c, snap, v, req_cls, &start, hold)) {
 		snapshot_release(snap);
 		return MHD_YES;
 	}
+	verdict_hold_cleanup(hold);	/* answered now: nothing to keep */
 	http_log_verdict(v, h);
 	http_account(v, h, snap, http_elapsed_us(&start));
 	/* Header names set by the policy live in the snapshot: reply first. */

@@ -290,9 +290,44 @@ verdict_input_headers(const struct request_headers *h,
 }
 
 void
-verdict_decide(const struct snapshot *snap, struct cache *cache,
+verdict_hold_cleanup(struct verdict_hold *hold)
+{
+	if (hold->x == NULL)
+		return;
+	chain_result_cleanup(&hold->res);
+	X509_free(hold->x);
+	hold->x = NULL;
+}
+
+/*
+ * The chain the first pass of this request verified, when it is still
+ * the answer: same certificate, same snapshot, chain still in its
+ * validity.  Moves it into x and res; returns 1, else 0 (hold emptied).
+ */
+static int
+verdict_hold_take(struct verdict_hold *hold, const struct snapshot *snap,
+    const unsigned char *md, time_t now, X509 **x, struct chain_result *res,
+    time_t *chain_until)
+{
+	if (hold == NULL || hold->x == NULL)
+		return 0;
+	if (hold->generation != snap->generation || now > hold->chain_until ||
+	    memcmp(hold->md, md, sizeof(hold->md)) != 0) {
+		verdict_hold_cleanup(hold);
+		return 0;
+	}
+	*x = hold->x;
+	*res = hold->res;
+	*chain_until = res->valid_until = hold->chain_until;
+	hold->x = NULL;
+	memset(&hold->res, 0, sizeof(hold->res));
+	return 1;
+}
+
+static void
+verdict_run(const struct snapshot *snap, struct cache *cache,
     const struct verdict_input *in, time_t at, struct verdict *out,
-    STACK_OF(X509) **chainp)
+    STACK_OF(X509) **chainp, struct verdict_hold *hold)
 {
 	unsigned char			*der = verdict_der, md[IDENTITY_SHA256_LEN];
 	const unsigned char		*p;
@@ -302,7 +337,7 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	const char			*why = "";
 	X509				*x = NULL;
 	size_t				 derlen = 0, bloblen = 0;
-	time_t				 now, expires;
+	time_t				 now, expires, chain_until = 0;
 	struct cache_gen		 gen;
 	int				 use_cache, loaded = 0;
 
@@ -353,6 +388,16 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 		f = NULL;
 	}
 
+	if (verdict_hold_take(hold, snap, md, now, &x, &res, &chain_until)) {
+		/* Parsed and verified by this request's first pass. */
+		if (identity_extract(x, md, &out->id) != 0) {
+			verdict_set(out, VERDICT_MALFORMED,
+			    "unreadable validity dates");
+			goto end;
+		}
+		out->has_identity = 1;
+		goto verified;
+	}
 	p = der;
 	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
 	    p != der + derlen) {
@@ -373,6 +418,8 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 	    snap->cfg.ocsp_mode != 0 ? CHAIN_FAST | CHAIN_WANT_CHAIN :
 	    CHAIN_FAST, &res) != 0)
 		res.status = CHAIN_ERROR;
+	chain_until = res.valid_until;
+verified:
 	out->reason = verdict_of_chain(res.status);
 	snprintf(out->detail, sizeof(out->detail), "%s", res.status == CHAIN_OK ?
 	    (res.fast ? "chain verified (issuer verified at load)" :
@@ -420,6 +467,34 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
 end:
 	if (loaded)
 		identity_fields_cleanup(f);
+	if (hold != NULL && out->pending && x != NULL && res.chain != NULL) {
+		/* The next pass, after the wait, starts from here. */
+		verdict_hold_cleanup(hold);
+		hold->x = x;
+		hold->res = res;
+		hold->chain_until = chain_until;
+		hold->generation = snap->generation;
+		memcpy(hold->md, md, sizeof(hold->md));
+		return;
+	}
+	if (hold != NULL)
+		verdict_hold_cleanup(hold);
 	chain_result_cleanup(&res);
 	X509_free(x);
+}
+
+void
+verdict_decide(const struct snapshot *snap, struct cache *cache,
+    const struct verdict_input *in, time_t at, struct verdict *out,
+    STACK_OF(X509) **chainp)
+{
+	verdict_run(snap, cache, in, at, out, chainp, NULL);
+}
+
+void
+verdict_decide_held(const struct snapshot *snap, struct cache *cache,
+    const struct verdict_input *in, struct verdict *out,
+    struct verdict_hold *hold)
+{
+	verdict_run(snap, cache, in, 0, out, NULL, hold);
 }

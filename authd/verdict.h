@@ -115,4 +115,30 @@ void	 verdict_decide(const struct snapshot *snap, struct cache *cache,
 	    const struct verdict_input *in, time_t at, struct verdict *out,
 	    STACK_OF(X509) **chain);
 
+/*
+ * What a request that waits for revocation data keeps between its passes:
+ * the certificate as parsed and the chain as verified by the first pass,
+ * so that the pass after the wait decides revocation and policy only.
+ * Used only for the same certificate under the same snapshot generation,
+ * and while every certificate of the chain is still in its validity;
+ * otherwise the pass starts over.  Zeroed to begin with.
+ */
+struct verdict_hold {
+	X509			*x;		/* NULL: nothing held */
+	struct chain_result	 res;
+	time_t			 chain_until;	/* res.valid_until of the chain alone */
+	unsigned long		 generation;	/* the snapshot's */
+	unsigned char		 md[IDENTITY_SHA256_LEN];
+};
+
+/*
+ * verdict_decide at the current time, for a request that may wait: when
+ * the verdict is pending, hold keeps the parsed chain for the next pass;
+ * otherwise hold is emptied.
+ */
+void	 verdict_decide_held(const struct snapshot *snap, struct cache *cache,
+	    const struct verdict_input *in, struct verdict *out,
+	    struct verdict_hold *hold);
+void	 verdict_hold_cleanup(struct verdict_hold *hold);
+
 #endif

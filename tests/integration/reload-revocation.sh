@@ -23,6 +23,10 @@
 #     SIGHUP sent: every answer is an old one or a new one, and once a
 #     client saw a new answer it never sees an old one again
 #  3  after: U 401 revocation-unknown, G 403 new-policy
+#  4  a request waiting for a slow responder (S, slow1500) across a reload
+#     that replaces the trust: the pass after the wait decides under the
+#     new trust (401 untrusted), not with the chain its first pass verified
+#     under the old one
 . "$(dirname "$0")/lib.bash"
 
 PORT=$(free_port); A="127.0.0.1:$PORT"
@@ -47,6 +51,7 @@ leaf() {
 }
 leaf U unrelated
 leaf G good
+leaf S slow1500
 
 printf 'ruleset default {\n  allow true\n}\n' > "$WORK/old.policy"
 printf 'ruleset default {\n  deny true reason "new-policy"\n}\n' > "$WORK/new.policy"
@@ -133,4 +138,33 @@ check_eq "2: no old answer after a new one" "${back:-none}" none
 # ---------------------------------------------------------------- 3
 check_eq "3: new configuration: U (responder no longer pinned)" "$(decide U)" "401 revocation-unknown"
 check_eq "3: new configuration: G" "$(decide G)" "403 new-policy"
+
+# ---------------------------------------------------------------- 4
+# reload FILE: make it the configuration and wait for the reload to be done
+reload() {
+    local before
+    before=$(grep -c 'reloaded:' "$AUTHD_LOG" || true)
+    cp "$1" "$WORK/authd.conf"
+    kill -HUP "$AUTHD_PID"
+    for _ in $(seq 1 100); do
+        [ "$(grep -c 'reloaded:' "$AUTHD_LOG" || true)" -gt "$before" ] && return 0
+        sleep 0.05
+    done
+    fail "4: reload to $1 not done: $(tail -n 2 "$AUTHD_LOG")"
+}
+conf "$WORK/held.conf" "$WORK/old.policy"
+# The other root alone: S has no chain to it.
+sed -e "s|^trust .*|trust $PKI/other-root.pem|" -e '/^intermediates /d' "$WORK/held.conf" > "$WORK/moved.conf"
+reload "$WORK/held.conf"
+asked=$(grep -c 'slow1500' "$FLOG" || true)
+decide S > "$WORK/s.out" &
+SP=$!
+for _ in $(seq 1 100); do
+    [ "$(grep -c 'slow1500' "$FLOG" || true)" -gt "$asked" ] && break
+    sleep 0.02
+done
+check_eq "4: S's first pass asked the slow responder" "$(grep -c 'slow1500' "$FLOG" || true)" "$((asked + 1))"
+reload "$WORK/moved.conf"
+wait "$SP" || true
+check_eq "4: the pass after the wait decides under the new trust" "$(cat "$WORK/s.out")" "401 untrusted"
 stop_authd
