@@ -226,6 +226,8 @@ ocsp_entry_cleanup(struct fetchtab_entry *fe)
 void
 ocsp_shutdown(void)
 {
+	if (ocsp_store != NULL)
+		store_kv_flush(ocsp_store);	/* every answer kept is written */
 	fetchtab_clear(&ocsp_tab);
 	fetchtab_lock(&ocsp_tab);
 	ocsp_pool = NULL;
@@ -535,7 +537,7 @@ ocsp_record_put(const char *key, const struct ocsp_answer *ans,
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), ans->signer, sl);
 	memcpy(buf + sizeof(h) + sl, der, len);
-	rc = store_kv_put(ocsp_store, ocsp_dbi, key, strlen(key), buf,
+	rc = store_kv_put_queued(ocsp_store, ocsp_dbi, key, strlen(key), buf,
 	    sizeof(h) + sl + len);
 	free(buf);
 	return rc;

@@ -18,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lmdb.h>
 
 #include "err.h"
+#include "log.h"
 #include "store.h"
 
 #define STORE_MAXDBS	 4096
@@ -35,6 +37,24 @@ struct store {
 	pthread_mutex_t		 loader;	/* mdb_dbi_open and writes */
 	pthread_mutex_t		 rlock;		/* the list below */
 	struct store_rtxn	*rtxns;		/* every thread's read txn */
+	/* store_kv_put_queued: records waiting for the writer's next commit */
+	pthread_mutex_t		 qlock;		/* the fields below */
+	pthread_cond_t		 qcond;		/* work for the writer, or stop */
+	pthread_cond_t		 qdone;		/* a commit ended */
+	struct store_queued	*qhead, **qtail;
+	size_t			 qbytes;	/* queued and being written */
+	int			 qwriting;	/* the writer commits a batch */
+	int			 qstarted;	/* the writer thread runs */
+	int			 qstop;
+	pthread_t		 qwriter;
+};
+
+/* A record store_kv_put_queued took: key then value in data. */
+struct store_queued {
+	struct store_queued	*next;
+	store_set_t		 dbi;
+	size_t			 klen, vlen;
+	unsigned char		 data[];
 };
 
 struct store_writer {
@@ -82,6 +102,10 @@ store_open(const char *dir, size_t mapsize, struct store **out, char *err,
 	}
 	pthread_mutex_init(&st->loader, NULL);
 	pthread_mutex_init(&st->rlock, NULL);
+	pthread_mutex_init(&st->qlock, NULL);
+	pthread_cond_init(&st->qcond, NULL);
+	pthread_cond_init(&st->qdone, NULL);
+	st->qtail = &st->qhead;
 	st->id = atomic_fetch_add(&store_ids, 1) + 1;
 	if ((rc = mdb_env_create(&st->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0 ||
@@ -114,6 +138,14 @@ store_close(struct store **pst)
 
 	if (st == NULL)
 		return;
+	if (st->qstarted) {
+		/* The writer commits what is still queued, then ends. */
+		pthread_mutex_lock(&st->qlock);
+		st->qstop = 1;
+		pthread_cond_signal(&st->qcond);
+		pthread_mutex_unlock(&st->qlock);
+		pthread_join(st->qwriter, NULL);
+	}
 	/* No thread may be inside store_set_contains now. */
 	for (r = st->rtxns; r != NULL; r = next) {
 		next = r->next;
@@ -126,6 +158,9 @@ store_close(struct store **pst)
 	}
 	if (st->env != NULL)
 		mdb_env_close(st->env);
+	pthread_cond_destroy(&st->qdone);
+	pthread_cond_destroy(&st->qcond);
+	pthread_mutex_destroy(&st->qlock);
 	pthread_mutex_destroy(&st->rlock);
 	pthread_mutex_destroy(&st->loader);
 	free(st);
@@ -497,6 +532,144 @@ store_kv_put(struct store *st, store_set_t dbi, const void *key, size_t klen,
 		mdb_txn_abort(txn);
 	pthread_mutex_unlock(&st->loader);
 	return rc == 0 ? 0 : AUTHD_EIO;
+}
+
+/* Write the records of list in one transaction and free them. */
+static int
+store_queued_commit(struct store *st, struct store_queued *list)
+{
+	struct store_queued	*q, *next;
+	MDB_txn			*txn = NULL;
+	MDB_val			 k, v;
+	size_t			 n = 0;
+	int			 rc;
+
+	pthread_mutex_lock(&st->loader);
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == 0) {
+		for (q = list; q != NULL && rc == 0; q = q->next, n++) {
+			k.mv_size = q->klen;
+			k.mv_data = q->data;
+			v.mv_size = q->vlen;
+			v.mv_data = q->data + q->klen;
+			rc = mdb_put(txn, q->dbi, &k, &v, 0);
+		}
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	pthread_mutex_unlock(&st->loader);
+	if (rc != 0)
+		log_warnx("store: %zu queued records not written: %s", n,
+		    mdb_strerror(rc));
+	for (q = list; q != NULL; q = next) {
+		next = q->next;
+		pthread_mutex_lock(&st->qlock);
+		st->qbytes -= sizeof(*q) + q->klen + q->vlen;
+		pthread_mutex_unlock(&st->qlock);
+		free(q);
+	}
+	return rc == 0 ? 0 : AUTHD_EIO;
+}
+
+/*
+ * The writer: waits for a record, lets more gather for STORE_QUEUE_MS
+ * (or until STORE_QUEUE_BATCH bytes), then commits them all at once.
+ */
+static void *
+store_writer_main(void *arg)
+{
+	struct store		*st = arg;
+	struct store_queued	*list;
+	struct timespec		 until;
+
+	pthread_mutex_lock(&st->qlock);
+	for (;;) {
+		while (st->qhead == NULL && !st->qstop)
+			pthread_cond_wait(&st->qcond, &st->qlock);
+		if (st->qhead == NULL)
+			break;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += STORE_QUEUE_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!st->qstop && st->qbytes < STORE_QUEUE_BATCH &&
+		    pthread_cond_timedwait(&st->qcond, &st->qlock, &until) == 0)
+			;
+		list = st->qhead;
+		st->qhead = NULL;
+		st->qtail = &st->qhead;
+		st->qwriting = 1;
+		pthread_mutex_unlock(&st->qlock);
+		store_queued_commit(st, list);
+		pthread_mutex_lock(&st->qlock);
+		st->qwriting = 0;
+		pthread_cond_broadcast(&st->qdone);
+	}
+	pthread_mutex_unlock(&st->qlock);
+	return NULL;
+}
+
+void
+store_kv_flush(struct store *st)
+{
+	pthread_mutex_lock(&st->qlock);
+	if (st->qhead != NULL)
+		pthread_cond_signal(&st->qcond);
+	while (st->qstarted && (st->qhead != NULL || st->qwriting))
+		pthread_cond_wait(&st->qdone, &st->qlock);
+	pthread_mutex_unlock(&st->qlock);
+}
+
+int
+store_kv_put_queued(struct store *st, store_set_t dbi, const void *key,
+    size_t klen, const void *val, size_t vlen)
+{
+	struct store_queued	*q;
+	size_t			 size;
+
+	if (klen == 0 || klen > STORE_KEY_MAX)
+		return AUTHD_EINVAL;
+	size = sizeof(*q) + klen + vlen;
+	if ((q = malloc(size)) == NULL)
+		return AUTHD_ENOMEM;
+	q->next = NULL;
+	q->dbi = dbi;
+	q->klen = klen;
+	q->vlen = vlen;
+	memcpy(q->data, key, klen);
+	memcpy(q->data + klen, val, vlen);
+	pthread_mutex_lock(&st->qlock);
+	if (!st->qstarted && !st->qstop) {
+		if (pthread_create(&st->qwriter, NULL, store_writer_main,
+		    st) == 0)
+			st->qstarted = 1;
+		else
+			st->qstop = 1;	/* no thread: write each in place */
+	}
+	if (st->qstop) {
+		/* No writer (nothing queued either): write it in place. */
+		pthread_mutex_unlock(&st->qlock);
+		free(q);
+		return store_kv_put(st, dbi, key, klen, val, vlen);
+	}
+	/*
+	 * The disk is behind: wait for room rather than write past the
+	 * queue, which could land an older record for this key after it.
+	 */
+	while (st->qbytes > 0 && st->qbytes + size > STORE_QUEUE_MAX) {
+		pthread_cond_signal(&st->qcond);
+		pthread_cond_wait(&st->qdone, &st->qlock);
+	}
+	st->qbytes += size;
+	*st->qtail = q;
+	st->qtail = &q->next;
+	if (st->qhead == q || st->qbytes >= STORE_QUEUE_BATCH)
+		pthread_cond_signal(&st->qcond);
+	pthread_mutex_unlock(&st->qlock);
+	return 0;
 }
 
 int

@@ -81,4 +81,24 @@ int	 store_kv_put(struct store *store, store_set_t dbi, const void *key,
 int	 store_kv_get(struct store *store, store_set_t dbi, const void *key,
 	    size_t klen, void *val, size_t cap, size_t *vlen);
 
+/*
+ * Group commit, for records whose loss in a crash costs only a refetch
+ * (OCSP answers): the record is copied and queued, and the caller returns
+ * at once.  The store's writer thread (started by the first such record)
+ * lets records gather for STORE_QUEUE_MS and commits them in one
+ * transaction: one sync for many records, and a slow disk holds up no
+ * fetch.  Records are written in the order they were queued.  A record is
+ * visible to store_kv_get once committed (store_kv_flush waits for that);
+ * store_close commits what is left.  With STORE_QUEUE_MAX bytes queued
+ * (the disk is behind) the caller waits for room.  Do not mix with
+ * store_kv_put on the same key while records are queued.
+ */
+#define STORE_QUEUE_MS		 20
+#define STORE_QUEUE_BATCH	 (1024 * 1024)
+#define STORE_QUEUE_MAX		 (16 * 1024 * 1024)
+int	 store_kv_put_queued(struct store *store, store_set_t dbi,
+	    const void *key, size_t klen, const void *val, size_t vlen);
+/* Returns when every record queued before the call is committed. */
+void	 store_kv_flush(struct store *store);
+
 #endif

@@ -78,6 +78,66 @@ test_threads(struct store *st, store_set_t set)
 	}
 }
 
+/*
+ * Queued records: none lost, the last value of a key wins, visible after
+ * store_kv_flush, all there after close and reopen; with STORE_QUEUE_MAX
+ * queued a caller waits for room (none lost).
+ */
+static void
+test_queued(void)
+{
+	struct store	*st = NULL;
+	store_set_t	 dbi;
+	char		 err[256], k[32], v[64], got[64];
+	static char	 big[1 << 20];
+	size_t		 len = 0;
+	unsigned int	 i, found;
+
+	CHECK(store_open(dir, (size_t)256 << 20, &st, err, sizeof(err)) == 0,
+	    "open: %s", err);
+	CHECK(store_kv_open(st, "queued", &dbi) == 0, "got otherwise");
+	CHECK(store_kv_put_queued(st, dbi, "", 0, "x", 1) == AUTHD_EINVAL,
+	    "got otherwise");
+	for (i = 0; i < 5000; i++) {
+		snprintf(k, sizeof(k), "key-%u", i % 4000);
+		snprintf(v, sizeof(v), "value-%u", i);
+		CHECK(store_kv_put_queued(st, dbi, k, strlen(k), v,
+		    strlen(v)) == 0, "put %u", i);
+	}
+	store_kv_flush(st);
+	CHECK(store_kv_get(st, dbi, "key-3999", 8, got, sizeof(got),
+	    &len) == 1 && len == 10 && memcmp(got, "value-3999", 10) == 0,
+	    "after a flush, the last record is visible: %zu", len);
+	store_kv_flush(st);		/* nothing queued: returns */
+	/* 20 MB in 1 MB records: callers wait for room past the bound */
+	memset(big, 'b', sizeof(big));
+	for (i = 0; i < 20; i++) {
+		snprintf(k, sizeof(k), "big-%u", i);
+		CHECK(store_kv_put_queued(st, dbi, k, strlen(k), big,
+		    sizeof(big) - 64) == 0, "big %u", i);
+	}
+	store_close(&st);
+	CHECK(store_open(dir, (size_t)256 << 20, &st, err, sizeof(err)) == 0,
+	    "reopen: %s", err);
+	CHECK(store_kv_open(st, "queued", &dbi) == 0, "got otherwise");
+	for (i = found = 0; i < 4000; i++) {
+		snprintf(k, sizeof(k), "key-%u", i);
+		snprintf(v, sizeof(v), "value-%u", i < 1000 ? i + 4000 : i);
+		if (store_kv_get(st, dbi, k, strlen(k), got, sizeof(got),
+		    &len) == 1 && len == strlen(v) && memcmp(got, v, len) == 0)
+			found++;
+	}
+	CHECK(found == 4000, "after reopen, each key's last value: %u", found);
+	for (i = found = 0; i < 20; i++) {
+		snprintf(k, sizeof(k), "big-%u", i);
+		if (store_kv_get(st, dbi, k, strlen(k), big, sizeof(big),
+		    &len) == 1 && len == sizeof(big) - 64)
+			found++;
+	}
+	CHECK(found == 20, "after reopen, the big records: %u", found);
+	store_close(&st);
+}
+
 int
 main(void)
 {
@@ -169,6 +229,8 @@ main(void)
 	CHECK(store_set_find(st, "list:a", &set, &count) == 0, "got otherwise");
 	CHECK(store_set_retain(st, "list:", keep, 1) == 0, "got otherwise");
 	store_close(&st);
+
+	test_queued();
 
 	/* a map too small for the set: a clean error, not a crash */
 	cleanup_dir();
