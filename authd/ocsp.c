@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ocsp.h"
+#include "ocspresp.h"
 #include "store.h"
 
 #define OCSP_BACKOFF_MIN 30
@@ -228,6 +229,7 @@ ocsp_shutdown(void)
 {
 	if (ocsp_store != NULL)
 		store_kv_flush(ocsp_store);	/* every answer kept is written */
+	ocspresp_cleanup();
 	fetchtab_clear(&ocsp_tab);
 	fetchtab_lock(&ocsp_tab);
 	ocsp_pool = NULL;
@@ -400,7 +402,7 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 		    OCSP_response_status_str(st));
 		goto end;
 	}
-	if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
+	if ((bs = ocspresp_basic(der, len, resp)) == NULL) {
 		snprintf(err, errlen, "no basic OCSP response");
 		goto end;
 	}

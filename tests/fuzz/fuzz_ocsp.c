@@ -9,6 +9,9 @@
  * result goes to authd's verifier the way authd check --ocsp-response
  * does (ocsp_set_offline_response, inline), for the leaf and for the
  * revoked certificate, under two sets of settings; then ocsp_describe.
+ * Before that, ocspresp_split (the basic response read with its
+ * certificates apart) is compared with OpenSSL's whole unpacking, on the
+ * input and on the re-signed response.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@
 
 #include "config.h"
 #include "ocsp.h"
+#include "ocspresp.h"
 #include "snapshot.h"
 #include "fuzz_pki.h"
 
@@ -115,6 +119,36 @@ fuzz_settings(struct ocsp_settings *s, int pass)
 	s->max_size = 64 * 1024;
 }
 
+/*
+ * ocspresp_split against OpenSSL's whole unpacking: what the split reads
+ * must be there whole too, and re-encode to the same DER.
+ */
+static void
+fuzz_split(const unsigned char *der, size_t len)
+{
+	const unsigned char	*p = der;
+	OCSP_RESPONSE		*resp;
+	OCSP_BASICRESP		*split, *whole = NULL;
+	unsigned char		*a = NULL, *b = NULL;
+	int			 alen, blen;
+
+	if ((split = ocspresp_split(der, len)) == NULL)
+		return;
+	if ((resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL ||
+	    p != der + len ||
+	    (whole = OCSP_response_get1_basic(resp)) == NULL)
+		__builtin_trap();	/* split read what OpenSSL refuses */
+	alen = i2d_OCSP_BASICRESP(split, &a);
+	blen = i2d_OCSP_BASICRESP(whole, &b);
+	if (alen <= 0 || alen != blen || memcmp(a, b, (size_t)alen) != 0)
+		__builtin_trap();	/* split read something else */
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	OCSP_BASICRESP_free(whole);
+	OCSP_BASICRESP_free(split);
+	OCSP_RESPONSE_free(resp);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -133,6 +167,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uselen = (size_t)len;
 	}
 	fuzz_quiet(1);
+	fuzz_split(data, size);
+	if (use != data)
+		fuzz_split(use, uselen);
 	for (pass = 0; pass < 2; pass++) {
 		fuzz_settings(&ctx.set, pass);
 		for (i = 0; i < 2; i++) {

@@ -23,6 +23,7 @@
 #include "identity.h"
 #include "log.h"
 #include "ocsp.h"
+#include "ocspresp.h"
 #include "snapshot.h"
 #include "store.h"
 #include "t.h"
@@ -899,6 +900,91 @@ publish(void)
 	snapshot_publish(snap);
 }
 
+/* DER of bs (caller frees), or NULL. */
+static unsigned char *
+basic_der(OCSP_BASICRESP *bs, int *len)
+{
+	unsigned char	*der = NULL;
+
+	*len = bs != NULL ? i2d_OCSP_BASICRESP(bs, &der) : -1;
+	return *len > 0 ? der : NULL;
+}
+
+/*
+ * ocspresp_split: the basic response it reads re-encodes as OpenSSL's
+ * whole unpacking does; the signer's certificate is parsed once for two
+ * responses; what is not a successful basic response in DER is declined.
+ */
+static void
+test_split(void)
+{
+	static const struct {
+		const char	*name;
+		struct rspec	 r;
+		int		 ncerts;
+	} cases[] = {
+		{ "by the delegate", { .signer = BY_DELEGATE }, 1 },
+		{ "by the issuer", { .signer = BY_ISSUER }, 1 },
+		{ "no certificates", { .signer = BY_DELEGATE, .nocerts = 1 }, 0 },
+		{ "three SingleResponses, a nonce",
+		    { .signer = BY_DELEGATE, .about = ABOUT_MANY, .nonce = 1 }, 1 },
+	};
+	const struct rspec	 trailing = { .signer = BY_DELEGATE,
+				    .garble = G_TRAILING };
+	const struct rspec	 refused = { .rstatus =
+				    OCSP_RESPONSE_STATUS_TRYLATER };
+	OCSP_BASICRESP		*split, *whole, *again;
+	OCSP_RESPONSE		*resp;
+	const unsigned char	*p;
+	unsigned char		*der, *a, *b;
+	size_t			 len, i;
+	int			 alen, blen, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		der = make_response(&cases[i].r, &len);
+		p = der;
+		resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+		whole = resp != NULL ? OCSP_response_get1_basic(resp) : NULL;
+		split = ocspresp_split(der, len);
+		a = basic_der(split, &alen);
+		b = basic_der(whole, &blen);
+		CHECK(a != NULL && b != NULL && alen == blen &&
+		    memcmp(a, b, (size_t)alen) == 0, "split, %s: re-encodes "
+		    "as the whole (%d and %d bytes)", cases[i].name, alen,
+		    blen);
+		n = split == NULL ? -1 : OCSP_resp_get0_certs(split) == NULL ?
+		    0 : sk_X509_num(OCSP_resp_get0_certs(split));
+		CHECK(n == cases[i].ncerts, "split, %s: %d certificates, got "
+		    "%d", cases[i].name, cases[i].ncerts, n);
+		if (cases[i].ncerts > 0 && split != NULL) {
+			again = ocspresp_split(der, len);
+			CHECK(again != NULL && sk_X509_value(
+			    OCSP_resp_get0_certs(again), 0) == sk_X509_value(
+			    OCSP_resp_get0_certs(split), 0), "split, %s: the "
+			    "second time the certificate parsed before",
+			    cases[i].name);
+			OCSP_BASICRESP_free(again);
+		}
+		OPENSSL_free(a);
+		OPENSSL_free(b);
+		OCSP_BASICRESP_free(split);
+		OCSP_BASICRESP_free(whole);
+		OCSP_RESPONSE_free(resp);
+		free(der);
+	}
+	der = make_response(&trailing, &len);
+	CHECK(ocspresp_split(der, len) == NULL, "split: a byte after the "
+	    "response is declined");
+	free(der);
+	der = make_response(&refused, &len);
+	CHECK(ocspresp_split(der, len) == NULL, "split: tryLater has no "
+	    "basic response");
+	free(der);
+	der = make_response(&cases[0].r, &len);
+	CHECK(ocspresp_split(der, len - 1) == NULL, "split: truncated");
+	free(der);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -947,6 +1033,7 @@ main(int argc, char **argv)
 	test_modes(cr.chain);
 	test_depth_range(cr.chain);
 	test_store(cr.chain);
+	test_split();
 
 	ocsp_shutdown();
 	sk_X509_free(pinned);
