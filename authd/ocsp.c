@@ -386,6 +386,7 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	const struct ocsp_settings *set = &ctx->set;
 	STACK_OF(X509)		*untrusted;
 	X509_STORE		*trust = NULL;
+	X509			*known;
 	const unsigned char	*p = der;
 	char			 ossl[200] = "";
 	int			 rc = -1, st, status = -1, reason, i;
@@ -427,12 +428,21 @@ ocsp_verify(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
 	 * is taken before the pinned responders are tried: theirs would
 	 * hide it.
 	 */
-	/* The responder's chain is judged at the decision time too. */
-	if ((trust = chain_store_trust_at(ctx->chain, at)) == NULL) {
+	/*
+	 * A signer whose authority over this issuer was verified before, under
+	 * this trust, needs only its signature checked (ocspresp.h).  The
+	 * responder's chain is judged at the decision time too.
+	 */
+	if (ocspresp_signer_known(bs, certs, issuer, ctx->chain,
+	    ctx->generation, at, &known))
+		X509_free(known);
+	else if ((trust = chain_store_trust_at(ctx->chain, at)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto end;
-	}
-	if (OCSP_basic_verify(bs, certs, trust, 0) <= 0) {
+	} else if (OCSP_basic_verify(bs, certs, trust, 0) > 0)
+		ocspresp_signer_add(bs, certs, issuer, ctx->chain,
+		    ctx->generation);
+	else {
 		err_openssl(ossl, sizeof(ossl));
 		if (!ocsp_pinned(bs, ctx->signers, trust)) {
 			snprintf(err, errlen, "signature does not verify "

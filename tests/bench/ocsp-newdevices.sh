@@ -4,6 +4,7 @@
 # test; a few minutes.
 #
 #   tests/bench/ocsp-newdevices.sh [N [RUNS]]     defaults 5000 and 3
+#   KEEPALIVE=0 tests/bench/ocsp-newdevices.sh    responder closes each connection
 #
 # N leaves of the test PKI's intermediate (fleet-certs.py), each naming the
 # fault responder (tests/integration/ocsp-responder.c) in its AIA.  Per
@@ -27,6 +28,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 N=${1:-5000}
 RUNS=${2:-3}
+# The responder keeps connections open, as production responders do
+# (OCSP_RESPONDER_KEEPALIVE); KEEPALIVE=0: one connection per query.
+KEEPALIVE=${KEEPALIVE:-1}
 AUTHD=$ROOT/build/authd
 [ -x "$AUTHD" ] || { echo "ocsp-newdevices: build/ first (cmake)" >&2; exit 2; }
 T=$(mktemp -d /tmp/authd-newdev.XXXXXX)
@@ -36,7 +40,7 @@ trap cleanup EXIT
 bash "$ROOT/tests/pki/gen.sh" "$T/pki" >/dev/null
 P=$T/pki
 cc -O2 -Wall -o "$T/ocsp-responder" "$ROOT/tests/integration/ocsp-responder.c" -lcrypto -lssl -pthread
-"$T/ocsp-responder" 0 "$P/intermediate.pem" "$P/intermediate.key" "$P/ocsp-signer.pem" "$P/ocsp-signer.key" \
+OCSP_RESPONDER_KEEPALIVE=$KEEPALIVE "$T/ocsp-responder" 0 "$P/intermediate.pem" "$P/intermediate.key" "$P/ocsp-signer.pem" "$P/ocsp-signer.key" \
     "$P/ocsp-bad-signer.pem" "$P/ocsp-bad-signer.key" "$P/ocsp-unrelated.pem" "$P/ocsp-unrelated.key" \
     >"$T/responder.log" 2>&1 &
 RPID=$!
@@ -73,7 +77,7 @@ pass() {
     ACPU=$(( ($(cpu "$APID") - a0) * 1000000 / HZ / N ))
     RCPU=$(( ($(cpu "$RPID") - r0) * 1000000 / HZ / N ))
 }
-echo "N=$N leaves, $RUNS runs; decisions/s (fleet-client.py, 4 keep-alive connections)"
+echo "N=$N leaves, $RUNS runs, responder keep-alive $KEEPALIVE; decisions/s (fleet-client.py, 4 keep-alive connections)"
 for run in $(seq 1 "$RUNS"); do
     serve plain --data-dir "$T/d-plain-$run"
     pass; cold=$RATE; cold_cpu=$ACPU

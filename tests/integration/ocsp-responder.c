@@ -52,12 +52,16 @@
  *   hang             reads the request, never answers (holds the connection)
  *
  * Responses are valid from thisUpdate now-60 s to nextUpdate now+1 h unless
- * said otherwise.  One thread per connection; HTTP/1.x, Connection: close.
+ * said otherwise.  One thread per connection; HTTP/1.x, Connection: close,
+ * except with OCSP_RESPONDER_KEEPALIVE=1 in the environment (the benchmarks,
+ * as a production responder would): then a connection whose OCSP request
+ * was answered 200 stays open for the next request.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -82,6 +86,8 @@
 static X509	*issuer, *delegate, *baddelegate, *unrelated;
 static EVP_PKEY	*issuer_key, *delegate_key, *baddelegate_key, *unrelated_key;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static int	 keepalive;		/* OCSP_RESPONDER_KEEPALIVE=1 */
+static __thread int keep_this;		/* this answer keeps the connection */
 static unsigned long n_requests;
 
 static void
@@ -159,9 +165,10 @@ http_answer(int fd, int status, const char *ctype, const void *body, size_t len)
 	int n;
 
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
+	    "Content-Length: %zu\r\nConnection: %s\r\n\r\n", status,
 	    status == 200 ? "OK" : status == 404 ? "Not Found" :
-	    status == 400 ? "Bad Request" : "Internal Server Error", ctype, len);
+	    status == 400 ? "Bad Request" : "Internal Server Error", ctype, len,
+	    keep_this ? "keep-alive" : "close");
 	if (write_all(fd, head, (size_t)n) == 0 && len > 0)
 		write_all(fd, body, len);
 }
@@ -412,10 +419,10 @@ describe(OCSP_REQUEST *req, char *buf, size_t len)
 	BN_free(bn);
 }
 
-static void *
-serve(void *arg)
+/* One request on fd; returns 1 when the connection stays open. */
+static int
+serve_one(int fd)
 {
-	int fd = (int)(long)arg;
 	char *buf = malloc(REQ_MAX + 1), *hdr_end, *line_end, *p, *path, *mode;
 	char method[16], target[8192], desc[256];
 	size_t got = 0, clen = 0, need;
@@ -561,12 +568,24 @@ serve(void *arg)
 		http_answer(fd, 500, "text/plain", "internal error\n", 15);
 		goto done;
 	}
+	keep_this = keepalive && got == need;
 	http_answer(fd, 200, "application/ocsp-response", resp, (size_t)resplen);
 done:
 	OCSP_REQUEST_free(req);
 	OPENSSL_free(resp);
 	free(der);
 	free(buf);
+	return keep_this;
+}
+
+static void *
+serve(void *arg)
+{
+	int fd = (int)(long)arg;
+
+	do
+		keep_this = 0;
+	while (serve_one(fd));
 	shutdown(fd, SHUT_WR);
 	close(fd);
 	return NULL;
@@ -595,6 +614,8 @@ main(int argc, char **argv)
 		    "UNRELATED.key\n", argv[0]);
 		return 2;
 	}
+	keepalive = getenv("OCSP_RESPONDER_KEEPALIVE") != NULL &&
+	    strcmp(getenv("OCSP_RESPONDER_KEEPALIVE"), "1") == 0;
 	issuer = load_cert(argv[2]);
 	issuer_key = load_key(argv[3]);
 	delegate = load_cert(argv[4]);
@@ -629,6 +650,8 @@ main(int argc, char **argv)
 
 		if (c < 0)
 			continue;
+		/* header and body are two writes: no Nagle wait between them */
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&t, &attr, serve, (void *)(long)c) != 0)

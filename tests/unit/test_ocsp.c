@@ -985,6 +985,117 @@ test_split(void)
 	free(der);
 }
 
+/* The basic response of the response r describes; exits on failure. */
+static OCSP_BASICRESP *
+make_basic(const struct rspec *r)
+{
+	OCSP_RESPONSE		*resp;
+	OCSP_BASICRESP		*bs;
+	const unsigned char	*p;
+	unsigned char		*der;
+	size_t			 len;
+
+	der = make_response(r, &len);
+	p = der;
+	if ((resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL ||
+	    (bs = OCSP_response_get1_basic(resp)) == NULL)
+		exit(2);
+	OCSP_RESPONSE_free(resp);
+	free(der);
+	return bs;
+}
+
+/*
+ * ocspresp_signer_known: after OCSP_basic_verify accepted the delegate for
+ * the intermediate, its next response needs only the signature; anything
+ * else goes the full way (0), whatever it is.
+ */
+static void
+test_signers(STACK_OF(X509) *chain)
+{
+	static const struct rspec	 good = { .signer = BY_DELEGATE };
+	static const struct rspec	 bare = { .signer = BY_DELEGATE,
+					    .nocerts = 1 };
+	static const struct rspec	 bare_bad = { .signer = BY_DELEGATE,
+					    .nocerts = 1, .garble = G_BAD_SIG };
+	static const struct {
+		const char	*name;
+		struct rspec	 r;
+	} others[] = {
+		{ "another signer (no OCSPSigning)", { .signer = BY_BAD_DELEGATE } },
+		{ "the issuer itself, not recorded", { .signer = BY_ISSUER } },
+		{ "the delegate's certificate in it damaged",
+		    { .signer = BY_DELEGATE, .garble = G_BAD_SIG } },
+		{ "about another issuer's certificate", { .signer = BY_DELEGATE,
+		    .about = ABOUT_INTER } },
+		{ "no answer in it", { .signer = BY_DELEGATE,
+		    .about = ABOUT_NONE } },
+	};
+	OCSP_BASICRESP	*bs, *next;
+	STACK_OF(X509)	*certs;
+	X509_STORE	*trust;
+	X509		*signer = NULL;
+	time_t		 na;
+	unsigned long	 hits;
+	size_t		 i;
+	int		 ok;
+
+	(void)chain;
+	ocspresp_cleanup();
+	certs = sk_X509_new_null();
+	sk_X509_push(certs, inter);
+	trust = chain_store_trust_at(ctx.chain, now);
+	bs = make_basic(&good);
+	next = make_basic(&good);
+	CHECK(ocspresp_signer_known(bs, certs, inter, ctx.chain, 1, now, &signer) ==
+	    0 && signer == NULL, "signers: nothing recorded yet");
+	ok = OCSP_basic_verify(bs, certs, trust, 0);
+	CHECK(ok == 1, "signers: the delegate's response verifies in full");
+	ocspresp_signer_add(bs, certs, inter, ctx.chain, 1);
+	hits = ocspresp_signer_hits();
+	CHECK(ocspresp_signer_known(next, certs, inter, ctx.chain, 1, now, &signer) ==
+	    1 && signer != NULL && X509_cmp(signer, delegate) == 0,
+	    "signers: the delegate's next response is known");
+	X509_free(signer);
+	CHECK(ocspresp_signer_hits() == hits + 1, "signers: counted");
+	CHECK(ocspresp_signer_known(next, certs, inter, ctx.chain, 2, now, &signer) ==
+	    0, "signers: another generation");
+	CHECK(ocspresp_signer_known(next, certs, inter, (const void *)trust, 1, now,
+	    &signer) == 0, "signers: another trust");
+	CHECK(ocspresp_signer_known(next, certs, root, ctx.chain, 1, now, &signer) ==
+	    0, "signers: another issuer");
+	identity_time(X509_get0_notAfter(delegate), &na);
+	CHECK(ocspresp_signer_known(next, certs, inter, ctx.chain, 1, na + 1,
+	    &signer) == 0, "signers: after the delegate's notAfter");
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		OCSP_BASICRESP_free(next);
+		next = make_basic(&others[i].r);
+		CHECK(ocspresp_signer_known(next, certs, inter, ctx.chain, 1, now,
+		    &signer) == 0 && signer == NULL, "signers: %s",
+		    others[i].name);
+	}
+	/* The delegate offered by the caller, not in the response. */
+	sk_X509_push(certs, delegate);
+	OCSP_BASICRESP_free(next);
+	next = make_basic(&bare);
+	CHECK(ocspresp_signer_known(next, certs, inter, ctx.chain, 1, now,
+	    &signer) == 1, "signers: the delegate from certs");
+	X509_free(signer);
+	OCSP_BASICRESP_free(next);
+	next = make_basic(&bare_bad);
+	CHECK(ocspresp_signer_known(next, certs, inter, ctx.chain, 1, now,
+	    &signer) == 0 && signer == NULL, "signers: a broken signature");
+	ocspresp_cleanup();
+	OCSP_BASICRESP_free(next);
+	next = make_basic(&good);
+	CHECK(ocspresp_signer_known(next, certs, inter, ctx.chain, 1, now, &signer) ==
+	    0, "signers: forgotten by ocspresp_cleanup");
+	OCSP_BASICRESP_free(next);
+	OCSP_BASICRESP_free(bs);
+	X509_STORE_free(trust);
+	sk_X509_free(certs);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1034,6 +1145,7 @@ main(int argc, char **argv)
 	test_depth_range(cr.chain);
 	test_store(cr.chain);
 	test_split();
+	test_signers(cr.chain);
 
 	ocsp_shutdown();
 	sk_X509_free(pinned);
