@@ -562,13 +562,14 @@ store_queued_commit(struct store *st, struct store_queued *list)
 	if (rc != 0)
 		log_warnx("store: %zu queued records not written: %s", n,
 		    mdb_strerror(rc));
-	for (q = list; q != NULL; q = next) {
+	for (n = 0, q = list; q != NULL; q = next) {
 		next = q->next;
-		pthread_mutex_lock(&st->qlock);
-		st->qbytes -= sizeof(*q) + q->klen + q->vlen;
-		pthread_mutex_unlock(&st->qlock);
+		n += sizeof(*q) + q->klen + q->vlen;
 		free(q);
 	}
+	pthread_mutex_lock(&st->qlock);
+	st->qbytes -= n;
+	pthread_mutex_unlock(&st->qlock);
 	return rc == 0 ? 0 : AUTHD_EIO;
 }
 
