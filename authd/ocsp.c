@@ -224,12 +224,15 @@ ocsp_entry_cleanup(struct fetchtab_entry *fe)
 	free(e->signer);
 }
 
+static void	 ocsp_prefix_cleanup(void);
+
 void
 ocsp_shutdown(void)
 {
 	if (ocsp_store != NULL)
 		store_kv_flush(ocsp_store);	/* every answer kept is written */
 	ocspresp_cleanup();
+	ocsp_prefix_cleanup();
 	fetchtab_clear(&ocsp_tab);
 	fetchtab_lock(&ocsp_tab);
 	ocsp_pool = NULL;
@@ -285,6 +288,152 @@ ocsp_key(OCSP_CERTID *id, char *key, size_t len)
 	identity_hex(md, hex);
 	snprintf(key, len, "%s", hex);
 	return 0;
+}
+
+/*
+ * A CertID is its hash algorithm, the hashes of the issuer's name (as the
+ * certificate writes it) and of its key, then the certificate's serial:
+ * all but the serial is the same for every certificate of one issuer.  So
+ * the DER before the serial is kept per issuer, and a key is that, the
+ * serial, and one SHA-256 (no hashing of the name and key per request).
+ */
+#define OCSP_PREFIXES		 16
+#define OCSP_PREFIX_NAME_MAX	 512	/* longer issuer names: not kept */
+#define OCSP_PREFIX_MAX		 160	/* alg + two hashes of at most 64 */
+#define OCSP_SERIAL_DER_MAX	 72
+
+struct ocsp_prefix {
+	X509		*issuer;	/* NULL: a free slot */
+	int		 sha256;
+	size_t		 namelen, len;
+	unsigned char	 name[OCSP_PREFIX_NAME_MAX];	/* cert's issuer DN */
+	unsigned char	 der[OCSP_PREFIX_MAX];
+};
+
+static pthread_mutex_t		 ocsp_prefix_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ocsp_prefix	 ocsp_prefixes[OCSP_PREFIXES];
+static size_t			 ocsp_prefix_next;
+
+static void
+ocsp_prefix_cleanup(void)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&ocsp_prefix_lock);
+	for (i = 0; i < OCSP_PREFIXES; i++) {
+		X509_free(ocsp_prefixes[i].issuer);
+		ocsp_prefixes[i].issuer = NULL;
+	}
+	ocsp_prefix_next = 0;
+	pthread_mutex_unlock(&ocsp_prefix_lock);
+}
+
+/* The key of cert's CertID from a kept prefix; 1, or 0 when none is kept. */
+static int
+ocsp_key_fast(X509 *cert, X509 *issuer, int sha256, const unsigned char *name,
+    size_t namelen, char *key, size_t len)
+{
+	unsigned char	 buf[8 + OCSP_PREFIX_MAX + OCSP_SERIAL_DER_MAX], *p;
+	unsigned char	 md[IDENTITY_SHA256_LEN];
+	char		 hex[IDENTITY_FP_MAX];
+	struct ocsp_prefix *e;
+	size_t		 i, plen = 0;
+	int		 slen, hlen, found = 0;
+
+	slen = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), NULL);
+	if (slen <= 0 || slen > OCSP_SERIAL_DER_MAX)
+		return 0;
+	pthread_mutex_lock(&ocsp_prefix_lock);
+	for (i = 0; i < OCSP_PREFIXES && !found; i++) {
+		e = &ocsp_prefixes[i];
+		if (e->issuer != NULL && e->sha256 == sha256 &&
+		    e->namelen == namelen &&
+		    memcmp(e->name, name, namelen) == 0 &&
+		    (e->issuer == issuer || X509_cmp(e->issuer, issuer) == 0)) {
+			plen = e->len;
+			memcpy(buf + 8, e->der, plen);
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&ocsp_prefix_lock);
+	if (!found)
+		return 0;
+	p = buf + 8 + plen;
+	if (i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &p) != slen)
+		return 0;
+	/* The SEQUENCE's header, right before its contents. */
+	hlen = ASN1_object_size(1, (int)plen + slen, V_ASN1_SEQUENCE) -
+	    ((int)plen + slen);
+	if (hlen <= 0 || hlen > 8)
+		return 0;
+	p = buf + 8 - hlen;
+	ASN1_put_object(&p, 1, (int)plen + slen, V_ASN1_SEQUENCE,
+	    V_ASN1_UNIVERSAL);
+	if (identity_sha256(buf + 8 - hlen, (size_t)(hlen + (int)plen + slen),
+	    md) != 0)
+		return 0;
+	identity_hex(md, hex);
+	snprintf(key, len, "%s", hex);
+	return 1;
+}
+
+/* Keep the DER of id before its serial (cert's), for issuer. */
+static void
+ocsp_prefix_add(OCSP_CERTID *id, X509 *cert, X509 *issuer, int sha256,
+    const unsigned char *name, size_t namelen)
+{
+	struct ocsp_prefix	*e;
+	unsigned char		*der = NULL, *sder = NULL;
+	const unsigned char	*p;
+	long			 clen;
+	int			 n, sl, tag, cls;
+
+	if (namelen > OCSP_PREFIX_NAME_MAX ||
+	    (n = i2d_OCSP_CERTID(id, &der)) <= 0)
+		return;
+	p = der;
+	sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &sder);
+	/* SEQUENCE { prefix, serial }: the serial's DER ends it */
+	if (sl > 0 && (ASN1_get_object(&p, &clen, &tag, &cls, n) & 0x80) == 0 &&
+	    tag == V_ASN1_SEQUENCE && p + clen == der + n && clen > sl &&
+	    clen - sl <= OCSP_PREFIX_MAX &&
+	    memcmp(p + clen - sl, sder, (size_t)sl) == 0 &&
+	    X509_up_ref(issuer) == 1) {
+		pthread_mutex_lock(&ocsp_prefix_lock);
+		e = &ocsp_prefixes[ocsp_prefix_next];
+		ocsp_prefix_next = (ocsp_prefix_next + 1) % OCSP_PREFIXES;
+		X509_free(e->issuer);
+		e->issuer = issuer;
+		e->sha256 = sha256;
+		e->namelen = namelen;
+		memcpy(e->name, name, namelen);
+		e->len = (size_t)(clen - sl);
+		memcpy(e->der, p, e->len);
+		pthread_mutex_unlock(&ocsp_prefix_lock);
+	}
+	OPENSSL_free(sder);
+	OPENSSL_free(der);
+}
+
+/* From a kept prefix, else computed by OpenSSL and the prefix kept. */
+int
+ocsp_certid_key(X509 *cert, X509 *issuer, int sha256, char *key, size_t len)
+{
+	OCSP_CERTID		*id;
+	const unsigned char	*name;
+	size_t			 namelen;
+	int			 rc;
+
+	if (!X509_NAME_get0_der(X509_get_issuer_name(cert), &name, &namelen))
+		return -1;
+	if (ocsp_key_fast(cert, issuer, sha256, name, namelen, key, len))
+		return 0;
+	if ((id = ocsp_certid(cert, issuer, sha256)) == NULL)
+		return -1;
+	if ((rc = ocsp_key(id, key, len)) == 0)
+		ocsp_prefix_add(id, cert, issuer, sha256, name, namelen);
+	OCSP_CERTID_free(id);
+	return rc;
 }
 
 /*
@@ -930,19 +1079,16 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 	struct ocsp_entry	*e;
 	struct ocsp_answer	 ans;
 	struct ocsp_job		*job;
-	OCSP_CERTID		*id;
 	char			 key[IDENTITY_FP_MAX];
 	time_t			 now = time(NULL), ahead;
 	int			 rc = -1, fromstore = 0;
 
-	if ((id = ocsp_certid(cert, issuer, set->certid_sha256)) == NULL ||
-	    ocsp_key(id, key, sizeof(key)) != 0) {
-		OCSP_CERTID_free(id);
+	if (ocsp_certid_key(cert, issuer, set->certid_sha256, key,
+	    sizeof(key)) != 0) {
 		snprintf(res->detail, sizeof(res->detail), "cannot compute the "
 		    "CertID (depth %d)", depth);
 		return -1;
 	}
-	OCSP_CERTID_free(id);
 
 	fetchtab_lock(&ocsp_tab);
 	e = ocsp_get(key, set->cache_size > 0 ? set->cache_size : 100000);
@@ -1020,6 +1166,15 @@ ocsp_one(const struct ocsp_ctx *ctx, X509 *cert, X509 *issuer, time_t at,
 		    (e->next_update - e->this_update) / 10 : 0;
 		if (ahead > 3600)
 			ahead = 3600;
+		/*
+		 * A verdict that used this answer is decided again when the
+		 * refresh is due, so that a certificate in constant use is
+		 * what starts it, before nextUpdate.
+		 */
+		if (!e->revoked && e->next_update != 0 &&
+		    now < e->next_update - ahead &&
+		    e->next_update - ahead < res->valid_until)
+			res->valid_until = e->next_update - ahead;
 		if (!e->revoked && e->next_update != 0 && !e->fe.running &&
 		    now >= e->next_update - ahead && now >= e->fe.next_try &&
 		    now >= e->refresh_after)
@@ -1110,7 +1265,6 @@ ocsp_describe(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain, char *buf,
 {
 	const struct ocsp_settings *set = &ctx->set;
 	struct ocsp_entry	*e;
-	OCSP_CERTID		*id;
 	char			 key[IDENTITY_FP_MAX], t1[32], t2[32];
 	size_t			 o = 0;
 	int			 i, last, n;
@@ -1122,13 +1276,10 @@ ocsp_describe(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain, char *buf,
 		return;
 	last = set->mode == OCSP_MODE_LEAF ? 1 : sk_X509_num(chain) - 1;
 	for (i = 0; i < last && i + 1 < sk_X509_num(chain) && o < len; i++) {
-		if ((id = ocsp_certid(sk_X509_value(chain, i),
-		    sk_X509_value(chain, i + 1), set->certid_sha256)) == NULL ||
-		    ocsp_key(id, key, sizeof(key)) != 0) {
-			OCSP_CERTID_free(id);
+		if (ocsp_certid_key(sk_X509_value(chain, i),
+		    sk_X509_value(chain, i + 1), set->certid_sha256, key,
+		    sizeof(key)) != 0)
 			continue;
-		}
-		OCSP_CERTID_free(id);
 		fetchtab_lock(&ocsp_tab);
 		if ((e = ocsp_get(key, 0)) == NULL)
 			n = snprintf(buf + o, len - o, "depth %d: not asked "

@@ -124,6 +124,14 @@ void		 ocsp_check_depth(const struct ocsp_ctx *ctx,
  * revoked, the responder, whether it came from the cache, the signer,
  * thisUpdate and nextUpdate) or why there is none.  For authd check.
  */
+/*
+ * The OCSP table's key for cert, issued by issuer: the SHA-256 of its
+ * CertID's DER (the hash SHA-256 or SHA-1), in hex (IDENTITY_FP_MAX).
+ * Returns 0, or -1.
+ */
+int		 ocsp_certid_key(X509 *cert, X509 *issuer, int sha256, char *key,
+		    size_t len);
+
 void		 ocsp_describe(const struct ocsp_ctx *ctx, STACK_OF(X509) *chain,
 		    char *buf, size_t len);
 

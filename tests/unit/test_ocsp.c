@@ -14,6 +14,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/bn.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -246,7 +247,7 @@ fail:
 
 enum vu {
 	VU_ANY = 0,
-	VU_NEXT,		/* now + next_off */
+	VU_NEXT,		/* nextUpdate, or the refresh point before */
 	VU_TTL,			/* decision time + ocsp_default_ttl */
 	VU_NOTAFTER,		/* client.pem's notAfter */
 };
@@ -547,7 +548,13 @@ run_case(const struct ocase *c, STACK_OF(X509) *chain)
 
 	switch (c->vu) {
 	case VU_NEXT:
-		want_vu = now + c->r.next_off;
+		/*
+		 * A verdict is decided again when the refresh is due, a tenth
+		 * of the answer's life (at most an hour) before nextUpdate.
+		 */
+		want_vu = (c->r.next_off - c->r.this_off) / 10;
+		want_vu = c->r.next_off - (want_vu > 3600 ? 3600 : want_vu);
+		want_vu = now + (want_vu > 0 ? want_vu : c->r.next_off);
 		break;
 	case VU_TTL:
 		want_vu = at + TTL;
@@ -900,6 +907,71 @@ publish(void)
 	snapshot_publish(snap);
 }
 
+/* The key as OpenSSL computes it: SHA-256 of i2d_OCSP_CERTID, in hex. */
+static void
+reference_key(X509 *cert, X509 *issuer, int sha256, char *key)
+{
+	OCSP_CERTID	*id;
+	unsigned char	*der = NULL, md[IDENTITY_SHA256_LEN];
+	int		 n;
+
+	if ((id = OCSP_cert_to_id(sha256 ? EVP_sha256() : EVP_sha1(), cert,
+	    issuer)) == NULL || (n = i2d_OCSP_CERTID(id, &der)) <= 0 ||
+	    identity_sha256(der, (size_t)n, md) != 0)
+		exit(2);
+	identity_hex(md, key);
+	OCSP_CERTID_free(id);
+	OPENSSL_free(der);
+}
+
+/*
+ * ocsp_certid_key: the first key of an issuer computed by OpenSSL, the
+ * next ones from its kept prefix; every one as OpenSSL computes it, for
+ * serials short and long, with the high bit set (a leading zero) or not.
+ */
+static void
+test_certid_key(void)
+{
+	static const char	*serials[] = { "01", "7f", "80", "00ff",
+				    "0123456789abcdef0123456789abcdef0123",
+				    "ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00" };
+	X509		*certs[3 + sizeof(serials) / sizeof(serials[0])];
+	X509		*issuers[sizeof(certs) / sizeof(certs[0])];
+	BIGNUM		*bn = NULL;
+	char		 got[IDENTITY_FP_MAX], want[IDENTITY_FP_MAX];
+	size_t		 i, n = 0, round;
+	int		 sha256;
+
+	certs[n] = client, issuers[n++] = inter;
+	certs[n] = client2, issuers[n++] = inter;
+	certs[n] = inter, issuers[n++] = root;
+	for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+		/* client.pem with another serial: only the serial is hashed */
+		if ((certs[n] = X509_dup(client)) == NULL ||
+		    BN_hex2bn(&bn, serials[i]) == 0 ||
+		    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(certs[n])) ==
+		    NULL)
+			exit(2);
+		issuers[n++] = inter;
+	}
+	ocsp_shutdown();	/* no prefix kept */
+	for (sha256 = 0; sha256 < 2; sha256++)
+		for (round = 0; round < 2; round++)
+			for (i = 0; i < n; i++) {
+				reference_key(certs[i], issuers[i], sha256,
+				    want);
+				CHECK(ocsp_certid_key(certs[i], issuers[i],
+				    sha256, got, sizeof(got)) == 0 &&
+				    strcmp(got, want) == 0, "certid key %zu, "
+				    "%s, %s: %s, want %s", i, sha256 ?
+				    "sha256" : "sha1", round ? "kept prefix" :
+				    "first", got, want);
+			}
+	for (i = 3; i < n; i++)
+		X509_free(certs[i]);
+	BN_free(bn);
+}
+
 /* DER of bs (caller frees), or NULL. */
 static unsigned char *
 basic_der(OCSP_BASICRESP *bs, int *len)
@@ -1146,6 +1218,7 @@ main(int argc, char **argv)
 	test_store(cr.chain);
 	test_split();
 	test_signers(cr.chain);
+	test_certid_key();
 
 	ocsp_shutdown();
 	sk_X509_free(pinned);
