@@ -1,9 +1,11 @@
 /* identity.c: what the backend learns about a verified client. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -295,6 +297,81 @@ identity_push(struct identity_fields *f, const char **arr, size_t *n,
 	arr[(*n)++] = v;
 }
 
+/* FASC-N: otherName 2.16.840.1.101.3.6.6 (FIPS 201 PIV), an OCTET STRING */
+static const unsigned char identity_fascn_oid[] = {
+	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x06, 0x06
+};
+
+/*
+ * A smart card's otherNames: the user principal name (Microsoft,
+ * 1.3.6.1.4.1.311.20.2.3, a UTF8String: how Active Directory maps a
+ * certificate to an account) and the PIV FASC-N (kept as lowercase hex).
+ * Other otherNames, or these with another value type, are not kept.
+ */
+static void
+identity_othername(struct identity_fields *f, const OTHERNAME *on)
+{
+	const ASN1_STRING	*s;
+	const unsigned char	*d;
+	char			 hex[2 * 64 + 1];
+	int			 i, len;
+
+	if (on == NULL || on->type_id == NULL || on->value == NULL)
+		return;
+	if (OBJ_obj2nid(on->type_id) == NID_ms_upn) {
+		if (on->value->type != V_ASN1_UTF8STRING)
+			return;
+		s = on->value->value.utf8string;
+		identity_push(f, f->san_upn, &f->nsan_upn, IDENTITY_SANS_MAX,
+		    identity_arena_put(f, (const char *)ASN1_STRING_get0_data(s),
+		    (size_t)ASN1_STRING_length(s)));
+		return;
+	}
+	if (OBJ_length(on->type_id) != sizeof(identity_fascn_oid) ||
+	    memcmp(OBJ_get0_data(on->type_id), identity_fascn_oid,
+	    sizeof(identity_fascn_oid)) != 0 ||
+	    on->value->type != V_ASN1_OCTET_STRING)
+		return;
+	s = on->value->value.octet_string;
+	d = ASN1_STRING_get0_data(s);
+	if ((len = ASN1_STRING_length(s)) <= 0 || len > 64) {
+		f->truncated = len > 64;	/* a FASC-N is 25 bytes */
+		return;
+	}
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	identity_push(f, f->san_fascn, &f->nsan_fascn, IDENTITY_SANS_MAX,
+	    identity_arena_put(f, hex, (size_t)(2 * len)));
+}
+
+/*
+ * A URI urn:uuid:UUID (RFC 4122; a PIV card's UUID, RFC 4530's form): the
+ * UUID in lowercase, when it is one (8-4-4-4-12 hex digits).
+ */
+static void
+identity_uuid(struct identity_fields *f, const ASN1_STRING *s)
+{
+	const char	*u = (const char *)ASN1_STRING_get0_data(s);
+	char		 out[37];
+	int		 i;
+
+	if (ASN1_STRING_length(s) != 9 + 36 || strncasecmp(u, "urn:uuid:",
+	    9) != 0)
+		return;
+	u += 9;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (u[i] != '-')
+				return;
+		} else if (!isxdigit((unsigned char)u[i]))
+			return;
+		out[i] = (char)tolower((unsigned char)u[i]);
+	}
+	out[36] = '\0';
+	identity_push(f, f->san_uuid, &f->nsan_uuid, IDENTITY_SANS_MAX,
+	    identity_arena_put(f, out, 36));
+}
+
 static void
 identity_sans(struct identity_fields *f, X509 *x)
 {
@@ -324,11 +401,16 @@ identity_sans(struct identity_fields *f, X509 *x)
 				    IDENTITY_SANS_MAX, identity_arena_put(f,
 				    (const char *)ASN1_STRING_get0_data(s),
 				    (size_t)ASN1_STRING_length(s)));
-			else
+			else {
 				identity_push(f, f->san_uri, &f->nsan_uri,
 				    IDENTITY_SANS_MAX, identity_arena_put(f,
 				    (const char *)ASN1_STRING_get0_data(s),
 				    (size_t)ASN1_STRING_length(s)));
+				identity_uuid(f, s);
+			}
+			break;
+		case GEN_OTHERNAME:
+			identity_othername(f, g->d.otherName);
 			break;
 		case GEN_IPADD:
 			s = g->d.ip;
@@ -429,6 +511,12 @@ identity_fields_view(const struct identity_fields *f,
 	out->nsan_uri = f->nsan_uri;
 	out->san_ip = f->san_ip;
 	out->nsan_ip = f->nsan_ip;
+	out->san_upn = f->san_upn;
+	out->nsan_upn = f->nsan_upn;
+	out->san_fascn = f->san_fascn;
+	out->nsan_fascn = f->nsan_fascn;
+	out->san_uuid = f->san_uuid;
+	out->nsan_uuid = f->nsan_uuid;
 	out->eku = f->eku;
 	out->neku = f->neku;
 	out->policy_oids = f->policy_oids;
@@ -438,7 +526,8 @@ identity_fields_view(const struct identity_fields *f,
 
 /* ---- packing for the verdict cache ---- */
 
-#define IDENTITY_PACK_MAGIC	 0xa1
+#define IDENTITY_PACK_MAGIC	 0xa2
+#define IDENTITY_PACK_HDR	 13	/* magic, 11 counts, flags */
 
 struct identity_pack {
 	unsigned char	*buf;
@@ -478,7 +567,7 @@ identity_fields_pack(const struct identity_fields *f, unsigned char *buf,
     size_t cap)
 {
 	struct identity_pack	 pk = { buf, cap, 0, 0 };
-	unsigned char		 hdr[10];
+	unsigned char		 hdr[IDENTITY_PACK_HDR];
 	int64_t			 t[2];
 	size_t			 i;
 
@@ -492,6 +581,9 @@ identity_fields_pack(const struct identity_fields *f, unsigned char *buf,
 	hdr[7] = (unsigned char)f->neku;
 	hdr[8] = (unsigned char)f->npolicy_oids;
 	hdr[9] = (unsigned char)((f->truncated != 0) | (f->unreadable != 0) << 1);
+	hdr[10] = (unsigned char)f->nsan_upn;
+	hdr[11] = (unsigned char)f->nsan_fascn;
+	hdr[12] = (unsigned char)f->nsan_uuid;
 	identity_pack_bytes(&pk, hdr, sizeof(hdr));
 	t[0] = (int64_t)f->id.not_before;
 	t[1] = (int64_t)f->id.not_after;
@@ -512,6 +604,9 @@ identity_fields_pack(const struct identity_fields *f, unsigned char *buf,
 	identity_pack_strs(&pk, f->san_email, f->nsan_email);
 	identity_pack_strs(&pk, f->san_uri, f->nsan_uri);
 	identity_pack_strs(&pk, f->san_ip, f->nsan_ip);
+	identity_pack_strs(&pk, f->san_upn, f->nsan_upn);
+	identity_pack_strs(&pk, f->san_fascn, f->nsan_fascn);
+	identity_pack_strs(&pk, f->san_uuid, f->nsan_uuid);
 	identity_pack_strs(&pk, f->eku, f->neku);
 	identity_pack_strs(&pk, f->policy_oids, f->npolicy_oids);
 	return pk.full ? 0 : pk.len;
@@ -561,13 +656,15 @@ identity_fields_unpack(const unsigned char *buf, size_t len,
     struct identity_fields *f)
 {
 	int64_t	 t[2];
-	size_t	 off = 10 + sizeof(t), i;
+	size_t	 off = IDENTITY_PACK_HDR + sizeof(t), i;
 
 	if (len < off || buf[0] != IDENTITY_PACK_MAGIC ||
 	    buf[1] > IDENTITY_ATTRS_MAX || buf[2] > IDENTITY_ATTRS_MAX ||
 	    buf[3] > IDENTITY_SANS_MAX || buf[4] > IDENTITY_SANS_MAX ||
 	    buf[5] > IDENTITY_SANS_MAX || buf[6] > IDENTITY_SANS_MAX ||
-	    buf[7] > IDENTITY_OIDS_MAX || buf[8] > IDENTITY_OIDS_MAX)
+	    buf[7] > IDENTITY_OIDS_MAX || buf[8] > IDENTITY_OIDS_MAX ||
+	    buf[10] > IDENTITY_SANS_MAX || buf[11] > IDENTITY_SANS_MAX ||
+	    buf[12] > IDENTITY_SANS_MAX)
 		return -1;
 	f->arena = NULL;
 	f->arena_len = 0;
@@ -581,7 +678,10 @@ identity_fields_unpack(const unsigned char *buf, size_t len,
 	f->npolicy_oids = buf[8];
 	f->truncated = buf[9] & 1;
 	f->unreadable = (buf[9] >> 1) & 1;
-	memcpy(t, buf + 10, sizeof(t));
+	f->nsan_upn = buf[10];
+	f->nsan_fascn = buf[11];
+	f->nsan_uuid = buf[12];
+	memcpy(t, buf + IDENTITY_PACK_HDR, sizeof(t));
 	f->id.not_before = (time_t)t[0];
 	f->id.not_after = (time_t)t[1];
 	f->days_left = 0;
@@ -608,6 +708,10 @@ identity_fields_unpack(const unsigned char *buf, size_t len,
 	    identity_unpack_strs(buf, len, &off, f->san_email, f->nsan_email) ||
 	    identity_unpack_strs(buf, len, &off, f->san_uri, f->nsan_uri) ||
 	    identity_unpack_strs(buf, len, &off, f->san_ip, f->nsan_ip) ||
+	    identity_unpack_strs(buf, len, &off, f->san_upn, f->nsan_upn) ||
+	    identity_unpack_strs(buf, len, &off, f->san_fascn,
+	    f->nsan_fascn) ||
+	    identity_unpack_strs(buf, len, &off, f->san_uuid, f->nsan_uuid) ||
 	    identity_unpack_strs(buf, len, &off, f->eku, f->neku) ||
 	    identity_unpack_strs(buf, len, &off, f->policy_oids,
 	    f->npolicy_oids) || off != len)

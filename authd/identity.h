@@ -87,6 +87,13 @@ struct identity_fields {
 	size_t			 nsan_uri;
 	const char		*san_ip[IDENTITY_SANS_MAX];
 	size_t			 nsan_ip;
+	/* smart cards: UPN and FASC-N otherNames, urn:uuid: URIs */
+	const char		*san_upn[IDENTITY_SANS_MAX];
+	size_t			 nsan_upn;
+	const char		*san_fascn[IDENTITY_SANS_MAX];	/* hex */
+	size_t			 nsan_fascn;
+	const char		*san_uuid[IDENTITY_SANS_MAX];	/* lowercase */
+	size_t			 nsan_uuid;
 	const char		*eku[IDENTITY_OIDS_MAX];
 	size_t			 neku;
 	const char		*policy_oids[IDENTITY_OIDS_MAX];

@@ -68,6 +68,12 @@ struct policy_identity {
 	size_t				 nsan_uri;
 	const char *const		*san_ip;	/* 192.0.2.1, 2001:db8::1 */
 	size_t				 nsan_ip;
+	const char *const		*san_upn;	/* otherName 1.3.6.1.4.1.311.20.2.3 */
+	size_t				 nsan_upn;
+	const char *const		*san_fascn;	/* otherName 2.16.840.1.101.3.6.6, hex */
+	size_t				 nsan_fascn;
+	const char *const		*san_uuid;	/* URI urn:uuid:, lowercase */
+	size_t				 nsan_uuid;
 	const char *const		*eku;		/* clientAuth or dotted OID */
 	size_t				 neku;
 	const char *const		*policy_oids;	/* dotted */
@@ -178,6 +184,7 @@ int		 policy_hex_norm(const char *s, size_t len,
 enum policy_field {
 	PF_SUBJECT, PF_ISSUER, PF_SUBJECT_ATTR, PF_ISSUER_ATTR, PF_SERIAL,
 	PF_FINGERPRINT, PF_SAN_DNS, PF_SAN_EMAIL, PF_SAN_URI, PF_SAN_IP,
+	PF_SAN_UPN, PF_SAN_FASCN, PF_SAN_UUID,
 	PF_EKU, PF_POLICY_OID, PF_DAYS_LEFT, PF_METHOD, PF_PATH, PF_HOST,
 };
 

@@ -161,6 +161,12 @@ field_vals(enum policy_field f, const char *attr,
 		break;
 	case PF_SAN_URI: out->v = id->san_uri; out->n = id->nsan_uri; break;
 	case PF_SAN_IP: out->v = id->san_ip; out->n = id->nsan_ip; break;
+	case PF_SAN_UPN: out->v = id->san_upn; out->n = id->nsan_upn; break;
+	case PF_SAN_FASCN:
+		out->v = id->san_fascn;
+		out->n = id->nsan_fascn;
+		break;
+	case PF_SAN_UUID: out->v = id->san_uuid; out->n = id->nsan_uuid; break;
 	case PF_EKU: out->v = id->eku; out->n = id->neku; break;
 	case PF_POLICY_OID:
 		out->v = id->policy_oids;

@@ -401,6 +401,8 @@ static const struct {
 	{ "serial", PF_SERIAL }, { "fingerprint", PF_FINGERPRINT },
 	{ "san.dns", PF_SAN_DNS }, { "san.email", PF_SAN_EMAIL },
 	{ "san.uri", PF_SAN_URI }, { "san.ip", PF_SAN_IP },
+	{ "san.upn", PF_SAN_UPN }, { "san.fascn", PF_SAN_FASCN },
+	{ "san.uuid", PF_SAN_UUID },
 	{ "eku", PF_EKU }, { "policy_oid", PF_POLICY_OID },
 	{ "days_left", PF_DAYS_LEFT }, { "method", PF_METHOD },
 	{ "path", PF_PATH }, { "host", PF_HOST },
@@ -409,7 +411,8 @@ static const struct {
 /* Candidates for "did you mean": the fields and common attributes. */
 static const char *const field_names[] = {
 	"subject", "issuer", "serial", "fingerprint", "san.dns",
-	"san.email", "san.uri", "san.ip", "eku", "policy_oid", "days_left",
+	"san.email", "san.uri", "san.ip", "san.upn", "san.fascn", "san.uuid",
+	"eku", "policy_oid", "days_left",
 	"method", "path", "host",
 	"subject.CN", "subject.O", "subject.OU", "subject.C", "subject.L",
 	"subject.ST", "subject.emailAddress", "subject.serialNumber",
@@ -1045,6 +1048,24 @@ parse_literal(struct parser *ps, struct policy_node *n)
 	if (n->op != PO_PREFIX && strlen(v) != ps->slen) {
 		perr(ps, t->line, t->col, "NUL byte in string");
 		return -1;
+	}
+	if (n->field == PF_SAN_FASCN || n->field == PF_SAN_UUID) {
+		/* held in lowercase: hex digits (a UUID's with its dashes) */
+		for (nl = 0; (size_t)nl < ps->slen && nl < POLICY_STRING_MAX;
+		    nl++) {
+			buf[nl] = (char)tolower((unsigned char)v[nl]);
+			if (!isxdigit((unsigned char)buf[nl]) &&
+			    !(n->field == PF_SAN_UUID && buf[nl] == '-'))
+				break;
+		}
+		if ((size_t)nl != ps->slen || nl == 0) {
+			perr(ps, t->line, t->col, "\"%s\" is not %s", esc,
+			    n->field == PF_SAN_UUID ? "a UUID (hex digits and "
+			    "dashes)" : "hex (a FASC-N is 25 bytes, 50 digits)");
+			return -1;
+		}
+		buf[nl] = '\0';
+		return copy_literal(ps, n, buf);
 	}
 	if (n->op == PO_PREFIX)
 		return field_is_sanitised(n->field) ?

@@ -2,8 +2,8 @@
 # Policy through real nginx: two rule sets chosen per location with
 # `set $authd_ruleset NAME;` (contrib/nginx/authd.conf), deny reasons and the
 # deciding rule (X-Authd-Rule file:line), a policy `set` header handed to the
-# backend, an unknown rule set, path normalisation, and a client that tries
-# to choose its own rule set.
+# backend, an unknown rule set, path normalisation, a client that tries
+# to choose its own rule set, and a smart card's UPN, FASC-N and UUID.
 . "$(dirname "$0")/lib.bash"
 
 AUTHD_PORT=$(free_port)
@@ -37,6 +37,12 @@ ruleset admin {
         set X-Device-Id = subject.CN
   allow subject.CN == "alice" and path prefix "/admin/open/"
 }
+
+# smart cards (issue 13): the account's UPN, the FASC-N, the card's UUID
+ruleset cards {
+  allow san.upn ~ "@corp\.example\.com$" and san.fascn prefix "D4E7"
+        set X-Device-Id = san.uuid
+}
 POLICY
 # line_of TEXT: "POL:LINE" of the first policy line containing TEXT
 line_of() { printf '%s:%s' "$POL" "$(grep -nF -- "$1" "$POL" | head -n 1 | cut -d: -f1)"; }
@@ -45,6 +51,7 @@ RULE_BOB=$(line_of 'reason "bob-not-private"')
 RULE_ORG=$(line_of 'allow subject.O == "Example Corp"')
 RULE_ADMINS=$(line_of 'allow subject.OU == "Admins"')
 RULE_OPEN=$(line_of 'allow subject.CN == "alice"')
+RULE_CARDS=$(line_of 'allow san.upn')
 
 SCAN_LOGS+=("$WORK/policy-check.err")
 if "$AUTHD_BIN" policy check "$POL" >"$WORK/policy-check.out" 2>"$WORK/policy-check.err"; then
@@ -99,6 +106,8 @@ $(protected_location /api/ "")
 $(protected_location /admin/ "        set \$authd_ruleset admin;
 $DEVICE_ID")
 $(protected_location /nope/ "        set \$authd_ruleset nosuch;")
+$(protected_location /cards/ "        set \$authd_ruleset cards;
+$DEVICE_ID")
 
     # README pitfalls: \`rewrite ... last\` keeps the rule set chosen so far,
     # an internal redirect (try_files fallback) starts again from default.
@@ -133,6 +142,7 @@ C=(--cacert "$PKI/root.pem")
 ALICE=(--cert "$PKI/client-chain.pem" --key "$PKI/client.key")
 BOB=(--cert "$(chain client2)" --key "$PKI/client2.key")
 CAROL=(--cert "$(chain noeku)" --key "$PKI/noeku.key")
+DAVE=(--cert "$(chain smartcard)" --key "$PKI/smartcard.key")
 
 # ---------------------------------------------------------------- default rule set
 req "${C[@]}" "${ALICE[@]}" "$U/api/items"
@@ -179,6 +189,16 @@ check_eq "alice /admin/open/: backend X-Authd-Rule" "$(body_field rule)" "$RULE_
 # without the pass-through forwards the client's header unchanged.
 req "${C[@]}" "${ALICE[@]}" -H "X-Device-Id: forged" "$U/api/items"
 check_eq "alice /api/ (no X-Device-Id pass-through): client's header reaches the backend" "$(body_field device)" "forged"
+
+# ---------------------------------------------------------------- smart cards
+req "${C[@]}" "${DAVE[@]}" -H "X-Device-Id: forged" "$U/cards/door"
+check_eq "dave /cards/ (UPN, FASC-N): status" "$CODE" 200
+check_eq "dave /cards/: backend X-Device-Id is the card's UUID, lowercase" "$(body_field device)" \
+    "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+check_eq "dave /cards/: backend X-Authd-Rule" "$(body_field rule)" "$RULE_CARDS"
+req "${C[@]}" "${ALICE[@]}" "$U/cards/door"
+check_eq "alice /cards/ (no UPN): status" "$CODE" 403
+check_eq "alice /cards/: X-Authd-Reason" "$(hdr X-Authd-Reason)" "no-matching-rule"
 
 # ---------------------------------------------------------------- unknown rule set
 req "${C[@]}" "${ALICE[@]}" "$U/nope/x"

@@ -102,6 +102,22 @@ subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 subjectAltName         = email:bob@example.com, URI:spiffe://example.org/ns/prod/sa/bob
 
+[ v3_client_smartcard ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName         = @smartcard_san
+
+[ smartcard_san ]
+otherName.1            = 1.3.6.1.4.1.311.20.2.3;UTF8:dave@corp.example.com
+otherName.2            = 2.16.840.1.101.3.6.6;FORMAT:HEX,OCT:D4E739DA739CED39CE739D836858210842108421C84210C3EB
+otherName.3            = 1.3.6.1.4.1.99999.7;UTF8:not-kept
+URI.1                  = urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6
+URI.2                  = urn:uuid:not-a-uuid
+email.1                = dave@corp.example.com
+
 [ v3_client ]
 basicConstraints       = critical, CA:FALSE
 keyUsage               = critical, digitalSignature
@@ -206,6 +222,7 @@ sign intermediate root v3_intermediate "$NOW_M800D" "$NOW_P3650D"
 leaf client       intermediate v3_client_alice "/O=Example Corp/OU=Engineering/CN=alice"
 leaf client2      intermediate v3_client_bob   "/O=Example Corp/OU=Admins/CN=bob"
 leaf noeku        intermediate v3_noeku        "/O=Example Corp/CN=carol"
+leaf smartcard    intermediate v3_client_smartcard "/O=Example Corp/OU=Smart Cards/CN=dave"
 leaf expired      intermediate v3_client       "/O=Example Corp/CN=expired-client" "$NOW_M400D" "$NOW_M30D"
 leaf notyet       intermediate v3_client       "/O=Example Corp/CN=future-client"  "$NOW_P30D"  "$NOW_P400D"
 leaf server-only  intermediate v3_serveronly   "/O=Example Corp/CN=server-only"
@@ -236,7 +253,7 @@ vfy() {
         ossl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/intermediate.pem" -purpose "$purpose" "$OUT/$f"
     done
 }
-vfy sslclient client.pem client2.pem noeku.pem
+vfy sslclient client.pem client2.pem noeku.pem smartcard.pem
 vfy sslserver server.pem
 ossl verify -CAfile "$OUT/other-root.pem" -purpose sslclient "$OUT/other-client.pem"
 # the negative fixtures must fail for the intended reason

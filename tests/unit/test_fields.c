@@ -19,7 +19,7 @@
 #include "identity.h"
 #include "t.h"
 
-#define HDR_LEN		 (10 + 2 * sizeof(int64_t))	/* magic, counts, times */
+#define HDR_LEN		 (13 + 2 * sizeof(int64_t))	/* magic, counts, times */
 
 static const char	*pki;
 
@@ -146,6 +146,12 @@ fields_diff(const struct identity_fields *a, const struct identity_fields *b)
 		return "san.uri";
 	if (!strs_eq(a->san_ip, a->nsan_ip, b->san_ip, b->nsan_ip))
 		return "san.ip";
+	if (!strs_eq(a->san_upn, a->nsan_upn, b->san_upn, b->nsan_upn))
+		return "san.upn";
+	if (!strs_eq(a->san_fascn, a->nsan_fascn, b->san_fascn, b->nsan_fascn))
+		return "san.fascn";
+	if (!strs_eq(a->san_uuid, a->nsan_uuid, b->san_uuid, b->nsan_uuid))
+		return "san.uuid";
 	if (!strs_eq(a->eku, a->neku, b->eku, b->neku))
 		return "eku";
 	if (!strs_eq(a->policy_oids, a->npolicy_oids, b->policy_oids,
@@ -161,9 +167,11 @@ static int
 inside(const struct identity_fields *f, const unsigned char *buf, size_t len)
 {
 	const char *const	*lists[] = { f->san_dns, f->san_email,
-	    f->san_uri, f->san_ip, f->eku, f->policy_oids };
+	    f->san_uri, f->san_ip, f->san_upn, f->san_fascn, f->san_uuid,
+	    f->eku, f->policy_oids };
 	const size_t		 ns[] = { f->nsan_dns, f->nsan_email,
-	    f->nsan_uri, f->nsan_ip, f->neku, f->npolicy_oids };
+	    f->nsan_uri, f->nsan_ip, f->nsan_upn, f->nsan_fascn,
+	    f->nsan_uuid, f->neku, f->npolicy_oids };
 	const char		*lo = (const char *)buf, *hi = lo + len;
 	size_t			 i, j;
 
@@ -179,7 +187,7 @@ inside(const struct identity_fields *f, const unsigned char *buf, size_t len)
 		    f->issuer_attrs[i].value < lo ||
 		    f->issuer_attrs[i].value >= hi)
 			return 0;
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
 		for (j = 0; j < ns[i]; j++)
 			if (lists[i][j] < lo || lists[i][j] >= hi)
 				return 0;
@@ -223,6 +231,10 @@ static const struct fixture_case fixtures[] = {
 	    "localhost", "127.0.0.1", "serverAuth" },
 	{ "expired.pem", "CN=expired-client,O=Example Corp", "expired-client",
 	    NULL, NULL, NULL, NULL, "clientAuth" },
+	{ "smartcard.pem", "CN=dave,OU=Smart Cards,O=Example Corp", "dave",
+	    "dave@corp.example.com",
+	    "urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6", NULL, NULL,
+	    "clientAuth" },
 	{ "root.pem", "CN=authd Test Root CA,O=authd tests",
 	    "authd Test Root CA", NULL, NULL, NULL, NULL, NULL },
 };
@@ -374,8 +386,15 @@ fill_full(void)
 		full.san_uri[i] = full_vals[k++];
 		snprintf(full_vals[k], sizeof(full_vals[k]), "192.0.2.%zu", i);
 		full.san_ip[i] = full_vals[k++];
+		snprintf(full_vals[k], sizeof(full_vals[k]), "u%zu@corp", i);
+		full.san_upn[i] = full_vals[k++];
+		snprintf(full_vals[k], sizeof(full_vals[k]), "d4e7%04zx", i);
+		full.san_fascn[i] = full_vals[k++];
+		snprintf(full_vals[k], sizeof(full_vals[k]), "f81d4fae-%04zx", i);
+		full.san_uuid[i] = full_vals[k++];
 	}
 	full.nsan_dns = full.nsan_email = full.nsan_uri = full.nsan_ip =
+	    full.nsan_upn = full.nsan_fascn = full.nsan_uuid =
 	    IDENTITY_SANS_MAX;
 	for (i = 0; i < IDENTITY_OIDS_MAX; i++) {
 		snprintf(full_vals[k], sizeof(full_vals[k]), "1.3.6.1.4.1.%zu", i);
@@ -449,6 +468,10 @@ static const struct bad_case bad_cases[] = {
 	{ "eku above cap", E_SET, 7, IDENTITY_OIDS_MAX + 1 },
 	{ "policy OIDs above cap", E_SET, 8, IDENTITY_OIDS_MAX + 1 },
 	{ "policy OIDs 255", E_SET, 8, 255 },
+	{ "san.upn above cap", E_SET, 10, IDENTITY_SANS_MAX + 1 },
+	{ "san.fascn above cap", E_SET, 11, IDENTITY_SANS_MAX + 1 },
+	{ "san.uuid above cap", E_SET, 12, IDENTITY_SANS_MAX + 1 },
+	{ "one more san.uuid", E_SET, 12, 1 },
 	/* within the caps but not what the strings say */
 	{ "subject attrs at cap", E_SET, 1, IDENTITY_ATTRS_MAX },
 	{ "san.dns at cap", E_SET, 3, IDENTITY_SANS_MAX },
@@ -565,6 +588,36 @@ test_bad(void)
 	identity_fields_cleanup(&f);
 }
 
+/*
+ * The smart-card identities (issue 13): the UPN and FASC-N otherNames,
+ * the urn:uuid: URI as a UUID in lowercase; an unknown otherName and a
+ * urn:uuid: that is not a UUID are not kept (the latter stays in san.uri).
+ */
+static void
+test_smartcard(void)
+{
+	struct identity_fields	 f;
+	int			 rc;
+
+	rc = load_fixture("smartcard.pem", &f);
+	CHECK(rc == 0, "smartcard.pem: identity_fields_load: %d", rc);
+	CHECK(f.nsan_upn == 1 && strcmp(f.san_upn[0],
+	    "dave@corp.example.com") == 0, "san.upn: %zu, %s", f.nsan_upn,
+	    T_STR(first(f.san_upn, f.nsan_upn)));
+	CHECK(f.nsan_fascn == 1 && strcmp(f.san_fascn[0],
+	    "d4e739da739ced39ce739d836858210842108421c84210c3eb") == 0,
+	    "san.fascn: %zu, %s", f.nsan_fascn,
+	    T_STR(first(f.san_fascn, f.nsan_fascn)));
+	CHECK(f.nsan_uuid == 1 && strcmp(f.san_uuid[0],
+	    "f81d4fae-7dec-11d0-a765-00a0c91e6bf6") == 0, "san.uuid: %zu, %s",
+	    f.nsan_uuid, T_STR(first(f.san_uuid, f.nsan_uuid)));
+	CHECK(f.nsan_uri == 2 && strcmp(f.san_uri[1], "urn:uuid:not-a-uuid") ==
+	    0, "san.uri keeps both URIs: %zu", f.nsan_uri);
+	CHECK(!f.truncated && !f.unreadable, "smartcard.pem: flags %d %d",
+	    f.truncated, f.unreadable);
+	identity_fields_cleanup(&f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -574,6 +627,7 @@ main(int argc, char **argv)
 	}
 	pki = argv[1];
 	test_fixtures();
+	test_smartcard();
 	test_full();
 	test_bad();
 	return t_done();

@@ -40,6 +40,11 @@ static const char *const ips[] = { "192.0.2.1", "2001:db8::1" };
 static const char *const ekus[] = { "clientAuth", "1.3.6.1.4.1.99999.1" };
 static const char *const pols[] = { "2.5.29.32.0", "1.3.6.1.4.1.99999.2.1" };
 
+static const char *const upns[] = { "dave@corp.example.com" };
+static const char *const fascns[] = {
+	"d4e739da739ced39ce739d836858210842108421c84210c3eb" };
+static const char *const uuids[] = { "f81d4fae-7dec-11d0-a765-00a0c91e6bf6" };
+
 static struct policy_identity	 ident;
 static const struct policy_request req = { "GET", "/admin/users",
     "API.Example.com" };
@@ -65,6 +70,12 @@ ident_init(void)
 	ident.nsan_uri = 1;
 	ident.san_ip = ips;
 	ident.nsan_ip = 2;
+	ident.san_upn = upns;
+	ident.nsan_upn = 1;
+	ident.san_fascn = fascns;
+	ident.nsan_fascn = 1;
+	ident.san_uuid = uuids;
+	ident.nsan_uuid = 1;
 	ident.eku = ekus;
 	ident.neku = 2;
 	ident.policy_oids = pols;
@@ -177,6 +188,17 @@ static const struct cond_case cond_cases[] = {
 	{ "san.ip == \"192.0.2.2\"", 0 },
 	{ "san.ip prefix \"192.0.2.\"", 1 },
 	{ "san.ip ~ \"^2001:db8:\"", 1 },
+	/* smart cards: FASC-N and UUID literals are lowercased at load */
+	{ "san.upn == \"dave@corp.example.com\"", 1 },
+	{ "san.upn == \"DAVE@corp.example.com\"", 0 },
+	{ "san.upn ~ \"@corp\\.example\\.com$\"", 1 },
+	{ "san.fascn == \"D4E739DA739CED39CE739D836858210842108421C84210C3EB\"", 1 },
+	{ "san.fascn prefix \"d4e739da\"", 1 },
+	{ "san.fascn prefix \"D4E7\"", 1 },
+	{ "san.uuid prefix \"F81D4FAE-\"", 1 },
+	{ "san.fascn == \"d4e739da739ced39ce739d836858210842108421c84210c3ec\"", 0 },
+	{ "san.uuid == \"F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6\"", 1 },
+	{ "san.uuid == \"f81d4fae-7dec-11d0-a765-00a0c91e6bf7\"", 0 },
 	/* EKU and policies */
 	{ "eku == \"clientAuth\"", 1 },
 	{ "eku == \"1.3.6.1.5.5.7.3.2\"", 1 },
