@@ -604,6 +604,31 @@ fi
 
 # ---------------------------------------------------------------- CRL at scale (issue 4)
 # ---------------------------------------------------------------- OCSP (issue 5)
+# ocsp_abba TAG RESP_PORT NMIN A B PORT_A PORT_B: a local `openssl ocsp`
+# that knows the warm certificate (answers living NMIN minutes), authd
+# without OCSP on PORT_A and with `ocsp leaf` asking it on PORT_B, both
+# checked, then A B B A; QUERIES the responder's count afterwards.
+ocsp_abba() {
+    local tag=$1 rport=$2 nmin=$3 a=$4 b=$5 pa=$6 pb=$7 apid bpid
+    openssl ocsp -index "$T/ocsp-index.txt" -port "$rport" -rsigner "$PKI/intermediate.pem" \
+        -rkey "$PKI/intermediate.key" -CA "$PKI/intermediate.pem" -nmin "$nmin" >"$T/$tag-responder.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 50); do grep -q 'waiting for OCSP client' "$T/$tag-responder.log" && break; sleep 0.1; done
+    start_daemon "$pa" "$T/authd-$a.log"
+    apid=$DAEMON_PID
+    start_daemon "$pb" "$T/authd-$b.log" --ocsp leaf \
+        --ocsp-responder "http://127.0.0.1:$rport" --data-dir "$T/data-$b"
+    bpid=$DAEMON_PID
+    T0_NS=$(date +%s%N)
+    wait_healthz "$pa" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-$a.log")"
+    wait_healthz "$pb" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-$b.log")"
+    check_200 "http://127.0.0.1:$pa/auth" "$T/warm.txt" "authd, no OCSP"
+    check_200 "http://127.0.0.1:$pb/auth" "$T/warm.txt" "authd, OCSP (first answer)"
+    abba "$a" "$pa" "$b" "$pb"
+    QUERIES=$(grep -c 'Received request' "$T/$tag-responder.log" || true)
+    stop "$apid"
+    stop "$bpid"
+}
 # The warm certificate with OCSP on: one answer from a local `openssl ocsp`
 # (the first request), then every request is answered from the caches.
 if [ "$OCSP" = 1 ]; then
@@ -613,24 +638,8 @@ if [ "$OCSP" = 1 ]; then
     WSER=$(openssl x509 -in "$T/warm.pem" -noout -serial | sed 's/^serial=//')
     printf 'V\t%s\t\t%s\tunknown\t/CN=bench\n' "$(date -u -d '+30 days' +%y%m%d%H%M%SZ)" "$WSER" \
         >"$T/ocsp-index.txt"
-    openssl ocsp -index "$T/ocsp-index.txt" -port "$OCSP_RESP_PORT" -rsigner "$PKI/intermediate.pem" \
-        -rkey "$PKI/intermediate.key" -CA "$PKI/intermediate.pem" -nmin 60 >"$T/ocsp-responder.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 50); do grep -q 'waiting for OCSP client' "$T/ocsp-responder.log" && break; sleep 0.1; done
-    start_daemon "$OCSP_PORT_A" "$T/authd-noocsp.log"
-    NOOCSP_PID=$DAEMON_PID
-    start_daemon "$OCSP_PORT_B" "$T/authd-ocsp.log" --ocsp leaf \
-        --ocsp-responder "http://127.0.0.1:$OCSP_RESP_PORT" --data-dir "$T/data-ocsp"
-    OCSP_PID=$DAEMON_PID
-    T0_NS=$(date +%s%N)
-    wait_healthz "$OCSP_PORT_A" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-noocsp.log")"
-    wait_healthz "$OCSP_PORT_B" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-ocsp.log")"
-    check_200 "http://127.0.0.1:$OCSP_PORT_A/auth" "$T/warm.txt" "authd, no OCSP"
-    check_200 "http://127.0.0.1:$OCSP_PORT_B/auth" "$T/warm.txt" "authd, OCSP (first answer)"
-    abba noocsp "$OCSP_PORT_A" ocsp "$OCSP_PORT_B"
-    OCSP_QUERIES=$(grep -c 'Received request' "$T/ocsp-responder.log" || true)
-    stop "$NOOCSP_PID"
-    stop "$OCSP_PID"
+    ocsp_abba ocsp "$OCSP_RESP_PORT" 60 noocsp ocsp "$OCSP_PORT_A" "$OCSP_PORT_B"
+    OCSP_QUERIES=$QUERIES
 fi
 
 # ---------------------------------------------------------------- OCSP refreshing (issue 12)
@@ -642,28 +651,11 @@ fi
 # answer) falls inside the B runs.
 if [ "$OCSP" = 1 ] && [ "$OCSP_REFRESH" = 1 ]; then
     say "bench: OCSP warm path while answers refresh"
-    [ -s "$T/ocsp-index.txt" ] || die "the OCSP rows make the responder's index first"
-    openssl ocsp -index "$T/ocsp-index.txt" -port "$REFRESH_RESP_PORT" -rsigner "$PKI/intermediate.pem" \
-        -rkey "$PKI/intermediate.key" -CA "$PKI/intermediate.pem" -nmin 1 >"$T/refresh-responder.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 50); do grep -q 'waiting for OCSP client' "$T/refresh-responder.log" && break; sleep 0.1; done
-    start_daemon "$REFRESH_PORT_A" "$T/authd-refresh-noocsp.log"
-    RNO_PID=$DAEMON_PID
-    start_daemon "$REFRESH_PORT_B" "$T/authd-refresh.log" --ocsp leaf \
-        --ocsp-responder "http://127.0.0.1:$REFRESH_RESP_PORT" --data-dir "$T/data-refresh"
-    RYES_PID=$DAEMON_PID
-    T0_NS=$(date +%s%N)
-    wait_healthz "$REFRESH_PORT_A" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-refresh-noocsp.log")"
-    wait_healthz "$REFRESH_PORT_B" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-refresh.log")"
-    check_200 "http://127.0.0.1:$REFRESH_PORT_A/auth" "$T/warm.txt" "authd, no OCSP"
-    check_200 "http://127.0.0.1:$REFRESH_PORT_B/auth" "$T/warm.txt" "authd, OCSP refreshing (first answer)"
     SAVED_HALF=$HALF
     HALF=$OCSP_REFRESH_SECONDS
-    abba rnoocsp "$REFRESH_PORT_A" rocsp "$REFRESH_PORT_B"
+    ocsp_abba refresh "$REFRESH_RESP_PORT" 1 rnoocsp rocsp "$REFRESH_PORT_A" "$REFRESH_PORT_B"
     HALF=$SAVED_HALF
-    REFRESH_QUERIES=$(grep -c 'Received request' "$T/refresh-responder.log" || true)
-    stop "$RNO_PID"
-    stop "$RYES_PID"
+    REFRESH_QUERIES=$QUERIES
 fi
 
 # ---------------------------------------------------------------- audit log (issue 6)
