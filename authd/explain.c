@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 #include "chain.h"
@@ -213,10 +214,53 @@ explain_rejected(void *arg, const struct crl_rejection *r)
 	    "; its last good version is used" : "");
 }
 
+/*
+ * The leaf's fields as the policy sees them (chain[0]), for the smart-card
+ * identities; 0, or -1 without a chain (f is then empty).  Cleaned up by
+ * the caller either way.
+ */
+static int
+explain_fields(STACK_OF(X509) *chain, time_t at, struct identity_fields *f)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 n = 0;
+	X509		*x;
+
+	memset(f, 0, sizeof(*f));
+	if (chain == NULL || sk_X509_num(chain) == 0)
+		return -1;
+	x = sk_X509_value(chain, 0);
+	if (X509_digest(x, EVP_sha256(), md, &n) != 1 ||
+	    n != IDENTITY_SHA256_LEN)
+		return -1;
+	return identity_fields_load(x, md, at, f) == 0 ? 0 : -1;
+}
+
+/* The smart-card identities, one "  NAME VALUE" line each. */
+static void
+explain_cards_text(FILE *out, const struct identity_fields *f)
+{
+	const struct {
+		const char		*name;
+		const char *const	*v;
+		size_t			 n;
+	} l[] = {
+		{ "upn", f->san_upn, f->nsan_upn },
+		{ "fascn", f->san_fascn, f->nsan_fascn },
+		{ "uuid", f->san_uuid, f->nsan_uuid },
+	};
+	size_t	 i, j;
+
+	for (i = 0; i < sizeof(l) / sizeof(l[0]); i++)
+		for (j = 0; j < l[i].n; j++)
+			fprintf(out, "  %-10s %s\n", l[i].name, l[i].v[j]);
+}
+
 void
 explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
     STACK_OF(X509) *chain)
 {
+	struct identity_fields	 fields;
 	struct explain_check	 c[STEP_COUNT];
 	char			 t1[32], t2[32], dn[IDENTITY_DN_MAX];
 	time_t			 nb, na;
@@ -236,6 +280,9 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		fprintf(f, "  serial     %s\n", v->id.serial);
 		fprintf(f, "  sha256     %s\n", v->id.fingerprint);
 		fprintf(f, "  validity   %s to %s\n", t1, t2);
+		if (explain_fields(chain, ctx->at, &fields) == 0)
+			explain_cards_text(f, &fields);
+		identity_fields_cleanup(&fields);
 	}
 	explain_time(ctx->at, t1, sizeof(t1));
 	fprintf(f, "time         %s (%s)\n", t1, ctx->at_given ? "--at" : "now");
@@ -335,10 +382,26 @@ explain_json_rejected(void *arg, const struct crl_rejection *r)
 	fprintf(f, "\"last_good_kept\":%zu}", r->kept);
 }
 
+static void
+explain_json_list(FILE *f, const char *k, const char *const *v, size_t n)
+{
+	size_t	 i;
+
+	explain_json_string(f, k);
+	fputs(":[", f);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			fputc(',', f);
+		explain_json_string(f, v[i]);
+	}
+	fputs("],", f);
+}
+
 void
 explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
     STACK_OF(X509) *chain)
 {
+	struct identity_fields	 fields;
 	struct explain_check	 c[STEP_COUNT];
 	struct explain_list	 rl;
 	char			 t1[32], t2[32], dn[IDENTITY_DN_MAX];
@@ -365,6 +428,13 @@ explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		explain_json_kv(f, "issuer", v->id.issuer, 1);
 		explain_json_kv(f, "serial", v->id.serial, 1);
 		explain_json_kv(f, "sha256", v->id.fingerprint, 1);
+		/* the smart-card identities: empty without a chain */
+		explain_fields(chain, ctx->at, &fields);
+		explain_json_list(f, "upn", fields.san_upn, fields.nsan_upn);
+		explain_json_list(f, "fascn", fields.san_fascn,
+		    fields.nsan_fascn);
+		explain_json_list(f, "uuid", fields.san_uuid, fields.nsan_uuid);
+		identity_fields_cleanup(&fields);
 		explain_json_kv(f, "not_before", t1, 1);
 		explain_json_kv(f, "not_after", t2, 0);
 		fputc('}', f);

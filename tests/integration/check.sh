@@ -89,6 +89,20 @@ run_check "check --json mallory" check "${T[@]}" --json "$PKI/other-client.pem"
 check_eq "check --json mallory: exit" "$RC" 1
 check_contains "check --json mallory mentions the reason" "$OUT" "untrusted"
 
+# smart-card identities (issue 13): what the policy sees as san.upn,
+# san.fascn and san.uuid
+run_check "check smartcard" check "${T[@]}" "$PKI/smartcard.pem"
+check_eq "check smartcard: exit" "$RC" 0
+check_contains "check smartcard: the UPN" "$OUT" "  upn        dave@corp.example.com"
+check_contains "check smartcard: the FASC-N, hex" "$OUT" \
+    "  fascn      d4e739da739ced39ce739d836858210842108421c84210c3eb"
+check_contains "check smartcard: the card's UUID, lowercase" "$OUT" "  uuid       f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+check_not_contains "check alice: no smart-card lines" "$(timeout 30 "$AUTHD_BIN" check "${T[@]}" "$PKI/client.pem" 2>/dev/null)" "  upn "
+run_check "check --json smartcard" check "${T[@]}" --json "$PKI/smartcard.pem"
+check_eq "check --json smartcard: upn, fascn, uuid" \
+    "$(printf '%s' "$OUT" | python3 -c 'import json, sys; c = json.load(sys.stdin)["certificate"]; print(c["upn"], c["fascn"], c["uuid"])')" \
+    "['dave@corp.example.com'] ['d4e739da739ced39ce739d836858210842108421c84210c3eb'] ['f81d4fae-7dec-11d0-a765-00a0c91e6bf6']"
+
 # usage and configuration errors: exit 2
 run_check "check missing trust file" check --trust "$WORK/nonexistent.pem" "$PKI/client.pem"
 check_eq "check with a missing trust file: exit" "$RC" 2
