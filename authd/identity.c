@@ -334,8 +334,10 @@ identity_othername(struct identity_fields *f, const OTHERNAME *on)
 		return;
 	s = on->value->value.octet_string;
 	d = ASN1_STRING_get0_data(s);
-	if ((len = ASN1_STRING_length(s)) <= 0 || len > 64) {
-		f->truncated = len > 64;	/* a FASC-N is 25 bytes */
+	if ((len = ASN1_STRING_length(s)) <= 0)
+		return;
+	if (len > 64) {		/* a FASC-N is 25 bytes */
+		f->truncated = 1;
 		return;
 	}
 	for (i = 0; i < len; i++)

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "identity.h"
 #include "t.h"
@@ -618,6 +619,59 @@ test_smartcard(void)
 	identity_fields_cleanup(&f);
 }
 
+/*
+ * A certificate whose DNS names pass the cap (fields truncated: policies
+ * fail closed) and that also carries an empty FASC-N: the empty value is
+ * not kept, and must not clear the truncation.
+ */
+static void
+test_truncated_stays(void)
+{
+	GENERAL_NAMES		*gens = GENERAL_NAMES_new();
+	GENERAL_NAME		*g;
+	OTHERNAME		*on;
+	struct identity_fields	 f;
+	unsigned char		 md[IDENTITY_SHA256_LEN] = { 0 };
+	char			 dns[32];
+	X509			*x = X509_new();
+	size_t			 i;
+	int			 rc;
+
+	if (gens == NULL || x == NULL ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL)
+		exit(2);
+	for (i = 0; i <= IDENTITY_SANS_MAX; i++) {
+		snprintf(dns, sizeof(dns), "h%zu.example", i);
+		if ((g = GENERAL_NAME_new()) == NULL ||
+		    (g->d.dNSName = ASN1_IA5STRING_new()) == NULL ||
+		    ASN1_STRING_set(g->d.dNSName, dns, -1) != 1)
+			exit(2);
+		g->type = GEN_DNS;
+		sk_GENERAL_NAME_push(gens, g);
+	}
+	if ((g = GENERAL_NAME_new()) == NULL || (on = OTHERNAME_new()) == NULL)
+		exit(2);
+	ASN1_OBJECT_free(on->type_id);	/* OTHERNAME_new may fill both */
+	if ((on->type_id = OBJ_txt2obj("2.16.840.1.101.3.6.6", 1)) == NULL ||
+	    (on->value == NULL && (on->value = ASN1_TYPE_new()) == NULL))
+		exit(2);
+	ASN1_TYPE_set(on->value, V_ASN1_OCTET_STRING, ASN1_OCTET_STRING_new());
+	g->type = GEN_OTHERNAME;
+	g->d.otherName = on;
+	sk_GENERAL_NAME_push(gens, g);
+	if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) != 1)
+		exit(2);
+	rc = identity_fields_load(x, md, time(NULL), &f);
+	CHECK(rc == 0 && f.nsan_dns == IDENTITY_SANS_MAX && f.nsan_fascn == 0 &&
+	    f.truncated, "65 DNS names and an empty FASC-N: rc %d, %zu names, "
+	    "%zu FASC-Ns, truncated %d", rc, f.nsan_dns, f.nsan_fascn,
+	    f.truncated);
+	identity_fields_cleanup(&f);
+	GENERAL_NAMES_free(gens);
+	X509_free(x);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -628,6 +682,7 @@ main(int argc, char **argv)
 	pki = argv[1];
 	test_fixtures();
 	test_smartcard();
+	test_truncated_stays();
 	test_full();
 	test_bad();
 	return t_done();
