@@ -146,11 +146,34 @@ chain_status_of(int err)
 		return CHAIN_NOT_YET_VALID;
 	case X509_V_ERR_INVALID_PURPOSE:
 		return CHAIN_WRONG_PURPOSE;
+	case X509_V_ERR_NO_EXPLICIT_POLICY:
+		return CHAIN_POLICY;
 	case X509_V_ERR_OUT_OF_MEM:
 		return CHAIN_ERROR;
 	default:
 		return CHAIN_UNTRUSTED;
 	}
+}
+
+/*
+ * { anyPolicy }, the user-initial-policy-set when none is configured.
+ * Passed explicitly: OpenSSL 3.0 given no set at all finds no valid policy
+ * in a chain whose requireExplicitPolicy applies, even when it has one.
+ */
+static STACK_OF(ASN1_OBJECT) *
+chain_any_policy(void)
+{
+	STACK_OF(ASN1_OBJECT)	*sk;
+	ASN1_OBJECT		*any;
+
+	if ((sk = sk_ASN1_OBJECT_new_null()) == NULL)
+		return NULL;
+	if ((any = OBJ_nid2obj(NID_any_policy)) == NULL ||
+	    !sk_ASN1_OBJECT_push(sk, any)) {
+		sk_ASN1_OBJECT_free(sk);
+		return NULL;
+	}
+	return sk;	/* a static object: free with sk_ASN1_OBJECT_free */
 }
 
 /* One X509_verify_cert run; fills res except the fast flag. */
@@ -162,6 +185,7 @@ chain_run(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *x,
 	X509_STORE_CTX		*ctx = NULL;
 	X509_VERIFY_PARAM	*param;
 	STACK_OF(X509)		*chain;
+	STACK_OF(ASN1_OBJECT)	*any = NULL;
 	char			 dn[256], ossl[128] = "";
 	int			 rc = AUTHD_ECRYPTO, ok, err;
 
@@ -179,6 +203,17 @@ chain_run(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *x,
 	X509_VERIFY_PARAM_set_depth(param, depth);
 	if (at != 0)
 		X509_VERIFY_PARAM_set_time(param, at);
+	/*
+	 * RFC 5280 6.1 policy processing with the chain's own constraints
+	 * (requireExplicitPolicy, inhibitPolicyMapping, inhibitAnyPolicy);
+	 * the configured settings are chain_policy's, on the chain built.
+	 */
+	if ((any = chain_any_policy()) == NULL ||
+	    X509_VERIFY_PARAM_set1_policies(param, any) != 1) {
+		snprintf(res->detail, sizeof(res->detail), "cannot set "
+		    "policies: %s", err_openssl(ossl, sizeof(ossl)));
+		goto end;
+	}
 	if (purpose != 0 && X509_STORE_CTX_set_purpose(ctx, purpose) != 1) {
 		snprintf(res->detail, sizeof(res->detail), "cannot set "
 		    "purpose: %s", err_openssl(ossl, sizeof(ossl)));
@@ -200,9 +235,16 @@ chain_run(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *x,
 		if (X509_STORE_CTX_get_current_cert(ctx) != NULL)
 			identity_dn(X509_get_subject_name(
 			    X509_STORE_CTX_get_current_cert(ctx)), dn, sizeof(dn));
-		snprintf(res->detail, sizeof(res->detail), "%s (depth %d%s%s)",
-		    X509_verify_cert_error_string(err), res->error_depth,
-		    dn[0] ? ": " : "", dn);
+		if (err == X509_V_ERR_NO_EXPLICIT_POLICY)
+			snprintf(res->detail, sizeof(res->detail), "no "
+			    "certificate policy is valid for the whole chain, "
+			    "and a CA of the chain requires one "
+			    "(requireExplicitPolicy)");
+		else
+			snprintf(res->detail, sizeof(res->detail),
+			    "%s (depth %d%s%s)",
+			    X509_verify_cert_error_string(err),
+			    res->error_depth, dn[0] ? ": " : "", dn);
 	}
 	if (want_chain) {
 		if ((chain = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
@@ -217,8 +259,111 @@ chain_run(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *x,
 	ERR_clear_error();
 	rc = 0;
 end:
+	sk_ASN1_OBJECT_free(any);
 	X509_STORE_CTX_free(ctx);
 	return rc;
+}
+
+int
+chain_policy_set(const struct policy_pcy *pcy)
+{
+	return pcy != NULL && (pcy->noids > 0 || pcy->explicit_policy ||
+	    pcy->inhibit_mapping || pcy->inhibit_any);
+}
+
+/* The valid policy set of a tree, dotted and without repeats. */
+static void
+chain_policy_nodes(X509_POLICY_TREE *tree, struct chain_pcy_result *out)
+{
+	STACK_OF(X509_POLICY_NODE)	*nodes;
+	char				 oid[POLICY_OID_MAX];
+	size_t				 j;
+	int				 i, n;
+
+	if (tree == NULL ||
+	    (nodes = X509_policy_tree_get0_user_policies(tree)) == NULL)
+		return;
+	for (i = 0; i < sk_X509_POLICY_NODE_num(nodes); i++) {
+		n = OBJ_obj2txt(oid, sizeof(oid), X509_policy_node_get0_policy(
+		    sk_X509_POLICY_NODE_value(nodes, i)), 1);
+		if (n <= 0 || (size_t)n >= sizeof(oid)) {
+			out->truncated = 1;
+			continue;
+		}
+		for (j = 0; j < out->nset; j++)
+			if (strcmp(out->set[j], oid) == 0)
+				break;
+		if (j < out->nset)
+			continue;
+		if (out->nset >= CHAIN_PCY_SET_MAX) {
+			out->truncated = 1;
+			continue;
+		}
+		memcpy(out->set[out->nset++], oid, (size_t)n + 1);
+	}
+}
+
+void
+chain_policy(STACK_OF(X509) *chain, const struct policy_pcy *base,
+    const struct policy_pcy *add, struct chain_pcy_result *out)
+{
+	const struct policy_pcy	*user;
+	STACK_OF(ASN1_OBJECT)	*oids = NULL;
+	X509_POLICY_TREE	*tree = NULL;
+	ASN1_OBJECT		*o;
+	unsigned long		 flags = 0;
+	size_t			 i;
+	int			 ret, explicit = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->status = CHAIN_PCY_ERROR;
+	user = add != NULL && add->noids > 0 ? add : base;
+	if (user != NULL && user->noids > 0) {
+		if ((oids = sk_ASN1_OBJECT_new_null()) == NULL)
+			goto end;
+		for (i = 0; i < user->noids; i++)
+			if ((o = OBJ_txt2obj(user->oids[i], 1)) == NULL ||
+			    !sk_ASN1_OBJECT_push(oids, o)) {
+				ASN1_OBJECT_free(o);
+				goto end;
+			}
+		flags |= X509_V_FLAG_EXPLICIT_POLICY;
+	} else if ((oids = chain_any_policy()) == NULL)
+		goto end;
+	if ((base != NULL && base->explicit_policy) ||
+	    (add != NULL && add->explicit_policy))
+		flags |= X509_V_FLAG_EXPLICIT_POLICY;
+	if ((base != NULL && base->inhibit_mapping) ||
+	    (add != NULL && add->inhibit_mapping))
+		flags |= X509_V_FLAG_INHIBIT_MAP;
+	if ((base != NULL && base->inhibit_any) ||
+	    (add != NULL && add->inhibit_any))
+		flags |= X509_V_FLAG_INHIBIT_ANY;
+	ret = X509_policy_check(&tree, &explicit, chain, oids,
+	    (unsigned int)flags);
+	out->explicit_required = explicit;
+	switch (ret) {
+	case X509_PCY_TREE_VALID:
+		out->status = CHAIN_PCY_OK;
+		chain_policy_nodes(tree, out);
+		break;
+	case X509_PCY_TREE_FAILURE:
+		out->status = CHAIN_PCY_NOT_ACCEPTED;
+		out->explicit_required = 1;
+		break;
+	case X509_PCY_TREE_INVALID:
+		out->status = CHAIN_PCY_INVALID;
+		break;
+	default:
+		break;
+	}
+end:
+	X509_policy_tree_free(tree);
+	if (user != NULL && user->noids > 0)
+		sk_ASN1_OBJECT_pop_free(oids, ASN1_OBJECT_free);
+	else
+		sk_ASN1_OBJECT_free(oids);
+	ERR_clear_error();
 }
 
 /*

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "config.h"
+#include "policy.h"
 
 enum chain_status {
 	CHAIN_OK = 0,
@@ -23,6 +24,7 @@ enum chain_status {
 	CHAIN_EXPIRED,
 	CHAIN_NOT_YET_VALID,
 	CHAIN_WRONG_PURPOSE,
+	CHAIN_POLICY,		/* no acceptable certificate policy (RFC 5280 6.1) */
 	CHAIN_ERROR,		/* internal failure: fail closed */
 };
 
@@ -110,5 +112,36 @@ STACK_OF(X509)	*chain_store_untrusted(const struct chain_store *store);
 int	 chain_verify(const struct chain_store *store, X509 *leaf, time_t at,
 	    enum config_purpose purpose, int flags, struct chain_result *res);
 void	 chain_result_cleanup(struct chain_result *res);
+
+/*
+ * Certificate policy processing (RFC 5280 6.1) of a verified chain, leaf
+ * first and anchor last, with the settings of base and, when add is not
+ * NULL, add's in addition: the indicators of either, add's user set when
+ * it has one, else base's, else anyPolicy.  A user set makes an explicit
+ * policy required.  The valid policy set (user-constrained, in the trust
+ * anchor's domain: mappings applied) is returned dotted, up to
+ * CHAIN_PCY_SET_MAX (truncated set when more).
+ */
+enum chain_pcy_status {
+	CHAIN_PCY_OK = 0,
+	CHAIN_PCY_NOT_ACCEPTED,	/* an explicit policy was required, none valid */
+	CHAIN_PCY_INVALID,	/* a policy extension is invalid or inconsistent */
+	CHAIN_PCY_ERROR,	/* out of memory: fail closed */
+};
+
+#define CHAIN_PCY_SET_MAX	 16
+
+struct chain_pcy_result {
+	enum chain_pcy_status	 status;
+	char			 set[CHAIN_PCY_SET_MAX][POLICY_OID_MAX];
+	size_t			 nset;
+	int			 truncated;
+	int			 explicit_required;	/* by a setting or the chain */
+};
+
+void	 chain_policy(STACK_OF(X509) *chain, const struct policy_pcy *base,
+	    const struct policy_pcy *add, struct chain_pcy_result *out);
+/* Whether settings differ from RFC 5280's defaults (anyPolicy, all off). */
+int	 chain_policy_set(const struct policy_pcy *pcy);
 
 #endif

@@ -39,6 +39,7 @@ enum config_type {
 	CT_REVORDER,
 	CT_RESPONDER,	/* repeatable "URL" or "URL ISSUER-FILE" */
 	CT_PROXY,	/* "none" or http://host[:port][/] */
+	CT_OIDS,	/* dotted OIDs separated by blanks */
 };
 
 struct config_key {
@@ -90,6 +91,10 @@ static const struct config_key config_keys[] = {
 	{ "cache_size",		CT_SIZE,	OFF(cache_size),	0, 10000000 },
 	{ "cache_ttl",		CT_DURATION,	OFF(cache_ttl),		0, 7 * 86400 },
 	{ "purpose",		CT_PURPOSE,	OFF(purpose),		0, 0 },
+	{ "require_policy",	CT_OIDS,	OFF(pcy),		0, 0 },
+	{ "explicit_policy",	CT_ONOFF,	OFF(pcy.explicit_policy), 0, 0 },
+	{ "inhibit_policy_mapping", CT_ONOFF,	OFF(pcy.inhibit_mapping), 0, 0 },
+	{ "inhibit_any_policy",	CT_ONOFF,	OFF(pcy.inhibit_any),	0, 0 },
 	{ "log_level",		CT_LOGLEVEL,	OFF(log_level),		0, 0 },
 	{ "audit_log",		CT_LOGFILE,	OFF(audit_log),		0, 0 },
 };
@@ -571,6 +576,47 @@ config_apply(struct config *cfg, const struct config_key *k,
 		*(int *)field = (int)i;
 		snprintf(cfg->revorder_origin, sizeof(cfg->revorder_origin),
 		    "%s", origin);
+		rc = 0;
+		break;
+	}
+	case CT_OIDS: {
+		struct policy_pcy	*pcy = field;
+		char			 oid[POLICY_OID_MAX];
+		const char		*p = value;
+		size_t			 n;
+
+		pcy->noids = 0;
+		for (;;) {
+			p += strspn(p, " \t");
+			if (*p == '\0')
+				break;
+			n = strcspn(p, " \t");
+			if (n >= sizeof(oid) - 1) {
+				config_error(cfg, origin, "%s: OID longer than "
+				    "%zu bytes", k->name, sizeof(oid) - 2);
+				return AUTHD_ECONFIG;
+			}
+			memcpy(oid, p, n);
+			oid[n] = '\0';
+			if (!policy_is_dotted_oid(oid)) {
+				config_error(cfg, origin, "%s: expected dotted "
+				    "OIDs like 2.16.840.1.101.3.2.1.3.13, got "
+				    "\"%.64s\"", k->name, oid);
+				return AUTHD_ECONFIG;
+			}
+			if (pcy->noids >= POLICY_PCY_OIDS_MAX) {
+				config_error(cfg, origin, "%s: more than %d "
+				    "OIDs", k->name, POLICY_PCY_OIDS_MAX);
+				return AUTHD_ECONFIG;
+			}
+			memcpy(pcy->oids[pcy->noids++], oid, n + 1);
+			p += n;
+		}
+		if (pcy->noids == 0) {
+			config_error(cfg, origin, "%s: expected one or more "
+			    "dotted OIDs", k->name);
+			return AUTHD_ECONFIG;
+		}
 		rc = 0;
 		break;
 	}

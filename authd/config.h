@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "policy.h"
 
 #define CONFIG_ORIGIN_MAX	 512
 #define CONFIG_INCLUDE_DEPTH	 8	/* files open at once below the main one */
@@ -92,6 +93,8 @@ struct config {
 	size_t			 max_request_size;	/* per-connection buffer */
 	time_t			 cache_ttl;
 	enum config_purpose	 purpose;
+	/* require_policy, explicit_policy, inhibit_policy_mapping, _any_ */
+	struct policy_pcy	 pcy;
 	enum log_level		 log_level;
 	struct config_item	 audit_log;	/* "off", "stderr" or a file */
 

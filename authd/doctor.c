@@ -1539,6 +1539,10 @@ doctor_verdict_fix(enum verdict_reason r)
 		return "check the clocks (timedatectl), or wait";
 	case VERDICT_WRONG_PURPOSE:
 		return "reissue it with extendedKeyUsage = clientAuth";
+	case VERDICT_POLICY_NOT_ACCEPTED:
+		return "authd check --config FILE CERT shows the chain's valid "
+		    "policies: issue it under an accepted policy, or change "
+		    "require_policy";
 	case VERDICT_REVOCATION_UNKNOWN:
 		return "make the CRL or OCSP responder available to authd "
 		    "(or decide to soft-fail: crl_missing / ocsp_failure allow)";

@@ -256,6 +256,90 @@ explain_cards_text(FILE *out, const struct identity_fields *f)
 			fprintf(out, "  %-10s %s\n", l[i].name, l[i].v[j]);
 }
 
+static void	 explain_json_kv(FILE *, const char *, const char *, int);
+
+static const char *
+explain_pcy_status(enum chain_pcy_status st)
+{
+	switch (st) {
+	case CHAIN_PCY_OK:
+		return "accepted";
+	case CHAIN_PCY_NOT_ACCEPTED:
+		return "not accepted";
+	case CHAIN_PCY_INVALID:
+		return "invalid policy extension";
+	default:
+		return "error";
+	}
+}
+
+/*
+ * The chain's certificate policies (RFC 5280 6.1) under the global
+ * settings, and what each rule set with settings of its own makes of it.
+ */
+static void
+explain_policies_text(FILE *f, const struct explain_ctx *ctx,
+    STACK_OF(X509) *chain)
+{
+	const struct policy	*pol = ctx->snap->policy;
+	struct chain_pcy_result	 pr;
+	size_t			 i;
+
+	if (chain == NULL || sk_X509_num(chain) == 0)
+		return;
+	chain_policy(chain, &ctx->snap->cfg.pcy, NULL, &pr);
+	fprintf(f, "policies     %s", explain_pcy_status(pr.status));
+	if (pr.explicit_required)
+		fprintf(f, ", an explicit policy required");
+	fputc('\n', f);
+	for (i = 0; i < pr.nset; i++)
+		fprintf(f, "  valid      %s\n", pr.set[i]);
+	if (pr.truncated)
+		fprintf(f, "  valid      ... (more than %d)\n", CHAIN_PCY_SET_MAX);
+	for (i = 0; i < policy_pcy_count(pol); i++) {
+		chain_policy(chain, &ctx->snap->cfg.pcy, policy_pcy_at(pol, i),
+		    &pr);
+		fprintf(f, "  rule set %s: %s\n", policy_pcy_name(pol, i),
+		    explain_pcy_status(pr.status));
+	}
+}
+
+static void
+explain_policies_json(FILE *f, const struct explain_ctx *ctx,
+    STACK_OF(X509) *chain)
+{
+	const struct policy	*pol = ctx->snap->policy;
+	struct chain_pcy_result	 pr;
+	size_t			 i;
+
+	fprintf(f, "\"policies\":");
+	if (chain == NULL || sk_X509_num(chain) == 0) {
+		fprintf(f, "null,");
+		return;
+	}
+	chain_policy(chain, &ctx->snap->cfg.pcy, NULL, &pr);
+	fputc('{', f);
+	explain_json_kv(f, "result", explain_pcy_status(pr.status), 1);
+	fprintf(f, "\"explicit_required\":%s,\"truncated\":%s,\"valid\":[",
+	    pr.explicit_required ? "true" : "false",
+	    pr.truncated ? "true" : "false");
+	for (i = 0; i < pr.nset; i++) {
+		if (i)
+			fputc(',', f);
+		explain_json_string(f, pr.set[i]);
+	}
+	fprintf(f, "],\"rulesets\":[");
+	for (i = 0; i < policy_pcy_count(pol); i++) {
+		chain_policy(chain, &ctx->snap->cfg.pcy, policy_pcy_at(pol, i),
+		    &pr);
+		fprintf(f, "%s{", i ? "," : "");
+		explain_json_kv(f, "name", policy_pcy_name(pol, i), 1);
+		explain_json_kv(f, "result", explain_pcy_status(pr.status), 0);
+		fputc('}', f);
+	}
+	fprintf(f, "]},");
+}
+
 void
 explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
     STACK_OF(X509) *chain)
@@ -307,6 +391,7 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 			    ", trust anchor" : "");
 		}
 	}
+	explain_policies_text(f, ctx, chain);
 	if (ctx->snap->crl != NULL && chain != NULL) {
 		char	 crls[2048];
 
@@ -457,7 +542,9 @@ explain_json(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 		fprintf(f, "\"trust_anchor\":%s}",
 		    explain_is_anchor(chain, i) ? "true" : "false");
 	}
-	fprintf(f, "],\"crl_rejected\":[");
+	fprintf(f, "],");
+	explain_policies_json(f, ctx, chain);
+	fprintf(f, "\"crl_rejected\":[");
 	rl.f = f;
 	rl.n = 0;
 	crl_foreach_rejected(ctx->snap->crl, explain_json_rejected, &rl);

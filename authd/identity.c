@@ -486,6 +486,17 @@ fail:
 }
 
 void
+identity_fields_add_policy(struct identity_fields *f, const char *oid)
+{
+	if (f->arena == NULL) {
+		f->truncated = 1;
+		return;
+	}
+	identity_push(f, f->policies, &f->npolicies, IDENTITY_OIDS_MAX,
+	    identity_arena_put(f, oid, strlen(oid)));
+}
+
+void
 identity_fields_cleanup(struct identity_fields *f)
 {
 	free(f->arena);
@@ -523,13 +534,15 @@ identity_fields_view(const struct identity_fields *f,
 	out->neku = f->neku;
 	out->policy_oids = f->policy_oids;
 	out->npolicy_oids = f->npolicy_oids;
+	out->policies = f->policies;
+	out->npolicies = f->npolicies;
 	out->days_left = f->days_left;
 }
 
 /* ---- packing for the verdict cache ---- */
 
-#define IDENTITY_PACK_MAGIC	 0xa2
-#define IDENTITY_PACK_HDR	 13	/* magic, 11 counts, flags */
+#define IDENTITY_PACK_MAGIC	 0xa3
+#define IDENTITY_PACK_HDR	 14	/* magic, 12 counts, flags */
 
 struct identity_pack {
 	unsigned char	*buf;
@@ -571,6 +584,7 @@ identity_fields_pack(const struct identity_fields *f, unsigned char *buf,
 	struct identity_pack	 pk = { buf, cap, 0, 0 };
 	unsigned char		 hdr[IDENTITY_PACK_HDR];
 	int64_t			 t[2];
+	uint32_t		 m[2];
 	size_t			 i;
 
 	hdr[0] = IDENTITY_PACK_MAGIC;
@@ -586,10 +600,14 @@ identity_fields_pack(const struct identity_fields *f, unsigned char *buf,
 	hdr[10] = (unsigned char)f->nsan_upn;
 	hdr[11] = (unsigned char)f->nsan_fascn;
 	hdr[12] = (unsigned char)f->nsan_uuid;
+	hdr[13] = (unsigned char)f->npolicies;
 	identity_pack_bytes(&pk, hdr, sizeof(hdr));
 	t[0] = (int64_t)f->id.not_before;
 	t[1] = (int64_t)f->id.not_after;
 	identity_pack_bytes(&pk, t, sizeof(t));
+	m[0] = f->pcy_reject;
+	m[1] = f->pcy_reject_shadow;
+	identity_pack_bytes(&pk, m, sizeof(m));
 	identity_pack_str(&pk, f->id.subject);
 	identity_pack_str(&pk, f->id.issuer);
 	identity_pack_str(&pk, f->id.serial);
@@ -611,6 +629,7 @@ identity_fields_pack(const struct identity_fields *f, unsigned char *buf,
 	identity_pack_strs(&pk, f->san_uuid, f->nsan_uuid);
 	identity_pack_strs(&pk, f->eku, f->neku);
 	identity_pack_strs(&pk, f->policy_oids, f->npolicy_oids);
+	identity_pack_strs(&pk, f->policies, f->npolicies);
 	return pk.full ? 0 : pk.len;
 }
 
@@ -658,7 +677,8 @@ identity_fields_unpack(const unsigned char *buf, size_t len,
     struct identity_fields *f)
 {
 	int64_t	 t[2];
-	size_t	 off = IDENTITY_PACK_HDR + sizeof(t), i;
+	uint32_t m[2];
+	size_t	 off = IDENTITY_PACK_HDR + sizeof(t) + sizeof(m), i;
 
 	if (len < off || buf[0] != IDENTITY_PACK_MAGIC ||
 	    buf[1] > IDENTITY_ATTRS_MAX || buf[2] > IDENTITY_ATTRS_MAX ||
@@ -666,7 +686,7 @@ identity_fields_unpack(const unsigned char *buf, size_t len,
 	    buf[5] > IDENTITY_SANS_MAX || buf[6] > IDENTITY_SANS_MAX ||
 	    buf[7] > IDENTITY_OIDS_MAX || buf[8] > IDENTITY_OIDS_MAX ||
 	    buf[10] > IDENTITY_SANS_MAX || buf[11] > IDENTITY_SANS_MAX ||
-	    buf[12] > IDENTITY_SANS_MAX)
+	    buf[12] > IDENTITY_SANS_MAX || buf[13] > IDENTITY_OIDS_MAX)
 		return -1;
 	f->arena = NULL;
 	f->arena_len = 0;
@@ -683,7 +703,11 @@ identity_fields_unpack(const unsigned char *buf, size_t len,
 	f->nsan_upn = buf[10];
 	f->nsan_fascn = buf[11];
 	f->nsan_uuid = buf[12];
+	f->npolicies = buf[13];
 	memcpy(t, buf + IDENTITY_PACK_HDR, sizeof(t));
+	memcpy(m, buf + IDENTITY_PACK_HDR + sizeof(t), sizeof(m));
+	f->pcy_reject = m[0];
+	f->pcy_reject_shadow = m[1];
 	f->id.not_before = (time_t)t[0];
 	f->id.not_after = (time_t)t[1];
 	f->days_left = 0;
@@ -716,7 +740,9 @@ identity_fields_unpack(const unsigned char *buf, size_t len,
 	    identity_unpack_strs(buf, len, &off, f->san_uuid, f->nsan_uuid) ||
 	    identity_unpack_strs(buf, len, &off, f->eku, f->neku) ||
 	    identity_unpack_strs(buf, len, &off, f->policy_oids,
-	    f->npolicy_oids) || off != len)
+	    f->npolicy_oids) ||
+	    identity_unpack_strs(buf, len, &off, f->policies, f->npolicies) ||
+	    off != len)
 		return -1;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #define AUTHD_IDENTITY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -98,6 +99,16 @@ struct identity_fields {
 	size_t			 neku;
 	const char		*policy_oids[IDENTITY_OIDS_MAX];
 	size_t			 npolicy_oids;
+	/*
+	 * From the verified chain, not the certificate alone: the valid
+	 * policy set under the global settings (identity_fields_add_policy),
+	 * and which rule sets' own policy settings refuse the chain (bit i:
+	 * policy_pcy_at(i) of the policy, and of the shadow policy).
+	 */
+	const char		*policies[IDENTITY_OIDS_MAX];
+	size_t			 npolicies;
+	uint32_t		 pcy_reject;
+	uint32_t		 pcy_reject_shadow;
 	int			 truncated;	/* a cap was hit */
 	int			 unreadable;	/* a DN value not text: kept as #hex */
 	/* private: the values, IDENTITY_ARENA_MAX bytes */
@@ -115,6 +126,8 @@ struct identity_fields {
 int	 identity_fields_load(X509 *x, const unsigned char md[IDENTITY_SHA256_LEN],
 	    time_t at, struct identity_fields *f);
 void	 identity_fields_cleanup(struct identity_fields *f);
+/* Add a valid policy (dotted) to a loaded f; a cap hit marks it truncated. */
+void	 identity_fields_add_policy(struct identity_fields *f, const char *oid);
 
 /* A view of f for policy_eval; valid while f is neither changed nor cleaned. */
 void	 identity_fields_view(const struct identity_fields *f,

@@ -27,6 +27,9 @@ static const char *const page_details[VERDICT_NREASONS] = {
 	    "your certificate is not valid yet (is your clock right?)",
 	[VERDICT_WRONG_PURPOSE] =
 	    "your certificate is not meant for client authentication",
+	[VERDICT_POLICY_NOT_ACCEPTED] =
+	    "your certificate was not issued under a certificate policy "
+	    "this site accepts",
 	[VERDICT_REVOKED] =
 	    "your certificate has been revoked by its issuer",
 	[VERDICT_REVOCATION_UNKNOWN] =

@@ -41,6 +41,27 @@
 
 struct policy;
 
+/*
+ * Certificate policy settings (RFC 5280 6.1.1 (c), (e) to (g)): the
+ * user-initial-policy-set (dotted OIDs; none is anyPolicy) and the three
+ * initial indicators.  A user set makes an explicit policy required: a set
+ * that need not match would constrain nothing.  Globally in authd.conf;
+ * a rule set's own settings are checked in addition to the global ones.
+ */
+#define POLICY_PCY_OIDS_MAX	 16
+#define POLICY_OID_MAX		 128	/* dotted text, with the NUL */
+#define POLICY_MAX_PCY		 32	/* rule sets with their own settings */
+struct policy_pcy {
+	char		 oids[POLICY_PCY_OIDS_MAX][POLICY_OID_MAX];
+	size_t		 noids;
+	int		 explicit_policy;
+	int		 inhibit_mapping;
+	int		 inhibit_any;
+};
+
+/* Whether s is a dotted OID (digits and single dots, two arcs or more). */
+int		 policy_is_dotted_oid(const char *s);
+
 /* One attribute of a DN: type is an OpenSSL short name or a dotted OID. */
 struct policy_attr {
 	const char	*type;
@@ -78,6 +99,9 @@ struct policy_identity {
 	size_t				 neku;
 	const char *const		*policy_oids;	/* dotted */
 	size_t				 npolicy_oids;
+	/* the valid policies after RFC 5280 6.1 processing, dotted */
+	const char *const		*policies;
+	size_t				 npolicies;
 	long				 days_left;
 };
 
@@ -127,6 +151,18 @@ int		 policy_has_ruleset(const struct policy *p, const char *name);
  * 0 deny, -1 when it has none or there is no such rule set.
  */
 int		 policy_ocsp_failure(const struct policy *p, const char *ruleset);
+
+/*
+ * Rule sets with certificate policy settings of their own: there are
+ * policy_pcy_count of them, the i-th one's settings are policy_pcy_at(i),
+ * and policy_pcy_index gives a rule set's i (-1: none of its own, or no
+ * such rule set).  policy_pcy_used: a rule reads or sets the policy field.
+ */
+size_t		 policy_pcy_count(const struct policy *p);
+const struct policy_pcy *policy_pcy_at(const struct policy *p, size_t i);
+const char	*policy_pcy_name(const struct policy *p, size_t i);
+int		 policy_pcy_index(const struct policy *p, const char *ruleset);
+int		 policy_pcy_used(const struct policy *p);
 
 /*
  * Decide for one request with the rule set named ruleset (NULL or "" is
@@ -185,7 +221,7 @@ enum policy_field {
 	PF_SUBJECT, PF_ISSUER, PF_SUBJECT_ATTR, PF_ISSUER_ATTR, PF_SERIAL,
 	PF_FINGERPRINT, PF_SAN_DNS, PF_SAN_EMAIL, PF_SAN_URI, PF_SAN_IP,
 	PF_SAN_UPN, PF_SAN_FASCN, PF_SAN_UUID,
-	PF_EKU, PF_POLICY_OID, PF_DAYS_LEFT, PF_METHOD, PF_PATH, PF_HOST,
+	PF_EKU, PF_POLICY_OID, PF_POLICY, PF_DAYS_LEFT, PF_METHOD, PF_PATH, PF_HOST,
 };
 
 enum policy_op {
@@ -245,6 +281,8 @@ struct policy_ruleset {
 	char			*name;
 	int			 line;
 	int			 ocsp_failure;	/* 0 unset, 1 deny, 2 allow */
+	struct policy_pcy	*pcy;		/* its own, or NULL */
+	int			 pcy_index;	/* among those with one, or -1 */
 	struct policy_rule	*rules;
 	size_t			 nrules;
 };
@@ -255,6 +293,10 @@ struct policy {
 	size_t			 nrulesets;
 	struct policy_list	*lists;
 	size_t			 nlists;
+	/* rule sets with certificate policy settings, in pcy_index order */
+	const struct policy_ruleset *pcy[POLICY_MAX_PCY];
+	size_t			 npcy;
+	int			 pcy_used;	/* the policy field is read */
 	pcre2_match_context	*mctx;		/* limits; read-only once built */
 	atomic_ulong		*match_errors;	/* separate: counted via const p */
 };

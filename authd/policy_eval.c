@@ -172,6 +172,7 @@ field_vals(enum policy_field f, const char *attr,
 		out->v = id->policy_oids;
 		out->n = id->npolicy_oids;
 		break;
+	case PF_POLICY: out->v = id->policies; out->n = id->npolicies; break;
 	case PF_METHOD: out->one = rq != NULL ? rq->method : NULL; break;
 	case PF_PATH: out->one = rq != NULL ? rq->path : NULL; break;
 	case PF_HOST: out->one = rq != NULL ? rq->host : NULL; break;
@@ -356,6 +357,40 @@ policy_ocsp_failure(const struct policy *p, const char *ruleset)
 	    rs->ocsp_failure == 0)
 		return -1;
 	return rs->ocsp_failure == 2;
+}
+
+size_t
+policy_pcy_count(const struct policy *p)
+{
+	return p != NULL ? p->npcy : 0;
+}
+
+const struct policy_pcy *
+policy_pcy_at(const struct policy *p, size_t i)
+{
+	return p != NULL && i < p->npcy ? p->pcy[i]->pcy : NULL;
+}
+
+const char *
+policy_pcy_name(const struct policy *p, size_t i)
+{
+	return p != NULL && i < p->npcy ? p->pcy[i]->name : NULL;
+}
+
+int
+policy_pcy_index(const struct policy *p, const char *ruleset)
+{
+	const struct policy_ruleset	*rs;
+
+	if (p == NULL || (rs = ruleset_get(p, ruleset)) == NULL)
+		return -1;
+	return rs->pcy_index;
+}
+
+int
+policy_pcy_used(const struct policy *p)
+{
+	return p != NULL && p->pcy_used;
 }
 
 /* The first value of a field for a set header; 0 when it has none. */

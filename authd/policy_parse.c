@@ -324,7 +324,10 @@ at_sync(const struct parser *ps)
 
 	return t->type == T_EOF || t->type == T_RBRACE ||
 	    is_kw(t, "allow") || is_kw(t, "deny") || is_kw(t, "ruleset") ||
-	    is_kw(t, "list") || is_kw(t, "ocsp_failure");
+	    is_kw(t, "list") || is_kw(t, "ocsp_failure") ||
+	    is_kw(t, "require_policy") || is_kw(t, "explicit_policy") ||
+	    is_kw(t, "inhibit_policy_mapping") ||
+	    is_kw(t, "inhibit_any_policy");
 }
 
 static void
@@ -404,6 +407,7 @@ static const struct {
 	{ "san.upn", PF_SAN_UPN }, { "san.fascn", PF_SAN_FASCN },
 	{ "san.uuid", PF_SAN_UUID },
 	{ "eku", PF_EKU }, { "policy_oid", PF_POLICY_OID },
+	{ "policy", PF_POLICY },
 	{ "days_left", PF_DAYS_LEFT }, { "method", PF_METHOD },
 	{ "path", PF_PATH }, { "host", PF_HOST },
 };
@@ -412,7 +416,7 @@ static const struct {
 static const char *const field_names[] = {
 	"subject", "issuer", "serial", "fingerprint", "san.dns",
 	"san.email", "san.uri", "san.ip", "san.upn", "san.fascn", "san.uuid",
-	"eku", "policy_oid", "days_left",
+	"eku", "policy_oid", "policy", "days_left",
 	"method", "path", "host",
 	"subject.CN", "subject.O", "subject.OU", "subject.C", "subject.L",
 	"subject.ST", "subject.emailAddress", "subject.serialNumber",
@@ -430,8 +434,8 @@ static const char *const eku_names[] = {
 
 #define NELEM(a)	 (sizeof(a) / sizeof((a)[0]))
 
-static int
-is_dotted_oid(const char *s)
+int
+policy_is_dotted_oid(const char *s)
 {
 	int	 dots = 0, digit = 0;
 
@@ -460,7 +464,7 @@ obj_canon(const char *name, char *out, size_t len)
 	ASN1_OBJECT	*obj;
 	int		 nid;
 
-	if (is_dotted_oid(name)) {
+	if (policy_is_dotted_oid(name)) {
 		if ((obj = OBJ_txt2obj(name, 1)) == NULL)
 			return -1;
 		nid = OBJ_obj2nid(obj);
@@ -498,6 +502,8 @@ field_resolve(struct parser *ps, const struct tok *t, enum policy_field *f,
 	for (i = 0; i < NELEM(fields); i++)
 		if (strcmp(name, fields[i].name) == 0) {
 			*f = fields[i].field;
+			if (*f == PF_POLICY)
+				ps->pol->pcy_used = 1;
 			return 0;
 		}
 	if ((dot = strchr(name, '.')) != NULL && dot[1] != '\0' &&
@@ -1082,7 +1088,7 @@ parse_literal(struct parser *ps, struct policy_node *n)
 		break;
 	case PF_EKU:
 		if (obj_canon(v, buf, sizeof(buf)) != 0) {
-			if (is_dotted_oid(v))
+			if (policy_is_dotted_oid(v))
 				goto copy;
 			if ((hint = closest(v, eku_names, NELEM(eku_names))) !=
 			    NULL)
@@ -1098,9 +1104,11 @@ parse_literal(struct parser *ps, struct policy_node *n)
 		v = buf;
 		break;
 	case PF_POLICY_OID:
-		if (!is_dotted_oid(v)) {
-			perr(ps, t->line, t->col, "policy_oid values are dotted "
-			    "OIDs like 2.5.29.32.0, got \"%s\"", esc);
+	case PF_POLICY:
+		if (!policy_is_dotted_oid(v)) {
+			perr(ps, t->line, t->col, "%s values are dotted OIDs "
+			    "like 2.5.29.32.0, got \"%s\"", field_name(n->field),
+			    esc);
 			return -1;
 		}
 		break;
@@ -1499,6 +1507,7 @@ ruleset_cleanup(struct policy_ruleset *rs)
 		rule_cleanup(&rs->rules[i]);
 	free(rs->rules);
 	free(rs->name);
+	free(rs->pcy);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -1521,6 +1530,96 @@ parse_ruleset_option(struct parser *ps, struct policy_ruleset *rs)
 		    "'%s'", rs->name != NULL ? rs->name : "");
 	else
 		rs->ocsp_failure = is_kw(&ps->tok, "allow") ? 2 : 1;
+	advance(ps);
+}
+
+/* The rule set's certificate policy settings, made on first use. */
+static struct policy_pcy *
+ruleset_pcy(struct parser *ps, struct policy_ruleset *rs)
+{
+	if (rs->pcy == NULL && (rs->pcy = calloc(1, sizeof(*rs->pcy))) == NULL)
+		perr_oom(ps);
+	return rs->pcy;
+}
+
+/*
+ * require_policy OID..., explicit_policy on, inhibit_policy_mapping on,
+ * inhibit_any_policy on: certificate policy settings checked in addition
+ * to the global ones, which a rule set cannot turn off.
+ */
+static void
+parse_ruleset_pcy(struct parser *ps, struct policy_ruleset *rs)
+{
+	struct tok		 kw = ps->tok;
+	struct policy_pcy	*pcy;
+	char			 name[32], d[128], oid[POLICY_OID_MAX];
+	int			*flag;
+
+	snprintf(name, sizeof(name), "%.*s", (int)kw.len, kw.s);
+	advance(ps);
+	if ((pcy = ruleset_pcy(ps, rs)) == NULL) {
+		sync_rule(ps);
+		return;
+	}
+	if (strcmp(name, "require_policy") == 0) {
+		if (pcy->noids > 0) {
+			perr(ps, kw.line, kw.col, "require_policy set twice in "
+			    "rule set '%s'", rs->name != NULL ? rs->name : "");
+			pcy->noids = 0;
+		}
+		while (ps->tok.type == T_IDENT || ps->tok.type == T_STRING) {
+			if (ps->tok.type == T_STRING)
+				snprintf(oid, sizeof(oid), "%.*s",
+				    (int)ps->slen, ps->sbuf);
+			else
+				snprintf(oid, sizeof(oid), "%.*s",
+				    (int)ps->tok.len, ps->tok.s);
+			if (!policy_is_dotted_oid(oid)) {
+				if (ps->tok.type == T_IDENT)
+					break;	/* the next statement */
+				perr(ps, ps->tok.line, ps->tok.col,
+				    "require_policy: expected a dotted OID "
+				    "like 2.16.840.1.101.3.2.1.3.13, got %s",
+				    tok_desc(ps, d, sizeof(d)));
+			} else if (strlen(oid) >= POLICY_OID_MAX - 1)
+				perr(ps, ps->tok.line, ps->tok.col,
+				    "require_policy: OID longer than %d bytes",
+				    POLICY_OID_MAX - 2);
+			else if (pcy->noids >= POLICY_PCY_OIDS_MAX)
+				perr(ps, ps->tok.line, ps->tok.col,
+				    "require_policy: more than %d OIDs",
+				    POLICY_PCY_OIDS_MAX);
+			else
+				memcpy(pcy->oids[pcy->noids++], oid,
+				    strlen(oid) + 1);
+			advance(ps);
+		}
+		if (pcy->noids == 0)
+			perr(ps, kw.line, kw.col, "require_policy: expected one "
+			    "or more dotted OIDs, got %s", tok_desc(ps, d,
+			    sizeof(d)));
+		return;
+	}
+	flag = strcmp(name, "explicit_policy") == 0 ? &pcy->explicit_policy :
+	    strcmp(name, "inhibit_policy_mapping") == 0 ?
+	    &pcy->inhibit_mapping : &pcy->inhibit_any;
+	if (is_kw(&ps->tok, "off")) {
+		perr(ps, ps->tok.line, ps->tok.col, "%s off: a rule set can only "
+		    "add to the global certificate policy settings (turn it "
+		    "off in authd.conf)", name);
+		advance(ps);
+		return;
+	}
+	if (!is_kw(&ps->tok, "on")) {
+		perr(ps, ps->tok.line, ps->tok.col, "%s: expected on, got %s",
+		    name, tok_desc(ps, d, sizeof(d)));
+		sync_rule(ps);
+		return;
+	}
+	if (*flag)
+		perr(ps, kw.line, kw.col, "%s set twice in rule set '%s'", name,
+		    rs->name != NULL ? rs->name : "");
+	*flag = 1;
 	advance(ps);
 }
 
@@ -1578,10 +1677,17 @@ parse_ruleset(struct parser *ps)
 			parse_ruleset_option(ps, &rs);
 			continue;
 		}
+		if (is_kw(&ps->tok, "require_policy") ||
+		    is_kw(&ps->tok, "explicit_policy") ||
+		    is_kw(&ps->tok, "inhibit_policy_mapping") ||
+		    is_kw(&ps->tok, "inhibit_any_policy")) {
+			parse_ruleset_pcy(ps, &rs);
+			continue;
+		}
 		if (!is_kw(&ps->tok, "allow") && !is_kw(&ps->tok, "deny")) {
 			if (ps->tok.type != T_ERROR)
 				perr(ps, ps->tok.line, ps->tok.col, "expected "
-				    "'allow', 'deny', 'ocsp_failure' or '}', got %s",
+				    "'allow', 'deny', a setting or '}', got %s",
 				    tok_desc(ps, d, sizeof(d)));
 			advance(ps);
 			sync_rule(ps);
@@ -1609,9 +1715,22 @@ parse_ruleset(struct parser *ps)
 		rs.rules = nr;
 		rs.rules[rs.nrules++] = r;
 	}
-	if (keep)
-		ps->pol->rulesets[ps->pol->nrulesets++] = rs;
-	else
+	rs.pcy_index = -1;
+	if (keep && rs.pcy != NULL) {
+		if (ps->pol->npcy >= POLICY_MAX_PCY) {
+			perr(ps, rs.line, 1, "more than %d rule sets with "
+			    "certificate policy settings", POLICY_MAX_PCY);
+			keep = 0;
+		} else
+			rs.pcy_index = (int)ps->pol->npcy;
+	}
+	if (keep) {
+		ps->pol->rulesets[ps->pol->nrulesets] = rs;
+		if (rs.pcy_index >= 0)
+			ps->pol->pcy[ps->pol->npcy++] =
+			    &ps->pol->rulesets[ps->pol->nrulesets];
+		ps->pol->nrulesets++;
+	} else
 		ruleset_cleanup(&rs);
 }
 

@@ -68,6 +68,8 @@ verdict_of_chain(enum chain_status st)
 		return VERDICT_WRONG_PURPOSE;
 	case CHAIN_UNTRUSTED:
 		return VERDICT_UNTRUSTED;
+	case CHAIN_POLICY:
+		return VERDICT_POLICY_NOT_ACCEPTED;
 	default:
 		return VERDICT_INTERNAL_ERROR;
 	}
@@ -109,6 +111,63 @@ verdict_days_left(time_t not_after, time_t now)
 	long long	 d = (long long)not_after - (long long)now;
 
 	return (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+}
+
+/*
+ * Whether decisions need the chain's certificate policy processing: global
+ * settings, a rule set's own, or a rule that reads the policy field.
+ */
+static int
+verdict_pcy_needed(const struct snapshot *snap)
+{
+	return chain_policy_set(&snap->cfg.pcy) ||
+	    policy_pcy_count(snap->policy) > 0 ||
+	    policy_pcy_used(snap->policy) ||
+	    policy_pcy_count(snap->shadow) > 0 ||
+	    policy_pcy_used(snap->shadow);
+}
+
+/* Which of pol's rule sets with policy settings of their own refuse chain. */
+static uint32_t
+verdict_pcy_rejects(const struct snapshot *snap, const struct policy *pol,
+    STACK_OF(X509) *chain)
+{
+	struct chain_pcy_result	 pr;
+	uint32_t		 mask = 0;
+	size_t			 i;
+
+	for (i = 0; i < policy_pcy_count(pol) && i < 32; i++) {
+		chain_policy(chain, &snap->cfg.pcy, policy_pcy_at(pol, i), &pr);
+		if (pr.status != CHAIN_PCY_OK)
+			mask |= (uint32_t)1 << i;
+	}
+	return mask;
+}
+
+/* Why a chain's policies were refused, for the detail. */
+static void
+verdict_pcy_detail(char *buf, size_t len, const struct chain_pcy_result *pr,
+    const char *ruleset)
+{
+	const char	*why;
+
+	switch (pr->status) {
+	case CHAIN_PCY_NOT_ACCEPTED:
+		why = "no certificate policy valid for the whole chain is "
+		    "acceptable";
+		break;
+	case CHAIN_PCY_INVALID:
+		why = "a certificate policy extension of the chain is invalid";
+		break;
+	default:
+		why = "certificate policy processing failed (out of memory)";
+	}
+	if (ruleset != NULL)
+		snprintf(buf, len, "%s to rule set '%s' (its require_policy "
+		    "or policy settings)", why, ruleset);
+	else
+		snprintf(buf, len, "%s (require_policy, explicit_policy, "
+		    "inhibit_policy_mapping, inhibit_any_policy)", why);
 }
 
 /* Decide with one policy; fills the rule and reason text it gives. */
@@ -155,6 +214,7 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	struct policy_decision	 shadow;
 	enum verdict_reason	 r, sr;
 	const char		*path = NULL, *why = "";
+	int			 pidx;
 
 	identity_fields_view(f, &pid);
 	pid.days_left = verdict_days_left(f->id.not_after, now);
@@ -183,6 +243,18 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 		out->decision.nheaders = 0;
 		snprintf(out->detail, sizeof(out->detail), "%s", why);
 	}
+	pidx = policy_pcy_index(snap->policy, in->ruleset);
+	if (pidx >= 0 && (f->pcy_reject >> pidx) & 1) {
+		/* The rule set's own certificate policy settings refuse it. */
+		r = VERDICT_POLICY_NOT_ACCEPTED;
+		out->decision.nheaders = 0;
+		out->rule[0] = out->reason_text[0] = '\0';
+		snprintf(out->detail, sizeof(out->detail), "no certificate "
+		    "policy valid for the whole chain is acceptable to rule "
+		    "set '%s' (its require_policy or policy settings)",
+		    in->ruleset != NULL && in->ruleset[0] != '\0' ?
+		    in->ruleset : "default");
+	}
 	out->reason = r;
 	if (snap->shadow == NULL)
 		return;
@@ -191,6 +263,11 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	    sizeof(out->shadow_reason));
 	if (path == NULL && sr == VERDICT_OK)
 		sr = VERDICT_POLICY_DENY;
+	pidx = policy_pcy_index(snap->shadow, in->ruleset);
+	if (pidx >= 0 && (f->pcy_reject_shadow >> pidx) & 1) {
+		sr = VERDICT_POLICY_NOT_ACCEPTED;
+		out->shadow_rule[0] = out->shadow_reason[0] = '\0';
+	}
 	if (out->shadow_reason[0] == '\0')
 		snprintf(out->shadow_reason, sizeof(out->shadow_reason), "%s",
 		    verdict_reason_str(sr));
@@ -339,7 +416,9 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 	size_t				 derlen = 0, bloblen = 0;
 	time_t				 now, expires, chain_until = 0;
 	struct cache_gen		 gen;
-	int				 use_cache, loaded = 0;
+	struct chain_pcy_result		 pcy;
+	size_t				 i;
+	int				 use_cache, loaded = 0, pcy_done = 0;
 
 	verdict_init(out);
 	memset(&res, 0, sizeof(res));
@@ -415,8 +494,8 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 	out->has_identity = 1;
 	if (chain_verify(snap->chain, x, at, snap->cfg.purpose,
 	    chainp != NULL ? CHAIN_WANT_CHAIN : snap->crl != NULL ||
-	    snap->cfg.ocsp_mode != 0 ? CHAIN_FAST | CHAIN_WANT_CHAIN :
-	    CHAIN_FAST, &res) != 0)
+	    snap->cfg.ocsp_mode != 0 || verdict_pcy_needed(snap) ?
+	    CHAIN_FAST | CHAIN_WANT_CHAIN : CHAIN_FAST, &res) != 0)
 		res.status = CHAIN_ERROR;
 	chain_until = res.valid_until;
 verified:
@@ -424,13 +503,19 @@ verified:
 	snprintf(out->detail, sizeof(out->detail), "%s", res.status == CHAIN_OK ?
 	    (res.fast ? "chain verified (issuer verified at load)" :
 	    "chain verified") : res.detail);
+	if (out->reason == VERDICT_OK && chain_policy_set(&snap->cfg.pcy)) {
+		/* The global certificate policy settings: part of the chain. */
+		chain_policy(res.chain, &snap->cfg.pcy, NULL, &pcy);
+		pcy_done = 1;
+		if (pcy.status != CHAIN_PCY_OK) {
+			out->reason = pcy.status == CHAIN_PCY_ERROR ?
+			    VERDICT_INTERNAL_ERROR : VERDICT_POLICY_NOT_ACCEPTED;
+			verdict_pcy_detail(out->detail, sizeof(out->detail),
+			    &pcy, NULL);
+		}
+	}
 	if (out->reason == VERDICT_OK)
 		verdict_revocation(snap, in, &res, now, out);
-	if (chainp != NULL) {
-		*chainp = res.chain;
-		res.chain = NULL;
-	}
-
 	bloblen = 0;
 	if (out->reason == VERDICT_OK && snap->policy != NULL) {
 		f = &verdict_fields;
@@ -441,8 +526,32 @@ verified:
 			goto end;
 		}
 		loaded = 1;
+		if (verdict_pcy_needed(snap)) {
+			/* What the policy sees of the chain's policies. */
+			if (!pcy_done)
+				chain_policy(res.chain, &snap->cfg.pcy, NULL,
+				    &pcy);
+			if (pcy.status != CHAIN_PCY_OK) {
+				identity_fields_cleanup(f);
+				verdict_set(out, VERDICT_INTERNAL_ERROR,
+				    "certificate policy processing failed");
+				goto end;
+			}
+			for (i = 0; i < pcy.nset; i++)
+				identity_fields_add_policy(f, pcy.set[i]);
+			if (pcy.truncated)
+				f->truncated = 1;
+			f->pcy_reject = verdict_pcy_rejects(snap, snap->policy,
+			    res.chain);
+			f->pcy_reject_shadow = verdict_pcy_rejects(snap,
+			    snap->shadow, res.chain);
+		}
 		bloblen = identity_fields_pack(f, verdict_blob,
 		    sizeof(verdict_blob));
+	}
+	if (chainp != NULL) {
+		*chainp = res.chain;
+		res.chain = NULL;
 	}
 	/*
 	 * Not cached: internal errors, and revocation-unknown, which must be

@@ -28,6 +28,7 @@
 	X(VERDICT_EXPIRED,		"expired",		401)	\
 	X(VERDICT_NOT_YET_VALID,	"not-yet-valid",	401)	\
 	X(VERDICT_WRONG_PURPOSE,	"wrong-purpose",	401)	\
+	X(VERDICT_POLICY_NOT_ACCEPTED,	"policy-not-accepted",	401)	\
 	X(VERDICT_REVOKED,		"revoked",		401)	\
 	X(VERDICT_REVOCATION_UNKNOWN,	"revocation-unknown",	401)	\
 	X(VERDICT_CRL_EXPIRED,		"crl-expired",		401)	\

@@ -494,8 +494,110 @@ if openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/intermediate.pem" "$O
     echo "gen.sh: ocsp-unrelated.pem unexpectedly verified" >&2; exit 1
 fi
 
+# ---------------------------------------------------------------- policies
+# Certificate policies (RFC 5280 6.1, issue 13), in pcy/: a root and two
+# issuing CAs under it, one asserting PIV Authentication and a low policy,
+# one asserting anyPolicy with requireExplicitPolicy:0; and a bridge-like
+# root whose cross-certificate for the policy root maps its own policy
+# (bridge-medium) to PIV Authentication.
+PIV_AUTH=2.16.840.1.101.3.2.1.3.13
+PCY_LOW=1.3.6.1.4.1.99999.2.1
+BRIDGE_MED=1.3.6.1.4.1.99999.9.1
+cat >> "$CA/ca.cnf" <<CNF
+
+[ v3_pcy_ca ]
+basicConstraints       = critical, CA:TRUE, pathlen:0
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+certificatePolicies    = $PIV_AUTH, $PCY_LOW
+
+[ v3_pcy_strict_ca ]
+basicConstraints       = critical, CA:TRUE, pathlen:0
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+certificatePolicies    = 2.5.29.32.0
+policyConstraints      = requireExplicitPolicy:0
+
+[ v3_bridge_cross ]
+basicConstraints       = critical, CA:TRUE
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+certificatePolicies    = $BRIDGE_MED
+policyMappings         = $BRIDGE_MED:$PIV_AUTH
+
+[ v3_client_piv ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+certificatePolicies    = $PIV_AUTH
+
+[ v3_client_low ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+certificatePolicies    = $PCY_LOW
+CNF
+newkey pcy-root
+csr pcy-root "/O=authd tests/CN=authd Policy Root CA"
+sign pcy-root self v3_root "$NOW_M800D" "$NOW_P3650D"
+newkey pcy-ca
+csr pcy-ca "/O=authd tests/CN=authd Policy Issuing CA"
+sign pcy-ca pcy-root v3_pcy_ca "$NOW_M800D" "$NOW_P3650D"
+newkey pcy-strict-ca
+csr pcy-strict-ca "/O=authd tests/CN=authd Explicit Policy CA"
+sign pcy-strict-ca pcy-root v3_pcy_strict_ca "$NOW_M800D" "$NOW_P3650D"
+leaf pcy-piv        pcy-ca        v3_client_piv "/O=Example Agency/OU=PIV/CN=erin"
+leaf pcy-low        pcy-ca        v3_client_low "/O=Example Agency/OU=Contractors/CN=frank"
+leaf pcy-none       pcy-ca        v3_client     "/O=Example Agency/CN=grace"
+leaf pcy-strict-piv  pcy-strict-ca v3_client_piv "/O=Example Agency/OU=PIV/CN=heidi"
+leaf pcy-strict-none pcy-strict-ca v3_client     "/O=Example Agency/CN=ivan"
+newkey bridge-root
+csr bridge-root "/O=authd tests/CN=authd Bridge Root CA"
+sign bridge-root self v3_root "$NOW_M800D" "$NOW_P3650D"
+# the policy root's name and key, certified by the bridge root
+cp "$OUT/pcy-root.key" "$OUT/pcy-cross.key"
+csr pcy-cross "/O=authd tests/CN=authd Policy Root CA"
+sign pcy-cross bridge-root v3_bridge_cross "$NOW_M800D" "$NOW_P3650D"
+rm -f "$OUT/pcy-cross.key"
+mkdir -p "$OUT/pcy"
+for f in pcy-root pcy-ca pcy-strict-ca pcy-piv pcy-low pcy-none pcy-strict-piv \
+    pcy-strict-none bridge-root pcy-cross; do
+    mv "$OUT/$f.pem" "$OUT/pcy/${f#pcy-}.pem"
+    [ -f "$OUT/$f.key" ] && mv "$OUT/$f.key" "$OUT/pcy/${f#pcy-}.key"
+done
+cat "$OUT/pcy/ca.pem" "$OUT/pcy/strict-ca.pem" > "$OUT/pcy/intermediates.pem"
+cat "$OUT/pcy/cross.pem" "$OUT/pcy/ca.pem" > "$OUT/pcy/bridge-intermediates.pem"
+# Self-check with openssl verify: what each fixture is for.
+pv() {  # pv WANT(ok|fail) ANCHOR UNTRUSTED LEAF [verify options]
+    local want=$1 anchor=$2 unt=$3 leafc=$4; shift 4
+    if openssl verify -CAfile "$OUT/pcy/$anchor" -untrusted "$OUT/pcy/$unt" \
+        -policy_check "$@" "$OUT/pcy/$leafc" >"$LOG" 2>&1; then got=ok; else got=fail; fi
+    if [ "$got" != "$want" ]; then
+        echo "gen.sh: pcy/$leafc under $anchor ($*): expected $want, got $got" >&2
+        cat "$LOG" >&2; exit 1
+    fi
+}
+pv ok   root.pem intermediates.pem piv.pem
+pv ok   root.pem intermediates.pem none.pem
+pv ok   root.pem intermediates.pem piv.pem -policy $PIV_AUTH -explicit_policy
+pv fail root.pem intermediates.pem low.pem -policy $PIV_AUTH -explicit_policy
+pv fail root.pem intermediates.pem none.pem -explicit_policy -policy 2.5.29.32.0
+pv ok   root.pem intermediates.pem strict-piv.pem -policy 2.5.29.32.0
+pv fail root.pem intermediates.pem strict-none.pem -policy 2.5.29.32.0
+pv ok   bridge-root.pem bridge-intermediates.pem piv.pem -policy $BRIDGE_MED -explicit_policy
+pv fail bridge-root.pem bridge-intermediates.pem piv.pem -policy $PIV_AUTH -explicit_policy
+pv fail bridge-root.pem bridge-intermediates.pem piv.pem -policy $BRIDGE_MED -explicit_policy -inhibit_map
+
 rm -rf "$CA"
 # Private keys: readable by nginx workers (www-data) in tests; these are
 # throwaway test keys, never use them for anything else.
-chmod 0644 "$OUT"/*.pem "$OUT"/*.key
+chmod 0644 "$OUT"/*.pem "$OUT"/*.key "$OUT"/pcy/*
+chmod 0755 "$OUT/pcy"
 chmod 0755 "$OUT"

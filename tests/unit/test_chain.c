@@ -106,6 +106,7 @@ status_name(enum chain_status s)
 	case CHAIN_EXPIRED: return "EXPIRED";
 	case CHAIN_NOT_YET_VALID: return "NOT_YET_VALID";
 	case CHAIN_WRONG_PURPOSE: return "WRONG_PURPOSE";
+	case CHAIN_POLICY: return "POLICY";
 	case CHAIN_ERROR: return "ERROR";
 	}
 	return "?";
@@ -621,6 +622,153 @@ test_store_new(void)
 	}
 }
 
+#define PIV_AUTH	 "2.16.840.1.101.3.2.1.3.13"
+#define PCY_LOW		 "1.3.6.1.4.1.99999.2.1"
+#define BRIDGE_MED	 "1.3.6.1.4.1.99999.9.1"
+#define ANY_POLICY	 "2.5.29.32.0"
+
+static void
+pcy_of(struct policy_pcy *p, const char *oids, int expl, int map, int any)
+{
+	const char	*s, *sp;
+
+	memset(p, 0, sizeof(*p));
+	for (s = oids; s != NULL && *s != '\0'; s = *sp ? sp + 1 : sp) {
+		if ((sp = strchr(s, ' ')) == NULL)
+			sp = s + strlen(s);
+		snprintf(p->oids[p->noids++], POLICY_OID_MAX, "%.*s",
+		    (int)(sp - s), s);
+	}
+	p->explicit_policy = expl;
+	p->inhibit_mapping = map;
+	p->inhibit_any = any;
+}
+
+/*
+ * RFC 5280 6.1 with the pcy/ fixtures: the chain's own requireExplicitPolicy
+ * in chain_verify, then chain_policy with settings, the valid set after
+ * mapping, and base + add.
+ */
+static void
+test_policies(void)
+{
+	static const struct {
+		const char	*trust, *ints, *leaf;
+		const char	*oids;		/* add's user set, "" none */
+		int		 expl, map, any;
+		enum chain_pcy_status want;
+		const char	*set;		/* the valid set, joined by ' ' */
+	} cases[] = {
+		/* no settings: any policy, the leaf's own in the set */
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/piv.pem", "", 0, 0, 0, CHAIN_PCY_OK, PIV_AUTH },
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/none.pem", "", 0, 0, 0, CHAIN_PCY_OK, "" },
+		/* require_policy PIV */
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/piv.pem", PIV_AUTH, 0, 0, 0, CHAIN_PCY_OK, PIV_AUTH },
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/low.pem", PIV_AUTH, 0, 0, 0, CHAIN_PCY_NOT_ACCEPTED, "" },
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/none.pem", PIV_AUTH, 0, 0, 0, CHAIN_PCY_NOT_ACCEPTED, "" },
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/low.pem", PIV_AUTH " " PCY_LOW, 0, 0, 0, CHAIN_PCY_OK, PCY_LOW },
+		/* explicit_policy alone: any valid policy will do */
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/low.pem", "", 1, 0, 0, CHAIN_PCY_OK, PCY_LOW },
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/none.pem", "", 1, 0, 0, CHAIN_PCY_NOT_ACCEPTED, "" },
+		/* under anyPolicy with requireExplicitPolicy: the leaf's */
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/strict-piv.pem", "", 0, 0, 0, CHAIN_PCY_OK, PIV_AUTH },
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/strict-piv.pem", PIV_AUTH, 0, 0, 0, CHAIN_PCY_OK, PIV_AUTH },
+		/* inhibit_any_policy: the CA's anyPolicy no longer matches PIV */
+		{ "pcy/root.pem", "pcy/intermediates.pem", "pcy/strict-piv.pem", "", 0, 0, 1, CHAIN_PCY_NOT_ACCEPTED, "" },
+		/* the bridge: PIV in the leaf's domain is bridge-medium in the anchor's */
+		{ "pcy/bridge-root.pem", "pcy/bridge-intermediates.pem", "pcy/piv.pem", "", 0, 0, 0, CHAIN_PCY_OK, BRIDGE_MED },
+		{ "pcy/bridge-root.pem", "pcy/bridge-intermediates.pem", "pcy/piv.pem", BRIDGE_MED, 0, 0, 0, CHAIN_PCY_OK, BRIDGE_MED },
+		{ "pcy/bridge-root.pem", "pcy/bridge-intermediates.pem", "pcy/piv.pem", PIV_AUTH, 0, 0, 0, CHAIN_PCY_NOT_ACCEPTED, "" },
+		{ "pcy/bridge-root.pem", "pcy/bridge-intermediates.pem", "pcy/piv.pem", BRIDGE_MED, 0, 1, 0, CHAIN_PCY_NOT_ACCEPTED, "" },
+		{ "pcy/bridge-root.pem", "pcy/bridge-intermediates.pem", "pcy/low.pem", BRIDGE_MED, 0, 0, 0, CHAIN_PCY_NOT_ACCEPTED, "" },
+	};
+	struct config		 cfg;
+	struct chain_store	*st;
+	struct chain_result	 res;
+	struct chain_pcy_result	 pr;
+	struct policy_pcy	 add, base;
+	char			 set[512];
+	size_t			 i, j;
+	X509			*x;
+	int			 fl;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (store_of(cases[i].trust, cases[i].ints, CONFIG_PURPOSE_CLIENT,
+		    &cfg, &st, NULL) != 0) {
+			CHECK(0, "policies %zu: store", i);
+			config_cleanup(&cfg);
+			continue;
+		}
+		x = load_cert(cases[i].leaf);
+		for (fl = 0; fl <= CHAIN_FAST; fl += CHAIN_FAST) {
+			CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT,
+			    fl | CHAIN_WANT_CHAIN, &res) == 0 &&
+			    res.status == CHAIN_OK, "policies %zu (%s, fast %d): "
+			    "chain %s: %s", i, cases[i].leaf, fl,
+			    status_name(res.status), res.detail);
+			pcy_of(&add, cases[i].oids, cases[i].expl, cases[i].map,
+			    cases[i].any);
+			chain_policy(res.chain, NULL, &add, &pr);
+			set[0] = '\0';
+			for (j = 0; j < pr.nset; j++)
+				snprintf(set + strlen(set), sizeof(set) -
+				    strlen(set), "%s%s", j ? " " : "", pr.set[j]);
+			CHECK(pr.status == cases[i].want &&
+			    strcmp(set, cases[i].set) == 0, "policies %zu (%s, "
+			    "%s, fast %d): got status %d set \"%s\", want %d "
+			    "\"%s\"", i, cases[i].leaf, cases[i].oids, fl,
+			    (int)pr.status, set, (int)cases[i].want,
+			    cases[i].set);
+			/* the same settings as base, or split between the two */
+			chain_policy(res.chain, &add, NULL, &pr);
+			CHECK(pr.status == cases[i].want, "policies %zu as base",
+			    i);
+			pcy_of(&base, "", cases[i].expl, cases[i].map,
+			    cases[i].any);
+			pcy_of(&add, cases[i].oids, 0, 0, 0);
+			chain_policy(res.chain, &base, &add, &pr);
+			CHECK(pr.status == cases[i].want, "policies %zu split", i);
+			chain_result_cleanup(&res);
+		}
+		X509_free(x);
+		chain_store_free(&st);
+		config_cleanup(&cfg);
+	}
+
+	/* the add's user set replaces base's; indicators add up */
+	if (store_of("pcy/root.pem", "pcy/intermediates.pem",
+	    CONFIG_PURPOSE_CLIENT, &cfg, &st, NULL) == 0) {
+		x = load_cert("pcy/low.pem");
+		CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT,
+		    CHAIN_WANT_CHAIN, &res) == 0 && res.status == CHAIN_OK,
+		    "low: chain");
+		pcy_of(&base, PIV_AUTH, 0, 0, 0);
+		pcy_of(&add, PCY_LOW, 0, 0, 0);
+		chain_policy(res.chain, &base, &add, &pr);
+		CHECK(pr.status == CHAIN_PCY_OK, "add's set replaces base's");
+		pcy_of(&add, "", 1, 0, 0);
+		chain_policy(res.chain, &base, &add, &pr);
+		CHECK(pr.status == CHAIN_PCY_NOT_ACCEPTED, "base's set when add "
+		    "has none");
+		chain_result_cleanup(&res);
+		X509_free(x);
+		/* the chain's own requireExplicitPolicy, in chain_verify */
+		x = load_cert("pcy/strict-none.pem");
+		for (fl = 0; fl <= CHAIN_FAST; fl += CHAIN_FAST) {
+			CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT, fl,
+			    &res) == 0 && res.status == CHAIN_POLICY &&
+			    strstr(res.detail, "requireExplicitPolicy") != NULL,
+			    "strict-none (fast %d): got %s: %s", fl,
+			    status_name(res.status), res.detail);
+			chain_result_cleanup(&res);
+		}
+		X509_free(x);
+		chain_store_free(&st);
+	} else
+		CHECK(0, "pcy store");
+	config_cleanup(&cfg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -636,5 +784,6 @@ main(int argc, char **argv)
 	test_stores();
 	test_load_errors();
 	test_store_new();
+	test_policies();
 	return t_done();
 }

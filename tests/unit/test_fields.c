@@ -20,7 +20,8 @@
 #include "identity.h"
 #include "t.h"
 
-#define HDR_LEN		 (13 + 2 * sizeof(int64_t))	/* magic, counts, times */
+#define HDR_LEN		 (14 + 2 * sizeof(int64_t) + 2 * sizeof(uint32_t))
+				/* magic, counts, times, rule set policy masks */
 
 static const char	*pki;
 
@@ -158,6 +159,11 @@ fields_diff(const struct identity_fields *a, const struct identity_fields *b)
 	if (!strs_eq(a->policy_oids, a->npolicy_oids, b->policy_oids,
 	    b->npolicy_oids))
 		return "policy OIDs";
+	if (!strs_eq(a->policies, a->npolicies, b->policies, b->npolicies))
+		return "valid policies";
+	if (a->pcy_reject != b->pcy_reject ||
+	    a->pcy_reject_shadow != b->pcy_reject_shadow)
+		return "rule set policy masks";
 	if ((a->truncated != 0) != (b->truncated != 0))
 		return "truncated";
 	return NULL;
@@ -169,10 +175,10 @@ inside(const struct identity_fields *f, const unsigned char *buf, size_t len)
 {
 	const char *const	*lists[] = { f->san_dns, f->san_email,
 	    f->san_uri, f->san_ip, f->san_upn, f->san_fascn, f->san_uuid,
-	    f->eku, f->policy_oids };
+	    f->eku, f->policy_oids, f->policies };
 	const size_t		 ns[] = { f->nsan_dns, f->nsan_email,
 	    f->nsan_uri, f->nsan_ip, f->nsan_upn, f->nsan_fascn,
-	    f->nsan_uuid, f->neku, f->npolicy_oids };
+	    f->nsan_uuid, f->neku, f->npolicy_oids, f->npolicies };
 	const char		*lo = (const char *)buf, *hi = lo + len;
 	size_t			 i, j;
 
@@ -402,8 +408,12 @@ fill_full(void)
 		full.eku[i] = full_vals[k++];
 		snprintf(full_vals[k], sizeof(full_vals[k]), "2.5.29.32.%zu", i);
 		full.policy_oids[i] = full_vals[k++];
+		snprintf(full_vals[k], sizeof(full_vals[k]), "2.16.840.%zu", i);
+		full.policies[i] = full_vals[k++];
 	}
-	full.neku = full.npolicy_oids = IDENTITY_OIDS_MAX;
+	full.neku = full.npolicy_oids = full.npolicies = IDENTITY_OIDS_MAX;
+	full.pcy_reject = 0x80000001u;
+	full.pcy_reject_shadow = 0x40000002u;
 	full.truncated = 1;
 }
 
@@ -473,6 +483,8 @@ static const struct bad_case bad_cases[] = {
 	{ "san.fascn above cap", E_SET, 11, IDENTITY_SANS_MAX + 1 },
 	{ "san.uuid above cap", E_SET, 12, IDENTITY_SANS_MAX + 1 },
 	{ "one more san.uuid", E_SET, 12, 1 },
+	{ "valid policies above cap", E_SET, 13, IDENTITY_OIDS_MAX + 1 },
+	{ "one more valid policy", E_SET, 13, 1 },
 	/* within the caps but not what the strings say */
 	{ "subject attrs at cap", E_SET, 1, IDENTITY_ATTRS_MAX },
 	{ "san.dns at cap", E_SET, 3, IDENTITY_SANS_MAX },

@@ -177,7 +177,7 @@ static const struct neg_case neg_cases[] = {
 	{ "junk after condition", RS("  allow true true\n"),
 	    "2:14: expected 'and', 'or', 'set' or a new rule, got 'true'" },
 	{ "junk in ruleset", RS("  permit true\n"),
-	    "2:3: expected 'allow', 'deny', 'ocsp_failure' or '}', got 'permit'" },
+	    "2:3: expected 'allow', 'deny', a setting or '}', got 'permit'" },
 	{ "non-ASCII in a regex on a certificate field",
 	    RS("  allow subject.CN ~ \"Jos\xC3\xA9\"\n"),
 	    "2:26: byte 0xC3 in a regular expression on " },
@@ -214,6 +214,22 @@ static const struct neg_case neg_cases[] = {
 	    "\"clientAuth\"?)" },
 	{ "bad policy oid", RS("  allow policy_oid == \"anyPolicy\"\n"),
 	    "2:23: policy_oid values are dotted OIDs" },
+	{ "bad processed policy", RS("  allow policy == \"PIV\"\n"),
+	    "2:19: policy values are dotted OIDs" },
+	{ "require_policy not an OID", RS("  require_policy \"PIV\"\n  allow true\n"),
+	    "2:18: require_policy: expected a dotted OID" },
+	{ "require_policy empty", RS("  require_policy\n  allow true\n"),
+	    "2:3: require_policy: expected one or more dotted OIDs, got 'allow'" },
+	{ "require_policy twice", RS("  require_policy 1.2.3\n  require_policy 1.2.4\n  allow true\n"),
+	    "3:3: require_policy set twice in rule set 'default'" },
+	{ "require_policy too many", RS("  require_policy 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8 1.9 1.10 1.11 1.12 1.13 1.14 1.15 1.16 1.17\n  allow true\n"),
+	    "2:89: require_policy: more than 16 OIDs" },
+	{ "explicit_policy off", RS("  explicit_policy off\n  allow true\n"),
+	    "2:19: explicit_policy off: a rule set can only add to the global" },
+	{ "inhibit_any_policy junk", RS("  inhibit_any_policy yes\n  allow true\n"),
+	    "2:22: inhibit_any_policy: expected on, got 'yes'" },
+	{ "inhibit_policy_mapping twice", RS("  inhibit_policy_mapping on\n  inhibit_policy_mapping on\n  allow true\n"),
+	    "3:3: inhibit_policy_mapping set twice in rule set 'default'" },
 	{ "bad ip", RS("  allow san.ip == \"10.0.0.0/8\"\n"),
 	    "2:19: \"10.0.0.0/8\" is not an IP address" },
 	{ "bad fascn", RS("  allow san.fascn == \"zz\"\n"),
@@ -406,6 +422,65 @@ test_files(void)
 	free(errs);
 }
 
+/* A rule set's certificate policy settings, and who reads the field. */
+static void
+test_pcy(void)
+{
+	const struct policy_pcy	*pcy;
+	struct policy		*p = NULL;
+	char			*errs = NULL;
+	int			 rc;
+
+	rc = load_text("pcy.policy",
+	    "ruleset default { allow true }\n"
+	    "ruleset piv {\n"
+	    "  require_policy 2.16.840.1.101.3.2.1.3.13 \"1.3.6.1.4.1.99999.9.1\"\n"
+	    "  inhibit_policy_mapping on\n"
+	    "  allow true\n"
+	    "}\n"
+	    "ruleset strict { explicit_policy on inhibit_any_policy on allow true }\n",
+	    &p, &errs);
+	CHECK(rc == 0, "pcy policy: rc %d, %s", rc, T_STR(errs));
+	if (rc == 0) {
+		CHECK(policy_pcy_count(p) == 2 &&
+		    policy_pcy_index(p, "default") == -1 &&
+		    policy_pcy_index(p, NULL) == -1 &&
+		    policy_pcy_index(p, "piv") == 0 &&
+		    policy_pcy_index(p, "strict") == 1 &&
+		    policy_pcy_index(p, "nope") == -1 &&
+		    !policy_pcy_used(p), "pcy: count %zu, indexes %d %d",
+		    policy_pcy_count(p), policy_pcy_index(p, "piv"),
+		    policy_pcy_index(p, "strict"));
+		pcy = policy_pcy_at(p, 0);
+		CHECK(pcy != NULL && pcy->noids == 2 &&
+		    strcmp(pcy->oids[0], "2.16.840.1.101.3.2.1.3.13") == 0 &&
+		    strcmp(pcy->oids[1], "1.3.6.1.4.1.99999.9.1") == 0 &&
+		    pcy->inhibit_mapping && !pcy->explicit_policy &&
+		    !pcy->inhibit_any, "pcy: piv's settings");
+		pcy = policy_pcy_at(p, 1);
+		CHECK(pcy != NULL && pcy->noids == 0 && pcy->explicit_policy &&
+		    pcy->inhibit_any && !pcy->inhibit_mapping,
+		    "pcy: strict's settings");
+		CHECK(policy_pcy_at(p, 2) == NULL, "pcy: past the end");
+	}
+	policy_free(&p);
+	free(errs);
+	errs = NULL;
+	rc = load_text("pcy-used.policy", "ruleset default {\n"
+	    "  allow true set X-Policy = policy\n}\n", &p, &errs);
+	CHECK(rc == 0 && policy_pcy_used(p) && policy_pcy_count(p) == 0,
+	    "pcy used by set: rc %d, %s", rc, T_STR(errs));
+	policy_free(&p);
+	free(errs);
+	errs = NULL;
+	rc = load_text("pcy-used2.policy", "ruleset default {\n"
+	    "  allow policy == \"2.5.29.32.0\"\n}\n", &p, &errs);
+	CHECK(rc == 0 && policy_pcy_used(p), "pcy used by a test: rc %d, %s",
+	    rc, T_STR(errs));
+	policy_free(&p);
+	free(errs);
+}
+
 /* policy_hex_norm: the list and serial/fingerprint comparison form. */
 static void
 test_hex_norm(void)
@@ -452,6 +527,7 @@ main(int argc, char **argv)
 	test_recovery();
 	test_files();
 	test_hex_norm();
+	test_pcy();
 	t_rmtree(dir);
 	return t_done();
 }
