@@ -103,6 +103,45 @@ check_eq "check --json smartcard: upn, fascn, uuid" \
     "$(printf '%s' "$OUT" | python3 -c 'import json, sys; c = json.load(sys.stdin)["certificate"]; print(c["upn"], c["fascn"], c["uuid"])')" \
     "['dave@corp.example.com'] ['d4e739da739ced39ce739d836858210842108421c84210c3eb'] ['f81d4fae-7dec-11d0-a765-00a0c91e6bf6']"
 
+# certificate policies (issue 13, RFC 5280 6.1): tests/pki/gen.sh's pcy/
+PIV_AUTH=2.16.840.1.101.3.2.1.3.13
+BRIDGE_MED=1.3.6.1.4.1.99999.9.1
+PT=(--trust "$PKI/pcy/root.pem" --intermediates "$PKI/pcy/intermediates.pem")
+BT=(--trust "$PKI/pcy/bridge-root.pem" --intermediates "$PKI/pcy/bridge-intermediates.pem")
+expect_check "check pcy: PIV leaf, no settings"        0 "allow" check "${PT[@]}" "$PKI/pcy/piv.pem"
+expect_check "check pcy: no policy under requireExplicitPolicy" 1 "deny policy-not-accepted" \
+    check "${PT[@]}" "$PKI/pcy/strict-none.pem"
+expect_check "check pcy: PIV under requireExplicitPolicy" 0 "allow" check "${PT[@]}" "$PKI/pcy/strict-piv.pem"
+expect_check "check pcy: require_policy PIV, PIV leaf" 0 "allow" check "${PT[@]}" --require-policy "$PIV_AUTH" "$PKI/pcy/piv.pem"
+expect_check "check pcy: require_policy PIV, low leaf" 1 "deny policy-not-accepted" \
+    check "${PT[@]}" --require-policy "$PIV_AUTH" "$PKI/pcy/low.pem"
+expect_check "check pcy: explicit_policy, no policy"   1 "deny policy-not-accepted" \
+    check "${PT[@]}" --explicit-policy on "$PKI/pcy/none.pem"
+expect_check "check pcy: explicit_policy, low leaf"    0 "allow" check "${PT[@]}" --explicit-policy on "$PKI/pcy/low.pem"
+expect_check "check pcy: inhibit_any_policy, PIV under an anyPolicy CA" 1 "deny policy-not-accepted" \
+    check "${PT[@]}" --inhibit-any-policy on --explicit-policy on "$PKI/pcy/strict-piv.pem"
+run_check "check pcy: the valid set" check "${PT[@]}" "$PKI/pcy/piv.pem"
+check_contains "check pcy: the valid set is PIV" "$OUT" "policies     accepted"$'\n'"  valid      $PIV_AUTH"
+expect_check "check bridge: require_policy bridge-medium, PIV leaf" 0 "allow" \
+    check "${BT[@]}" --require-policy "$BRIDGE_MED" "$PKI/pcy/piv.pem"
+check_contains "check bridge: PIV mapped to bridge-medium" "$OUT" "  valid      $BRIDGE_MED"
+check_contains "check bridge: four certificates, the cross-certificate among them" "$OUT" \
+    "  2  CN=authd Policy Root CA,O=authd tests"
+expect_check "check bridge: require_policy PIV (the leaf's domain), PIV leaf" 1 "deny policy-not-accepted" \
+    check "${BT[@]}" --require-policy "$PIV_AUTH" "$PKI/pcy/piv.pem"
+expect_check "check bridge: inhibit_policy_mapping" 1 "deny policy-not-accepted" \
+    check "${BT[@]}" --require-policy "$BRIDGE_MED" --inhibit-policy-mapping on "$PKI/pcy/piv.pem"
+run_check "check --json bridge" check "${BT[@]}" --json --require-policy "$BRIDGE_MED" "$PKI/pcy/piv.pem"
+check_eq "check --json bridge: policies" \
+    "$(printf '%s' "$OUT" | python3 -c 'import json, sys; p = json.load(sys.stdin)["policies"]; print(p["result"], p["explicit_required"], p["valid"])')" \
+    "accepted True ['$BRIDGE_MED']"
+cat > "$WORK/pcy.policy" <<POLICY
+ruleset default { allow true }
+ruleset piv { require_policy $PIV_AUTH allow true }
+POLICY
+run_check "check pcy: rule sets' own settings" check "${PT[@]}" --policy "$WORK/pcy.policy" "$PKI/pcy/low.pem"
+check_contains "check pcy: rule set piv refuses the low leaf" "$OUT" "  rule set piv: not accepted"
+
 # usage and configuration errors: exit 2
 run_check "check missing trust file" check --trust "$WORK/nonexistent.pem" "$PKI/client.pem"
 check_eq "check with a missing trust file: exit" "$RC" 2
@@ -167,6 +206,9 @@ bad_config missing-trust 2 "# trust store" "trust $WORK/nonexistent.pem"
 bad_config bad-number    2 "trust $PKI/trust.pem" "cache-size lots"
 bad_config missing-value 2 "trust $PKI/trust.pem" "threads"
 bad_config bad-log-level 2 "trust $PKI/trust.pem" "log-level chatty"
+bad_config bad-policy-oid 2 "trust $PKI/trust.pem" "require_policy 2.16.840.1.101.3.2.1.3.13 PIV"
+bad_config no-policy-oid 2 "trust $PKI/trust.pem" "require_policy \"\""
+bad_config bad-explicit  2 "trust $PKI/trust.pem" "explicit_policy yes"
 
 printf '%s\n' "# included" "" "cache-ttl forever" > "$WORK/inc-bad.conf"
 printf '%s\n' "trust $PKI/trust.pem" "include $WORK/inc-bad.conf" > "$WORK/bad-include.conf"
