@@ -40,6 +40,7 @@ struct chain_store {
 	size_t			 nfast;
 	unsigned int		 depth;
 	enum config_purpose	 purpose;
+	int			 partial;	/* trust_partial: any anchor ends a chain */
 };
 
 static int
@@ -435,7 +436,8 @@ end:
  */
 static int
 chain_store_build(STACK_OF(X509) *anchors, STACK_OF(X509) *ints,
-    unsigned int depth, enum config_purpose purpose, struct chain_store **out)
+    unsigned int depth, enum config_purpose purpose, int partial,
+    struct chain_store **out)
 {
 	struct chain_store	*st = NULL;
 	size_t			 i, n;
@@ -448,19 +450,30 @@ chain_store_build(STACK_OF(X509) *anchors, STACK_OF(X509) *ints,
 		goto end;
 	st->depth = depth;
 	st->purpose = purpose;
+	st->partial = partial;
 	st->ints = ints;
 	ints = NULL;
+	/*
+	 * trust_partial: a chain may end at any configured anchor, not only
+	 * at a self-signed one (OpenSSL's partial chains).  Inherited by every
+	 * verification made from this store (chain_anchor's for CRL signers).
+	 */
+	if (partial &&
+	    X509_STORE_set_flags(st->full, X509_V_FLAG_PARTIAL_CHAIN) != 1)
+		goto end;
 	for (i = 0; i < (size_t)sk_X509_num(anchors); i++) {
 		X509 *x = sk_X509_value(anchors, (int)i);
+		char dn[256];
 
 		if (X509_STORE_add_cert(st->full, x) != 1)
 			goto end;
-		if (X509_check_ca(x) == 0) {
-			char dn[256];
-
-			identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+		identity_dn(X509_get_subject_name(x), dn, sizeof(dn));
+		if (X509_check_ca(x) == 0)
 			log_warnx("trust anchor %s is not a CA certificate", dn);
-		}
+		if (!partial && X509_self_signed(x, 0) != 1)
+			log_warnx("trust anchor %s is not self-signed: no chain "
+			    "ends at it unless its issuer is in trust too, or "
+			    "trust_partial is on", dn);
 	}
 	st->nanchors = (size_t)sk_X509_num(anchors);
 	st->anchors = anchors;
@@ -510,7 +523,7 @@ chain_store_load(struct config *cfg, struct chain_store **out)
 		return AUTHD_ECONFIG;
 	}
 	return chain_store_build(anchors, ints, cfg->verify_depth,
-	    cfg->purpose, out);
+	    cfg->purpose, cfg->trust_partial, out);
 }
 
 int
@@ -526,7 +539,7 @@ chain_store_new(STACK_OF(X509) *anchors, STACK_OF(X509) *ints,
 		sk_X509_pop_free(a, X509_free);
 		return AUTHD_ENOMEM;
 	}
-	return chain_store_build(a, m, depth, purpose, out);
+	return chain_store_build(a, m, depth, purpose, 0, out);
 }
 
 int
@@ -635,6 +648,11 @@ chain_store_trust_at(const struct chain_store *st, time_t at)
 		}
 	/* Inherited by the contexts made from it: OCSP_basic_verify's too. */
 	X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(x), at);
+	if (st->partial &&
+	    X509_STORE_set_flags(x, X509_V_FLAG_PARTIAL_CHAIN) != 1) {
+		X509_STORE_free(x);
+		return NULL;
+	}
 	return x;
 }
 

@@ -59,6 +59,7 @@ static const struct config_key config_keys[] = {
 	{ "shutdown_timeout",	CT_DURATION,	OFF(shutdown_timeout),	0, 3600 },
 	{ "threads",		CT_UINT,	OFF(threads),		1, 256 },
 	{ "trust",		CT_PATHS,	OFF(trust),		0, 0 },
+	{ "trust_partial",	CT_ONOFF,	OFF(trust_partial),	0, 0 },
 	{ "intermediates",	CT_PATHS,	OFF(intermediates),	0, 0 },
 	{ "crl",		CT_PATHS,	OFF(crl),		0, 0 },
 	{ "policy",		CT_PATH,	OFF(policy),		0, 0 },

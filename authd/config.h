@@ -59,6 +59,7 @@ struct config {
 	time_t			 shutdown_timeout;	/* drain on SIGTERM */
 	unsigned int		 threads;
 	struct config_list	 trust;
+	int			 trust_partial;	/* any anchor may end a chain */
 	struct config_list	 intermediates;
 	struct config_list	 crl;
 	int			 crl_scope;		/* enum crl_scope */

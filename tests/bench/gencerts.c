@@ -4,7 +4,9 @@
  *
  *   gencerts leaves INTERMEDIATE.pem INTERMEDIATE.key N OUT.txt
  *       Writes N distinct client certificates issued by the intermediate,
- *       one per line, each in nginx's $ssl_client_escaped_cert form.
+ *       one per line, each in nginx's $ssl_client_escaped_cert form.  With
+ *       GENCERTS_POLICY=OID in the environment they carry that certificate
+ *       policy.
  *   gencerts escape CERT.pem OUT.txt
  *       Writes the first certificate of CERT.pem in that form (one line).
  *   gencerts floor LEAVES.txt INTERMEDIATE.pem SECONDS
@@ -129,6 +131,25 @@ make_ext(X509 *issuer, X509 *subject, int nid, const char *value)
 	return ext;
 }
 
+/* certificatePolicies with the one dotted OID, no qualifiers. */
+static X509_EXTENSION *
+make_policy_ext(const char *oid)
+{
+	CERTIFICATEPOLICIES *pols = CERTIFICATEPOLICIES_new();
+	POLICYINFO *pi = POLICYINFO_new();
+	X509_EXTENSION *ext;
+
+	if (pols == NULL || pi == NULL ||
+	    (pi->policyid = OBJ_txt2obj(oid, 1)) == NULL ||
+	    !sk_POLICYINFO_push(pols, pi))
+		die("certificatePolicies");
+	ext = X509V3_EXT_i2d(NID_certificate_policies, 0, pols);
+	CERTIFICATEPOLICIES_free(pols);
+	if (ext == NULL)
+		die("X509V3_EXT_i2d");
+	return ext;
+}
+
 static int
 cmd_leaves(const char *ica_path, const char *ikey_path, long n,
     const char *out_path)
@@ -137,7 +158,8 @@ cmd_leaves(const char *ica_path, const char *ikey_path, long n,
 	EVP_PKEY *ikey = load_key(ikey_path);
 	EVP_PKEY *lkey = EVP_EC_gen("P-256");
 	X509 *tmpl = X509_new();
-	X509_EXTENSION *exts[5];
+	X509_EXTENSION *exts[6];
+	const char *policy = getenv("GENCERTS_POLICY");
 	unsigned char prefix[8];
 	BIO *mem = BIO_new(BIO_s_mem());
 	FILE *out = fopen(out_path, "w");
@@ -164,7 +186,9 @@ cmd_leaves(const char *ica_path, const char *ikey_path, long n,
 	exts[2] = make_ext(ica, tmpl, NID_ext_key_usage, "clientAuth");
 	exts[3] = make_ext(ica, tmpl, NID_subject_key_identifier, "hash");
 	exts[4] = make_ext(ica, tmpl, NID_authority_key_identifier, "keyid:always");
-	nexts = sizeof(exts) / sizeof(exts[0]);
+	nexts = 5;
+	if (policy != NULL && *policy != '\0')
+		exts[nexts++] = make_policy_ext(policy);
 
 	/*
 	 * One X509 object serves every leaf: only serial and subject change.

@@ -71,6 +71,11 @@
 #   BENCH_AUDIT [1]        0 skips the audit rows (ports PORT+9, PORT+10): authd
 #                          with `audit_log FILE` against authd without, A B B A
 #                          (issue 6; no target, the cost is reported)
+#   BENCH_CERTPOLICY [1]   0 skips the certificate policy rows (ports PORT+14,
+#                          PORT+15): a warm leaf under tests/pki/gen.sh's
+#                          policy CA carrying PIV Authentication, authd with
+#                          `require_policy` PIV against authd without, A B B A;
+#                          target >= 0.95 (issue 13)
 #   BENCH_CRL_ENTRIES [1000000]   revoked serials in the generated CRL
 #   BENCH_CRL_QUERIES [100000]    crl_check calls per crlbench pass (3 passes)
 #   BENCH_CRL_REQUESTS [50000]    warm requests before the second VmRSS reading
@@ -106,6 +111,8 @@ OCSP_PORT_A=$((PORT + 6)) OCSP_PORT_B=$((PORT + 7)) OCSP_RESP_PORT=$((PORT + 8))
 AUDIT=${BENCH_AUDIT:-1}
 AUDIT_PORT_A=$((PORT + 9)) AUDIT_PORT_B=$((PORT + 10))
 REFRESH_PORT_A=$((PORT + 11)) REFRESH_PORT_B=$((PORT + 12)) REFRESH_RESP_PORT=$((PORT + 13))
+CERTPOLICY=${BENCH_CERTPOLICY:-1}
+PCY_PORT_A=$((PORT + 14)) PCY_PORT_B=$((PORT + 15))
 CRL_ENTRIES=${BENCH_CRL_ENTRIES:-1000000}
 CRL_QUERIES=${BENCH_CRL_QUERIES:-100000}
 CRL_REQ=${BENCH_CRL_REQUESTS:-50000}
@@ -658,6 +665,37 @@ if [ "$OCSP" = 1 ] && [ "$OCSP_REFRESH" = 1 ]; then
     REFRESH_QUERIES=$QUERIES
 fi
 
+# ---------------------------------------------------------------- certificate policies (issue 13)
+# A leaf of the policy CA (pcy/ca.pem, asserting PIV Authentication and a
+# low policy) that asserts PIV; one daemon requires PIV, one does not.  The
+# policy processing is part of the cold path (the verdict cache keeps the
+# result): the warm requests should not see it.
+if [ "$CERTPOLICY" = 1 ]; then
+    say "bench: certificate policies, warm"
+    PIV_AUTH=2.16.840.1.101.3.2.1.3.13
+    GENCERTS_POLICY=$PIV_AUTH "$T/gencerts" leaves "$PKI/pcy/ca.pem" "$PKI/pcy/ca.key" 1 "$T/pcy-warm.txt" ||
+        die "gencerts (policy leaf) failed"
+    start_daemon "$PCY_PORT_A" "$T/authd-nopcy.log" --trust "$PKI/pcy/root.pem" \
+        --intermediates "$PKI/pcy/intermediates.pem"
+    NOPCY_PID=$DAEMON_PID
+    start_daemon "$PCY_PORT_B" "$T/authd-pcy.log" --trust "$PKI/pcy/root.pem" \
+        --intermediates "$PKI/pcy/intermediates.pem" --require-policy "$PIV_AUTH"
+    PCY_PID=$DAEMON_PID
+    T0_NS=$(date +%s%N)
+    wait_healthz "$PCY_PORT_A" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-nopcy.log")"
+    wait_healthz "$PCY_PORT_B" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-pcy.log")"
+    check_200 "http://127.0.0.1:$PCY_PORT_A/auth" "$T/pcy-warm.txt" "authd, no require_policy"
+    check_200 "http://127.0.0.1:$PCY_PORT_B/auth" "$T/pcy-warm.txt" "authd, require_policy"
+    # the same daemon refuses a leaf of the same CA without PIV
+    "$T/gencerts" leaves "$PKI/pcy/ca.pem" "$PKI/pcy/ca.key" 1 "$T/pcy-none.txt" || die "gencerts failed"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+        -H "X-SSL-Client-Cert: $(head -n1 "$T/pcy-none.txt")" "http://127.0.0.1:$PCY_PORT_B/auth") || true
+    [ "$code" = 401 ] || die "require_policy: a leaf without the policy got '$code', not 401"
+    abba nopcy "$PCY_PORT_A" pcy "$PCY_PORT_B" BENCH_CERT="$T/pcy-warm.txt"
+    stop "$NOPCY_PID"
+    stop "$PCY_PID"
+fi
+
 # ---------------------------------------------------------------- audit log (issue 6)
 # The warm certificate, with and without one JSON line per decision
 # written to a file (the page cache; no fsync).
@@ -824,6 +862,10 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
         row "authd warm, no OCSP (2)" rnoocsp
         row "authd warm, OCSP refreshing" rocsp "$(rps_of rnoocsp)" 0.95
         echo "  (answers living 60 s; responder queries: ${REFRESH_QUERIES:-?}, the first request's and one per refresh)"
+    fi
+    if [ "$CERTPOLICY" = 1 ]; then
+        row "authd warm, no require_policy" nopcy
+        row "authd warm, require_policy" pcy "$(rps_of nopcy)" 0.95
     fi
     if [ "$AUDIT" = 1 ]; then
         row "authd warm, audit_log off" noaudit

@@ -142,6 +142,17 @@ POLICY
 run_check "check pcy: rule sets' own settings" check "${PT[@]}" --policy "$WORK/pcy.policy" "$PKI/pcy/low.pem"
 check_contains "check pcy: rule set piv refuses the low leaf" "$OUT" "  rule set piv: not accepted"
 
+# an issuing CA as the only anchor (issue 13): trust_partial
+expect_check "check issuing CA as anchor, trust_partial off" 1 "deny untrusted" \
+    check --trust "$PKI/pcy/ca.pem" "$PKI/pcy/piv.pem"
+check_contains "check issuing CA as anchor, trust_partial off: says why" "$ERR" "is not self-signed"
+expect_check "check issuing CA as anchor, trust_partial on" 0 "allow" \
+    check --trust "$PKI/pcy/ca.pem" --trust-partial on "$PKI/pcy/piv.pem"
+check_contains "check issuing CA as anchor: the chain ends at it" "$OUT" \
+    "  1  CN=authd Policy Issuing CA,O=authd tests"
+expect_check "check issuing CA as anchor: its sibling's leaf" 1 "deny untrusted" \
+    check --trust "$PKI/pcy/ca.pem" --trust-partial on --intermediates "$PKI/pcy/intermediates.pem" "$PKI/pcy/strict-piv.pem"
+
 # usage and configuration errors: exit 2
 run_check "check missing trust file" check --trust "$WORK/nonexistent.pem" "$PKI/client.pem"
 check_eq "check with a missing trust file: exit" "$RC" 2

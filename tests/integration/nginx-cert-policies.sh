@@ -6,7 +6,8 @@
 # with `set`, the same certificate under two rule sets (the verdict cache
 # must not mix them), and a bridge-like PKI: a cross-certificate whose
 # policyMappings turn PIV Authentication into the bridge's own policy,
-# with global require_policy and inhibit_policy_mapping.
+# with global require_policy and inhibit_policy_mapping; and an issuing
+# CA alone as the trust anchor, with and without trust_partial.
 . "$(dirname "$0")/lib.bash"
 
 PIV_AUTH=2.16.840.1.101.3.2.1.3.13
@@ -144,4 +145,16 @@ start_authd bridge2 "127.0.0.1:$BRIDGE_PORT" --trust "$P/bridge-root.pem" \
     --intermediates "$P/bridge-intermediates.pem" --require-policy "$BRIDGE_MED" \
     --inhibit-policy-mapping on
 ask "bridge with inhibit_policy_mapping: PIV no longer maps" piv 401 policy-not-accepted
+stop_authd
+
+# ---------------------------------------------------------------- an issuing CA as the anchor
+start_authd partial-off "127.0.0.1:$BRIDGE_PORT" --trust "$P/ca.pem"
+check_contains "trust_partial off: the load names the anchor that cannot end a chain" \
+    "$(cat "$WORK/partial-off.log")" "trust anchor CN=authd Policy Issuing CA,O=authd tests is not self-signed"
+ask "issuing CA alone, trust_partial off" piv 401 untrusted
+stop_authd
+start_authd partial-on "127.0.0.1:$BRIDGE_PORT" --trust "$P/ca.pem" --trust-partial on
+ask "issuing CA alone, trust_partial on: its leaf" piv 200 ok
+ask "issuing CA alone, trust_partial on: its other leaf" low 200 ok
+ask "issuing CA alone, trust_partial on: a leaf of its sibling CA" strict-piv 401 untrusted
 stop_authd

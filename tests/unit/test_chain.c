@@ -22,6 +22,7 @@
 
 static const char	*pki;
 static time_t		 now;
+static int		 store_partial;	/* trust_partial of the next store_of */
 
 static X509 *
 load_cert(const char *name)
@@ -74,6 +75,7 @@ store_of(const char *trust, const char *ints, enum config_purpose purpose,
 
 	config_init(cfg);
 	cfg->purpose = purpose;
+	cfg->trust_partial = store_partial;
 	for (i = 0; i < 2; i++) {
 		for (p = lists[i]; p != NULL && *p != '\0'; p = *sp ? sp + 1 : sp) {
 			if ((sp = strchr(p, ' ')) == NULL)
@@ -388,7 +390,8 @@ test_stores(void)
 		{ "no intermediates, noeku", "trust.pem", NULL, "noeku.pem",
 		    CHAIN_UNTRUSTED, 1, 0, 0, NULL },
 		{ "intermediate as anchor only", "intermediate.pem", NULL,
-		    "client.pem", CHAIN_UNTRUSTED, 1, 0, 0, NULL },
+		    "client.pem", CHAIN_UNTRUSTED, 1, 0, 0,
+		    "is not self-signed: no chain ends at it" },
 		{ "foreign root only", "other-root.pem", "intermediates.pem",
 		    "client.pem", CHAIN_UNTRUSTED, 1, 1, 0,
 		    "does not verify" },
@@ -769,6 +772,86 @@ test_policies(void)
 	config_cleanup(&cfg);
 }
 
+/*
+ * trust_partial: an issuing CA alone as the anchor.  Without it the chain
+ * cannot end there (and the load warns); with it the chain is the leaf and
+ * that CA, and leaves of other CAs are still refused.
+ */
+static void
+test_partial(void)
+{
+	struct config		 cfg;
+	struct chain_store	*st;
+	struct chain_result	 res;
+	X509			*x, *anchor = NULL;
+	char			*err = NULL, why[128] = "";
+	time_t			 from, until;
+	int			 fl;
+
+	x = load_cert("pcy/piv.pem");
+	store_partial = 0;
+	if (store_of("pcy/ca.pem", NULL, CONFIG_PURPOSE_CLIENT, &cfg, &st,
+	    &err) == 0) {
+		CHECK(err != NULL && strstr(err, "is not self-signed") != NULL,
+		    "partial off: the load warns about the anchor: %s",
+		    T_STR(err));
+		for (fl = 0; fl <= CHAIN_FAST; fl += CHAIN_FAST) {
+			CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT, fl,
+			    &res) == 0 && res.status == CHAIN_UNTRUSTED,
+			    "partial off (fast %d): got %s: %s", fl,
+			    status_name(res.status), res.detail);
+			chain_result_cleanup(&res);
+		}
+		chain_store_free(&st);
+	} else
+		CHECK(0, "partial off: store");
+	free(err);
+	err = NULL;
+	config_cleanup(&cfg);
+
+	store_partial = 1;
+	if (store_of("pcy/ca.pem", NULL, CONFIG_PURPOSE_CLIENT, &cfg, &st,
+	    &err) == 0) {
+		CHECK(err == NULL || strstr(err, "not self-signed") == NULL,
+		    "partial on: no warning: %s", T_STR(err));
+		for (fl = 0; fl <= CHAIN_FAST; fl += CHAIN_FAST) {
+			CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT,
+			    fl | CHAIN_WANT_CHAIN, &res) == 0 &&
+			    res.status == CHAIN_OK && res.chain != NULL &&
+			    sk_X509_num(res.chain) == 2, "partial on (fast %d): "
+			    "got %s: %s, %d certificates", fl,
+			    status_name(res.status), res.detail,
+			    res.chain != NULL ? sk_X509_num(res.chain) : -1);
+			chain_result_cleanup(&res);
+		}
+		/* a leaf of another CA, and of the CA's sibling */
+		X509_free(x);
+		x = load_cert("client.pem");
+		CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT, 0, &res) ==
+		    0 && res.status == CHAIN_UNTRUSTED, "partial on: alice "
+		    "(another CA) got %s", status_name(res.status));
+		X509_free(x);
+		x = load_cert("pcy/strict-piv.pem");
+		CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT, 0, &res) ==
+		    0 && res.status == CHAIN_UNTRUSTED, "partial on: a leaf "
+		    "of the sibling CA got %s", status_name(res.status));
+		/* the anchor a CRL signer's path ends at: the CA itself */
+		X509_free(x);
+		x = load_cert("pcy/ca.pem");
+		CHECK(chain_anchor(st, x, &anchor, &from, &until, why,
+		    sizeof(why)) == 0 && anchor != NULL &&
+		    X509_cmp(anchor, x) == 0, "partial on: chain_anchor of "
+		    "the CA: %s", why);
+		X509_free(anchor);
+		chain_store_free(&st);
+	} else
+		CHECK(0, "partial on: store");
+	store_partial = 0;
+	free(err);
+	config_cleanup(&cfg);
+	X509_free(x);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -785,5 +868,6 @@ main(int argc, char **argv)
 	test_load_errors();
 	test_store_new();
 	test_policies();
+	test_partial();
 	return t_done();
 }
