@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -739,11 +740,205 @@ chain_try_fast(const struct chain_store *st, X509 *leaf, time_t at,
 	return 0;
 }
 
+/* ---- path building across candidate issuers ---- */
+
+struct chain_paths {
+	STACK_OF(X509)	*path[CHAIN_PATHS_MAX];	/* leaf first, anchor last */
+	size_t		 n;
+};
+
+static void
+chain_paths_free(struct chain_paths *ps)
+{
+	size_t	 i;
+
+	for (i = 0; i < ps->n; i++)
+		sk_X509_free(ps->path[i]);	/* the store owns the certificates */
+	ps->n = 0;
+}
+
+/*
+ * Every path from path[n - 1] up to an anchor through the configured
+ * certificates that could have issued each one (name, key identifier and
+ * keyUsage: X509_check_issued), depth first, in configuration order.
+ * Bounded: CHAIN_CANDIDATES_MAX issuers per certificate, CHAIN_PATHS_MAX
+ * paths, maxn certificates per path, no certificate twice in one path.
+ */
+static void
+chain_paths_walk(const struct chain_store *st, X509 **path, int n, int maxn,
+    struct chain_paths *ps)
+{
+	STACK_OF(X509)	*sk;
+	X509		*cur = path[n - 1], *c;
+	size_t		 i, na = (size_t)sk_X509_num(st->anchors);
+	int		 j, cands = 0, seen;
+
+	for (i = 0; (c = chain_store_ca(st, i)) != NULL &&
+	    ps->n < CHAIN_PATHS_MAX; i++) {
+		if (X509_check_issued(c, cur) != X509_V_OK)
+			continue;
+		for (seen = 0, j = 0; j < n; j++)
+			if (X509_cmp(path[j], c) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		if (++cands > CHAIN_CANDIDATES_MAX)
+			break;
+		path[n] = c;
+		if (i < na) {
+			if ((sk = sk_X509_new_reserve(NULL, n + 1)) == NULL)
+				return;
+			for (j = 0; j <= n; j++)
+				sk_X509_push(sk, path[j]);
+			ps->path[ps->n++] = sk;
+		} else if (n + 1 < maxn)
+			chain_paths_walk(st, path, n + 1, maxn, ps);
+	}
+}
+
+static void
+chain_paths_find(const struct chain_store *st, X509 *leaf,
+    struct chain_paths *ps)
+{
+	X509	*path[CHAIN_PATH_DEPTH_MAX];
+	int	 maxn = (int)st->depth + 2;
+
+	ps->n = 0;
+	if (maxn > CHAIN_PATH_DEPTH_MAX)
+		maxn = CHAIN_PATH_DEPTH_MAX;
+	path[0] = leaf;
+	chain_paths_walk(st, path, 1, maxn, ps);
+}
+
+/* Verify along exactly one path: its anchor alone, its intermediates. */
+static int
+chain_run_path(const struct chain_store *st, STACK_OF(X509) *path, time_t at,
+    int pid, int want_chain, struct chain_result *res)
+{
+	STACK_OF(X509)	*ints;
+	X509_STORE	*store;
+	int		 i, n = sk_X509_num(path), rc = AUTHD_ENOMEM;
+
+	if ((store = X509_STORE_new()) == NULL ||
+	    (ints = sk_X509_new_reserve(NULL, n)) == NULL) {
+		X509_STORE_free(store);
+		return rc;
+	}
+	for (i = 1; i < n - 1; i++)
+		sk_X509_push(ints, sk_X509_value(path, i));
+	if (X509_STORE_add_cert(store, sk_X509_value(path, n - 1)) == 1 &&
+	    (!st->partial ||
+	    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN) == 1))
+		rc = chain_run(store, ints, sk_X509_value(path, 0), at, pid,
+		    (int)st->depth, want_chain, res);
+	sk_X509_free(ints);
+	X509_STORE_free(store);
+	return rc;
+}
+
+/* Whether another path could change the answer: not the leaf's own fault. */
+static int
+chain_may_retry(const struct chain_result *res)
+{
+	switch (res->status) {
+	case CHAIN_UNTRUSTED:
+	case CHAIN_POLICY:
+		return 1;
+	case CHAIN_EXPIRED:
+	case CHAIN_NOT_YET_VALID:
+	case CHAIN_WRONG_PURPOSE:
+		return res->error_depth > 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * After X509_verify_cert's own path failed: the other candidate paths, in
+ * order, until one verifies.  OpenSSL takes one issuer per certificate
+ * (the first valid at the time) and does not go back when what is above
+ * it fails: a renewed CA beside the old one, or a cross-certificate beside
+ * the root, could hide the path that works.  res keeps the first failure
+ * when none does.
+ */
+static void
+chain_try_paths(const struct chain_store *st, X509 *leaf, time_t at, int pid,
+    int want_chain, struct chain_result *res)
+{
+	struct chain_paths	 ps;
+	struct chain_result	 alt;
+	size_t			 i;
+
+	chain_paths_find(st, leaf, &ps);
+	if (ps.n < 2) {		/* the one path OpenSSL took, or none */
+		chain_paths_free(&ps);
+		return;
+	}
+	for (i = 0; i < ps.n; i++) {
+		memset(&alt, 0, sizeof(alt));
+		if (chain_run_path(st, ps.path[i], at, pid, want_chain,
+		    &alt) == 0 && alt.status == CHAIN_OK) {
+			chain_result_cleanup(res);
+			*res = alt;
+			res->alternative = (int)i + 1;
+			break;
+		}
+		chain_result_cleanup(&alt);
+	}
+	chain_paths_free(&ps);
+}
+
+size_t
+chain_describe_paths(const struct chain_store *st, X509 *leaf, time_t at,
+    enum config_purpose purpose, char *buf, size_t len)
+{
+	struct chain_paths	 ps;
+	struct chain_result	 r;
+	char			 dn[256];
+	size_t			 i, n, off = 0;
+	int			 j;
+
+	buf[0] = '\0';
+	chain_paths_find(st, leaf, &ps);
+	for (i = 0; i < ps.n; i++) {
+		memset(&r, 0, sizeof(r));
+		if (chain_run_path(st, ps.path[i], at,
+		    chain_purpose_id(purpose), 0, &r) != 0) {
+			r.status = CHAIN_ERROR;
+			snprintf(r.detail, sizeof(r.detail), "out of memory");
+		}
+		n = (size_t)snprintf(buf + off, len - off, "path %zu:", i + 1);
+		off = n < len - off ? off + n : len - 1;
+		for (j = 1; j < sk_X509_num(ps.path[i]); j++) {
+			X509		*c = sk_X509_value(ps.path[i], j);
+			unsigned char	 md[EVP_MAX_MD_SIZE];
+			unsigned int	 mdlen = 0;
+
+			/* the name, and enough of the SHA-256 to tell twins apart */
+			identity_dn(X509_get_subject_name(c), dn, sizeof(dn));
+			if (X509_digest(c, EVP_sha256(), md, &mdlen) != 1 ||
+			    mdlen < 4)
+				memset(md, 0, 4);
+			n = (size_t)snprintf(buf + off, len - off,
+			    "%s %s [sha256 %02x%02x%02x%02x]", j > 1 ? " <-" : "",
+			    dn, md[0], md[1], md[2], md[3]);
+			off = n < len - off ? off + n : len - 1;
+		}
+		n = (size_t)snprintf(buf + off, len - off, ": %s\n",
+		    r.status == CHAIN_OK ? "ok" : r.detail);
+		off = n < len - off ? off + n : len - 1;
+		chain_result_cleanup(&r);
+	}
+	n = ps.n;
+	chain_paths_free(&ps);
+	return n;
+}
+
 int
 chain_verify(const struct chain_store *st, X509 *leaf, time_t at,
     enum config_purpose purpose, int flags, struct chain_result *res)
 {
-	int	 pid = chain_purpose_id(purpose);
+	int	 pid = chain_purpose_id(purpose), rc;
 
 	memset(res, 0, sizeof(*res));
 	/*
@@ -764,6 +959,11 @@ chain_verify(const struct chain_store *st, X509 *leaf, time_t at,
 	    chain_try_fast(st, leaf, at, pid, flags & CHAIN_WANT_CHAIN, res))
 		return 0;
 	chain_result_cleanup(res);
-	return chain_run(st->full, st->ints, leaf, at, pid, (int)st->depth,
-	    flags & CHAIN_WANT_CHAIN, res);
+	if ((rc = chain_run(st->full, st->ints, leaf, at, pid, (int)st->depth,
+	    flags & CHAIN_WANT_CHAIN, res)) != 0)
+		return rc;
+	if (chain_may_retry(res))
+		chain_try_paths(st, leaf, at, pid, flags & CHAIN_WANT_CHAIN,
+		    res);
+	return 0;
 }

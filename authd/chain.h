@@ -39,10 +39,22 @@ struct chain_result {
 	time_t			 valid_from;
 	time_t			 valid_until;
 	int			 fast;		/* answered by a verified intermediate */
+	int			 alternative;	/* 0, or the candidate path (1..) that
+						   verified after OpenSSL's failed */
 	STACK_OF(X509)		*chain;		/* CHAIN_WANT_CHAIN: owned by caller */
 };
 
 struct chain_store;
+
+/*
+ * Path building: when X509_verify_cert's path fails for a reason another
+ * path could avoid, the other candidate paths through the configured
+ * certificates are tried, bounded in issuers per certificate, in paths
+ * and in depth (verify_depth).
+ */
+#define CHAIN_PATHS_MAX		 8
+#define CHAIN_CANDIDATES_MAX	 8
+#define CHAIN_PATH_DEPTH_MAX	 18	/* leaf, 16 intermediates, anchor */
 
 /* chain_verify flags */
 #define CHAIN_FAST		 0x01	/* may start at a verified intermediate */
@@ -112,6 +124,14 @@ STACK_OF(X509)	*chain_store_untrusted(const struct chain_store *store);
 int	 chain_verify(const struct chain_store *store, X509 *leaf, time_t at,
 	    enum config_purpose purpose, int flags, struct chain_result *res);
 void	 chain_result_cleanup(struct chain_result *res);
+
+/*
+ * authd check: every candidate path from leaf to an anchor (up to
+ * CHAIN_PATHS_MAX), one line each, "path N: ISSUER <- ... <- ANCHOR: ok"
+ * or why it fails, into buf.  Returns the number of paths.
+ */
+size_t	 chain_describe_paths(const struct chain_store *store, X509 *leaf,
+	    time_t at, enum config_purpose purpose, char *buf, size_t len);
 
 /*
  * Certificate policy processing (RFC 5280 6.1) of a verified chain, leaf

@@ -340,6 +340,26 @@ explain_policies_json(FILE *f, const struct explain_ctx *ctx,
 	fprintf(f, "]},");
 }
 
+/*
+ * Every candidate path from the leaf to an anchor, when there is more than
+ * one: which OpenSSL's own choice failed on, and which one verified.
+ */
+static void
+explain_paths_text(FILE *f, const struct explain_ctx *ctx,
+    STACK_OF(X509) *chain)
+{
+	char	 buf[4096], *line, *save = NULL;
+
+	if (chain == NULL || sk_X509_num(chain) == 0 ||
+	    chain_describe_paths(ctx->snap->chain, sk_X509_value(chain, 0),
+	    ctx->at, ctx->snap->cfg.purpose, buf, sizeof(buf)) < 2)
+		return;
+	fprintf(f, "paths\n");
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		fprintf(f, "  %s\n", line);
+}
+
 void
 explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
     STACK_OF(X509) *chain)
@@ -391,6 +411,7 @@ explain_text(FILE *f, const struct explain_ctx *ctx, const struct verdict *v,
 			    ", trust anchor" : "");
 		}
 	}
+	explain_paths_text(f, ctx, chain);
 	explain_policies_text(f, ctx, chain);
 	if (ctx->snap->crl != NULL && chain != NULL) {
 		char	 crls[2048];

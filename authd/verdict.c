@@ -500,9 +500,15 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 	chain_until = res.valid_until;
 verified:
 	out->reason = verdict_of_chain(res.status);
-	snprintf(out->detail, sizeof(out->detail), "%s", res.status == CHAIN_OK ?
-	    (res.fast ? "chain verified (issuer verified at load)" :
-	    "chain verified") : res.detail);
+	if (res.status == CHAIN_OK && res.alternative > 0)
+		snprintf(out->detail, sizeof(out->detail), "chain verified "
+		    "along candidate path %d (the first path built failed)",
+		    res.alternative);
+	else
+		snprintf(out->detail, sizeof(out->detail), "%s",
+		    res.status == CHAIN_OK ? (res.fast ? "chain verified "
+		    "(issuer verified at load)" : "chain verified") :
+		    res.detail);
 	if (out->reason == VERDICT_OK && chain_policy_set(&snap->cfg.pcy)) {
 		/* The global certificate policy settings: part of the chain. */
 		chain_policy(res.chain, &snap->cfg.pcy, NULL, &pcy);

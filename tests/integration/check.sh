@@ -153,6 +153,16 @@ check_contains "check issuing CA as anchor: the chain ends at it" "$OUT" \
 expect_check "check issuing CA as anchor: its sibling's leaf" 1 "deny untrusted" \
     check --trust "$PKI/pcy/ca.pem" --trust-partial on --intermediates "$PKI/pcy/intermediates.pem" "$PKI/pcy/strict-piv.pem"
 
+# two candidate issuers, the first name-constrained (issue 13): paths/
+expect_check "check twins: the second candidate path verifies" 0 "allow" \
+    check --trust "$PKI/root.pem" --intermediates "$PKI/paths/twins.pem" "$PKI/paths/leaf.pem"
+check_contains "check twins: path 1 fails on the name constraint" "$OUT" "  path 1: CN=authd Twin CA,O=authd tests [sha256 "
+check_contains "check twins: path 1's reason" "$OUT" "permitted subtree violation"
+check_contains "check twins: path 2 verifies" "$OUT" "O=authd tests [sha256 $(openssl x509 -in "$PKI/root.pem" -outform DER | sha256sum | cut -c1-8)]: ok"
+expect_check "check twins: the name-constrained one alone" 1 "deny untrusted" \
+    check --trust "$PKI/root.pem" --intermediates "$PKI/paths/twin-nc.pem" "$PKI/paths/leaf.pem"
+check_not_contains "check twins: one candidate, no paths section" "$OUT" "path 1:"
+
 # usage and configuration errors: exit 2
 run_check "check missing trust file" check --trust "$WORK/nonexistent.pem" "$PKI/client.pem"
 check_eq "check with a missing trust file: exit" "$RC" 2

@@ -595,9 +595,45 @@ pv ok   bridge-root.pem bridge-intermediates.pem piv.pem -policy $BRIDGE_MED -ex
 pv fail bridge-root.pem bridge-intermediates.pem piv.pem -policy $PIV_AUTH -explicit_policy
 pv fail bridge-root.pem bridge-intermediates.pem piv.pem -policy $BRIDGE_MED -explicit_policy -inhibit_map
 
+# ---------------------------------------------------------------- paths
+# Two candidate issuers (issue 13), in paths/: the same name and key,
+# certified twice by the root; the first one's nameConstraints exclude the
+# leaf's e-mail address. OpenSSL takes the first and does not go back.
+cat >> "$CA/ca.cnf" <<'CNF'
+
+[ v3_twin_nc ]
+basicConstraints       = critical, CA:TRUE, pathlen:0
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+nameConstraints        = critical, permitted;email:elsewhere.example
+CNF
+newkey twin
+csr twin "/O=authd tests/CN=authd Twin CA"
+sign twin root v3_twin_nc "$NOW_M800D" "$NOW_P3650D"
+mv "$OUT/twin.pem" "$OUT/twin-nc.pem"
+sign twin root v3_intermediate "$NOW_M800D" "$NOW_P3650D"
+mv "$OUT/twin.pem" "$OUT/twin-ok.pem"
+cp "$OUT/twin-ok.pem" "$OUT/twin.pem"
+leaf twin-leaf twin v3_client_alice "/O=Example Corp/OU=Twins/CN=judy"
+mkdir -p "$OUT/paths"
+mv "$OUT/twin-nc.pem" "$OUT/paths/twin-nc.pem"
+mv "$OUT/twin-ok.pem" "$OUT/paths/twin-ok.pem"
+mv "$OUT/twin-leaf.pem" "$OUT/paths/leaf.pem"
+mv "$OUT/twin-leaf.key" "$OUT/paths/leaf.key"
+rm -f "$OUT/twin.pem" "$OUT/twin.key"
+cat "$OUT/paths/twin-nc.pem" "$OUT/paths/twin-ok.pem" > "$OUT/paths/twins.pem"
+ossl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twin-ok.pem" "$OUT/paths/leaf.pem"
+if openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twin-nc.pem" "$OUT/paths/leaf.pem" >/dev/null 2>&1; then
+    echo "gen.sh: paths/leaf.pem verified under the name-constrained twin" >&2; exit 1
+fi
+if openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twins.pem" "$OUT/paths/leaf.pem" >/dev/null 2>&1; then
+    echo "gen.sh: OpenSSL now tries the second twin: paths/ no longer shows path building" >&2; exit 1
+fi
+
 rm -rf "$CA"
 # Private keys: readable by nginx workers (www-data) in tests; these are
 # throwaway test keys, never use them for anything else.
-chmod 0644 "$OUT"/*.pem "$OUT"/*.key "$OUT"/pcy/*
-chmod 0755 "$OUT/pcy"
+chmod 0644 "$OUT"/*.pem "$OUT"/*.key "$OUT"/pcy/* "$OUT"/paths/*
+chmod 0755 "$OUT/pcy" "$OUT/paths"
 chmod 0755 "$OUT"

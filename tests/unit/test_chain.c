@@ -852,6 +852,73 @@ test_partial(void)
 	X509_free(x);
 }
 
+/*
+ * Path building: paths/twins.pem holds two certificates of one CA (same
+ * name and key), the first name-constrained so that the leaf fails under
+ * it.  X509_verify_cert takes the first; chain_verify goes on to the
+ * second, the full way and the fast way alike.
+ */
+static void
+test_paths(void)
+{
+	struct config		 cfg;
+	struct chain_store	*st;
+	struct chain_result	 res;
+	X509			*x;
+	char			 buf[2048];
+	int			 fl;
+
+	x = load_cert("paths/leaf.pem");
+	if (store_of("root.pem", "paths/twins.pem", CONFIG_PURPOSE_CLIENT, &cfg,
+	    &st, NULL) == 0) {
+		for (fl = 0; fl <= CHAIN_FAST; fl += CHAIN_FAST) {
+			CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT,
+			    fl | CHAIN_WANT_CHAIN, &res) == 0 &&
+			    res.status == CHAIN_OK && res.chain != NULL &&
+			    sk_X509_num(res.chain) == 3, "twins (fast %d): "
+			    "got %s: %s", fl, status_name(res.status),
+			    res.detail);
+			CHECK(fl != 0 || res.alternative == 2, "twins, full: "
+			    "verified along path %d, expected 2",
+			    res.alternative);
+			chain_result_cleanup(&res);
+		}
+		CHECK(chain_describe_paths(st, x, 0, CONFIG_PURPOSE_CLIENT,
+		    buf, sizeof(buf)) == 2 && strstr(buf, "path 1: ") == buf &&
+		    strstr(buf, "permitted subtree violation") != NULL &&
+		    strstr(buf, ": ok\n") != NULL, "twins: paths described: %s",
+		    buf);
+		chain_store_free(&st);
+	} else
+		CHECK(0, "twins: store");
+	config_cleanup(&cfg);
+	if (store_of("root.pem", "paths/twin-nc.pem", CONFIG_PURPOSE_CLIENT,
+	    &cfg, &st, NULL) == 0) {
+		CHECK(chain_verify(st, x, 0, CONFIG_PURPOSE_CLIENT, CHAIN_FAST,
+		    &res) == 0 && res.status == CHAIN_UNTRUSTED &&
+		    strstr(res.detail, "permitted subtree") != NULL,
+		    "the constrained twin alone: got %s: %s",
+		    status_name(res.status), res.detail);
+		CHECK(chain_describe_paths(st, x, 0, CONFIG_PURPOSE_CLIENT,
+		    buf, sizeof(buf)) == 1, "the constrained twin: one path");
+		chain_store_free(&st);
+	} else
+		CHECK(0, "twin-nc: store");
+	config_cleanup(&cfg);
+	/* a leaf no configured CA issued: no candidate path at all */
+	X509_free(x);
+	x = load_cert("other-client.pem");
+	if (store_of("root.pem", "paths/twins.pem", CONFIG_PURPOSE_CLIENT, &cfg,
+	    &st, NULL) == 0) {
+		CHECK(chain_describe_paths(st, x, 0, CONFIG_PURPOSE_CLIENT,
+		    buf, sizeof(buf)) == 0 && buf[0] == '\0',
+		    "mallory: no paths: %s", buf);
+		chain_store_free(&st);
+	}
+	config_cleanup(&cfg);
+	X509_free(x);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -869,5 +936,6 @@ main(int argc, char **argv)
 	test_store_new();
 	test_policies();
 	test_partial();
+	test_paths();
 	return t_done();
 }

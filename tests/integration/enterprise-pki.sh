@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Certificate policies (RFC 5280 6.1, issue 13) through real nginx, with the
-# pcy/ fixtures of tests/pki/gen.sh: the chain's own requireExplicitPolicy,
+# Enterprise and federal PKIs (issue 13). Certificate policies (RFC 5280
+# 6.1) through real nginx, with the pcy/ fixtures of tests/pki/gen.sh: the chain's own requireExplicitPolicy,
 # require_policy and explicit_policy in rule sets (checked in addition to
 # the global settings), the processed policy set handed to the backend
 # with `set`, the same certificate under two rule sets (the verdict cache
 # must not mix them), and a bridge-like PKI: a cross-certificate whose
 # policyMappings turn PIV Authentication into the bridge's own policy,
 # with global require_policy and inhibit_policy_mapping; and an issuing
-# CA alone as the trust anchor, with and without trust_partial.
+# CA alone as the trust anchor, with and without trust_partial; and two
+# candidate issuers (paths/), the first of which fails.
 . "$(dirname "$0")/lib.bash"
 
 PIV_AUTH=2.16.840.1.101.3.2.1.3.13
@@ -157,4 +158,20 @@ start_authd partial-on "127.0.0.1:$BRIDGE_PORT" --trust "$P/ca.pem" --trust-part
 ask "issuing CA alone, trust_partial on: its leaf" piv 200 ok
 ask "issuing CA alone, trust_partial on: its other leaf" low 200 ok
 ask "issuing CA alone, trust_partial on: a leaf of its sibling CA" strict-piv 401 untrusted
+stop_authd
+
+# ---------------------------------------------------------------- two candidate issuers
+# paths/twins.pem: the same CA name and key certified twice; the first
+# certificate's name constraints exclude the leaf, which OpenSSL alone
+# would refuse.
+escape_pem "$PKI/paths/leaf.pem" | sed 's/^/X-SSL-Client-Cert: /' > "$WORK/twin-leaf.hdr"
+start_authd twins "127.0.0.1:$BRIDGE_PORT" --trust "$PKI/root.pem" --intermediates "$PKI/paths/twins.pem"
+decide "$WORK/twin-leaf.hdr" "127.0.0.1:$BRIDGE_PORT"
+check_eq "two candidate issuers, the first name-constrained: the second path verifies" "${D% *}" "200 ok"
+decide "$WORK/twin-leaf.hdr" "127.0.0.1:$BRIDGE_PORT"
+check_eq "two candidate issuers: again, from the cache" "${D% *}" "200 ok"
+stop_authd
+start_authd twin-nc "127.0.0.1:$BRIDGE_PORT" --trust "$PKI/root.pem" --intermediates "$PKI/paths/twin-nc.pem"
+decide "$WORK/twin-leaf.hdr" "127.0.0.1:$BRIDGE_PORT"
+check_eq "the name-constrained issuer alone: refused" "${D% *}" "401 untrusted"
 stop_authd
