@@ -967,3 +967,40 @@ chain_verify(const struct chain_store *st, X509 *leaf, time_t at,
 		    res);
 	return 0;
 }
+
+int
+chain_missing_issuer(const struct chain_result *res)
+{
+	return res->status == CHAIN_UNTRUSTED &&
+	    (res->x509_error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	    res->x509_error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT);
+}
+
+int
+chain_verify_extra(const struct chain_store *st, X509 *leaf,
+    STACK_OF(X509) *extra, time_t at, enum config_purpose purpose, int flags,
+    struct chain_result *res)
+{
+	STACK_OF(X509)	*untrusted;
+	int		 i, rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((untrusted = sk_X509_dup(st->ints)) == NULL) {
+		res->status = CHAIN_ERROR;
+		snprintf(res->detail, sizeof(res->detail), "out of memory");
+		return AUTHD_ENOMEM;
+	}
+	for (i = 0; extra != NULL && i < sk_X509_num(extra); i++)
+		if (!sk_X509_push(untrusted, sk_X509_value(extra, i))) {
+			sk_X509_free(untrusted);
+			res->status = CHAIN_ERROR;
+			snprintf(res->detail, sizeof(res->detail),
+			    "out of memory");
+			return AUTHD_ENOMEM;
+		}
+	rc = chain_run(st->full, untrusted, leaf, at,
+	    chain_purpose_id(purpose), (int)st->depth,
+	    flags & CHAIN_WANT_CHAIN, res);
+	sk_X509_free(untrusted);
+	return rc;
+}

@@ -41,6 +41,7 @@ struct chain_result {
 	int			 fast;		/* answered by a verified intermediate */
 	int			 alternative;	/* 0, or the candidate path (1..) that
 						   verified after OpenSSL's failed */
+	int			 fetched;	/* with an issuer from caIssuers */
 	STACK_OF(X509)		*chain;		/* CHAIN_WANT_CHAIN: owned by caller */
 };
 
@@ -124,6 +125,16 @@ STACK_OF(X509)	*chain_store_untrusted(const struct chain_store *store);
 int	 chain_verify(const struct chain_store *store, X509 *leaf, time_t at,
 	    enum config_purpose purpose, int flags, struct chain_result *res);
 void	 chain_result_cleanup(struct chain_result *res);
+/*
+ * chain_verify the full way with more untrusted certificates than the
+ * store's intermediates (issuers fetched from caIssuers URLs): they may
+ * only ever be intermediates.
+ */
+int	 chain_verify_extra(const struct chain_store *store, X509 *leaf,
+	    STACK_OF(X509) *extra, time_t at, enum config_purpose purpose,
+	    int flags, struct chain_result *res);
+/* Whether res failed because a certificate's issuer is nowhere. */
+int	 chain_missing_issuer(const struct chain_result *res);
 
 /*
  * authd check: every candidate path from leaf to an anchor (up to

@@ -40,6 +40,7 @@ enum config_type {
 	CT_RESPONDER,	/* repeatable "URL" or "URL ISSUER-FILE" */
 	CT_PROXY,	/* "none" or http://host[:port][/] */
 	CT_OIDS,	/* dotted OIDs separated by blanks */
+	CT_PREFIXES,	/* http:// URL prefixes separated by blanks */
 };
 
 struct config_key {
@@ -60,6 +61,8 @@ static const struct config_key config_keys[] = {
 	{ "threads",		CT_UINT,	OFF(threads),		1, 256 },
 	{ "trust",		CT_PATHS,	OFF(trust),		0, 0 },
 	{ "trust_partial",	CT_ONOFF,	OFF(trust_partial),	0, 0 },
+	{ "ca_issuers_fetch",	CT_ONOFF,	OFF(ca_issuers_fetch),	0, 0 },
+	{ "ca_issuers_url",	CT_PREFIXES,	OFF(ca_issuers_url),	0, 0 },
 	{ "intermediates",	CT_PATHS,	OFF(intermediates),	0, 0 },
 	{ "crl",		CT_PATHS,	OFF(crl),		0, 0 },
 	{ "policy",		CT_PATH,	OFF(policy),		0, 0 },
@@ -156,6 +159,7 @@ config_cleanup(struct config *cfg)
 	config_item_cleanup(&cfg->listen_owner);
 	config_item_cleanup(&cfg->user);
 	config_item_cleanup(&cfg->fetch_proxy);
+	config_item_cleanup(&cfg->ca_issuers_url);
 	config_list_cleanup(&cfg->trust);
 	config_list_cleanup(&cfg->intermediates);
 	config_list_cleanup(&cfg->crl);
@@ -619,6 +623,33 @@ config_apply(struct config *cfg, const struct config_key *k,
 			return AUTHD_ECONFIG;
 		}
 		rc = 0;
+		break;
+	}
+	case CT_PREFIXES: {
+		const char	*p = value;
+		size_t		 n, count = 0;
+
+		for (;;) {
+			p += strspn(p, " \t");
+			if (*p == '\0')
+				break;
+			n = strcspn(p, " \t");
+			if (n <= 7 || n >= FETCH_URL_MAX ||
+			    strncmp(p, "http://", 7) != 0) {
+				config_error(cfg, origin, "%s: expected http:// "
+				    "URL prefixes, got \"%.*s\"", k->name,
+				    (int)(n < 200 ? n : 200), p);
+				return AUTHD_ECONFIG;
+			}
+			count++;
+			p += n;
+		}
+		if (count == 0) {
+			config_error(cfg, origin, "%s: expected one or more "
+			    "http:// URL prefixes", k->name);
+			return AUTHD_ECONFIG;
+		}
+		rc = config_item_set(field, value, origin);
 		break;
 	}
 	case CT_LOGLEVEL:

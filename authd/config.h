@@ -60,6 +60,8 @@ struct config {
 	unsigned int		 threads;
 	struct config_list	 trust;
 	int			 trust_partial;	/* any anchor may end a chain */
+	int			 ca_issuers_fetch;	/* AIA caIssuers */
+	struct config_item	 ca_issuers_url;	/* allowed URL prefixes */
 	struct config_list	 intermediates;
 	struct config_list	 crl;
 	int			 crl_scope;		/* enum crl_scope */

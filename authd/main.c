@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "aia.h"
 #include "audit.h"
 #include "cache.h"
 #include "cli.h"
@@ -95,8 +96,8 @@ main_load(const struct cli *cli, const struct snapshot *prev,
 	*snap = NULL;
 	if ((rc = main_config(cli, &cfg, 1)) == 0 && use_store &&
 	    (cfg.policy.value != NULL || cfg.shadow_policy.value != NULL ||
-	    cfg.crl.n > 0 || cfg.ocsp_mode != 0 || (cfg.crl_fetch &&
-	    config_is_set(&cfg, "crl_fetch"))))
+	    cfg.crl.n > 0 || cfg.ocsp_mode != 0 || cfg.ca_issuers_fetch ||
+	    (cfg.crl_fetch && config_is_set(&cfg, "crl_fetch"))))
 		rc = main_store_open(&cfg);
 	if (rc == 0)
 		rc = snapshot_reload(&cfg, use_store ? main_store : NULL, prev,
@@ -342,13 +343,14 @@ main_serve(const struct cli *cli)
 		goto end;
 	}
 	if ((snap->crl != NULL && snap->cfg.crl_fetch) ||
-	    snap->cfg.ocsp_mode != 0) {
+	    snap->cfg.ocsp_mode != 0 || snap->cfg.ca_issuers_fetch) {
 		if (fetch_pool_new(snap->cfg.fetch_threads, 4096, &pool) != 0) {
 			log_error("cannot start the fetch threads");
 			goto end;
 		}
 		crl_fetch_init(pool, main_store);
 		ocsp_init(pool, main_store);
+		aia_init(pool, main_store);
 	}
 	if (audit_configure(snap->cfg.audit_log.value) != 0) {
 		log_error("%s: audit_log: cannot write the audit log",
@@ -434,9 +436,10 @@ main_serve(const struct cli *cli)
 		interval = fresh->cfg.watch_interval;
 		main_log_snapshot("reloaded", fresh);
 		if (pool == NULL && ((fresh->crl != NULL &&
-		    fresh->cfg.crl_fetch) || fresh->cfg.ocsp_mode != 0))
-			log_warnx("crl_fetch and ocsp need a restart to start "
-			    "the fetch threads");
+		    fresh->cfg.crl_fetch) || fresh->cfg.ocsp_mode != 0 ||
+		    fresh->cfg.ca_issuers_fetch))
+			log_warnx("crl_fetch, ocsp and ca_issuers_fetch need a "
+			    "restart to start the fetch threads");
 		/* A bad audit_log keeps the old destination (logged). */
 		audit_configure(fresh->cfg.audit_log.value);
 		snapshot_publish(fresh);
@@ -455,12 +458,14 @@ end:
 	if (pool != NULL) {
 		crl_fetch_init(NULL, main_store);
 		ocsp_init(NULL, main_store);
+		aia_init(NULL, main_store);
 		fetch_abort();
 	}
 	fetch_pool_free(&pool);
 	http_stop(&srv);
 	crl_fetch_shutdown();
 	ocsp_shutdown();
+	aia_shutdown();
 	snapshot_release(snap);
 	snapshot_shutdown();
 	cache_free(&cache);
@@ -550,6 +555,7 @@ main_load_inline(const struct cli *cli, struct snapshot **snap)
 	}
 	log_init((*snap)->cfg.log_level);
 	ocsp_set_inline(1);
+	aia_set_inline(1);
 	return 0;
 }
 
@@ -602,6 +608,7 @@ main_check(const struct cli *cli)
 	else
 		explain_text(stdout, &ctx, &v, chain);
 	ocsp_shutdown();
+	aia_shutdown();
 	rc = v.reason == VERDICT_OK ? 0 : EXIT_DENY;
 end:
 	sk_X509_pop_free(chain, X509_free);

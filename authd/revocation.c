@@ -21,6 +21,7 @@
 #include "log.h"
 #include "ocsp.h"
 #include "policy.h"
+#include "aia.h"
 #include "revocation.h"
 #include "snapshot.h"
 
@@ -346,6 +347,8 @@ revocation_wait(int pending, const char *key, void (*resume)(void *),
 		return ocsp_wait(key, resume, arg);
 	case REVOCATION_WAIT_CRL:
 		return crl_fetch_wait(key, resume, arg);
+	case REVOCATION_WAIT_AIA:
+		return aia_wait(key, resume, arg);
 	default:
 		return 1;
 	}
@@ -356,11 +359,13 @@ revocation_wait_max(const struct config *cfg)
 {
 	enum rev_source	 order[2];
 
-	return cfg->fetch_timeout * (time_t)revocation_order(cfg, order) + 1;
+	/* An issuer from caIssuers first (one level; deeper ones are rare). */
+	return cfg->fetch_timeout * ((time_t)revocation_order(cfg, order) +
+	    (cfg->ca_issuers_fetch ? 1 : 0)) + 1;
 }
 
 size_t
 revocation_wake_all(void)
 {
-	return ocsp_wake_all() + crl_fetch_wake_all();
+	return ocsp_wake_all() + crl_fetch_wake_all() + aia_wake_all();
 }

@@ -33,6 +33,7 @@ enum revocation_outcome {
 
 #define REVOCATION_WAIT_CRL	 1
 #define REVOCATION_WAIT_OCSP	 2
+#define REVOCATION_WAIT_AIA	 3	/* an issuer from caIssuers (aia.h) */
 
 /*
  * The revocation source a verdict names in X-Authd-Revocation: the one that

@@ -199,6 +199,7 @@ snapshot_revocation(struct snapshot *snap, int given_chain)
 	h = snapshot_mix_num(h, (unsigned long long)s->default_ttl);
 	h = snapshot_mix_num(h, (unsigned long long)cfg->purpose);
 	h = snapshot_mix_num(h, (unsigned long long)cfg->verify_depth);
+	h = snapshot_mix_num(h, (unsigned long long)cfg->trust_partial);
 	snap->ocsp.generation = (unsigned long)h;
 
 	snap->crl_fetch.on = snap->crl != NULL && cfg->crl_fetch;
@@ -208,6 +209,12 @@ snapshot_revocation(struct snapshot *snap, int given_chain)
 	snap->crl_fetch.proxy = snapshot_proxy(cfg);
 	snap->crl_fetch.chain = snap->chain;
 	snap->crl_fetch.owner = owner;
+
+	snap->aia.on = cfg->ca_issuers_fetch;
+	snap->aia.allow = cfg->ca_issuers_url.value;
+	snap->aia.timeout = cfg->fetch_timeout;
+	snap->aia.proxy = snapshot_proxy(cfg);
+	snap->aia.owner = owner;
 }
 
 int

@@ -9,6 +9,7 @@
 #ifndef AUTHD_SNAPSHOT_H
 #define AUTHD_SNAPSHOT_H
 
+#include "aia.h"
 #include "chain.h"
 #include "crl.h"
 #include "config.h"
@@ -29,6 +30,7 @@ struct snapshot {
 	size_t			 nroutes;
 	struct ocsp_ctx		 ocsp;		/* points into the above */
 	struct crl_fetch_ctx	 crl_fetch;	/* likewise */
+	struct aia_ctx		 aia;		/* likewise */
 	struct policy		*policy;	/* owned; NULL: valid chain allows */
 	struct policy		*shadow;	/* owned; evaluated, never enforced */
 	unsigned long		 generation;	/* changes with every publish */

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "aia.h"
 #include "cache.h"
 #include "crl.h"
 #include "log.h"
@@ -401,6 +402,71 @@ verdict_hold_take(struct verdict_hold *hold, const struct snapshot *snap,
 	return 1;
 }
 
+/*
+ * The chain lacks an issuer: fetch it from the caIssuers URL of the
+ * certificate that lacks one (ca_issuers_fetch), a level at a time up to
+ * AIA_LEVELS_MAX, and verify again with what came, which only ever adds
+ * intermediates.  res is replaced by the last verification; out->pending
+ * is set when a fetch runs (the request waits for it, then starts over).
+ */
+static void
+verdict_aia(const struct snapshot *snap, X509 *x, time_t at, int flags,
+    struct chain_result *res, struct verdict *out)
+{
+	STACK_OF(X509)	*extra = NULL, *got;
+	X509		*top;
+	char		 url[FETCH_URL_MAX], why[256];
+	char		 used[AIA_LEVELS_MAX][FETCH_URL_MAX];
+	int		 level, pending, nused = 0, i;
+
+	for (level = 0; level < AIA_LEVELS_MAX &&
+	    chain_missing_issuer(res); level++) {
+		top = res->chain != NULL && sk_X509_num(res->chain) > 0 ?
+		    sk_X509_value(res->chain, sk_X509_num(res->chain) - 1) : x;
+		if (!aia_url(top, url, sizeof(url))) {
+			if (level == 0)
+				break;	/* nothing was fetched: OpenSSL's reason */
+			snprintf(why, sizeof(why), "no caIssuers URL in the "
+			    "certificate fetched");
+			goto why;
+		}
+		got = aia_get(&snap->aia, url, &pending, why, sizeof(why));
+		if (pending) {
+			out->pending = REVOCATION_WAIT_AIA;
+			snprintf(out->pending_url, sizeof(out->pending_url),
+			    "%s", url);
+			break;
+		}
+		if (got == NULL) {
+ why:
+			snprintf(res->detail + strlen(res->detail),
+			    sizeof(res->detail) - strlen(res->detail),
+			    "; caIssuers %.200s: %s", url, why);
+			break;
+		}
+		if (extra == NULL)
+			extra = got;
+		else {
+			for (i = 0; i < sk_X509_num(got); i++)
+				if (sk_X509_push(extra, sk_X509_value(got, i)))
+					X509_up_ref(sk_X509_value(got, i));
+			sk_X509_pop_free(got, X509_free);
+		}
+		memcpy(used[nused++], url, strlen(url) + 1);
+		chain_result_cleanup(res);
+		if (chain_verify_extra(snap->chain, x, extra, at,
+		    snap->cfg.purpose, flags | CHAIN_WANT_CHAIN, res) != 0)
+			res->status = CHAIN_ERROR;
+	}
+	if (res->status == CHAIN_OK && nused > 0) {
+		/* Worth keeping for the next start: it completed a chain. */
+		for (i = 0; i < nused; i++)
+			aia_keep(used[i]);
+		res->fetched = 1;
+	}
+	sk_X509_pop_free(extra, X509_free);
+}
+
 static void
 verdict_run(const struct snapshot *snap, struct cache *cache,
     const struct verdict_input *in, time_t at, struct verdict *out,
@@ -418,7 +484,7 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 	struct cache_gen		 gen;
 	struct chain_pcy_result		 pcy;
 	size_t				 i;
-	int				 use_cache, loaded = 0, pcy_done = 0;
+	int				 use_cache, loaded = 0, pcy_done = 0, flags;
 
 	verdict_init(out);
 	memset(&res, 0, sizeof(res));
@@ -492,15 +558,27 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 		goto end;
 	}
 	out->has_identity = 1;
-	if (chain_verify(snap->chain, x, at, snap->cfg.purpose,
-	    chainp != NULL ? CHAIN_WANT_CHAIN : snap->crl != NULL ||
-	    snap->cfg.ocsp_mode != 0 || verdict_pcy_needed(snap) ?
-	    CHAIN_FAST | CHAIN_WANT_CHAIN : CHAIN_FAST, &res) != 0)
+	flags = chainp != NULL ? CHAIN_WANT_CHAIN : snap->crl != NULL ||
+	    snap->cfg.ocsp_mode != 0 || verdict_pcy_needed(snap) ||
+	    snap->aia.on ? CHAIN_FAST | CHAIN_WANT_CHAIN : CHAIN_FAST;
+	if (chain_verify(snap->chain, x, at, snap->cfg.purpose, flags,
+	    &res) != 0)
 		res.status = CHAIN_ERROR;
+	if (snap->aia.on && chain_missing_issuer(&res))
+		verdict_aia(snap, x, at, flags, &res, out);
 	chain_until = res.valid_until;
 verified:
 	out->reason = verdict_of_chain(res.status);
-	if (res.status == CHAIN_OK && res.alternative > 0)
+	if (out->pending == REVOCATION_WAIT_AIA) {
+		/* Waiting for an issuer: decided again once it is here. */
+		verdict_set(out, VERDICT_UNTRUSTED, "waiting for the issuer "
+		    "from its caIssuers URL");
+		goto end;
+	}
+	if (res.status == CHAIN_OK && res.fetched)
+		snprintf(out->detail, sizeof(out->detail), "chain verified "
+		    "with an issuer fetched from its caIssuers URL");
+	else if (res.status == CHAIN_OK && res.alternative > 0)
 		snprintf(out->detail, sizeof(out->detail), "chain verified "
 		    "along candidate path %d (the first path built failed)",
 		    res.alternative);
@@ -582,7 +660,8 @@ verified:
 end:
 	if (loaded)
 		identity_fields_cleanup(f);
-	if (hold != NULL && out->pending && x != NULL && res.chain != NULL) {
+	if (hold != NULL && out->pending && x != NULL && res.chain != NULL &&
+	    res.status == CHAIN_OK) {
 		/* The next pass, after the wait, starts from here. */
 		verdict_hold_cleanup(hold);
 		hold->x = x;

@@ -4,8 +4,11 @@
  * through d2i_X509, identity_extract (the identity headers),
  * identity_fields_load (what the policy sees), pack and unpack (the
  * verdict cache), which must give the same fields and the same decision,
- * policy_eval of data/fuzz.policy (every field read), and chain_verify
- * against the fuzz PKI (pki/root.pem, pki/ca.pem).
+ * policy_eval of data/fuzz.policy (every field read), chain_verify
+ * against the fuzz PKI (pki/root.pem, pki/ca.pem) and certificate policy
+ * processing of the chain built (chain_policy, with settings), its
+ * caIssuers URL (aia_url); and the input as a caIssuers answer
+ * (aia_parse: DER certificate or PKCS#7 bundle).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +16,7 @@
 
 #include <openssl/x509.h>
 
+#include "aia.h"
 #include "chain.h"
 #include "config.h"
 #include "identity.h"
@@ -74,10 +78,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct policy_identity		 pf, pu;
 	struct policy_decision		 df, du;
 	struct chain_result		 cr;
+	struct chain_pcy_result		 pr;
+	struct policy_pcy		 pcy;
+	STACK_OF(X509)			*got;
+	char				 url[FETCH_URL_MAX], why[256];
 	size_t				 n, i;
 	X509				*x;
 
-	if (size > 64 * 1024 || (x = d2i_X509(NULL, &p, (long)size)) == NULL)
+	if (size > 64 * 1024)
+		return 0;
+	fuzz_quiet(1);
+	got = aia_parse(data, size, why, sizeof(why));
+	if (got != NULL && (sk_X509_num(got) == 0 ||
+	    sk_X509_num(got) > AIA_MAX_CERTS))
+		__builtin_trap();
+	sk_X509_pop_free(got, X509_free);
+	fuzz_quiet(0);
+	if ((x = d2i_X509(NULL, &p, (long)size)) == NULL)
 		return 0;
 	if (identity_sha256(data, (size_t)(p - data), md) != 0)
 		abort();
@@ -107,9 +124,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	identity_fields_cleanup(&f);
 	memset(&cr, 0, sizeof(cr));
-	(void)chain_verify(fuzz_chain, x, FUZZ_AT, CONFIG_PURPOSE_CLIENT, 0,
-	    &cr);
+	(void)chain_verify(fuzz_chain, x, FUZZ_AT, CONFIG_PURPOSE_CLIENT,
+	    CHAIN_WANT_CHAIN, &cr);
+	if (cr.chain != NULL && sk_X509_num(cr.chain) > 0) {
+		memset(&pcy, 0, sizeof(pcy));
+		chain_policy(cr.chain, NULL, NULL, &pr);
+		snprintf(pcy.oids[0], sizeof(pcy.oids[0]), "1.2.3.4");
+		pcy.noids = 1;
+		pcy.inhibit_mapping = pcy.inhibit_any = 1;
+		chain_policy(cr.chain, &pcy, NULL, &pr);
+		if (pr.nset > CHAIN_PCY_SET_MAX)
+			__builtin_trap();
+	}
 	chain_result_cleanup(&cr);
+	if (aia_url(x, url, sizeof(url)) &&
+	    (strncmp(url, "http://", 7) != 0 || strlen(url) >= sizeof(url)))
+		__builtin_trap();
 	X509_free(x);
 	fuzz_quiet(0);
 	return 0;

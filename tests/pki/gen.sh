@@ -631,9 +631,79 @@ if openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twins.pem" "$OU
     echo "gen.sh: OpenSSL now tries the second twin: paths/ no longer shows path building" >&2; exit 1
 fi
 
+# ---------------------------------------------------------------- caIssuers
+# Issuers published only at their caIssuers URL (issue 13), in aia/. The
+# URLs name the host aia.authd.test: tests reach it through fetch_proxy
+# (their nginx), so the certificates need not know a port. dead.pem's
+# URL is 127.0.0.1:9 (discard: nothing listens), reached directly.
+cat >> "$CA/ca.cnf" <<'CNF'
+
+[ v3_aia_ca ]
+basicConstraints       = critical, CA:TRUE
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+authorityInfoAccess    = caIssuers;URI:$ENV::AIA_URL
+
+[ v3_aia_leaf ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+authorityInfoAccess    = caIssuers;URI:$ENV::AIA_URL
+CNF
+AIA=http://aia.authd.test
+export AIA_URL=$AIA/none
+newkey aia-ica
+csr aia-ica "/O=authd tests/CN=authd AIA Issuing CA"
+AIA_URL=$AIA/root.der sign aia-ica root v3_aia_ca "$NOW_M800D" "$NOW_P3650D"
+newkey aia-sub
+csr aia-sub "/O=authd tests/CN=authd AIA Sub CA"
+AIA_URL=$AIA/ica.der sign aia-sub aia-ica v3_aia_ca "$NOW_M800D" "$NOW_P3650D"
+newkey aia-foreign
+csr aia-foreign "/O=elsewhere/CN=Foreign Issuing CA"
+sign aia-foreign other-root v3_intermediate "$NOW_M800D" "$NOW_P3650D"
+aialeaf() {  # aialeaf NAME ISSUER URL CN
+    AIA_URL=$3 leaf "$1" "$2" v3_aia_leaf "/O=Example Corp/OU=AIA/CN=$4"
+}
+aialeaf aia-der     aia-ica     "$AIA/ica.der"      kim
+aialeaf aia-p7c     aia-ica     "$AIA/ica.p7c"      lee
+aialeaf aia-garbage aia-ica     "$AIA/garbage.bin"  mia
+aialeaf aia-large   aia-ica     "$AIA/large.bin"    ned
+aialeaf aia-slow    aia-ica     "$AIA/slow/ica.der" oda
+aialeaf aia-dead    aia-ica     "http://127.0.0.1:9/ica.der" pat
+aialeaf aia-404     aia-ica     "$AIA/missing.der"  quinn
+aialeaf aia-two     aia-sub     "$AIA/sub.der"      ray
+aialeaf aia-foreign-leaf aia-foreign "$AIA/foreign.p7c" sam
+mkdir -p "$OUT/aia/www/slow"
+for f in aia-ica aia-sub aia-foreign aia-der aia-p7c aia-garbage aia-large aia-slow aia-dead \
+    aia-404 aia-two aia-foreign-leaf; do
+    mv "$OUT/$f.pem" "$OUT/aia/${f#aia-}.pem"
+    mv "$OUT/$f.key" "$OUT/aia/${f#aia-}.key"
+done
+# what the URLs serve (the test copies www/ into its nginx)
+openssl x509 -in "$OUT/aia/ica.pem" -outform DER -out "$OUT/aia/www/ica.der"
+cp "$OUT/aia/www/ica.der" "$OUT/aia/www/slow/ica.der"
+openssl x509 -in "$OUT/aia/sub.pem" -outform DER -out "$OUT/aia/www/sub.der"
+ossl crl2pkcs7 -nocrl -certfile "$OUT/aia/ica.pem" -outform DER -out "$OUT/aia/www/ica.p7c"
+cat "$OUT/aia/foreign.pem" "$OUT/other-root.pem" > "$CA/foreign-bundle.pem"
+ossl crl2pkcs7 -nocrl -certfile "$CA/foreign-bundle.pem" -outform DER -out "$OUT/aia/www/foreign.p7c"
+head -c 3000 /dev/urandom > "$OUT/aia/www/garbage.bin"
+{ head -c 20 "$OUT/aia/www/ica.der"; head -c 300000 /dev/zero; } > "$OUT/aia/www/large.bin"
+ossl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/aia/ica.pem" "$OUT/aia/der.pem"
+cat "$OUT/aia/sub.pem" "$OUT/aia/ica.pem" > "$CA/two.pem"
+ossl verify -CAfile "$OUT/root.pem" -untrusted "$CA/two.pem" "$OUT/aia/two.pem"
+if openssl verify -CAfile "$OUT/root.pem" "$OUT/aia/der.pem" >/dev/null 2>&1; then
+    echo "gen.sh: aia/der.pem verified without its issuer" >&2; exit 1
+fi
+[ "$(openssl x509 -in "$OUT/aia/der.pem" -noout -ext authorityInfoAccess | grep -c "CA Issuers - URI:$AIA/ica.der")" = 1 ] ||
+    { echo "gen.sh: aia/der.pem has no caIssuers URL" >&2; exit 1; }
+unset AIA_URL
+
 rm -rf "$CA"
 # Private keys: readable by nginx workers (www-data) in tests; these are
 # throwaway test keys, never use them for anything else.
-chmod 0644 "$OUT"/*.pem "$OUT"/*.key "$OUT"/pcy/* "$OUT"/paths/*
-chmod 0755 "$OUT/pcy" "$OUT/paths"
+chmod 0644 "$OUT"/*.pem "$OUT"/*.key "$OUT"/pcy/* "$OUT"/paths/* "$OUT"/aia/*.* "$OUT"/aia/www/*.* "$OUT"/aia/www/slow/*
+chmod 0755 "$OUT/pcy" "$OUT/paths" "$OUT/aia" "$OUT/aia/www" "$OUT/aia/www/slow"
 chmod 0755 "$OUT"
