@@ -34,6 +34,7 @@
 
 #include "chain.h"
 #include "crl.h"
+#include "aia.h"
 #include "doctor.h"
 #include "err.h"
 #include "explain.h"
@@ -910,7 +911,8 @@ doctor_client_chain(struct doctor *d)
 	X509		*x;
 	const char	*src;
 	char		 dn[DOCTOR_DN_MAX], dn2[DOCTOR_DN_MAX], fix[DOCTOR_FIX_MAX];
-	int		 err, depth;
+	char		 url[201] = "";	/* a caIssuers URL that fits the fix */
+	int		 err, depth, missing;
 
 	if (d->o->snap != NULL) {
 		store = chain_store_trust(d->o->snap->chain);
@@ -955,14 +957,21 @@ doctor_client_chain(struct doctor *d)
 	    sk_X509_value(chain, depth) : d->leaf;
 	doctor_dn(X509_get_subject_name(x), dn, sizeof(dn));
 	doctor_dn(X509_get_issuer_name(x), dn2, sizeof(dn2));
-	if ((err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-	    err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) && d->o->snap != NULL &&
+	missing = err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	    err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+	if (missing && d->o->snap != NULL &&
 	    doctor_issuer_in_file(d, x) != NULL)
 		snprintf(fix, sizeof(fix), "add \"%s\" (it is in --cert) to "
 		    "authd's intermediates: nginx sends authd the leaf only",
 		    dn2);
-	else if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-	    err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+	else if (missing && aia_url(x, url, sizeof(url)))
+		/* The certificate says where its issuer is published. */
+		snprintf(fix, sizeof(fix), "fetch the missing intermediate "
+		    "\"%.150s\" from %s, check it and add it to %s, or set "
+		    "ca_issuers_fetch on", dn2, url, d->o->snap != NULL ?
+		    "authd's intermediates" : "--cert after the client "
+		    "certificate");
+	else if (missing ||
 	    err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
 	    err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) {
 		if (d->o->snap != NULL)
@@ -979,8 +988,9 @@ doctor_client_chain(struct doctor *d)
 		    "from a CA %s trusts", d->o->snap != NULL ? "authd" :
 		    "--ca");
 	doctor_add(d, DOCTOR_FAIL, "client-chain", fix, "does not verify "
-	    "against %s: %s (depth %d: \"%s\", issuer \"%s\")", src,
-	    X509_verify_cert_error_string(err), depth, dn, dn2);
+	    "against %s: %s (depth %d: \"%s\", issuer \"%s\"%s%s)", src,
+	    X509_verify_cert_error_string(err), depth, dn, dn2,
+	    missing && url[0] != '\0' ? ", published at " : "", url);
 end:
 	X509_STORE_CTX_free(ctx);
 }

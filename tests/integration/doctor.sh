@@ -352,6 +352,12 @@ has_line "foreign client: revocation not reached" "warn  revocation       not ch
 has_prefix "foreign client: authd says untrusted" "FAIL  authd            deny untrusted (401)"
 has_line "foreign client: nginx refused it itself" "FAIL  http             GET /api/items with the client certificate: 401, X-Authd-Reason: untrusted"
 
+# a client whose issuer authd lacks, published at its caIssuers URL (issue 13)
+doctor --ca "$PKI/root.pem" --cert "$PKI/aia/der.pem" --key "$PKI/aia/der.key" --config "$WORK/authd.conf" "https://localhost:$PORT_RIGHT/api/items"
+check_eq "issuer at caIssuers: exit" "$RC" 1
+has_line "issuer at caIssuers: client-chain names the intermediate and where it is published" "FAIL  client-chain     does not verify against authd's trust and intermediates: unable to get local issuer certificate (depth 0: \"CN=kim,OU=AIA,O=Example Corp\", issuer \"CN=authd AIA Issuing CA,O=authd tests\", published at http://aia.authd.test/ica.der)"
+check_contains "issuer at caIssuers: the fix" "$OUT" "fetch the missing intermediate \"CN=authd AIA Issuing CA,O=authd tests\" from http://aia.authd.test/ica.der, check it and add it to authd's intermediates, or set ca_issuers_fetch on"
+
 # an expired client: validity and authd
 doctor --ca "$PKI/root.pem" --cert "$(chain expired)" --key "$PKI/expired.key" --config "$WORK/authd.conf" "https://localhost:$PORT_RIGHT/api/items"
 check_eq "expired client: exit" "$RC" 1
