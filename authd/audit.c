@@ -612,6 +612,16 @@ audit_write(const struct audit_record *r)
 	rc |= audit_field(b, cap, &off, "host", r->host, AUDIT_HOST_MAX);
 	rc |= audit_field(b, cap, &off, "client_verify", r->client_verify,
 	    AUDIT_VERIFY_MAX);
+	if (r->upn != NULL && r->upn[0] != '\0')
+		rc |= audit_field(b, cap, &off, "upn", r->upn, AUDIT_SHORT_MAX);
+	if (r->fascn != NULL && r->fascn[0] != '\0')
+		rc |= audit_field(b, cap, &off, "fascn", r->fascn,
+		    AUDIT_SHORT_MAX);
+	if (r->uuid != NULL && r->uuid[0] != '\0')
+		rc |= audit_field(b, cap, &off, "uuid", r->uuid, AUDIT_SHORT_MAX);
+	if (r->cert_policy != NULL && r->cert_policy[0] != '\0')
+		rc |= audit_field(b, cap, &off, "policy", r->cert_policy,
+		    AUDIT_SHORT_MAX);
 	rc |= audit_put(b, cap, &off, "}\n", 2);
 	if (rc != 0) {
 		/* Cannot happen with these bounds; never write half a line. */

@@ -68,6 +68,8 @@ struct audit_record {
 	uint64_t	 latency_us;
 	const char	*method, *uri, *host;
 	const char	*client_verify;	/* nginx's $ssl_client_verify */
+	/* smart cards and certificate policies: written when not NULL or "" */
+	const char	*upn, *fascn, *uuid, *cert_policy;
 };
 
 /* Write r as one line.  Never fails the request: errors are counted. */

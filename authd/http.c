@@ -383,6 +383,10 @@ http_account(const struct verdict *v, const struct request_headers *h,
 	r.uri = h->uri;
 	r.host = h->host;
 	r.client_verify = h->client_verify;
+	r.upn = v->upn;
+	r.fascn = v->fascn;
+	r.uuid = v->uuid;
+	r.cert_policy = v->cert_policy;
 	audit_write(&r);
 }
 

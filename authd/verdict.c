@@ -220,6 +220,16 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	identity_fields_view(f, &pid);
 	pid.days_left = verdict_days_left(f->id.not_after, now);
 	out->policy_applied = 1;
+	/* The smart-card identities and the policy, for the audit log. */
+	if (f->nsan_upn > 0)
+		snprintf(out->upn, sizeof(out->upn), "%s", f->san_upn[0]);
+	if (f->nsan_fascn > 0)
+		snprintf(out->fascn, sizeof(out->fascn), "%s", f->san_fascn[0]);
+	if (f->nsan_uuid > 0)
+		snprintf(out->uuid, sizeof(out->uuid), "%s", f->san_uuid[0]);
+	if (f->npolicies > 0)
+		snprintf(out->cert_policy, sizeof(out->cert_policy), "%s",
+		    f->policies[0]);
 	if (f->truncated || f->unreadable) {
 		/* A rule could miss a value authd did not keep: fail closed. */
 		out->reason = VERDICT_POLICY_DENY;
@@ -333,6 +343,7 @@ verdict_init(struct verdict *out)
 	out->decision.nheaders = 0;
 	out->shadow_differs = 0;
 	out->shadow_rule[0] = out->shadow_reason[0] = '\0';
+	out->upn[0] = out->fascn[0] = out->uuid[0] = out->cert_policy[0] = '\0';
 }
 
 void

@@ -94,6 +94,15 @@ struct verdict {
 	char			 rule[512];
 	char			 reason_text[POLICY_REASON_MAX];
 	struct policy_decision	 decision;
+	/*
+	 * For the audit log, when a policy read the certificate's fields: the
+	 * first UPN, FASC-N (hex), card UUID and valid certificate policy,
+	 * "" when none.
+	 */
+	char			 upn[256];
+	char			 fascn[132];
+	char			 uuid[40];
+	char			 cert_policy[POLICY_OID_MAX];
 	/* shadow policy: 1 when it would have decided otherwise */
 	int			 shadow_differs;
 	char			 shadow_rule[512];

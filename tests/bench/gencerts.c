@@ -6,7 +6,7 @@
  *       Writes N distinct client certificates issued by the intermediate,
  *       one per line, each in nginx's $ssl_client_escaped_cert form.  With
  *       GENCERTS_POLICY=OID in the environment they carry that certificate
- *       policy.
+ *       policy; with GENCERTS_AIA=URL, that caIssuers URL.
  *   gencerts escape CERT.pem OUT.txt
  *       Writes the first certificate of CERT.pem in that form (one line).
  *   gencerts floor LEAVES.txt INTERMEDIATE.pem SECONDS
@@ -158,8 +158,10 @@ cmd_leaves(const char *ica_path, const char *ikey_path, long n,
 	EVP_PKEY *ikey = load_key(ikey_path);
 	EVP_PKEY *lkey = EVP_EC_gen("P-256");
 	X509 *tmpl = X509_new();
-	X509_EXTENSION *exts[6];
+	X509_EXTENSION *exts[7];
 	const char *policy = getenv("GENCERTS_POLICY");
+	const char *aia = getenv("GENCERTS_AIA");
+	char aiaval[1100];
 	unsigned char prefix[8];
 	BIO *mem = BIO_new(BIO_s_mem());
 	FILE *out = fopen(out_path, "w");
@@ -189,6 +191,10 @@ cmd_leaves(const char *ica_path, const char *ikey_path, long n,
 	nexts = 5;
 	if (policy != NULL && *policy != '\0')
 		exts[nexts++] = make_policy_ext(policy);
+	if (aia != NULL && *aia != '\0') {
+		snprintf(aiaval, sizeof(aiaval), "caIssuers;URI:%s", aia);
+		exts[nexts++] = make_ext(ica, tmpl, NID_info_access, aiaval);
+	}
 
 	/*
 	 * One X509 object serves every leaf: only serial and subject change.

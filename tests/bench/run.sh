@@ -76,6 +76,13 @@
 #                          policy CA carrying PIV Authentication, authd with
 #                          `require_policy` PIV against authd without, A B B A;
 #                          target >= 0.95 (issue 13)
+#   BENCH_AIA [1]          0 skips the caIssuers rows (ports PORT+16..18): cold
+#                          leaves of tests/pki/gen.sh's aia/ica.pem naming it as
+#                          their caIssuers URL, authd with it configured in
+#                          `intermediates` against authd with
+#                          `ca_issuers_fetch on` (fetched, kept in LMDB, then
+#                          restarted), each on leaves of its own; target >=
+#                          0.90 (issue 13)
 #   BENCH_CRL_ENTRIES [1000000]   revoked serials in the generated CRL
 #   BENCH_CRL_QUERIES [100000]    crl_check calls per crlbench pass (3 passes)
 #   BENCH_CRL_REQUESTS [50000]    warm requests before the second VmRSS reading
@@ -113,6 +120,8 @@ AUDIT_PORT_A=$((PORT + 9)) AUDIT_PORT_B=$((PORT + 10))
 REFRESH_PORT_A=$((PORT + 11)) REFRESH_PORT_B=$((PORT + 12)) REFRESH_RESP_PORT=$((PORT + 13))
 CERTPOLICY=${BENCH_CERTPOLICY:-1}
 PCY_PORT_A=$((PORT + 14)) PCY_PORT_B=$((PORT + 15))
+AIA_BENCH=${BENCH_AIA:-1}
+AIA_PORT_A=$((PORT + 16)) AIA_PORT_B=$((PORT + 17)) AIA_WWW_PORT=$((PORT + 18))
 CRL_ENTRIES=${BENCH_CRL_ENTRIES:-1000000}
 CRL_QUERIES=${BENCH_CRL_QUERIES:-100000}
 CRL_REQ=${BENCH_CRL_REQUESTS:-50000}
@@ -696,6 +705,51 @@ if [ "$CERTPOLICY" = 1 ]; then
     stop "$PCY_PID"
 fi
 
+# ---------------------------------------------------------------- caIssuers (issue 13)
+# Cold requests whose issuer authd has configured, against cold requests
+# whose issuer authd fetched from their caIssuers URL earlier (kept in
+# LMDB, read back after a restart).  Each daemon gets leaves of its own.
+if [ "$AIA_BENCH" = 1 ]; then
+    say "bench: caIssuers, cold"
+    AIA_URL_BENCH=http://aia.authd.test/ica.der
+    NA=$(( NCERTS / 2 + 1000 ))
+    for set in a b probe; do
+        n=$NA; [ "$set" != probe ] || n=1
+        GENCERTS_AIA=$AIA_URL_BENCH "$T/gencerts" leaves "$PKI/aia/ica.pem" "$PKI/aia/ica.key" "$n" \
+            "$T/aia-$set.txt" || die "gencerts (caIssuers leaves) failed"
+    done
+    nginx_conf "$AIA_WWW_PORT" 'location / { root '"$PKI/aia/www"'; }' >"$T/nginx/aia.conf"
+    start_nginx "$T/nginx/aia.conf"
+    AIA_NGINX_PID=$NGINX_PID
+    wait_http "http://127.0.0.1:$AIA_WWW_PORT/ica.der" || die "nginx (caIssuers) did not start"
+    start_daemon "$AIA_PORT_A" "$T/authd-aia-conf.log" --intermediates "$PKI/aia/ica.pem"
+    AIAA_PID=$DAEMON_PID
+    aia_b() {
+        start_daemon "$AIA_PORT_B" "$T/authd-aia-fetch.log" --ca-issuers-fetch on \
+            --fetch-proxy "http://127.0.0.1:$AIA_WWW_PORT" --data-dir "$T/data-aia"
+        AIAB_PID=$DAEMON_PID
+        T0_NS=$(date +%s%N)
+        wait_healthz "$AIA_PORT_B" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-aia-fetch.log")"
+    }
+    aia_b
+    T0_NS=$(date +%s%N)
+    wait_healthz "$AIA_PORT_A" 20 >/dev/null || die "authd did not start: $(tail -5 "$T/authd-aia-conf.log")"
+    check_200 "http://127.0.0.1:$AIA_PORT_A/auth" "$T/aia-probe.txt" "authd, issuer configured"
+    check_200 "http://127.0.0.1:$AIA_PORT_B/auth" "$T/aia-probe.txt" "authd, issuer fetched"
+    stop "$AIAB_PID"
+    aia_b     # again: the issuer now comes from LMDB
+    check_200 "http://127.0.0.1:$AIA_PORT_B/auth" "$T/aia-probe.txt" "authd, issuer from LMDB"
+    grep -q "caIssuers $AIA_URL_BENCH: 1 CA certificate" "$T/authd-aia-fetch.log" ||
+        die "caIssuers: the issuer was never fetched"
+    [ "$(grep -c "caIssuers $AIA_URL_BENCH: 1 CA certificate" "$T/authd-aia-fetch.log")" = 1 ] ||
+        die "caIssuers: fetched again after the restart (not read from LMDB)"
+    stop "$AIA_NGINX_PID"
+    measure aiaconf "http://127.0.0.1:$AIA_PORT_A/auth" BENCH_CERTS="$T/aia-a.txt"
+    measure aiafetch "http://127.0.0.1:$AIA_PORT_B/auth" BENCH_CERTS="$T/aia-b.txt"
+    stop "$AIAA_PID"
+    stop "$AIAB_PID"
+fi
+
 # ---------------------------------------------------------------- audit log (issue 6)
 # The warm certificate, with and without one JSON line per decision
 # written to a file (the page cache; no fsync).
@@ -866,6 +920,10 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
     if [ "$CERTPOLICY" = 1 ]; then
         row "authd warm, no require_policy" nopcy
         row "authd warm, require_policy" pcy "$(rps_of nopcy)" 0.95
+    fi
+    if [ "$AIA_BENCH" = 1 ]; then
+        row "authd cold, issuer configured" aiaconf
+        row "authd cold, issuer fetched" aiafetch "$(rps_of aiaconf)" 0.90
     fi
     if [ "$AUDIT" = 1 ]; then
         row "authd warm, audit_log off" noaudit

@@ -57,7 +57,7 @@ start_authd bridge "127.0.0.1:$BRIDGE_PORT" --trust "$P/bridge-root.pem" \
     --intermediates "$P/bridge-intermediates.pem" --require-policy "$BRIDGE_MED"
 BRIDGE_PID=$AUTHD_PID
 start_authd authd "127.0.0.1:$AUTHD_PORT" --trust "$P/root.pem" --intermediates "$P/intermediates.pem" \
-    --policy "$POL"
+    --policy "$POL" --audit-log "$WORK/audit.jsonl"
 
 nginx_setup "$WORK/nginx" "127.0.0.1:$AUTHD_PORT"
 A="$NGX/authd"
@@ -130,6 +130,13 @@ expect "low, explicit_policy on"             low ca /strict/x 200 ok
 expect "no policy, explicit_policy on"       none ca /strict/x 401 policy-not-accepted
 expect "low, rule on the policy field"       low ca /low/x 200 ok
 expect "piv, rule on the policy field"       piv ca /low/x 403 no-matching-rule
+
+# the audit log names the valid policy
+sleep 0.2   # the audit writer flushes every 20 ms
+check_contains "audit log: the valid policy of erin's chain" \
+    "$(grep '"subject":"CN=erin,' "$WORK/audit.jsonl" | head -n 1)" "\"policy\":\"$PIV_AUTH\""
+check_not_contains "audit log: none for grace (no policy)" \
+    "$(grep '"subject":"CN=grace,' "$WORK/audit.jsonl" | head -n 1)" "\"policy\":"
 
 # ---------------------------------------------------------------- the bridge, straight to authd
 ask() {  # ask NAME LEAF STATUS REASON

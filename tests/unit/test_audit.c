@@ -233,12 +233,43 @@ test_write(void)
 	    count_lines(moved, last, sizeof(last)) == 4,
 	    "after reopen, lines go to the new file");
 
+	/* A smart card's identities and the valid policy, when known. */
+	r.upn = "dave@corp.example.com";
+	r.fascn = "d4e7";
+	r.uuid = "f81d4fae-7dec-11d0-a765-00a0c91e6bf6";
+	r.cert_policy = "2.16.840.1.101.3.2.1.3.13";
+	audit_write(&r);
+	r.upn = r.fascn = r.uuid = r.cert_policy = "";
+	audit_write(&r);
+	audit_flush();
+	n = count_lines(path, last, sizeof(last));
+	CHECK(n == 3 && strstr(last, "\"upn\"") == NULL &&
+	    strstr(last, "\"policy\"") == NULL, "empty card fields written: "
+	    "%s", last);
+	r.upn = r.fascn = r.uuid = r.cert_policy = NULL;
+	{
+		FILE	*f = fopen(path, "r");
+		char	 line[4096];
+		int	 k = 0, ok = 0;
+
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+			if (++k == 2)
+				ok = strstr(line, "\"client_verify\":null,"
+				    "\"upn\":\"dave@corp.example.com\",\"fascn\":"
+				    "\"d4e7\",\"uuid\":\"f81d4fae-7dec-11d0-a765-"
+				    "00a0c91e6bf6\",\"policy\":\"2.16.840.1.101.3."
+				    "2.1.3.13\"}\n") != NULL;
+		if (f != NULL)
+			fclose(f);
+		CHECK(ok, "card fields: line 2 lacks them");
+	}
+
 	/* The same path again changes nothing; off stops writing. */
 	CHECK(audit_configure(path) == 0, "same path");
 	audit_configure("off");
 	audit_write(&r);
 	audit_flush();
-	CHECK(count_lines(path, last, sizeof(last)) == 1, "off writes nothing");
+	CHECK(count_lines(path, last, sizeof(last)) == 3, "off writes nothing");
 	audit_shutdown();
 	unlink(path);
 	unlink(moved);
