@@ -14,7 +14,10 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
 
+#include <stdatomic.h>
+
 #include "aia.h"
+#include "chain.h"
 #include "fetchtab.h"
 #include "log.h"
 #include "store.h"
@@ -24,8 +27,16 @@
 #define AIA_BACKOFF_MAX	 600
 #define AIA_STAMP	 8		/* the LMDB record: fetch time, body */
 
+/* A fetched issuer verified as a fast start, shared by the checks. */
+struct aia_fast {
+	atomic_int		 refs;
+	unsigned long		 gen;		/* the snapshot it was made under */
+	struct chain_fast	*f;
+};
+
 struct aia_entry {
 	struct fetchtab_entry	 fe;		/* first */
+	struct aia_fast		*fast;		/* or NULL */
 	STACK_OF(X509)		*certs;		/* the last good answer, or NULL */
 	time_t			 fetched;	/* when it was fetched */
 	unsigned char		*body;		/* its bytes, until kept */
@@ -51,11 +62,28 @@ static store_set_t	 aia_dbi;	/* url -> stamp, the answer as fetched */
 static int		 aia_have_dbi;
 static int		 aia_inline;	/* no pool: fetch on the caller's thread */
 
+void
+aia_fast_release(struct aia_fast *af)
+{
+	if (af != NULL && atomic_fetch_sub(&af->refs, 1) == 1) {
+		chain_fast_free(af->f);
+		free(af);
+	}
+}
+
+const struct chain_fast *
+aia_fast_chain(const struct aia_fast *af)
+{
+	return af->f;
+}
+
 static void
 aia_cleanup(struct fetchtab_entry *fe)
 {
 	struct aia_entry	*e = (struct aia_entry *)fe;
 
+	aia_fast_release(e->fast);
+	e->fast = NULL;
 	sk_X509_pop_free(e->certs, X509_free);
 	free(e->body);
 	e->certs = NULL;
@@ -206,6 +234,7 @@ aia_fetched(void *arg, struct fetch_result *resp)
 	struct aia_job		*job = arg;
 	struct aia_entry	*e = job->e;
 	struct fetch_waiter	*w;
+	struct aia_fast		*oldfast = NULL;
 	STACK_OF(X509)		*fresh = NULL, *old = NULL;
 	unsigned char		*body = NULL;
 	char			 err[256] = "";
@@ -229,6 +258,8 @@ aia_fetched(void *arg, struct fetch_result *resp)
 	if (fresh != NULL) {
 		old = e->certs;
 		e->certs = fresh;
+		oldfast = e->fast;
+		e->fast = NULL;
 		e->fetched = now;
 		free(e->body);
 		e->body = body;
@@ -245,6 +276,7 @@ aia_fetched(void *arg, struct fetch_result *resp)
 	else
 		log_warnx("caIssuers %s: %s", job->url, err);
 	sk_X509_pop_free(old, X509_free);
+	aia_fast_release(oldfast);
 	fetch_owner_drop(&job->ctx.owner);
 	free(job);
 	fetch_waiter_wake(w);
@@ -426,6 +458,46 @@ aia_keep(const char *url)
 		store_kv_put(aia_store, aia_dbi, url, strlen(url), rec, len);
 		free(rec);
 	}
+}
+
+struct aia_fast *
+aia_fast_get(const char *url, unsigned long gen)
+{
+	struct aia_entry	*e;
+	struct aia_fast		*af = NULL;
+
+	fetchtab_lock(&aia_tab);
+	if ((e = (struct aia_entry *)fetchtab_get(&aia_tab, url, 0)) != NULL &&
+	    e->fast != NULL && e->fast->gen == gen) {
+		af = e->fast;
+		atomic_fetch_add(&af->refs, 1);
+	}
+	fetchtab_unlock(&aia_tab);
+	return af;
+}
+
+void
+aia_fast_set(const char *url, unsigned long gen, struct chain_fast *f)
+{
+	struct aia_entry	*e;
+	struct aia_fast		*af, *old = NULL;
+
+	if ((af = calloc(1, sizeof(*af))) == NULL) {
+		chain_fast_free(f);
+		return;
+	}
+	atomic_init(&af->refs, 1);
+	af->gen = gen;
+	af->f = f;
+	fetchtab_lock(&aia_tab);
+	if ((e = (struct aia_entry *)fetchtab_get(&aia_tab, url, 0)) != NULL) {
+		old = e->fast;
+		e->fast = af;
+		af = NULL;
+	}
+	fetchtab_unlock(&aia_tab);
+	aia_fast_release(old);
+	aia_fast_release(af);
 }
 
 int

@@ -66,6 +66,21 @@ STACK_OF(X509)	*aia_get(const struct aia_ctx *ctx, const char *url,
  */
 void		 aia_keep(const char *url);
 
+/*
+ * The issuer fetched from url, verified as a fast start (chain_fast_new)
+ * under the snapshot of generation gen: kept with url's entry, so that
+ * later leaves naming url cost one signature.  aia_fast_get returns it
+ * with a reference (aia_fast_release), or NULL: none for this generation.
+ * aia_fast_set takes f (freed when url has no entry in memory).
+ */
+struct chain_fast;
+struct aia_fast;
+struct aia_fast	*aia_fast_get(const char *url, unsigned long gen);
+const struct chain_fast *aia_fast_chain(const struct aia_fast *af);
+void		 aia_fast_release(struct aia_fast *af);
+void		 aia_fast_set(const char *url, unsigned long gen,
+		    struct chain_fast *f);
+
 /* Whether url is allowed by allow (as struct aia_ctx's). */
 int		 aia_allowed(const char *allow, const char *url);
 

@@ -369,48 +369,65 @@ end:
 }
 
 /*
- * Verify one intermediate the full way, at load time, and make it a fast
- * start if its chain allows.  A leaf adds one level, hence depth - 1.
+ * Verify one intermediate the full way (with extra untrusted certificates
+ * besides the store's, NULL none) and fill f as a fast start if its chain
+ * allows: 1 made, 0 not usable (logged with dn when log_it), or a
+ * negative authd_err.  A leaf adds one level, hence depth - 1.
  */
 static int
-chain_add_fast(struct chain_store *st, X509 *ic)
+chain_fast_make(const struct chain_store *st, X509 *ic, STACK_OF(X509) *extra,
+    int log_it, struct chain_fast *f)
 {
 	struct chain_result	 res;
-	struct chain_fast	*f;
+	STACK_OF(X509)		*untrusted = st->ints;
 	char			 dn[256];
-	int			 i, rc, pid = chain_purpose_id(st->purpose);
+	int			 i, rc = 0, pid = chain_purpose_id(st->purpose);
 
 	memset(&res, 0, sizeof(res));
+	memset(f, 0, sizeof(*f));
 	identity_dn(X509_get_subject_name(ic), dn, sizeof(dn));
 	if (st->depth < 1)
 		return 0;
+	if (extra != NULL) {
+		if ((untrusted = sk_X509_dup(st->ints)) == NULL)
+			return AUTHD_ENOMEM;
+		for (i = 0; i < sk_X509_num(extra); i++)
+			if (!sk_X509_push(untrusted, sk_X509_value(extra, i))) {
+				sk_X509_free(untrusted);
+				return AUTHD_ENOMEM;
+			}
+	}
 	/*
 	 * Verified as a target, the intermediate would be held to a leaf's
 	 * purpose rules; what a leaf's chain asks of it (and of every CA
 	 * above it) is the CA form of the purpose, checked next.
 	 */
-	rc = chain_run(st->full, st->ints, ic, 0, 0, (int)st->depth - 1, 1,
+	rc = chain_run(st->full, untrusted, ic, 0, 0, (int)st->depth - 1, 1,
 	    &res);
 	if (rc != 0 || res.status != CHAIN_OK) {
-		log_warnx("intermediate %s does not verify: %s; leaves it "
-		    "issued will be refused", dn, res.detail);
+		if (log_it)
+			log_warnx("intermediate %s does not verify: %s; leaves "
+			    "it issued will be refused", dn, res.detail);
 		goto end;
 	}
 	for (i = 0; i < sk_X509_num(res.chain); i++) {
 		X509 *x = sk_X509_value(res.chain, i);
 
 		if (chain_has_constraints(x)) {
-			log_info("intermediate %s: name or policy constraints "
-			    "in its chain; its leaves take the full path", dn);
+			if (log_it)
+				log_info("intermediate %s: name or policy "
+				    "constraints in its chain; its leaves take "
+				    "the full path", dn);
 			goto end;
 		}
 		if (pid != 0 && X509_check_purpose(x, pid, 1) != 1) {
-			log_info("intermediate %s: its chain is not for this "
-			    "purpose; its leaves take the full path", dn);
+			if (log_it)
+				log_info("intermediate %s: its chain is not "
+				    "for this purpose; its leaves take the full "
+				    "path", dn);
 			goto end;
 		}
 	}
-	f = &st->fast[st->nfast];
 	f->valid_from = res.valid_from;
 	f->valid_until = res.valid_until;
 	if ((f->store = X509_STORE_new()) == NULL ||
@@ -425,10 +442,32 @@ chain_add_fast(struct chain_store *st, X509 *ic)
 	f->cert = ic;
 	f->up = res.chain;	/* [ic, ..., anchor] */
 	res.chain = NULL;
-	st->nfast++;
+	rc = 1;
 end:
+	if (untrusted != st->ints)
+		sk_X509_free(untrusted);
 	chain_result_cleanup(&res);
 	return rc;
+}
+
+static void
+chain_fast_cleanup(struct chain_fast *f)
+{
+	X509_STORE_free(f->store);
+	X509_free(f->cert);
+	sk_X509_pop_free(f->up, X509_free);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Verify an intermediate at load time and make it a fast start. */
+static int
+chain_add_fast(struct chain_store *st, X509 *ic)
+{
+	int	 rc;
+
+	if ((rc = chain_fast_make(st, ic, NULL, 1, &st->fast[st->nfast])) == 1)
+		st->nfast++;
+	return rc < 0 ? rc : 0;
 }
 
 /*
@@ -596,11 +635,8 @@ chain_store_free(struct chain_store **pst)
 
 	if (st == NULL)
 		return;
-	for (i = 0; i < st->nfast; i++) {
-		X509_STORE_free(st->fast[i].store);
-		X509_free(st->fast[i].cert);
-		sk_X509_pop_free(st->fast[i].up, X509_free);
-	}
+	for (i = 0; i < st->nfast; i++)
+		chain_fast_cleanup(&st->fast[i]);
 	sk_X509_pop_free(st->anchors, X509_free);
 	free(st->fast);
 	sk_X509_pop_free(st->ints, X509_free);
@@ -710,33 +746,79 @@ chain_fast_chain(const struct chain_fast *f, X509 *leaf,
 	return 0;
 }
 
+/* The leaf verified at f, which issued it; 1 when it gave an allow. */
+static int
+chain_fast_one(const struct chain_fast *f, X509 *leaf, time_t at, int purpose,
+    int want_chain, struct chain_result *res)
+{
+	time_t	 now = at != 0 ? at : time(NULL);
+
+	if (now < f->valid_from || now > f->valid_until)
+		return 0;	/* let the full way say why */
+	if (chain_run(f->store, NULL, leaf, at, purpose, 1, 0, res) != 0 ||
+	    res->status != CHAIN_OK)
+		return 0;
+	if (want_chain && chain_fast_chain(f, leaf, res) != 0)
+		return 0;	/* no memory: the full way will say */
+	if (f->valid_from > res->valid_from)
+		res->valid_from = f->valid_from;
+	if (f->valid_until < res->valid_until)
+		res->valid_until = f->valid_until;
+	res->fast = 1;
+	return 1;
+}
+
 /* Try the fast way; returns 1 when it gave a trustworthy allow. */
 static int
 chain_try_fast(const struct chain_store *st, X509 *leaf, time_t at,
     int purpose, int want_chain, struct chain_result *res)
 {
-	const struct chain_fast	*f;
-	time_t			 now = at != 0 ? at : time(NULL);
-	size_t			 i;
+	size_t	 i;
 
-	for (i = 0; i < st->nfast; i++) {
-		f = &st->fast[i];
-		if (X509_check_issued(f->cert, leaf) != X509_V_OK)
-			continue;
-		if (now < f->valid_from || now > f->valid_until)
-			return 0;	/* let the full way say why */
-		if (chain_run(f->store, NULL, leaf, at, purpose, 1, 0, res) != 0 ||
-		    res->status != CHAIN_OK)
-			return 0;
-		if (want_chain && chain_fast_chain(f, leaf, res) != 0)
-			return 0;	/* no memory: the full way will say */
-		if (f->valid_from > res->valid_from)
-			res->valid_from = f->valid_from;
-		if (f->valid_until < res->valid_until)
-			res->valid_until = f->valid_until;
-		res->fast = 1;
-		return 1;
+	for (i = 0; i < st->nfast; i++)
+		if (X509_check_issued(st->fast[i].cert, leaf) == X509_V_OK)
+			return chain_fast_one(&st->fast[i], leaf, at, purpose,
+			    want_chain, res);
+	return 0;
+}
+
+struct chain_fast *
+chain_fast_new(const struct chain_store *st, X509 *ic, STACK_OF(X509) *extra)
+{
+	struct chain_fast	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	if (chain_fast_make(st, ic, extra, 0, f) != 1) {
+		free(f);
+		return NULL;
 	}
+	return f;
+}
+
+void
+chain_fast_free(struct chain_fast *f)
+{
+	if (f == NULL)
+		return;
+	chain_fast_cleanup(f);
+	free(f);
+}
+
+int
+chain_verify_via(const struct chain_store *st, const struct chain_fast *f,
+    X509 *leaf, time_t at, enum config_purpose purpose, int flags,
+    struct chain_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (purpose != st->purpose ||
+	    X509_check_issued(f->cert, leaf) != X509_V_OK)
+		return 0;
+	if (chain_fast_one(f, leaf, at, chain_purpose_id(purpose),
+	    flags & CHAIN_WANT_CHAIN, res))
+		return 1;
+	chain_result_cleanup(res);
+	memset(res, 0, sizeof(*res));
 	return 0;
 }
 

@@ -91,7 +91,9 @@ check_eq "behind nginx: the leaf alone, which nginx cannot verify: nginx's refus
 check_eq "DER: one fetch" "$(gets /ica.der)" 1
 ask "DER: again, straight to authd, from the cache" der "200 ok"
 check_eq "DER: still one fetch" "$(gets /ica.der)" 1
-ask "another leaf of the same issuer: no new fetch" two "200 ok"
+ask "another leaf naming the same URL: verified at the fetched issuer" der2 "200 ok"
+check_eq "another leaf naming the same URL: no new fetch" "$(gets /ica.der)" 1
+ask "a leaf of a sub-CA of the same issuer" two "200 ok"
 check_eq "two levels: the sub-CA fetched, its issuer already here" "$(gets /sub.der) $(gets /ica.der)" "1 1"
 ask "PKCS#7 certs-only at the caIssuers URL" p7c "200 ok"
 check_eq "PKCS#7: one fetch" "$(gets /ica.p7c)" 1

@@ -668,6 +668,7 @@ aialeaf() {  # aialeaf NAME ISSUER URL CN
     AIA_URL=$3 leaf "$1" "$2" v3_aia_leaf "/O=Example Corp/OU=AIA/CN=$4"
 }
 aialeaf aia-der     aia-ica     "$AIA/ica.der"      kim
+aialeaf aia-der2    aia-ica     "$AIA/ica.der"      kay
 aialeaf aia-p7c     aia-ica     "$AIA/ica.p7c"      lee
 aialeaf aia-garbage aia-ica     "$AIA/garbage.bin"  mia
 aialeaf aia-large   aia-ica     "$AIA/large.bin"    ned
@@ -677,7 +678,7 @@ aialeaf aia-404     aia-ica     "$AIA/missing.der"  quinn
 aialeaf aia-two     aia-sub     "$AIA/sub.der"      ray
 aialeaf aia-foreign-leaf aia-foreign "$AIA/foreign.p7c" sam
 mkdir -p "$OUT/aia/www/slow"
-for f in aia-ica aia-sub aia-foreign aia-der aia-p7c aia-garbage aia-large aia-slow aia-dead \
+for f in aia-ica aia-sub aia-foreign aia-der aia-der2 aia-p7c aia-garbage aia-large aia-slow aia-dead \
     aia-404 aia-two aia-foreign-leaf; do
     mv "$OUT/$f.pem" "$OUT/aia/${f#aia-}.pem"
     mv "$OUT/$f.key" "$OUT/aia/${f#aia-}.key"
