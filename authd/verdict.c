@@ -437,14 +437,17 @@ verdict_aia(const struct snapshot *snap, X509 *x, time_t at, int flags,
 		    sk_X509_value(res->chain, sk_X509_num(res->chain) - 1) : x;
 		if (level == 0)
 			leaf_url = X509_cmp(top, x) == 0;
+		got = NULL;
+		pending = 0;
 		if (!aia_url(top, url, sizeof(url))) {
 			if (level == 0)
 				break;	/* nothing was fetched: OpenSSL's reason */
-			snprintf(why, sizeof(why), "no caIssuers URL in the "
-			    "certificate fetched");
-			goto why;
-		}
-		got = aia_get(&snap->aia, url, &pending, why, sizeof(why));
+			snprintf(why, sizeof(why), "the issuer fetched names no "
+			    "caIssuers URL for its own");
+			snprintf(url, sizeof(url), "%s", used[nused - 1]);
+		} else
+			got = aia_get(&snap->aia, url, &pending, why,
+			    sizeof(why));
 		if (pending) {
 			out->pending = REVOCATION_WAIT_AIA;
 			snprintf(out->pending_url, sizeof(out->pending_url),
@@ -452,7 +455,6 @@ verdict_aia(const struct snapshot *snap, X509 *x, time_t at, int flags,
 			break;
 		}
 		if (got == NULL) {
- why:
 			snprintf(res->detail + strlen(res->detail),
 			    sizeof(res->detail) - strlen(res->detail),
 			    "; caIssuers %.200s: %s", url, why);
