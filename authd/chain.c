@@ -970,6 +970,49 @@ chain_try_paths(const struct chain_store *st, X509 *leaf, time_t at, int pid,
 	chain_paths_free(&ps);
 }
 
+/* Whether path holds one of the certificates in avoid. */
+static int
+chain_path_avoided(STACK_OF(X509) *path, STACK_OF(X509) *avoid)
+{
+	int	 i, j;
+
+	for (i = 1; i < sk_X509_num(path); i++)
+		for (j = 0; j < sk_X509_num(avoid); j++)
+			if (X509_cmp(sk_X509_value(path, i),
+			    sk_X509_value(avoid, j)) == 0)
+				return 1;
+	return 0;
+}
+
+int
+chain_verify_avoiding(const struct chain_store *st, X509 *leaf, time_t at,
+    enum config_purpose purpose, int flags, STACK_OF(X509) *avoid,
+    struct chain_result *res)
+{
+	struct chain_paths	 ps;
+	struct chain_result	 alt;
+	size_t			 i;
+	int			 found = 0;
+
+	memset(res, 0, sizeof(*res));
+	chain_paths_find(st, leaf, &ps);
+	for (i = 0; i < ps.n && !found; i++) {
+		if (chain_path_avoided(ps.path[i], avoid))
+			continue;
+		memset(&alt, 0, sizeof(alt));
+		if (chain_run_path(st, ps.path[i], at, chain_purpose_id(purpose),
+		    flags & CHAIN_WANT_CHAIN, &alt) == 0 &&
+		    alt.status == CHAIN_OK) {
+			*res = alt;
+			res->alternative = (int)i + 1;
+			found = 1;
+		} else
+			chain_result_cleanup(&alt);
+	}
+	chain_paths_free(&ps);
+	return found;
+}
+
 size_t
 chain_describe_paths(const struct chain_store *st, X509 *leaf, time_t at,
     enum config_purpose purpose, char *buf, size_t len)

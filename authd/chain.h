@@ -154,6 +154,15 @@ int		 chain_verify_via(const struct chain_store *store,
 		    const struct chain_fast *f, X509 *leaf, time_t at,
 		    enum config_purpose purpose, int flags,
 		    struct chain_result *res);
+/*
+ * A path through the configured certificates that holds none of avoid
+ * (CA certificates found revoked on the path verified first), verified
+ * on its own: 1 with res filled (alternative set), 0 when there is none.
+ */
+int		 chain_verify_avoiding(const struct chain_store *store,
+		    X509 *leaf, time_t at, enum config_purpose purpose,
+		    int flags, STACK_OF(X509) *avoid,
+		    struct chain_result *res);
 /* Whether res failed because a certificate's issuer is nowhere. */
 int	 chain_missing_issuer(const struct chain_result *res);
 

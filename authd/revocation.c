@@ -277,8 +277,10 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 			}
 			nfail++;
 		}
-		if (ans == REV_REVOKED)
+		if (ans == REV_REVOKED) {
+			out->revoked_depth = depth;
 			return;
+		}
 		/* Pending: the next depths' fetches start in this pass too. */
 		if (ans == REV_GOOD || ans == REV_PENDING)
 			continue;

@@ -67,6 +67,7 @@ struct revocation_result {
 	time_t			 rev_time;	/* oldest thisUpdate used, 0 none */
 	/* a fetch is running: wait for it (revocation_wait), decide again */
 	int			 pending;	/* 0, REVOCATION_WAIT_CRL or _OCSP */
+	int			 revoked_depth;	/* REVOCATION_REVOKED: of whom */
 	char			 pending_key[REVOCATION_KEY_MAX];
 	char			 detail[CHAIN_DETAIL_MAX];	/* why, for logs */
 };

@@ -287,8 +287,11 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	    strcmp(verdict_reason_text(out), out->shadow_reason) != 0;
 }
 
-/* Step 5, revocation.c's answer carried into the verdict. */
-static void
+/*
+ * Step 5, revocation.c's answer carried into the verdict.  Returns the
+ * depth of the certificate found revoked, or 0.
+ */
+static int
 verdict_revocation(const struct snapshot *snap, const struct verdict_input *in,
     struct chain_result *res, time_t now, struct verdict *out)
 {
@@ -308,10 +311,11 @@ verdict_revocation(const struct snapshot *snap, const struct verdict_input *in,
 		if (rr.detail[0] != '\0')	/* allowed unchecked: why */
 			snprintf(out->detail, sizeof(out->detail), "%s",
 			    rr.detail);
-		return;
+		return 0;
 	case REVOCATION_REVOKED:
 		out->reason = VERDICT_REVOKED;
-		break;
+		snprintf(out->detail, sizeof(out->detail), "%s", rr.detail);
+		return rr.revoked_depth;
 	case REVOCATION_CRL_EXPIRED:
 		out->reason = VERDICT_CRL_EXPIRED;
 		break;
@@ -319,6 +323,50 @@ verdict_revocation(const struct snapshot *snap, const struct verdict_input *in,
 		out->reason = VERDICT_REVOCATION_UNKNOWN;
 	}
 	snprintf(out->detail, sizeof(out->detail), "%s", rr.detail);
+	return 0;
+}
+
+/*
+ * A CA on the chain verified is revoked: another path through the
+ * configured certificates that avoids every CA found revoked so far (a
+ * renewed or cross-certified CA beside it), revocation checked again on
+ * it; at most CHAIN_PATHS_MAX times.  res becomes the path that stands.
+ */
+static void
+verdict_avoid_revoked(const struct snapshot *snap,
+    const struct verdict_input *in, X509 *x, time_t at, time_t now,
+    int flags, int depth, struct chain_result *res, struct verdict *out)
+{
+	STACK_OF(X509)		*avoid;
+	struct chain_result	 alt;
+	X509			*ca;
+	int			 tries;
+
+	if ((avoid = sk_X509_new_null()) == NULL)
+		return;
+	for (tries = 0; tries < CHAIN_PATHS_MAX && depth > 0 &&
+	    res->chain != NULL && depth < sk_X509_num(res->chain); tries++) {
+		ca = sk_X509_value(res->chain, depth);
+		if (!sk_X509_push(avoid, ca))
+			break;
+		X509_up_ref(ca);
+		if (!chain_verify_avoiding(snap->chain, x, at, snap->cfg.purpose,
+		    flags | CHAIN_WANT_CHAIN, avoid, &alt))
+			break;
+		chain_result_cleanup(res);
+		*res = alt;
+		out->reason = VERDICT_OK;
+		snprintf(out->detail, sizeof(out->detail), "chain verified "
+		    "along candidate path %d (a CA of the first path is "
+		    "revoked)", res->alternative);
+		out->revocation = REVOCATION_NONE;
+		out->rev_by = 0;
+		out->rev_time = 0;
+		depth = verdict_revocation(snap, in, res, now, out);
+		if (out->reason != VERDICT_REVOKED)
+			break;
+	}
+	sk_X509_pop_free(avoid, X509_free);
 }
 
 static void
@@ -538,7 +586,9 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 	struct cache_gen		 gen;
 	struct chain_pcy_result		 pcy;
 	size_t				 i;
-	int				 use_cache, loaded = 0, pcy_done = 0, flags;
+	int				 use_cache, loaded = 0, pcy_done = 0;
+	int				 flags = CHAIN_WANT_CHAIN;
+	int				 rdepth;
 
 	verdict_init(out);
 	memset(&res, 0, sizeof(res));
@@ -653,8 +703,12 @@ verified:
 			    &pcy, NULL);
 		}
 	}
-	if (out->reason == VERDICT_OK)
-		verdict_revocation(snap, in, &res, now, out);
+	if (out->reason == VERDICT_OK &&
+	    (rdepth = verdict_revocation(snap, in, &res, now, out)) > 0) {
+		verdict_avoid_revoked(snap, in, x, at, now, flags, rdepth, &res,
+		    out);
+		chain_until = res.valid_until;
+	}
 	bloblen = 0;
 	if (out->reason == VERDICT_OK && snap->policy != NULL) {
 		f = &verdict_fields;

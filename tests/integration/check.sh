@@ -163,6 +163,14 @@ expect_check "check twins: the name-constrained one alone" 1 "deny untrusted" \
     check --trust "$PKI/root.pem" --intermediates "$PKI/paths/twin-nc.pem" "$PKI/paths/leaf.pem"
 check_not_contains "check twins: one candidate, no paths section" "$OUT" "path 1:"
 
+# a CA certificate revoked, the same CA certified again beside it (issue 13)
+TWIN_CRLS=(--crl "$PKI/paths/root-revokes-twin.crl.pem" --crl "$PKI/paths/twin.crl.pem")
+expect_check "check twins-rev: the revoked twin first, the other path stands" 0 "allow" \
+    check --trust "$PKI/root.pem" --intermediates "$PKI/paths/twins-rev.pem" "${TWIN_CRLS[@]}" "$PKI/paths/leaf.pem"
+expect_check "check twins-rev: the revoked twin alone" 1 "deny revoked" \
+    check --trust "$PKI/root.pem" --intermediates "$PKI/paths/twin-rev.pem" "${TWIN_CRLS[@]}" "$PKI/paths/leaf.pem"
+check_contains "check twins-rev: the revoked one named" "$OUT" "CN=authd Twin CA,O=authd tests (depth 1) is revoked"
+
 # usage and configuration errors: exit 2
 run_check "check missing trust file" check --trust "$WORK/nonexistent.pem" "$PKI/client.pem"
 check_eq "check with a missing trust file: exit" "$RC" 2

@@ -613,16 +613,28 @@ csr twin "/O=authd tests/CN=authd Twin CA"
 sign twin root v3_twin_nc "$NOW_M800D" "$NOW_P3650D"
 mv "$OUT/twin.pem" "$OUT/twin-nc.pem"
 sign twin root v3_intermediate "$NOW_M800D" "$NOW_P3650D"
+mv "$OUT/twin.pem" "$OUT/twin-rev.pem"
+cp "$CA/twin.serial" "$CA/twin-rev.serial"
+sign twin root v3_intermediate "$NOW_M800D" "$NOW_P3650D"
 mv "$OUT/twin.pem" "$OUT/twin-ok.pem"
 cp "$OUT/twin-ok.pem" "$OUT/twin.pem"
 leaf twin-leaf twin v3_client_alice "/O=Example Corp/OU=Twins/CN=judy"
+# a third certificate of the twin CA, revoked by the root: its CRL, and the
+# twin CA's own (nothing revoked)
+JOBS=()
+mkcrl root-revokes-twin root root "$NOW_M1H" "$NOW_P7D" crl_std twin-rev
+mkcrl twin              twin-ok twin "$NOW_M1H" "$NOW_P7D" crl_std
+jobs_wait
 mkdir -p "$OUT/paths"
 mv "$OUT/twin-nc.pem" "$OUT/paths/twin-nc.pem"
 mv "$OUT/twin-ok.pem" "$OUT/paths/twin-ok.pem"
+mv "$OUT/twin-rev.pem" "$OUT/paths/twin-rev.pem"
+mv "$OUT/crl/root-revokes-twin.crl.pem" "$OUT/crl/twin.crl.pem" "$OUT/paths/"
 mv "$OUT/twin-leaf.pem" "$OUT/paths/leaf.pem"
 mv "$OUT/twin-leaf.key" "$OUT/paths/leaf.key"
 rm -f "$OUT/twin.pem" "$OUT/twin.key"
 cat "$OUT/paths/twin-nc.pem" "$OUT/paths/twin-ok.pem" > "$OUT/paths/twins.pem"
+cat "$OUT/paths/twin-rev.pem" "$OUT/paths/twin-ok.pem" > "$OUT/paths/twins-rev.pem"
 ossl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twin-ok.pem" "$OUT/paths/leaf.pem"
 if openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twin-nc.pem" "$OUT/paths/leaf.pem" >/dev/null 2>&1; then
     echo "gen.sh: paths/leaf.pem verified under the name-constrained twin" >&2; exit 1
@@ -630,6 +642,14 @@ fi
 if openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twins.pem" "$OUT/paths/leaf.pem" >/dev/null 2>&1; then
     echo "gen.sh: OpenSSL now tries the second twin: paths/ no longer shows path building" >&2; exit 1
 fi
+cat "$OUT/paths/root-revokes-twin.crl.pem" "$OUT/paths/twin.crl.pem" > "$CA/twin-crls.pem"
+ossl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twin-ok.pem" -crl_check_all \
+    -CRLfile "$CA/twin-crls.pem" "$OUT/paths/leaf.pem"
+case "$(openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/paths/twins-rev.pem" -crl_check_all \
+    -CRLfile "$CA/twin-crls.pem" "$OUT/paths/leaf.pem" 2>&1)" in
+    *"certificate revoked"*) ;;
+    *) echo "gen.sh: with twins-rev.pem OpenSSL does not stop at the revoked twin" >&2; exit 1;;
+esac
 
 # ---------------------------------------------------------------- caIssuers
 # Issuers published only at their caIssuers URL (issue 13), in aia/. The

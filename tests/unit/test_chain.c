@@ -883,6 +883,27 @@ test_paths(void)
 			    res.alternative);
 			chain_result_cleanup(&res);
 		}
+		/* avoiding a CA (found revoked): the other path, or none */
+		{
+			STACK_OF(X509)	*avoid = sk_X509_new_null();
+			X509		*nc = load_cert("paths/twin-nc.pem");
+			X509		*ok = load_cert("paths/twin-ok.pem");
+
+			sk_X509_push(avoid, nc);
+			CHECK(chain_verify_avoiding(st, x, 0,
+			    CONFIG_PURPOSE_CLIENT, CHAIN_WANT_CHAIN, avoid,
+			    &res) == 1 && res.status == CHAIN_OK &&
+			    res.alternative == 2 && res.chain != NULL &&
+			    X509_cmp(sk_X509_value(res.chain, 1), ok) == 0,
+			    "avoiding twin-nc: path 2 (got %d)", res.alternative);
+			chain_result_cleanup(&res);
+			sk_X509_push(avoid, ok);
+			CHECK(chain_verify_avoiding(st, x, 0,
+			    CONFIG_PURPOSE_CLIENT, 0, avoid, &res) == 0,
+			    "avoiding both twins: no path");
+			chain_result_cleanup(&res);
+			sk_X509_pop_free(avoid, X509_free);
+		}
 		CHECK(chain_describe_paths(st, x, 0, CONFIG_PURPOSE_CLIENT,
 		    buf, sizeof(buf)) == 2 && strstr(buf, "path 1: ") == buf &&
 		    strstr(buf, "permitted subtree violation") != NULL &&
