@@ -24,13 +24,7 @@ cp -r "$A/www/." "$WORK/www/"
 chmod -R a+rX "$WORK/www"
 
 # the slow server: accepts and never answers
-bg hole "$WORK/hole.log" python3 -u -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
-while True:
-    c, _ = s.accept(); held.append(c); print("accept", flush=True)
-' "$HOLE_PORT"
+start_hole hole "$HOLE_PORT"
 
 AIA_LOG="$WORK/aia-access.log"
 nginx_setup "$WORK/nginx" "127.0.0.1:$AUTHD_PORT"

@@ -132,13 +132,7 @@ chmod 0644 "$WORK/dp"/*
 
 # ---------------------------------------------------------------- servers
 # The never-answering DP: accepts and holds every connection, logs accepts.
-bg hole "$WORK/hole.log" python3 -u -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
-while True:
-    c, _ = s.accept(); held.append(c); print("accept", flush=True)
-' "$HOLE_PORT"
+start_hole hole "$HOLE_PORT"
 
 AUTHD_ARGS=(--trust "$PKI/trust.pem" --intermediates "$PKI/intermediates.pem"
             --crl-fetch on --crl-scope leaf --fetch-timeout 2s)

@@ -320,6 +320,19 @@ start_nginx() {
     return 1
 }
 
+# ---------------------------------------------------------------- a server that never answers
+# start_hole NAME PORT: accepts and holds every connection on PORT, never
+# answers; one "accept" line per connection in WORK/NAME.log
+start_hole() {
+    bg "$1" "$WORK/$1.log" python3 -u -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
+while True:
+    c, _ = s.accept(); held.append(c); print("accept", flush=True)
+' "$2"
+}
+
 # ---------------------------------------------------------------- OCSP fault responder
 # start_fault_responder NAME LOG ISSUER [DELEGATE BADDELEGATE UNRELATED]:
 # tests/integration/ocsp-responder.c (built once per test), signing as
