@@ -27,6 +27,7 @@ struct cache_entry {
 	unsigned char		 revsrc;	/* enum revocation_source */
 	uint32_t		 rev_by;	/* verdict.rev_by */
 	time_t			 rev_time;	/* verdict.rev_time */
+	time_t			 reuse_until;	/* verdict.reuse_until */
 	uint16_t		 len[4];	/* subject, issuer, serial, detail */
 	uint32_t		 bloblen;	/* the caller's blob, after them */
 	char			 data[];	/* the four strings, no NULs */
@@ -217,6 +218,7 @@ cache_lookup_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	out->cached = 1;
 	out->rev_time = e->rev_time;
 	out->rev_by = e->rev_by;
+	out->reuse_until = e->reuse_until;
 	p = e->data;
 	cache_copy_str(out->id.subject, sizeof(out->id.subject), p, e->len[0]);
 	p += e->len[0];
@@ -284,6 +286,7 @@ cache_store_blob(struct cache *c, const unsigned char key[IDENTITY_SHA256_LEN],
 	e->has_identity = (unsigned char)v->has_identity;
 	e->rev_by = v->rev_by;
 	e->rev_time = v->rev_time;
+	e->reuse_until = v->reuse_until;
 	e->revsrc = (unsigned char)v->revocation;
 	for (p = e->data, i = 0; i < 4; i++) {
 		e->len[i] = (uint16_t)lens[i];

@@ -196,6 +196,7 @@ http_reply(struct http_server *srv, struct MHD_Connection *c,
 	struct MHD_Response	*r;
 	enum MHD_Result		 ret;
 	size_t			 i;
+	char			 reuse[24];
 	int			 bad = 0;
 
 	r = MHD_create_response_from_buffer(body != NULL ? strlen(body) : 0,
@@ -204,6 +205,14 @@ http_reply(struct http_server *srv, struct MHD_Connection *c,
 	if (r == NULL)
 		return MHD_NO;
 	if (v != NULL) {
+		/*
+		 * How long nginx's proxy_cache may reuse it; always sent, so
+		 * that 0 forbids what authd does not allow.  Never while
+		 * draining (the answer may be a shortcut).
+		 */
+		snprintf(reuse, sizeof(reuse), "%ld", atomic_load_explicit(
+		    &srv->draining, memory_order_relaxed) ? 0L : v->reuse);
+		bad |= http_add(r, "X-Accel-Expires", reuse);
 		bad |= http_add(r, "X-Authd-Reason", verdict_reason_text(v));
 		bad |= http_add(r, "X-Authd-Rule", v->rule);
 		if (v->revocation != REVOCATION_NONE)

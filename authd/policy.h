@@ -153,6 +153,14 @@ int		 policy_has_ruleset(const struct policy *p, const char *name);
 int		 policy_ocsp_failure(const struct policy *p, const char *ruleset);
 
 /*
+ * The rule set's own decision_max_age in seconds (how long nginx may reuse
+ * its answers, at most the global one): -1 when it has none or there is no
+ * such rule set.
+ */
+long		 policy_decision_max_age(const struct policy *p,
+		    const char *ruleset);
+
+/*
  * Rule sets with certificate policy settings of their own: there are
  * policy_pcy_count of them, the i-th one's settings are policy_pcy_at(i),
  * and policy_pcy_index gives a rule set's i (-1: none of its own, or no
@@ -281,6 +289,7 @@ struct policy_ruleset {
 	char			*name;
 	int			 line;
 	int			 ocsp_failure;	/* 0 unset, 1 deny, 2 allow */
+	long			 max_age;	/* decision_max_age, -1 unset */
 	struct policy_pcy	*pcy;		/* its own, or NULL */
 	int			 pcy_index;	/* among those with one, or -1 */
 	struct policy_rule	*rules;

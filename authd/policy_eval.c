@@ -359,6 +359,16 @@ policy_ocsp_failure(const struct policy *p, const char *ruleset)
 	return rs->ocsp_failure == 2;
 }
 
+long
+policy_decision_max_age(const struct policy *p, const char *ruleset)
+{
+	const struct policy_ruleset	*rs;
+
+	if (p == NULL || (rs = ruleset_get(p, ruleset)) == NULL)
+		return -1;
+	return rs->max_age;
+}
+
 size_t
 policy_pcy_count(const struct policy *p)
 {

@@ -24,6 +24,7 @@
 #include <openssl/objects.h>
 
 #define POLICY_INTERNAL
+#include "config.h"
 #include "err.h"
 #include "identity.h"
 #include "log.h"
@@ -327,7 +328,7 @@ at_sync(const struct parser *ps)
 	    is_kw(t, "list") || is_kw(t, "ocsp_failure") ||
 	    is_kw(t, "require_policy") || is_kw(t, "explicit_policy") ||
 	    is_kw(t, "inhibit_policy_mapping") ||
-	    is_kw(t, "inhibit_any_policy");
+	    is_kw(t, "inhibit_any_policy") || is_kw(t, "decision_max_age");
 }
 
 static void
@@ -1623,6 +1624,35 @@ parse_ruleset_pcy(struct parser *ps, struct policy_ruleset *rs)
 	advance(ps);
 }
 
+/* decision_max_age DURATION: how long nginx may reuse this rule set's answers. */
+static void
+parse_ruleset_max_age(struct parser *ps, struct policy_ruleset *rs)
+{
+	struct tok	 kw = ps->tok;
+	char		 d[128], v[32];
+	const char	*why = "";
+	time_t		 t;
+
+	advance(ps);
+	if (ps->tok.type != T_IDENT || ps->tok.len >= sizeof(v)) {
+		perr(ps, ps->tok.line, ps->tok.col, "decision_max_age: expected "
+		    "a duration like 30s or 5m, got %s", tok_desc(ps, d,
+		    sizeof(d)));
+		sync_rule(ps);
+		return;
+	}
+	snprintf(v, sizeof(v), "%.*s", (int)ps->tok.len, ps->tok.s);
+	if (config_parse_duration(v, &t, &why) != 0 || t > 86400)
+		perr(ps, ps->tok.line, ps->tok.col, "decision_max_age: %s",
+		    why[0] != '\0' ? why : "at most 1d");
+	else if (rs->max_age != -1)
+		perr(ps, kw.line, kw.col, "decision_max_age set twice in rule "
+		    "set '%s'", rs->name != NULL ? rs->name : "");
+	else
+		rs->max_age = (long)t;
+	advance(ps);
+}
+
 /* ruleset NAME { [ocsp_failure allow|deny] rule ... } */
 static void
 parse_ruleset(struct parser *ps)
@@ -1634,6 +1664,7 @@ parse_ruleset(struct parser *ps)
 	int			 keep = 1, toomany = 0;
 
 	memset(&rs, 0, sizeof(rs));
+	rs.max_age = -1;
 	rs.line = ps->tok.line;
 	advance(ps);
 	name = ps->tok;
@@ -1675,6 +1706,10 @@ parse_ruleset(struct parser *ps)
 		}
 		if (is_kw(&ps->tok, "ocsp_failure")) {
 			parse_ruleset_option(ps, &rs);
+			continue;
+		}
+		if (is_kw(&ps->tok, "decision_max_age")) {
+			parse_ruleset_max_age(ps, &rs);
 			continue;
 		}
 		if (is_kw(&ps->tok, "require_policy") ||

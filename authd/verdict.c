@@ -392,6 +392,8 @@ verdict_init(struct verdict *out)
 	out->shadow_differs = 0;
 	out->shadow_rule[0] = out->shadow_reason[0] = '\0';
 	out->upn[0] = out->fascn[0] = out->uuid[0] = out->cert_policy[0] = '\0';
+	out->reuse_until = 0;
+	out->reuse = 0;
 }
 
 void
@@ -567,6 +569,86 @@ verdict_aia_fast(const struct snapshot *snap, X509 *x, time_t at, int flags,
 	*res = alt;
 	res->fetched = 1;
 	return 1;
+}
+
+/*
+ * Until when a decision about the certificate holds, whoever asks again
+ * (X-Accel-Expires): an allow until its chain leaves its validity or a
+ * revocation source it used is due for refresh (res.valid_until); a
+ * revoked certificate stays revoked; a chain refused for what it is stays
+ * refused under the same configuration; a certificate not yet valid until
+ * it is.  0: not reusable (an answer that depends on the moment: a
+ * revocation source that did not answer, an issuer still to be fetched).
+ */
+static time_t
+verdict_holds_until(const struct snapshot *snap, const struct verdict *out,
+    const struct chain_result *res)
+{
+	const time_t	 forever = (time_t)1 << 62;
+
+	if (out->pending || out->revocation == REVOCATION_UNCHECKED)
+		return 0;
+	switch (out->reason) {
+	case VERDICT_OK:
+		return res->valid_until;
+	case VERDICT_REVOKED:
+		return out->id.not_after;
+	case VERDICT_UNTRUSTED:
+		/* ca_issuers_fetch: a later fetch may complete the chain */
+		return snap->aia.on && chain_missing_issuer(res) ? 0 : forever;
+	case VERDICT_EXPIRED:
+	case VERDICT_WRONG_PURPOSE:
+	case VERDICT_POLICY_NOT_ACCEPTED:
+		return forever;
+	case VERDICT_NOT_YET_VALID:
+		return out->id.not_before;
+	default:
+		return 0;
+	}
+}
+
+long
+verdict_reuse_seconds(const struct snapshot *snap,
+    const struct verdict_input *in, const struct verdict *v, time_t now)
+{
+	long long	 secs, max, day;
+	long		 rs;
+
+	if (snap == NULL || v->pending || v->reuse_until <= now ||
+	    v->revocation == REVOCATION_UNCHECKED)
+		return 0;
+	switch (v->reason) {
+	case VERDICT_OK:
+	case VERDICT_REVOKED:
+	case VERDICT_UNTRUSTED:
+	case VERDICT_EXPIRED:
+	case VERDICT_NOT_YET_VALID:
+	case VERDICT_WRONG_PURPOSE:
+	case VERDICT_POLICY_NOT_ACCEPTED:
+	case VERDICT_NO_MATCHING_RULE:
+		break;
+	case VERDICT_POLICY_DENY:
+		/* a rule that could not be evaluated is asked again */
+		if (strcmp(verdict_reason_text(v), "policy-error") == 0)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	max = (long long)snap->cfg.decision_max_age;
+	if (v->policy_applied && (rs = policy_decision_max_age(snap->policy,
+	    in->ruleset)) >= 0 && rs < max)
+		max = rs;
+	secs = (long long)v->reuse_until - (long long)now;
+	if (secs > max)
+		secs = max;
+	/* days_left, which rules may read, changes at the day's turn */
+	if (v->policy_applied && v->id.not_after > now) {
+		day = ((long long)v->id.not_after - (long long)now) % 86400 + 1;
+		if (secs > day)
+			secs = day;
+	}
+	return secs > 0 ? (long)secs : 0;
 }
 
 static void
@@ -746,6 +828,7 @@ verified:
 		*chainp = res.chain;
 		res.chain = NULL;
 	}
+	out->reuse_until = verdict_holds_until(snap, out, &res);
 	/*
 	 * Not cached: internal errors, and revocation-unknown, which must be
 	 * asked again as soon as the fetch back-off allows.
@@ -792,6 +875,8 @@ verdict_decide(const struct snapshot *snap, struct cache *cache,
     STACK_OF(X509) **chainp)
 {
 	verdict_run(snap, cache, in, at, out, chainp, NULL);
+	out->reuse = verdict_reuse_seconds(snap, in, out, at != 0 ? at :
+	    time(NULL));
 }
 
 void
@@ -800,4 +885,5 @@ verdict_decide_held(const struct snapshot *snap, struct cache *cache,
     struct verdict_hold *hold)
 {
 	verdict_run(snap, cache, in, 0, out, NULL, hold);
+	out->reuse = verdict_reuse_seconds(snap, in, out, time(NULL));
 }

@@ -79,6 +79,14 @@ struct verdict {
 	enum revocation_source	 revocation;	/* X-Authd-Revocation */
 	uint32_t		 rev_by;	/* sources that answered: VERDICT_REV_BY */
 	time_t			 rev_time;	/* oldest thisUpdate of those answers, 0 none */
+	/*
+	 * How long nginx may reuse the answer (X-Accel-Expires): the decision
+	 * holds until reuse_until (0: not at all; kept with cached verdicts),
+	 * and reuse is the seconds given, bounded by decision_max_age and a
+	 * rule set's own (verdict_reuse_seconds).
+	 */
+	time_t			 reuse_until;
+	long			 reuse;
 	/* revocation data is being fetched: wait for pending_url, decide again */
 	int			 pending;	/* 0, REVOCATION_WAIT_CRL or _OCSP */
 	char			 pending_url[1024];
@@ -150,5 +158,18 @@ void	 verdict_decide_held(const struct snapshot *snap, struct cache *cache,
 	    const struct verdict_input *in, struct verdict *out,
 	    struct verdict_hold *hold);
 void	 verdict_hold_cleanup(struct verdict_hold *hold);
+
+/*
+ * The seconds nginx may reuse v for in (X-Accel-Expires; verdict_decide
+ * and verdict_decide_held set v->reuse with it): 0 for an answer that
+ * depends on the moment (revocation unchecked or unknown, a fetch still
+ * running, an internal error, a policy rule that could not be evaluated,
+ * no or a malformed certificate), else until the decision stops holding
+ * (reuse_until), at most decision_max_age and the rule set's own, and
+ * with a policy at most until days_left changes.
+ */
+long	 verdict_reuse_seconds(const struct snapshot *snap,
+	    const struct verdict_input *in, const struct verdict *v,
+	    time_t now);
 
 #endif

@@ -230,6 +230,14 @@ static const struct neg_case neg_cases[] = {
 	    "2:22: inhibit_any_policy: expected on, got 'yes'" },
 	{ "inhibit_policy_mapping twice", RS("  inhibit_policy_mapping on\n  inhibit_policy_mapping on\n  allow true\n"),
 	    "3:3: inhibit_policy_mapping set twice in rule set 'default'" },
+	{ "decision_max_age bare number", RS("  decision_max_age 30\n  allow true\n"),
+	    "2:20: decision_max_age: missing unit" },
+	{ "decision_max_age too long", RS("  decision_max_age 2d\n  allow true\n"),
+	    "2:20: decision_max_age: at most 1d" },
+	{ "decision_max_age twice", RS("  decision_max_age 5s\n  decision_max_age 6s\n  allow true\n"),
+	    "3:3: decision_max_age set twice in rule set 'default'" },
+	{ "decision_max_age string", RS("  decision_max_age \"5s\"\n  allow true\n"),
+	    "2:20: decision_max_age: expected a duration like 30s or 5m, got string \"5s\"" },
 	{ "bad ip", RS("  allow san.ip == \"10.0.0.0/8\"\n"),
 	    "2:19: \"10.0.0.0/8\" is not an IP address" },
 	{ "bad fascn", RS("  allow san.fascn == \"zz\"\n"),
@@ -477,6 +485,15 @@ test_pcy(void)
 	    "  allow policy == \"2.5.29.32.0\"\n}\n", &p, &errs);
 	CHECK(rc == 0 && policy_pcy_used(p), "pcy used by a test: rc %d, %s",
 	    rc, T_STR(errs));
+	policy_free(&p);
+	free(errs);
+	errs = NULL;
+	rc = load_text("max-age.policy", "ruleset default { allow true }\n"
+	    "ruleset short { decision_max_age 5m allow true }\n", &p, &errs);
+	CHECK(rc == 0 && policy_decision_max_age(p, "short") == 300 &&
+	    policy_decision_max_age(p, NULL) == -1 &&
+	    policy_decision_max_age(p, "nope") == -1, "decision_max_age: rc %d, "
+	    "%s", rc, T_STR(errs));
 	policy_free(&p);
 	free(errs);
 }
