@@ -22,7 +22,8 @@
 #include "log.h"
 #include "store.h"
 
-#define AIA_CACHE	 1024		/* URLs in memory */
+#define AIA_CACHE	 256		/* URLs in memory */
+#define AIA_BODIES_MAX	 (16 * 1024 * 1024)	/* answers held until kept */
 #define AIA_BACKOFF_MIN	 30		/* seconds after a first failure */
 #define AIA_BACKOFF_MAX	 600
 #define AIA_STAMP	 8		/* the LMDB record: fetch time, body */
@@ -61,6 +62,7 @@ static struct store	*aia_store;
 static store_set_t	 aia_dbi;	/* url -> stamp, the answer as fetched */
 static int		 aia_have_dbi;
 static int		 aia_inline;	/* no pool: fetch on the caller's thread */
+static size_t		 aia_body_bytes;	/* e->body of every entry */
 
 void
 aia_fast_release(struct aia_fast *af)
@@ -77,6 +79,16 @@ aia_fast_chain(const struct aia_fast *af)
 	return af->f;
 }
 
+/* Drop an entry's answer bytes (kept, replaced or the entry gone).  Locked. */
+static void
+aia_body_drop(struct aia_entry *e)
+{
+	aia_body_bytes -= e->body != NULL ? e->len : 0;
+	free(e->body);
+	e->body = NULL;
+	e->len = 0;
+}
+
 static void
 aia_cleanup(struct fetchtab_entry *fe)
 {
@@ -85,9 +97,8 @@ aia_cleanup(struct fetchtab_entry *fe)
 	aia_fast_release(e->fast);
 	e->fast = NULL;
 	sk_X509_pop_free(e->certs, X509_free);
-	free(e->body);
 	e->certs = NULL;
-	e->body = NULL;
+	aia_body_drop(e);
 }
 
 void
@@ -166,15 +177,24 @@ aia_url(X509 *x, char *url, size_t len)
 	return found;
 }
 
-/* Push x (a reference taken) when it is a CA certificate and room is left. */
+/*
+ * Push x (a reference taken) when it is a CA certificate and room is left:
+ * AIA_MAX_CERTS certificates, AIA_KEPT_BYTES of DER (*bytes so far).
+ */
 static void
-aia_push_ca(STACK_OF(X509) *sk, X509 *x)
+aia_push_ca(STACK_OF(X509) *sk, X509 *x, size_t *bytes)
 {
+	int	 n;
+
 	if (sk_X509_num(sk) >= AIA_MAX_CERTS || X509_check_ca(x) == 0 ||
-	    X509_up_ref(x) != 1)
+	    (n = i2d_X509(x, NULL)) <= 0 ||
+	    *bytes + (size_t)n > AIA_KEPT_BYTES || X509_up_ref(x) != 1)
 		return;
-	if (!sk_X509_push(sk, x))
+	if (!sk_X509_push(sk, x)) {
 		X509_free(x);
+		return;
+	}
+	*bytes += (size_t)n;
 }
 
 STACK_OF(X509) *
@@ -184,6 +204,7 @@ aia_parse(const unsigned char *body, size_t len, char *why, size_t wlen)
 	const unsigned char	*p;
 	PKCS7			*p7 = NULL;
 	X509			*x = NULL;
+	size_t			 bytes = 0;
 	int			 i;
 
 	if (len == 0 || len > AIA_MAX_SIZE) {
@@ -197,7 +218,7 @@ aia_parse(const unsigned char *body, size_t len, char *why, size_t wlen)
 	p = body;
 	if ((x = d2i_X509(NULL, &p, (long)len)) != NULL &&
 	    p == body + len) {
-		aia_push_ca(sk, x);
+		aia_push_ca(sk, x, &bytes);
 		goto end;
 	}
 	X509_free(x);
@@ -214,7 +235,7 @@ aia_parse(const unsigned char *body, size_t len, char *why, size_t wlen)
 	}
 	certs = p7->d.sign->cert;
 	for (i = 0; i < sk_X509_num(certs); i++)
-		aia_push_ca(sk, sk_X509_value(certs, i));
+		aia_push_ca(sk, sk_X509_value(certs, i), &bytes);
 end:
 	if (sk != NULL && sk_X509_num(sk) == 0) {
 		snprintf(why, wlen, "no CA certificate in it");
@@ -261,14 +282,20 @@ aia_fetched(void *arg, struct fetch_result *resp)
 		oldfast = e->fast;
 		e->fast = NULL;
 		e->fetched = now;
-		free(e->body);
-		e->body = body;
-		e->len = len;
+		aia_body_drop(e);
+		/* Held until it completes a chain, within a budget for all. */
+		if (body != NULL && aia_body_bytes + len <= AIA_BODIES_MAX) {
+			e->body = body;
+			e->len = len;
+			aia_body_bytes += len;
+			body = NULL;
+		}
 		e->kept = 0;
 		e->error[0] = '\0';
 	} else
 		snprintf(e->error, sizeof(e->error), "%s", err);
 	fetchtab_unlock(&aia_tab);
+	free(body);
 	if (fresh != NULL)
 		log_info("caIssuers %s: %d CA certificate%s in %ld ms",
 		    job->url, sk_X509_num(fresh), sk_X509_num(fresh) == 1 ?
@@ -452,6 +479,7 @@ aia_keep(const char *url)
 		memcpy(rec + AIA_STAMP, e->body, e->len);
 		len = AIA_STAMP + e->len;
 		e->kept = 1;
+		aia_body_drop(e);	/* in LMDB now */
 	}
 	fetchtab_unlock(&aia_tab);
 	if (rec != NULL) {

@@ -23,7 +23,8 @@
 #include "fetch.h"
 
 #define AIA_MAX_SIZE	 (256 * 1024)	/* bytes of one caIssuers answer */
-#define AIA_MAX_CERTS	 8		/* CA certificates kept from one */
+#define AIA_MAX_CERTS	 32		/* CA certificates kept from one */
+#define AIA_KEPT_BYTES	 (64 * 1024)	/* and their DER, at most */
 #define AIA_LEVELS_MAX	 4		/* fetches to complete one chain */
 #define AIA_TTL		 86400		/* an answer is asked again after */
 
@@ -90,8 +91,8 @@ size_t		 aia_wake_all(void);
 
 /*
  * A caIssuers answer's certificates: DER certificate or DER PKCS#7 with
- * certificates (at most AIA_MAX_CERTS CA certificates kept, others
- * dropped).  NULL with why when it is neither.  For fuzzing too.
+ * certificates (CA certificates only, at most AIA_MAX_CERTS of them and
+ * AIA_KEPT_BYTES of DER; the others are dropped).  NULL with why when it is neither.  For fuzzing too.
  */
 STACK_OF(X509)	*aia_parse(const unsigned char *body, size_t len, char *why,
 		    size_t wlen);

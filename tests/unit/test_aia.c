@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
 #include "aia.h"
@@ -131,6 +132,36 @@ test_parse(void)
 	CHECK(sk == NULL && strstr(why, "0 bytes") != NULL, "empty: %s", why);
 }
 
+/* A bundle of more CA certificates than are kept: the first AIA_MAX_CERTS. */
+static void
+test_caps(void)
+{
+	STACK_OF(X509)	*sk;
+	PKCS7		*p7;
+	X509		*ica = load_cert("aia/ica.pem");
+	unsigned char	*der = NULL;
+	char		 why[256] = "";
+	int		 i, n;
+
+	if ((p7 = PKCS7_new()) == NULL ||
+	    PKCS7_set_type(p7, NID_pkcs7_signed) != 1 ||
+	    PKCS7_content_new(p7, NID_pkcs7_data) != 1)
+		exit(2);
+	for (i = 0; i < AIA_MAX_CERTS + 8; i++)
+		if (PKCS7_add_certificate(p7, ica) != 1)
+			exit(2);
+	if ((n = i2d_PKCS7(p7, &der)) <= 0)
+		exit(2);
+	sk = aia_parse(der, (size_t)n, why, sizeof(why));
+	CHECK(sk != NULL && sk_X509_num(sk) == AIA_MAX_CERTS, "%d copies: kept "
+	    "%d (%s), want %d", AIA_MAX_CERTS + 8, sk != NULL ?
+	    sk_X509_num(sk) : 0, why, AIA_MAX_CERTS);
+	sk_X509_pop_free(sk, X509_free);
+	OPENSSL_free(der);
+	PKCS7_free(p7);
+	X509_free(ica);
+}
+
 static void
 test_url(void)
 {
@@ -192,6 +223,7 @@ main(int argc, char **argv)
 	}
 	pki = argv[1];
 	test_parse();
+	test_caps();
 	test_url();
 	test_allowed();
 	return t_done();
