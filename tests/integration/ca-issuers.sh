@@ -8,14 +8,17 @@
 # the first request waits for the fetch and later ones do not fetch again,
 # that a fetched certificate never becomes an anchor, the URL allow-list,
 # LMDB across a restart (and that what completed no chain is not kept),
-# authd check (which fetches in the foreground), and a client behind real
-# nginx that sends its leaf only.
+# authd check (which fetches in the foreground), and clients behind real
+# nginx: one whose chain nginx verifies (authd gets the leaf alone), one
+# that sends its leaf alone (refused by nginx under optional, decided by
+# authd under optional_no_ca).
 . "$(dirname "$0")/lib.bash"
 
 AUTHD_PORT=$(free_port)
 AIA_PORT=$(free_port)
 HOLE_PORT=$(free_port)
 TLS_PORT=$(free_port)
+TLS_PORT2=$(free_port)
 BACKEND_PORT=$(free_port)
 A="$PKI/aia"
 
@@ -55,9 +58,22 @@ server {
         proxy_pass http://127.0.0.1:$BACKEND_PORT;
     }
 }
+server {
+    listen 127.0.0.1:$TLS_PORT2 ssl;
+    ssl_certificate     $PKI/server-chain.pem;
+    ssl_certificate_key $PKI/server.key;
+    ssl_client_certificate $PKI/root.pem;
+    ssl_verify_client optional_no_ca;
+    ssl_verify_depth 5;
+    include $NGX/authd/authd.conf;
+    location / {
+        include $NGX/authd/authd-protect.conf;
+        proxy_pass http://127.0.0.1:$BACKEND_PORT;
+    }
+}
 NGINX
 nginx_conf root "$WORK/nginx-aia.conf" "$WORK/nginx-mtls.conf"
-start_nginx "$AIA_PORT" "$TLS_PORT" "$BACKEND_PORT"
+start_nginx "$AIA_PORT" "$TLS_PORT" "$TLS_PORT2" "$BACKEND_PORT"
 
 # requests for PATH at the caIssuers server
 gets() { grep -c " $1 " "$AIA_LOG" || true; }
@@ -80,6 +96,10 @@ req --cacert "$PKI/root.pem" --cert "$WORK/der-chain.pem" --key "$A/der.key" "ht
 check_eq "behind nginx: the client's chain verified by nginx, the leaf alone to authd: allowed" "$CODE" 200
 req --cacert "$PKI/root.pem" --cert "$A/der.pem" --key "$A/der.key" "https://localhost:$TLS_PORT/x"
 check_eq "behind nginx: the leaf alone, which nginx cannot verify: nginx's refusal stands" "$CODE" 400
+req --cacert "$PKI/root.pem" --cert "$A/p7c.pem" --key "$A/p7c.key" "https://localhost:$TLS_PORT2/x"
+check_eq "behind nginx with optional_no_ca: the leaf alone, its issuer fetched by authd: allowed" "$CODE" 200
+req --cacert "$PKI/root.pem" --cert "$A/garbage.pem" --key "$A/garbage.key" "https://localhost:$TLS_PORT2/x"
+check_eq "behind nginx with optional_no_ca: a leaf whose issuer cannot be fetched: authd's 401" "$CODE $(hdr X-Authd-Reason)" "401 untrusted"
 
 # ---------------------------------------------------------------- fetched issuers
 check_eq "DER: one fetch" "$(gets /ica.der)" 1
