@@ -11,6 +11,7 @@
  * is re-checked the full way so the reason is always the full answer.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,21 +162,53 @@ chain_status_of(int err)
  * { anyPolicy }, the user-initial-policy-set when none is configured.
  * Passed explicitly: OpenSSL 3.0 given no set at all finds no valid policy
  * in a chain whose requireExplicitPolicy applies, even when it has one.
+ * Built once and only read (X509_VERIFY_PARAM_set1_policies and
+ * X509_policy_check copy or only read it): no allocation per verification.
  */
-static STACK_OF(ASN1_OBJECT) *
-chain_any_policy(void)
+static STACK_OF(ASN1_OBJECT)	*chain_anypolicy;
+static pthread_once_t		 chain_anypolicy_once = PTHREAD_ONCE_INIT;
+
+static void
+chain_anypolicy_init(void)
 {
 	STACK_OF(ASN1_OBJECT)	*sk;
 	ASN1_OBJECT		*any;
 
 	if ((sk = sk_ASN1_OBJECT_new_null()) == NULL)
-		return NULL;
+		return;
 	if ((any = OBJ_nid2obj(NID_any_policy)) == NULL ||
 	    !sk_ASN1_OBJECT_push(sk, any)) {
 		sk_ASN1_OBJECT_free(sk);
-		return NULL;
+		return;
 	}
-	return sk;	/* a static object: free with sk_ASN1_OBJECT_free */
+	chain_anypolicy = sk;	/* a static object in it: never freed */
+}
+
+static STACK_OF(ASN1_OBJECT) *
+chain_any_policy(void)
+{
+	pthread_once(&chain_anypolicy_once, chain_anypolicy_init);
+	return chain_anypolicy;
+}
+
+/*
+ * The store's intermediates and extra ones (fetched from caIssuers URLs),
+ * as a new stack borrowing the certificates (sk_X509_free), or NULL.
+ */
+static STACK_OF(X509) *
+chain_untrusted_with(const struct chain_store *st, STACK_OF(X509) *extra)
+{
+	STACK_OF(X509)	*sk;
+	int		 i;
+
+	if ((sk = sk_X509_dup(st->ints)) == NULL)
+		return NULL;
+	for (i = 0; extra != NULL && i < sk_X509_num(extra); i++)
+		if (!sk_X509_push(sk, sk_X509_value(extra, i))) {
+			sk_X509_free(sk);
+			return NULL;
+		}
+	return sk;
 }
 
 /* One X509_verify_cert run; fills res except the fast flag. */
@@ -187,7 +220,7 @@ chain_run(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *x,
 	X509_STORE_CTX		*ctx = NULL;
 	X509_VERIFY_PARAM	*param;
 	STACK_OF(X509)		*chain;
-	STACK_OF(ASN1_OBJECT)	*any = NULL;
+	STACK_OF(ASN1_OBJECT)	*any;
 	char			 dn[256], ossl[128] = "";
 	int			 rc = AUTHD_ECRYPTO, ok, err;
 
@@ -261,7 +294,6 @@ chain_run(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *x,
 	ERR_clear_error();
 	rc = 0;
 end:
-	sk_ASN1_OBJECT_free(any);
 	X509_STORE_CTX_free(ctx);
 	return rc;
 }
@@ -363,8 +395,6 @@ end:
 	X509_policy_tree_free(tree);
 	if (user != NULL && user->noids > 0)
 		sk_ASN1_OBJECT_pop_free(oids, ASN1_OBJECT_free);
-	else
-		sk_ASN1_OBJECT_free(oids);
 	ERR_clear_error();
 }
 
@@ -388,15 +418,9 @@ chain_fast_make(const struct chain_store *st, X509 *ic, STACK_OF(X509) *extra,
 	identity_dn(X509_get_subject_name(ic), dn, sizeof(dn));
 	if (st->depth < 1)
 		return 0;
-	if (extra != NULL) {
-		if ((untrusted = sk_X509_dup(st->ints)) == NULL)
-			return AUTHD_ENOMEM;
-		for (i = 0; i < sk_X509_num(extra); i++)
-			if (!sk_X509_push(untrusted, sk_X509_value(extra, i))) {
-				sk_X509_free(untrusted);
-				return AUTHD_ENOMEM;
-			}
-	}
+	if (extra != NULL &&
+	    (untrusted = chain_untrusted_with(st, extra)) == NULL)
+		return AUTHD_ENOMEM;
 	/*
 	 * Verified as a target, the intermediate would be held to a leaf's
 	 * purpose rules; what a leaf's chain asks of it (and of every CA
@@ -1107,22 +1131,14 @@ chain_verify_extra(const struct chain_store *st, X509 *leaf,
     struct chain_result *res)
 {
 	STACK_OF(X509)	*untrusted;
-	int		 i, rc;
+	int		 rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((untrusted = sk_X509_dup(st->ints)) == NULL) {
+	if ((untrusted = chain_untrusted_with(st, extra)) == NULL) {
 		res->status = CHAIN_ERROR;
 		snprintf(res->detail, sizeof(res->detail), "out of memory");
 		return AUTHD_ENOMEM;
 	}
-	for (i = 0; extra != NULL && i < sk_X509_num(extra); i++)
-		if (!sk_X509_push(untrusted, sk_X509_value(extra, i))) {
-			sk_X509_free(untrusted);
-			res->status = CHAIN_ERROR;
-			snprintf(res->detail, sizeof(res->detail),
-			    "out of memory");
-			return AUTHD_ENOMEM;
-		}
 	rc = chain_run(st->full, untrusted, leaf, at,
 	    chain_purpose_id(purpose), (int)st->depth,
 	    flags & CHAIN_WANT_CHAIN, res);

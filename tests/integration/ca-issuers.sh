@@ -44,26 +44,15 @@ server {
     }
 }
 NGINX
-cat > "$WORK/nginx-mtls.conf" <<NGINX
+# mtls_server PORT VERIFY-MODE: a protected server, ssl_verify_client as given
+mtls_server() {
+    cat <<NGINX
 server {
-    listen 127.0.0.1:$TLS_PORT ssl;
+    listen 127.0.0.1:$1 ssl;
     ssl_certificate     $PKI/server-chain.pem;
     ssl_certificate_key $PKI/server.key;
     ssl_client_certificate $PKI/root.pem;
-    ssl_verify_client optional;
-    ssl_verify_depth 5;
-    include $NGX/authd/authd.conf;
-    location / {
-        include $NGX/authd/authd-protect.conf;
-        proxy_pass http://127.0.0.1:$BACKEND_PORT;
-    }
-}
-server {
-    listen 127.0.0.1:$TLS_PORT2 ssl;
-    ssl_certificate     $PKI/server-chain.pem;
-    ssl_certificate_key $PKI/server.key;
-    ssl_client_certificate $PKI/root.pem;
-    ssl_verify_client optional_no_ca;
+    ssl_verify_client $2;
     ssl_verify_depth 5;
     include $NGX/authd/authd.conf;
     location / {
@@ -72,6 +61,8 @@ server {
     }
 }
 NGINX
+}
+{ mtls_server "$TLS_PORT" optional; mtls_server "$TLS_PORT2" optional_no_ca; } > "$WORK/nginx-mtls.conf"
 nginx_conf root "$WORK/nginx-aia.conf" "$WORK/nginx-mtls.conf"
 start_nginx "$AIA_PORT" "$TLS_PORT" "$TLS_PORT2" "$BACKEND_PORT"
 
