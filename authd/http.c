@@ -359,6 +359,35 @@ http_revocation(const struct verdict *v, const struct snapshot *snap)
 	return crl && ocsp ? "crl+ocsp" : crl ? "crl" : ocsp ? "ocsp" : "none";
 }
 
+/*
+ * nginx keys its cache of this answer by less than the decision read (a
+ * per-client key for a rule set that reads the path, or a scope authd does
+ * not know): the answer went out with X-Accel-Expires: 0, so nothing wrong
+ * is reused, but nothing is reused either.  Said once a minute at most.
+ */
+static void
+http_warn_scope(const struct request_headers *h)
+{
+	static _Atomic time_t	 last;
+	time_t			 now = time(NULL), prev = last;
+	char			 rs[80], sc[40];
+	int			 client;
+
+	if (now - prev < 60 || !atomic_compare_exchange_strong(&last, &prev,
+	    now))
+		return;
+	log_escape(rs, sizeof(rs), h->ruleset != NULL ? h->ruleset :
+	    "default", h->ruleset != NULL ? strlen(h->ruleset) : 7);
+	log_escape(sc, sizeof(sc), h->cache_scope, strlen(h->cache_scope));
+	client = strcmp(h->cache_scope, "client") == 0;
+	log_warnx("rule set \"%s\": nginx caches its answers per \"%s\" "
+	    "(X-Authd-Cache-Scope), but %s: answered with X-Accel-Expires: 0; "
+	    "use $authd_cache_scope request there (authd policy check says "
+	    "which scope each rule set allows)", rs, sc, client ?
+	    "its rules read the request's method, path or host" :
+	    "authd knows only \"request\" and \"client\"");
+}
+
 /* Counters and the audit line for one answered decision. */
 static void
 http_account(const struct verdict *v, const struct request_headers *h,
@@ -621,6 +650,9 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	verdict_hold_cleanup(hold);	/* answered now: nothing to keep */
 	http_log_verdict(v, h);
+	if (in.cache_scope != VERDICT_SCOPE_REQUEST &&
+	    !verdict_scope_ok(snap, &in, v))
+		http_warn_scope(h);
 	http_account(v, h, snap, http_elapsed_us(&start));
 	/* Header names set by the policy live in the snapshot: reply first. */
 	ret = http_reply(srv, c, (unsigned int)verdict_reason_status(v->reason),

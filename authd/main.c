@@ -655,11 +655,17 @@ main_doctor(const struct cli *cli)
 	return rc;
 }
 
-/* Lint a policy: every error on stderr, a one-line summary on stdout. */
+/*
+ * Lint a policy: every error on stderr; on stdout a one-line summary, then
+ * one line per rule set saying which nginx cache key it allows.
+ */
 static int
 main_policy_check(const struct cli *cli)
 {
 	struct policy	*p = NULL;
+	const char	*name;
+	unsigned	 reads;
+	size_t		 i;
 	int		 rc;
 
 	if ((rc = policy_load(cli->policy, stderr, &p)) != 0) {
@@ -670,6 +676,23 @@ main_policy_check(const struct cli *cli)
 	printf("policy OK: %zu rule set(s), %zu rule(s), %zu list(s), %zu "
 	    "list entries\n", policy_rulesets(p), policy_rules(p),
 	    policy_lists(p), policy_list_entries(p));
+	/* Which cache key nginx may reuse each rule set's answers under. */
+	for (i = 0; i < policy_rulesets(p); i++) {
+		name = policy_ruleset_name(p, i);
+		reads = policy_ruleset_reads(p, name);
+		if (reads == 0) {
+			printf("rule set %s: reads no request field: nginx may "
+			    "reuse its answers per client "
+			    "($authd_cache_scope client)\n", name);
+			continue;
+		}
+		printf("rule set %s: reads the request's%s%s%s: nginx may "
+		    "reuse its answers per request only "
+		    "($authd_cache_scope request)\n", name,
+		    reads & POLICY_READS_METHOD ? " method" : "",
+		    reads & POLICY_READS_PATH ? " path" : "",
+		    reads & POLICY_READS_HOST ? " host" : "");
+	}
 	policy_free(&p);
 	return 0;
 }

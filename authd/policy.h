@@ -161,6 +161,20 @@ long		 policy_decision_max_age(const struct policy *p,
 		    const char *ruleset);
 
 /*
+ * The request fields a rule set reads (method, path, host), as
+ * POLICY_READS_* bits: 0 when its decisions depend on the certificate
+ * alone, so that nginx may reuse them per client rather than per request
+ * (authd-cache.conf).  No such rule set: 0.
+ */
+#define POLICY_READS_METHOD	0x1u
+#define POLICY_READS_PATH	0x2u
+#define POLICY_READS_HOST	0x4u
+unsigned	 policy_ruleset_reads(const struct policy *p,
+		    const char *ruleset);
+/* The i-th rule set's name (i < policy_rulesets(p)), in file order. */
+const char	*policy_ruleset_name(const struct policy *p, size_t i);
+
+/*
  * Rule sets with certificate policy settings of their own: there are
  * policy_pcy_count of them, the i-th one's settings are policy_pcy_at(i),
  * and policy_pcy_index gives a rule set's i (-1: none of its own, or no
@@ -290,6 +304,7 @@ struct policy_ruleset {
 	int			 line;
 	int			 ocsp_failure;	/* 0 unset, 1 deny, 2 allow */
 	long			 max_age;	/* decision_max_age, -1 unset */
+	unsigned		 reads;		/* POLICY_READS_* */
 	struct policy_pcy	*pcy;		/* its own, or NULL */
 	int			 pcy_index;	/* among those with one, or -1 */
 	struct policy_rule	*rules;

@@ -369,6 +369,22 @@ policy_decision_max_age(const struct policy *p, const char *ruleset)
 	return rs->max_age;
 }
 
+unsigned
+policy_ruleset_reads(const struct policy *p, const char *ruleset)
+{
+	const struct policy_ruleset	*rs;
+
+	if (p == NULL || (rs = ruleset_get(p, ruleset)) == NULL)
+		return 0;
+	return rs->reads;
+}
+
+const char *
+policy_ruleset_name(const struct policy *p, size_t i)
+{
+	return p != NULL && i < p->nrulesets ? p->rulesets[i].name : NULL;
+}
+
 size_t
 policy_pcy_count(const struct policy *p)
 {

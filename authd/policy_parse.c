@@ -61,6 +61,7 @@ struct parser {
 	size_t		 slen;
 	int		 smap[POLICY_STRING_MAX + 1];
 	size_t		 ntests;	/* in the rule being parsed */
+	unsigned	 reads;		/* POLICY_READS_*, the rule set's */
 	struct policy	*pol;
 	struct store	*store;		/* lists go there when set */
 };
@@ -505,6 +506,12 @@ field_resolve(struct parser *ps, const struct tok *t, enum policy_field *f,
 			*f = fields[i].field;
 			if (*f == PF_POLICY)
 				ps->pol->pcy_used = 1;
+			else if (*f == PF_METHOD)
+				ps->reads |= POLICY_READS_METHOD;
+			else if (*f == PF_PATH)
+				ps->reads |= POLICY_READS_PATH;
+			else if (*f == PF_HOST)
+				ps->reads |= POLICY_READS_HOST;
 			return 0;
 		}
 	if ((dot = strchr(name, '.')) != NULL && dot[1] != '\0' &&
@@ -1666,6 +1673,7 @@ parse_ruleset(struct parser *ps)
 	memset(&rs, 0, sizeof(rs));
 	rs.max_age = -1;
 	rs.line = ps->tok.line;
+	ps->reads = 0;
 	advance(ps);
 	name = ps->tok;
 	if (name_check(ps, &name, "rule set") != 0) {
@@ -1750,6 +1758,7 @@ parse_ruleset(struct parser *ps)
 		rs.rules = nr;
 		rs.rules[rs.nrules++] = r;
 	}
+	rs.reads = ps->reads;
 	rs.pcy_index = -1;
 	if (keep && rs.pcy != NULL) {
 		if (ps->pol->npcy >= POLICY_MAX_PCY) {

@@ -384,6 +384,7 @@ request_headers_add(struct request_headers *h, const char *name,
 		RQ_HDR("X-Original-Method", method, 0),
 		RQ_HDR("X-Original-Host", host, 0),
 		RQ_HDR("X-Authd-Ruleset", ruleset, 0),
+		RQ_HDR("X-Authd-Cache-Scope", cache_scope, 0),
 #undef RQ_HDR
 	};
 	const char	**slot;

@@ -59,6 +59,7 @@ struct request_headers {
 	const char		*method;	/* X-Original-Method */
 	const char		*host;		/* X-Original-Host */
 	const char		*ruleset;	/* X-Authd-Ruleset */
+	const char		*cache_scope;	/* X-Authd-Cache-Scope */
 	const char		*request_id;	/* X-Request-Id, the first */
 	size_t			 request_id_len;
 	enum request_refusal	 refusal;

@@ -233,6 +233,7 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	if (f->truncated || f->unreadable) {
 		/* A rule could miss a value authd did not keep: fail closed. */
 		out->reason = VERDICT_POLICY_DENY;
+		out->policy_error = 1;
 		snprintf(out->reason_text, sizeof(out->reason_text),
 		    "policy-error");
 		snprintf(out->detail, sizeof(out->detail), "%s", f->truncated ?
@@ -248,6 +249,7 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
 	    out->rule, sizeof(out->rule), out->reason_text,
 	    sizeof(out->reason_text));
 	out->unknown_ruleset = out->decision.outcome == POLICY_NO_RULESET;
+	out->policy_error = out->decision.outcome == POLICY_UNDECIDABLE;
 	if (path == NULL && r == VERDICT_OK) {
 		/* A rule that ignores the path may allow; one that looks may not. */
 		r = VERDICT_POLICY_DENY;
@@ -425,6 +427,12 @@ verdict_input_headers(const struct request_headers *h,
 	in->method = h->method;
 	in->host = h->host;
 	in->ruleset = h->ruleset;
+	if (h->cache_scope == NULL || strcmp(h->cache_scope, "request") == 0)
+		in->cache_scope = VERDICT_SCOPE_REQUEST;
+	else if (strcmp(h->cache_scope, "client") == 0)
+		in->cache_scope = VERDICT_SCOPE_CLIENT;
+	else
+		in->cache_scope = VERDICT_SCOPE_UNKNOWN;
 	return 1;
 }
 
@@ -607,6 +615,22 @@ verdict_holds_until(const struct snapshot *snap, const struct verdict *out,
 	}
 }
 
+int
+verdict_scope_ok(const struct snapshot *snap, const struct verdict_input *in,
+    const struct verdict *v)
+{
+	switch (in->cache_scope) {
+	case VERDICT_SCOPE_REQUEST:
+		return 1;
+	case VERDICT_SCOPE_CLIENT:
+		/* Only the policy reads the request, and only if it says so. */
+		return !v->policy_applied ||
+		    policy_ruleset_reads(snap->policy, in->ruleset) == 0;
+	default:
+		return 0;
+	}
+}
+
 long
 verdict_reuse_seconds(const struct snapshot *snap,
     const struct verdict_input *in, const struct verdict *v, time_t now)
@@ -629,12 +653,14 @@ verdict_reuse_seconds(const struct snapshot *snap,
 		break;
 	case VERDICT_POLICY_DENY:
 		/* a rule that could not be evaluated is asked again */
-		if (strcmp(verdict_reason_text(v), "policy-error") == 0)
+		if (v->policy_error)
 			return 0;
 		break;
 	default:
 		return 0;
 	}
+	if (!verdict_scope_ok(snap, in, v))
+		return 0;
 	max = (long long)snap->cfg.decision_max_age;
 	if (v->policy_applied && (rs = policy_decision_max_age(snap->policy,
 	    in->ruleset)) >= 0 && rs < max)

@@ -52,12 +52,25 @@ struct cache;
 struct request_headers;
 
 /* What nginx sent; pointers borrowed for the call, need not be terminated. */
+/*
+ * The key nginx keeps authd's answer under, should it cache it
+ * (X-Authd-Cache-Scope, set by contrib/nginx/authd.conf): per request (the
+ * certificate, rule set, method, host and path: the default), per client
+ * (the certificate and rule set only), or a value authd does not know.
+ */
+enum verdict_cache_scope {
+	VERDICT_SCOPE_REQUEST = 0,
+	VERDICT_SCOPE_CLIENT,
+	VERDICT_SCOPE_UNKNOWN
+};
+
 struct verdict_input {
 	const char	*cert;		/* X-SSL-Client-Cert, or NULL */
 	size_t		 cert_len;
 	int		 cert_is_pem;	/* a PEM file, not URL-escaped */
 	const char	*client_verify;	/* X-SSL-Client-Verify, or NULL */
 	const char	*uri, *method, *host, *ruleset;
+	enum verdict_cache_scope cache_scope;
 };
 
 /*
@@ -98,6 +111,7 @@ struct verdict {
 	 * releasing the snapshot.
 	 */
 	int			 policy_applied;
+	int			 policy_error;	/* a rule could not be evaluated */
 	int			 unknown_ruleset;	/* asked for one it lacks */
 	char			 rule[512];
 	char			 reason_text[POLICY_REASON_MAX];
@@ -160,13 +174,23 @@ void	 verdict_decide_held(const struct snapshot *snap, struct cache *cache,
 void	 verdict_hold_cleanup(struct verdict_hold *hold);
 
 /*
+ * Whether nginx's cache key for in (its cache_scope) holds everything v
+ * was decided on: a per-client key does not hold the request, so it only
+ * fits a decision no rule read the method, path or host for.  An unknown
+ * scope fits nothing.
+ */
+int	 verdict_scope_ok(const struct snapshot *snap,
+	    const struct verdict_input *in, const struct verdict *v);
+
+/*
  * The seconds nginx may reuse v for in (X-Accel-Expires; verdict_decide
  * and verdict_decide_held set v->reuse with it): 0 for an answer that
  * depends on the moment (revocation unchecked or unknown, a fetch still
  * running, an internal error, a policy rule that could not be evaluated,
  * no or a malformed certificate), else until the decision stops holding
  * (reuse_until), at most decision_max_age and the rule set's own, and
- * with a policy at most until days_left changes.
+ * with a policy at most until days_left changes; 0 too when the cache key
+ * nginx uses leaves out something the decision read (verdict_scope_ok).
  */
 long	 verdict_reuse_seconds(const struct snapshot *snap,
 	    const struct verdict_input *in, const struct verdict *v,

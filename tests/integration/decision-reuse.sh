@@ -5,7 +5,8 @@
 # cache), a revoked certificate and a refused chain too, a certificate not
 # yet valid until it is, and never an answer that depends on the moment:
 # revocation unknown, revocation allowed unchecked, no certificate, a
-# malformed one, a policy rule that could not be evaluated.
+# malformed one, a policy rule that could not be evaluated; nor one whose
+# rule set reads the request when nginx keys it per client.
 . "$(dirname "$0")/lib.bash"
 
 PORT=$(free_port)
@@ -23,6 +24,7 @@ ruleset long {
   allow true
 }
 ruleset odd { deny subject.CN == "bob" reason "no-bob"  allow true }
+ruleset bypath { deny path prefix "/no/" reason "no"  allow true }
 POLICY
 
 # ask NAME ADDR CERT-FILE|- [HEADER...]: XA = the X-Accel-Expires value ("-": none)
@@ -64,6 +66,20 @@ else fail "a rule set raised decision_max_age: $XA"; fi
 ask "a deny rule" "127.0.0.1:$PORT" "$PKI/client2.pem" -H "X-Authd-Ruleset: odd"
 if [ "$CODE $REASON" = "403 no-bob" ] && [ "$XA" -ge 1 ] && [ "$XA" -le 30 ]; then pass "a deny rule: reusable ($XA)"
 else fail "a deny rule: $CODE $REASON $XA"; fi
+# the key nginx keeps the answer under (X-Authd-Cache-Scope)
+ask "client scope, a rule set reading no request field" "127.0.0.1:$PORT" "$PKI/client.pem" \
+    -H "X-Authd-Ruleset: odd" -H "X-Authd-Cache-Scope: client"
+if [ "$CODE" = 200 ] && [ "$XA" -le "$W" ] && [ "$XA" -ge $((W - 3)) ]; then pass "client scope, rule set reads the certificate only: reusable ($XA)"
+else fail "client scope, rule set reads the certificate only: $CODE $XA, expected about $W"; fi
+ask "client scope, a rule set reading the path" "127.0.0.1:$PORT" "$PKI/client.pem" \
+    -H "X-Authd-Ruleset: bypath" -H "X-Authd-Cache-Scope: client"
+expect "client scope, a rule set reading the path: never" 200 ok 0
+ask "request scope, a rule set reading the path" "127.0.0.1:$PORT" "$PKI/client.pem" \
+    -H "X-Authd-Ruleset: bypath" -H "X-Authd-Cache-Scope: request"
+if [ "$CODE" = 200 ] && [ "$XA" -ge $((W - 3)) ]; then pass "request scope, rule set reads the path: reusable ($XA)"
+else fail "request scope, rule set reads the path: $CODE $XA"; fi
+ask "a scope authd does not know" "127.0.0.1:$PORT" "$PKI/client.pem" -H "X-Authd-Cache-Scope: url"
+expect "a scope authd does not know: never" 200 ok 0
 ask "untrusted" "127.0.0.1:$PORT" "$PKI/other-client.pem"
 expect "untrusted: reusable for decision_max_age" 401 untrusted 30
 ask "expired" "127.0.0.1:$PORT" "$PKI/expired.pem"

@@ -239,13 +239,19 @@ stop_authd() {
 NGX=
 NGINX_PID=
 # nginx_setup DIR AUTHD_UPSTREAM: a prefix directory with a copy of the
-# contrib snippets (only the upstream address changed) in DIR/authd/
+# contrib snippets (only the upstream address and the cache directory
+# changed) in DIR/authd/
 nginx_setup() {
     NGX=$1
     local upstream=$2
     mkdir -p "$NGX/authd" "$NGX/tmp" "$NGX/logs"
     chmod 0755 "$NGX" "$NGX/authd"
-    cp "$CONTRIB"/authd.conf "$CONTRIB"/authd-protect.conf "$CONTRIB"/authd-upstream.conf "$NGX/authd/"
+    cp "$CONTRIB"/authd.conf "$CONTRIB"/authd-protect.conf "$CONTRIB"/authd-upstream.conf \
+        "$CONTRIB"/authd-cache.conf "$NGX/authd/"
+    # the cache's directory (a tmpfs in /run in production) under NGX
+    sed -i "s#/run/nginx-authd-cache #$NGX/cache #" "$NGX/authd/authd-cache.conf"
+    grep -q "^proxy_cache_path $NGX/cache " "$NGX/authd/authd-cache.conf" || {
+        echo "$TEST_NAME: could not set the cache path in authd-cache.conf" >&2; return 1; }
     sed -i "s#^\(\s*server\s\+\)127\.0\.0\.1:9180;#\1$upstream;#" "$NGX/authd/authd-upstream.conf"
     grep -q "server $upstream;" "$NGX/authd/authd-upstream.conf" || {
         echo "$TEST_NAME: could not set the upstream in authd-upstream.conf (does it still say 'server 127.0.0.1:9180;'?)" >&2

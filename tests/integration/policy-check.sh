@@ -22,8 +22,9 @@ for f in "$REPO"/policies/*.policy; do
 done
 
 run_policy example policy check "$REPO/policies/example.policy"
-check_eq "example.policy summary" "$OUT" \
-    "policy OK: 1 rule set(s), 5 rule(s), 1 list(s), 2 list entries"
+check_eq "example.policy summary and cache key" "$OUT" \
+    "policy OK: 1 rule set(s), 5 rule(s), 1 list(s), 2 list entries
+rule set default: reads the request's path: nginx may reuse its answers per request only (\$authd_cache_scope request)"
 
 mkdir -p "$WORK/p/lists"
 printf '%s\n' "# lost" "00ff" "not-hex!" > "$WORK/p/lists/bad.txt"

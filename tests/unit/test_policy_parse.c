@@ -496,6 +496,24 @@ test_pcy(void)
 	    "%s", rc, T_STR(errs));
 	policy_free(&p);
 	free(errs);
+	errs = NULL;
+	/* The request fields each rule set reads: conditions and set headers. */
+	rc = load_text("reads.policy",
+	    "ruleset default { allow subject.CN == \"a\" set X-H = issuer }\n"
+	    "ruleset p { deny path prefix \"/x/\" allow true }\n"
+	    "ruleset m { allow not (method == \"GET\" or host == \"h\") }\n"
+	    "ruleset s { allow true set X-Host = host }\n", &p, &errs);
+	CHECK(rc == 0 && policy_ruleset_reads(p, NULL) == 0 &&
+	    policy_ruleset_reads(p, "p") == POLICY_READS_PATH &&
+	    policy_ruleset_reads(p, "m") == (POLICY_READS_METHOD |
+	    POLICY_READS_HOST) &&
+	    policy_ruleset_reads(p, "s") == POLICY_READS_HOST &&
+	    policy_ruleset_reads(p, "nope") == 0 &&
+	    strcmp(policy_ruleset_name(p, 1), "p") == 0 &&
+	    policy_ruleset_name(p, 4) == NULL, "reads: rc %d, %s", rc,
+	    T_STR(errs));
+	policy_free(&p);
+	free(errs);
 }
 
 /* policy_hex_norm: the list and serial/fingerprint comparison form. */
