@@ -676,6 +676,73 @@ chain_bundle_load(struct config *cfg, const struct config_item *it,
 	return chain_load_bundle(cfg, it, sk, count);
 }
 
+static int
+chain_digest_certs(EVP_MD_CTX *ctx, STACK_OF(X509) *sk)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen;
+	int		 i;
+
+	for (i = 0; i < sk_X509_num(sk); i++)
+		if (!X509_digest(sk_X509_value(sk, i), EVP_sha256(), md,
+		    &mdlen) || !EVP_DigestUpdate(ctx, md, mdlen))
+			return -1;
+	return 0;
+}
+
+int
+chain_store_digest(const struct chain_store *st,
+    unsigned char out[CHAIN_DIGEST_LEN])
+{
+	EVP_MD_CTX	*ctx;
+	long long	 v[4];
+	int		 ok;
+
+	v[0] = (long long)sk_X509_num(st->anchors);
+	v[1] = (long long)st->depth;
+	v[2] = (long long)st->purpose;
+	v[3] = (long long)st->partial;
+	ok = (ctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, v, sizeof(v)) &&
+	    chain_digest_certs(ctx, st->anchors) == 0 &&
+	    chain_digest_certs(ctx, st->ints) == 0 &&
+	    EVP_DigestFinal_ex(ctx, out, NULL);
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		ERR_clear_error();
+		return AUTHD_ECRYPTO;
+	}
+	return 0;
+}
+
+static X509 *
+chain_find_in(STACK_OF(X509) *sk, const unsigned char sha1[CHAIN_SHA1_LEN])
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen;
+	int		 i;
+
+	/* OpenSSL keeps each certificate's SHA-1: no hashing here. */
+	for (i = 0; i < sk_X509_num(sk); i++)
+		if (X509_digest(sk_X509_value(sk, i), EVP_sha1(), md,
+		    &mdlen) && mdlen == CHAIN_SHA1_LEN &&
+		    memcmp(md, sha1, CHAIN_SHA1_LEN) == 0)
+			return sk_X509_value(sk, i);
+	return NULL;
+}
+
+X509 *
+chain_store_find(const struct chain_store *st,
+    const unsigned char sha1[CHAIN_SHA1_LEN])
+{
+	X509	*x;
+
+	if ((x = chain_find_in(st->ints, sha1)) == NULL)
+		x = chain_find_in(st->anchors, sha1);
+	return x;
+}
+
 size_t
 chain_store_anchors(const struct chain_store *st)
 {

@@ -86,6 +86,18 @@ int	 chain_bundle_load(struct config *cfg, const struct config_item *it,
 	    STACK_OF(X509) *sk, size_t *count);
 
 /* Counts for log lines and explanations. */
+/*
+ * A digest of what decides whether a chain verifies against store: every
+ * anchor and intermediate (their SHA-256, in order), verify_depth, purpose
+ * and trust_partial.  Returns 0 or AUTHD_ECRYPTO.
+ */
+#define CHAIN_DIGEST_LEN	 32
+#define CHAIN_SHA1_LEN		 20
+int	 chain_store_digest(const struct chain_store *store,
+	    unsigned char out[CHAIN_DIGEST_LEN]);
+/* The anchor or intermediate with that SHA-1 fingerprint (borrowed), or NULL. */
+X509	*chain_store_find(const struct chain_store *store,
+	    const unsigned char sha1[CHAIN_SHA1_LEN]);
 size_t	 chain_store_anchors(const struct chain_store *store);
 size_t	 chain_store_intermediates(const struct chain_store *store);
 size_t	 chain_store_fast(const struct chain_store *store);

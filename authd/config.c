@@ -94,6 +94,7 @@ static const struct config_key config_keys[] = {
 	{ "max_request_size",	CT_BYTES,	OFF(max_request_size),	16384, 4194304 },
 	{ "cache_size",		CT_SIZE,	OFF(cache_size),	0, 10000000 },
 	{ "cache_ttl",		CT_DURATION,	OFF(cache_ttl),		0, 7 * 86400 },
+	{ "verified_cache_size", CT_SIZE,	OFF(verified_cache_size), 0, 100000000 },
 	{ "decision_max_age",	CT_DURATION,	OFF(decision_max_age),	0, 86400 },
 	{ "purpose",		CT_PURPOSE,	OFF(purpose),		0, 0 },
 	{ "require_policy",	CT_OIDS,	OFF(pcy),		0, 0 },
@@ -130,6 +131,7 @@ config_init(struct config *cfg)
 	cfg->ocsp_cache_size = 100000;
 	cfg->crl_fetch_cache_size = 4096;
 	cfg->cache_ttl = 600;
+	cfg->verified_cache_size = 1000000;
 	cfg->decision_max_age = 60;
 	cfg->purpose = CONFIG_PURPOSE_CLIENT;
 	cfg->log_level = LOG_LEVEL_INFO;

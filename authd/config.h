@@ -95,6 +95,7 @@ struct config {
 	size_t			 cache_size;
 	size_t			 max_request_size;	/* per-connection buffer */
 	time_t			 cache_ttl;
+	size_t			 verified_cache_size;	/* chains kept in data_dir */
 	time_t			 decision_max_age;	/* X-Accel-Expires bound */
 	enum config_purpose	 purpose;
 	/* require_policy, explicit_policy, inhibit_policy_mapping, _any_ */

@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "priv.h"
 #include "request.h"
+#include "verified.h"
 #include "snapshot.h"
 #include "store.h"
 #include "verdict.h"
@@ -84,7 +85,9 @@ main_store_open(const struct config *cfg)
 /*
  * Build a snapshot from the command line and files.  With use_store
  * (authd serve), policy lists live in LMDB under data_dir; otherwise in
- * memory (check, serve -n: no side effects).
+ * memory (check, serve -n: no side effects).  The store opens when state
+ * needs it (lists, CRLs, OCSP, fetched issuers) or data_dir is given,
+ * which also keeps verified chains (verified.h).
  */
 static int
 main_load(const struct cli *cli, const struct snapshot *prev,
@@ -97,7 +100,8 @@ main_load(const struct cli *cli, const struct snapshot *prev,
 	if ((rc = main_config(cli, &cfg, 1)) == 0 && use_store &&
 	    (cfg.policy.value != NULL || cfg.shadow_policy.value != NULL ||
 	    cfg.crl.n > 0 || cfg.ocsp_mode != 0 || cfg.ca_issuers_fetch ||
-	    (cfg.crl_fetch && config_is_set(&cfg, "crl_fetch"))))
+	    (cfg.crl_fetch && config_is_set(&cfg, "crl_fetch")) ||
+	    (config_is_set(&cfg, "data_dir") && cfg.verified_cache_size > 0)))
 		rc = main_store_open(&cfg);
 	if (rc == 0)
 		rc = snapshot_reload(&cfg, use_store ? main_store : NULL, prev,
@@ -357,6 +361,8 @@ main_serve(const struct cli *cli)
 		    snap->cfg.audit_log.origin);
 		goto end;
 	}
+	verified_init(main_store, snap->cfg.verified_cache_size,
+	    snap->verified_digest, time(NULL));
 	main_log_snapshot("loaded", snap);
 	metrics_reload(1);
 	main_store_retain(snap, NULL);
@@ -466,6 +472,7 @@ end:
 	crl_fetch_shutdown();
 	ocsp_shutdown();
 	aia_shutdown();
+	verified_shutdown();
 	snapshot_release(snap);
 	snapshot_shutdown();
 	cache_free(&cache);

@@ -15,6 +15,9 @@
 
 #include <dirent.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
 #include "err.h"
 #include "metrics.h"
 #include "snapshot.h"
@@ -217,6 +220,67 @@ snapshot_revocation(struct snapshot *snap, int given_chain)
 	snap->aia.owner = owner;
 }
 
+static int
+snapshot_digest_pcy(EVP_MD_CTX *ctx, const char *name,
+    const struct policy_pcy *pcy)
+{
+	int	 v[4];
+	size_t	 i;
+
+	v[0] = (int)pcy->noids;
+	v[1] = pcy->explicit_policy;
+	v[2] = pcy->inhibit_mapping;
+	v[3] = pcy->inhibit_any;
+	if (!EVP_DigestUpdate(ctx, name, strlen(name) + 1) ||
+	    !EVP_DigestUpdate(ctx, v, sizeof(v)))
+		return -1;
+	for (i = 0; i < pcy->noids; i++)
+		if (!EVP_DigestUpdate(ctx, pcy->oids[i],
+		    strlen(pcy->oids[i]) + 1))
+			return -1;
+	return 0;
+}
+
+static int
+snapshot_digest_policy(EVP_MD_CTX *ctx, const struct policy *p)
+{
+	int	 present = p != NULL;
+	size_t	 i;
+
+	if (!EVP_DigestUpdate(ctx, &present, sizeof(present)))
+		return -1;
+	for (i = 0; i < policy_pcy_count(p); i++)
+		if (snapshot_digest_pcy(ctx, policy_pcy_name(p, i),
+		    policy_pcy_at(p, i)) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * snap->verified_digest: the trust store, and what the kept identity
+ * fields depend on besides the certificate (the certificate policy
+ * settings: the valid policy set and each rule set's verdict on it).
+ */
+static void
+snapshot_verified(struct snapshot *snap)
+{
+	unsigned char	 md[CHAIN_DIGEST_LEN];
+	EVP_MD_CTX	*ctx;
+
+	snap->verified_ok = chain_store_digest(snap->chain, md) == 0 &&
+	    (ctx = EVP_MD_CTX_new()) != NULL;
+	if (!snap->verified_ok)
+		return;
+	snap->verified_ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, md, sizeof(md)) &&
+	    snapshot_digest_pcy(ctx, "", &snap->cfg.pcy) == 0 &&
+	    snapshot_digest_policy(ctx, snap->policy) == 0 &&
+	    snapshot_digest_policy(ctx, snap->shadow) == 0 &&
+	    EVP_DigestFinal_ex(ctx, snap->verified_digest, NULL);
+	EVP_MD_CTX_free(ctx);
+	ERR_clear_error();
+}
+
 int
 snapshot_new(struct config *cfg, struct snapshot **out)
 {
@@ -277,6 +341,8 @@ snapshot_build(struct config *cfg, struct store *store,
 		return rc;
 	}
 	snapshot_revocation(snap, chain != NULL);
+	if (chain == NULL)
+		snapshot_verified(snap);
 	snap->refs = 1;
 	*out = snap;
 	return 0;

@@ -34,6 +34,15 @@ struct snapshot {
 	struct policy		*policy;	/* owned; NULL: valid chain allows */
 	struct policy		*shadow;	/* owned; evaluated, never enforced */
 	unsigned long		 generation;	/* changes with every publish */
+	/*
+	 * What a chain verified under this snapshot was verified against, for
+	 * chains kept across restarts (verified.h): the trust store's digest
+	 * with the certificate policy settings, global and per rule set, and
+	 * whether a policy reads fields.  verified_ok 0: keep nothing (a
+	 * snapshot around a given chain, or the digest failed).
+	 */
+	unsigned char		 verified_digest[32];
+	int			 verified_ok;
 	/* private */
 	unsigned long		 refs;
 };

@@ -674,6 +674,60 @@ store_kv_put_queued(struct store *st, store_set_t dbi, const void *key,
 }
 
 int
+store_kv_count(struct store *st, store_set_t dbi, size_t *n)
+{
+	MDB_txn		*txn;
+	MDB_stat	 ms;
+	int		 rc;
+
+	*n = 0;
+	if ((txn = store_rtxn_get(st)) == NULL)
+		return AUTHD_EIO;
+	if ((rc = mdb_stat(txn, dbi, &ms)) == 0)
+		*n = ms.ms_entries;
+	mdb_txn_reset(txn);
+	return rc == 0 ? 0 : AUTHD_EIO;
+}
+
+int
+store_kv_sweep(struct store *st, store_set_t dbi,
+    int (*keep)(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg), void *arg, size_t *dropped)
+{
+	MDB_txn		*txn = NULL;
+	MDB_cursor	*cur = NULL;
+	MDB_val		 k, v;
+	int		 rc;
+
+	*dropped = 0;
+	store_kv_flush(st);
+	pthread_mutex_lock(&st->loader);
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == 0 &&
+	    (rc = mdb_cursor_open(txn, dbi, &cur)) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (keep == NULL || !keep(k.mv_data, k.mv_size,
+			    v.mv_data, v.mv_size, arg)) {
+				if ((rc = mdb_cursor_del(cur, 0)) != 0)
+					break;
+				(*dropped)++;
+			}
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND) {
+			rc = mdb_txn_commit(txn);
+			txn = NULL;
+		}
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	pthread_mutex_unlock(&st->loader);
+	if (rc != 0)
+		*dropped = 0;
+	return rc == 0 ? 0 : AUTHD_EIO;
+}
+
+int
 store_kv_get(struct store *st, store_set_t dbi, const void *key, size_t klen,
     void *val, size_t cap, size_t *vlen)
 {

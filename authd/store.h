@@ -81,6 +81,17 @@ int	 store_kv_put(struct store *store, store_set_t dbi, const void *key,
 int	 store_kv_get(struct store *store, store_set_t dbi, const void *key,
 	    size_t klen, void *val, size_t cap, size_t *vlen);
 
+/* The number of records in dbi. */
+int	 store_kv_count(struct store *store, store_set_t dbi, size_t *n);
+/*
+ * Drop every record of dbi for which keep (NULL: none) returns 0, in one
+ * transaction after the queued records are written; *dropped says how
+ * many went.  For start-up: it holds the writer for the whole pass.
+ */
+int	 store_kv_sweep(struct store *store, store_set_t dbi,
+	    int (*keep)(const void *key, size_t klen, const void *val,
+	    size_t vlen, void *arg), void *arg, size_t *dropped);
+
 /*
  * Group commit, for records whose loss in a crash costs only a refetch
  * (OCSP answers): the record is copied and queued, and the caller returns

@@ -26,6 +26,7 @@
 #include "revocation.h"
 #include "snapshot.h"
 #include "verdict.h"
+#include "verified.h"
 
 /* Denies are cached briefly: they are cheap to recompute and may be fixed. */
 #define VERDICT_DENY_TTL	 60
@@ -677,6 +678,46 @@ verdict_reuse_seconds(const struct snapshot *snap,
 	return secs > 0 ? (long)secs : 0;
 }
 
+/*
+ * A chain verified by an earlier run (verified.h): the identity and the
+ * fields from its record into out and verdict_blob (*bloblen), res as a
+ * verified chain until the record says.  The leaf is parsed, and the chain
+ * rebuilt from the snapshot's certificates, only when revocation needs
+ * them (*xp and res->chain; else NULL).  Returns 1, or 0 to verify afresh.
+ */
+static int
+verdict_restore(const struct snapshot *snap, const unsigned char *md,
+    const unsigned char *der, size_t derlen, time_t now, X509 **xp,
+    struct chain_result *res, struct verdict *out, size_t *bloblen)
+{
+	struct verified		 v;
+	const unsigned char	*p = der;
+	X509			*x = NULL;
+
+	if (!snap->verified_ok || !verified_get(snap->verified_digest, md, now,
+	    &v, verdict_blob, sizeof(verdict_blob)))
+		return 0;
+	if (snap->policy != NULL && v.blob == NULL)
+		return 0;		/* kept before a policy read fields */
+	if (snap->crl != NULL || snap->cfg.ocsp_mode != 0) {
+		if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
+		    p != der + derlen ||
+		    (res->chain = verified_chain(&v, x, snap->chain)) == NULL) {
+			ERR_clear_error();
+			X509_free(x);
+			return 0;
+		}
+	}
+	out->id = v.id;
+	out->has_identity = 1;
+	res->status = CHAIN_OK;
+	res->error_depth = -1;
+	res->valid_until = v.chain_until;
+	*bloblen = v.bloblen;
+	*xp = x;
+	return 1;
+}
+
 static void
 verdict_run(const struct snapshot *snap, struct cache *cache,
     const struct verdict_input *in, time_t at, struct verdict *out,
@@ -695,6 +736,7 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 	struct chain_pcy_result		 pcy;
 	size_t				 i;
 	int				 use_cache, loaded = 0, pcy_done = 0;
+	int				 restored = 0;
 	int				 flags = CHAIN_WANT_CHAIN;
 	int				 rdepth;
 
@@ -745,6 +787,13 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 		f = NULL;
 	}
 
+	if (use_cache && verdict_restore(snap, md, der, derlen, now, &x, &res,
+	    out, &bloblen)) {
+		/* Verified by an earlier run: no signature check. */
+		restored = 1;
+		chain_until = res.valid_until;
+		goto verified;
+	}
 	if (verdict_hold_take(hold, snap, md, now, &x, &res, &chain_until)) {
 		/* Parsed and verified by this request's first pass. */
 		if (identity_extract(x, md, &out->id) != 0) {
@@ -788,7 +837,10 @@ verified:
 		    "from its caIssuers URL");
 		goto end;
 	}
-	if (res.status == CHAIN_OK && res.fetched)
+	if (restored)
+		snprintf(out->detail, sizeof(out->detail), "chain verified "
+		    "before (kept in data_dir), not checked again");
+	else if (res.status == CHAIN_OK && res.fetched)
 		snprintf(out->detail, sizeof(out->detail), "chain verified "
 		    "with an issuer fetched from its caIssuers URL");
 	else if (res.status == CHAIN_OK && res.alternative > 0)
@@ -800,7 +852,9 @@ verified:
 		    res.status == CHAIN_OK ? (res.fast ? "chain verified "
 		    "(issuer verified at load)" : "chain verified") :
 		    res.detail);
-	if (out->reason == VERDICT_OK && chain_policy_set(&snap->cfg.pcy)) {
+	/* A kept chain passed the global settings it was kept under. */
+	if (out->reason == VERDICT_OK && !restored &&
+	    chain_policy_set(&snap->cfg.pcy)) {
 		/* The global certificate policy settings: part of the chain. */
 		chain_policy(res.chain, &snap->cfg.pcy, NULL, &pcy);
 		pcy_done = 1;
@@ -817,8 +871,17 @@ verified:
 		    out);
 		chain_until = res.valid_until;
 	}
-	bloblen = 0;
-	if (out->reason == VERDICT_OK && snap->policy != NULL) {
+	if (restored && out->reason == VERDICT_OK && snap->policy != NULL) {
+		/* The fields (and certificate policy verdicts) kept with it. */
+		f = &verdict_fields;
+		if (identity_fields_unpack(verdict_blob, bloblen, f) != 0) {
+			verdict_set(out, VERDICT_INTERNAL_ERROR,
+			    "a kept chain's fields are unreadable");
+			goto end;
+		}
+	} else if (!restored)
+		bloblen = 0;
+	if (!restored && out->reason == VERDICT_OK && snap->policy != NULL) {
 		f = &verdict_fields;
 		if (identity_fields_load(x, md, now, f) != 0) {
 			identity_fields_cleanup(f);
@@ -873,6 +936,12 @@ verified:
 			cache_store_blob(cache, md, &gen, expires, out,
 			    verdict_blob, bloblen);
 	}
+	/* Kept across restarts: a chain of the trust store's own that verified. */
+	if (use_cache && !restored && out->reason == VERDICT_OK &&
+	    snap->verified_ok && !res.fetched &&
+	    (snap->policy == NULL || bloblen > 0))
+		verified_put(snap->verified_digest, md, &out->id, chain_until,
+		    res.chain, f != NULL ? verdict_blob : NULL, bloblen);
 	if (f != NULL && out->reason == VERDICT_OK)
 		verdict_policy(snap, in, f, now, out);
 end:

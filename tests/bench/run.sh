@@ -83,6 +83,16 @@
 #                          `ca_issuers_fetch on` (fetched, kept in LMDB, then
 #                          restarted), each on leaves of its own; target >=
 #                          0.90 (issue 13)
+#   BENCH_RESTART [1]      0 skips the restart rows (port PORT+19): authd with
+#                          a data_dir sees the cold leaves once (seed, 2 x
+#                          duration), then again (warm, from memory), then is
+#                          restarted and sees them again (restored: each chain
+#                          from LMDB, verified_cache_size); plain, and with
+#                          the PKI's CRLs (revocation parses the leaf);
+#                          target restored / warm >= 0.67, i.e. CPU per
+#                          request at most 1.5x warm (issue 14)
+#   BENCH_RESTART_SECONDS [2]  the warm and restored runs (each line of the
+#                          seeded list once: the run must not wrap)
 #   BENCH_CRL_ENTRIES [1000000]   revoked serials in the generated CRL
 #   BENCH_CRL_QUERIES [100000]    crl_check calls per crlbench pass (3 passes)
 #   BENCH_CRL_REQUESTS [50000]    warm requests before the second VmRSS reading
@@ -122,6 +132,9 @@ CERTPOLICY=${BENCH_CERTPOLICY:-1}
 PCY_PORT_A=$((PORT + 14)) PCY_PORT_B=$((PORT + 15))
 AIA_BENCH=${BENCH_AIA:-1}
 AIA_PORT_A=$((PORT + 16)) AIA_PORT_B=$((PORT + 17)) AIA_WWW_PORT=$((PORT + 18))
+RESTART=${BENCH_RESTART:-1}
+RESTART_SECONDS=${BENCH_RESTART_SECONDS:-2}
+RESTART_PORT=$((PORT + 19))
 CRL_ENTRIES=${BENCH_CRL_ENTRIES:-1000000}
 CRL_QUERIES=${BENCH_CRL_QUERIES:-100000}
 CRL_REQ=${BENCH_CRL_REQUESTS:-50000}
@@ -750,6 +763,45 @@ if [ "$AIA_BENCH" = 1 ]; then
     stop "$AIAB_PID"
 fi
 
+# ---------------------------------------------------------------- restart (issue 14)
+# Leaves seen before a restart.  One daemon and one data_dir per case:
+# seed (cold.txt from its start, each line once: cold), warm (the lines
+# the seed reached, again: the verdict cache, sized to hold them all),
+# restart, restored (the same lines: each chain from LMDB).  The server
+# CPU is saturated in every run, so req/s is the inverse of CPU per request.
+declare -A RS_SEEN RS_HIT
+if [ "$RESTART" = 1 ]; then
+    restart_case() { # restart_case TAG ARGS...
+        local tag=$1 d k url="http://127.0.0.1:$RESTART_PORT/auth"; shift
+        d="$T/data-restart-$tag"
+        rm -rf "$d"
+        say "bench: restart ($tag)"
+        start_daemon "$RESTART_PORT" "$T/authd-restart-$tag.log" --data-dir "$d" --cache-size 2000000 "$@"
+        RS_PID=$DAEMON_PID
+        wait_http "http://127.0.0.1:$RESTART_PORT/healthz" || die "authd (restart) did not start"
+        wait_idle
+        run_wrk "rs-$tag-seed" "$url" $(( 2 * DURATION )) BENCH_CERTS="$T/cold.txt"
+        k=$(sed -n 's/^BENCH requests=\([0-9]*\) .*/\1/p' "$T/rs-$tag-seed.wrk")
+        [ "${k:-0}" -gt 0 ] || die "restart: no seed requests"
+        head -n "$k" "$T/cold.txt" > "$T/seen-$tag.txt"
+        wait_idle
+        run_wrk "rs-$tag-warm" "$url" "$RESTART_SECONDS" BENCH_CERTS="$T/seen-$tag.txt"
+        stop "$RS_PID"
+        start_daemon "$RESTART_PORT" "$T/authd-restart-$tag.log" --data-dir "$d" --cache-size 2000000 "$@"
+        RS_PID=$DAEMON_PID
+        wait_http "http://127.0.0.1:$RESTART_PORT/healthz" || die "authd (restart) did not restart"
+        wait_idle
+        run_wrk "rs-$tag-restored" "$url" "$RESTART_SECONDS" BENCH_CERTS="$T/seen-$tag.txt"
+        RS_HITS=$(curl -s "http://127.0.0.1:$RESTART_PORT/metrics" |
+            awk '$1 == "authd_verified_chain_hits_total" { print $2 }')
+        RS_SEEN[$tag]=$k
+        RS_HIT[$tag]=${RS_HITS:-0}
+        stop "$RS_PID"
+    }
+    restart_case plain
+    restart_case crl --crl "$PKI/crl/int.crl.pem" --crl "$PKI/crl/root.crl.pem" --crl-fetch off
+fi
+
 # ---------------------------------------------------------------- audit log (issue 6)
 # The warm certificate, with and without one JSON line per decision
 # written to a file (the page cache; no fsync).
@@ -924,6 +976,14 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
     if [ "$AIA_BENCH" = 1 ]; then
         row "authd cold, issuer configured" aiaconf
         row "authd cold, issuer fetched" aiafetch "$(rps_of aiaconf)" 0.90
+    fi
+    if [ "$RESTART" = 1 ]; then
+        for tag in plain crl; do
+            row "restart $tag: seed (cold)" "rs-$tag-seed" "$(rps_of "rs-$tag-warm")"
+            row "restart $tag: warm" "rs-$tag-warm"
+            row "restart $tag: restored" "rs-$tag-restored" "$(rps_of "rs-$tag-warm")" 0.67
+            echo "  (${RS_SEEN[$tag]} leaves seeded; chains taken from data_dir after the restart: ${RS_HIT[$tag]})"
+        done
     fi
     if [ "$AUDIT" = 1 ]; then
         row "authd warm, audit_log off" noaudit

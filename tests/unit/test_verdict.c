@@ -21,6 +21,7 @@
 #include "snapshot.h"
 #include "store.h"
 #include "verdict.h"
+#include "verified.h"
 #include "t.h"
 
 #define DAY	 86400
@@ -1083,6 +1084,194 @@ test_policy(void)
 	t_rmtree(dir);
 }
 
+/* A snapshot of trust.pem + intermediates.pem with crls (NULL-ended). */
+static struct snapshot *
+crl_snapshot(const char *const *crls, const char *pol)
+{
+	struct config	 cfg;
+	struct snapshot	*snap = NULL;
+	char		 path[512];
+	int		 rc;
+
+	config_init(&cfg);
+	snprintf(path, sizeof(path), "%s/trust.pem", pki);
+	config_set_flag(&cfg, "trust", path);
+	snprintf(path, sizeof(path), "%s/intermediates.pem", pki);
+	config_set_flag(&cfg, "intermediates", path);
+	config_set_flag(&cfg, "crl_fetch", "off");
+	for (; crls != NULL && *crls != NULL; crls++) {
+		snprintf(path, sizeof(path), "%s/crl/%s", pki, *crls);
+		config_set_flag(&cfg, "crl", path);
+	}
+	if (pol != NULL)
+		config_set_flag(&cfg, "policy", pol);
+	rc = snapshot_new(&cfg, &snap);
+	CHECK(rc == 0 && snap != NULL && snap->verified_ok, "crl snapshot: "
+	    "rc %d", rc);
+	config_cleanup(&cfg);
+	return snap;
+}
+
+static unsigned long long
+verified_hits_now(void)
+{
+	size_t			 kept;
+	unsigned long long	 hits, writes;
+
+	verified_stats(&kept, &hits, &writes);
+	return hits;
+}
+
+/* decide with a new verdict cache: as after a restart */
+static void
+decide_fresh(const struct snapshot *snap, const struct input *in,
+    struct verdict *v)
+{
+	struct cache	*c = cache_new(100);
+
+	decide(snap, c, in, NULL, 0, v);
+	cache_free(&c);
+}
+
+/* Chains kept across restarts in LMDB (verified.h). */
+static void
+test_verified(void)
+{
+	static const char *const	 good[] = { "int.crl.pem", "root.crl.pem",
+					    NULL };
+	static const char *const	 revoking[] = { "int-revokes-alice.crl.pem",
+					    "root.crl.pem", NULL };
+	char			 dir[] = "/tmp/authd-verified.XXXXXX", err[256];
+	char			 pol[600];
+	struct store		*st = NULL;
+	struct snapshot		*s1, *s2, *s3, *s4;
+	struct verdict		 v, cold;
+	struct input		 alice, bob;
+	unsigned char		*der, md[32], rec[8192];
+	size_t			 derlen, n = 0, reclen = 0;
+	unsigned long long	 h0;
+	store_set_t		 dbi;
+	FILE			*f;
+	time_t			 now = time(NULL);
+
+	if (mkdtemp(dir) == NULL || store_open(dir, (size_t)64 << 20, &st,
+	    err, sizeof(err)) != 0) {
+		CHECK(0, "verified: no store: %s", err);
+		return;
+	}
+	make_input(IN_FILE, "client.pem", NULL, &alice);
+	make_input(IN_FILE, "client2.pem", NULL, &bob);
+	der = fixture_der("client.pem", &derlen);
+	EVP_Digest(der, derlen, md, NULL, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+
+	s1 = crl_snapshot(good, NULL);
+	verified_init(st, 100, s1->verified_digest, now);
+	decide_fresh(s1, &alice, &cold);
+	store_kv_flush(st);
+	CHECK(cold.reason == VERDICT_OK && strstr(cold.detail, "kept") == NULL,
+	    "verified: first decision %s (%s)", reason_name(cold.reason),
+	    cold.detail);
+	h0 = verified_hits_now();
+	decide_fresh(s1, &alice, &v);
+	CHECK(v.reason == VERDICT_OK && verified_hits_now() == h0 + 1 &&
+	    strstr(v.detail, "kept in data_dir") != NULL &&
+	    strcmp(v.id.subject, cold.id.subject) == 0 &&
+	    strcmp(v.id.issuer, cold.id.issuer) == 0 &&
+	    strcmp(v.id.serial, cold.id.serial) == 0 &&
+	    strcmp(v.id.fingerprint, cold.id.fingerprint) == 0 &&
+	    v.id.not_after == cold.id.not_after &&
+	    v.reuse_until == cold.reuse_until, "verified: after a restart "
+	    "%s (%s), subject %s", reason_name(v.reason), v.detail,
+	    v.id.subject);
+
+	/* Revocation is decided afresh on the kept chain. */
+	s2 = crl_snapshot(revoking, NULL);
+	CHECK(memcmp(s1->verified_digest, s2->verified_digest, 32) == 0,
+	    "verified: CRLs are not part of the digest");
+	h0 = verified_hits_now();
+	decide_fresh(s2, &alice, &v);
+	CHECK(v.reason == VERDICT_REVOKED && verified_hits_now() == h0 + 1,
+	    "verified: the kept chain, alice revoked since: %s (%s)",
+	    reason_name(v.reason), v.detail);
+
+	/* Another trust store: no record answers. */
+	s3 = publish("other-root.pem", NULL);
+	h0 = verified_hits_now();
+	decide_fresh(s3, &alice, &v);
+	CHECK(v.reason == VERDICT_UNTRUSTED && verified_hits_now() == h0 &&
+	    memcmp(s1->verified_digest, s3->verified_digest, 32) != 0,
+	    "verified: another trust store: %s (%s)", reason_name(v.reason),
+	    v.detail);
+
+	/* A policy reads fields: kept with them, the same decision after. */
+	snprintf(pol, sizeof(pol), "%s/verified.policy", dir);
+	if ((f = fopen(pol, "w")) != NULL) {
+		fputs("ruleset default { allow subject.CN == \"alice\" "
+		    "set X-Who = subject.CN }\n", f);
+		fclose(f);
+	}
+	s4 = crl_snapshot(good, pol);
+	decide_fresh(s4, &alice, &cold);
+	store_kv_flush(st);
+	h0 = verified_hits_now();
+	decide_fresh(s4, &alice, &v);
+	CHECK(cold.reason == VERDICT_OK && v.reason == VERDICT_OK &&
+	    verified_hits_now() == h0 + 1 && v.decision.nheaders == 1 &&
+	    strcmp(v.rule, cold.rule) == 0, "verified: with a policy: cold %s, "
+	    "kept %s (%s), %zu header(s)", reason_name(cold.reason),
+	    reason_name(v.reason), v.detail, v.decision.nheaders);
+	decide_fresh(s4, &bob, &v);
+	CHECK(v.reason == VERDICT_NO_MATCHING_RULE, "verified: bob under the "
+	    "policy: %s", reason_name(v.reason));
+
+	/* A damaged record is a miss, never a verdict. */
+	CHECK(store_kv_open(st, "verified", &dbi) == 0 &&
+	    store_kv_get(st, dbi, md, 32, rec, sizeof(rec), &reclen) == 1,
+	    "verified: alice's record");
+	store_kv_put(st, dbi, md, 32, rec, reclen - 1);
+	h0 = verified_hits_now();
+	decide_fresh(s4, &alice, &v);
+	store_kv_flush(st);
+	CHECK(v.reason == VERDICT_OK && verified_hits_now() == h0,
+	    "verified: a record one byte short: %s, hits %llu -> %llu",
+	    reason_name(v.reason), h0, verified_hits_now());
+	store_kv_put(st, dbi, md, 32, "junk", 4);
+	decide_fresh(s4, &alice, &v);
+	store_kv_flush(st);
+	CHECK(v.reason == VERDICT_OK, "verified: a junk record: %s",
+	    reason_name(v.reason));
+
+	/* At start, nine tenths full: records of another store go first. */
+	decide_fresh(s1, &bob, &v);
+	store_kv_flush(st);
+	verified_init(st, 2, s1->verified_digest, now);
+	CHECK(store_kv_count(st, dbi, &n) == 0 && n == 1, "verified: swept "
+	    "to %zu record(s), want bob's alone", n);
+	/* Full while serving: new chains are not kept. */
+	verified_init(st, 1, s1->verified_digest, now);	/* drops bob's too */
+	decide_fresh(s1, &alice, &v);
+	decide_fresh(s1, &bob, &v);
+	store_kv_flush(st);
+	CHECK(v.reason == VERDICT_OK && store_kv_count(st, dbi, &n) == 0 &&
+	    n == 1 && store_kv_get(st, dbi, md, 32, rec, sizeof(rec),
+	    &reclen) == 1, "verified: full: %zu record(s), want alice's", n);
+	/* At start with an expired record: dropped (a second from now on). */
+	verified_init(st, 1, s1->verified_digest, now + 3 * 365 * 86400);
+	CHECK(store_kv_count(st, dbi, &n) == 0 && n == 0, "verified: expired "
+	    "swept: %zu left", n);
+
+	verified_shutdown();
+	snapshot_release(s1);
+	snapshot_release(s2);
+	snapshot_release(s3);
+	snapshot_release(s4);
+	free(alice.buf);
+	free(bob.buf);
+	store_close(&st);
+	t_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1113,6 +1302,7 @@ main(int argc, char **argv)
 	test_at(s1);
 	test_threads();
 	test_policy();
+	test_verified();
 
 	/* a new generation: the old entries do not answer */
 	cache = cache_new(1000);

@@ -1,0 +1,364 @@
+/*
+ * verified.c: chains verified, kept in LMDB across restarts (verified.h).
+ *
+ * The record, integers little-endian:
+ *
+ *   u32 VERIFIED_MAGIC		the format; another is a miss
+ *   u8  digest[32]		the snapshot's verified_digest
+ *   i64 chain_until, not_before, not_after
+ *   u8  nissuers, then nissuers SHA-1 fingerprints (20 bytes each)
+ *   u16 subject length, subject; u16 issuer length, issuer
+ *   u8  serial length, serial
+ *   u32 blob length, blob	(identity fields; 0: none)
+ *
+ * Lengths are checked against the record's size and the identity's bounds
+ * when read: a damaged record is a miss, never a verdict.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "cache.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "verified.h"
+
+#define VERIFIED_MAGIC	 0x31727661u	/* "avr1" */
+#define VERIFIED_FIXED	 (4 + CHAIN_DIGEST_LEN + 3 * 8 + 1)
+#define VERIFIED_REC_MAX (VERIFIED_FIXED + VERIFIED_ISSUERS_MAX * \
+			    CHAIN_SHA1_LEN + 2 * (2 + IDENTITY_DN_MAX) + 1 + \
+			    IDENTITY_SERIAL_MAX + 4 + CACHE_BLOB_MAX)
+
+static struct store		*verified_store;
+static store_set_t		 verified_dbi;
+static size_t			 verified_max;
+static atomic_size_t		 verified_count;
+static atomic_int		 verified_full_said;
+static atomic_ullong		 verified_hits, verified_writes;
+static _Thread_local unsigned char verified_buf[VERIFIED_REC_MAX];
+
+struct verified_wr {
+	unsigned char	*p;
+	size_t		 off, cap;
+	int		 overflow;
+};
+
+static void
+wr_bytes(struct verified_wr *w, const void *b, size_t n)
+{
+	if (w->overflow || n > w->cap - w->off) {
+		w->overflow = 1;
+		return;
+	}
+	memcpy(w->p + w->off, b, n);
+	w->off += n;
+}
+
+static void
+wr_uint(struct verified_wr *w, uint64_t v, size_t n)
+{
+	unsigned char	 b[8];
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	wr_bytes(w, b, n);
+}
+
+struct verified_rd {
+	const unsigned char	*p;
+	size_t			 off, len;
+	int			 short_read;
+};
+
+static const unsigned char *
+rd_bytes(struct verified_rd *r, size_t n)
+{
+	const unsigned char	*b;
+
+	if (r->short_read || n > r->len - r->off) {
+		r->short_read = 1;
+		return NULL;
+	}
+	b = r->p + r->off;
+	r->off += n;
+	return b;
+}
+
+static uint64_t
+rd_uint(struct verified_rd *r, size_t n)
+{
+	const unsigned char	*b;
+	uint64_t		 v = 0;
+	size_t			 i;
+
+	if ((b = rd_bytes(r, n)) == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+/* A string of length n into out (cap bytes with its NUL): 0, or -1. */
+static int
+rd_str(struct verified_rd *r, size_t n, char *out, size_t cap)
+{
+	const unsigned char	*b;
+
+	if (n >= cap || (b = rd_bytes(r, n)) == NULL ||
+	    memchr(b, '\0', n) != NULL)
+		return -1;
+	memcpy(out, b, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* The digest and validity of a record, read without the rest. */
+static int
+verified_head(const unsigned char *p, size_t len,
+    const unsigned char **digest, time_t *chain_until)
+{
+	struct verified_rd	 r = { p, 0, len, 0 };
+
+	if (rd_uint(&r, 4) != VERIFIED_MAGIC)
+		return -1;
+	*digest = rd_bytes(&r, CHAIN_DIGEST_LEN);
+	*chain_until = (time_t)(int64_t)rd_uint(&r, 8);
+	return r.short_read ? -1 : 0;
+}
+
+struct verified_sweep {
+	const unsigned char	*digest;
+	time_t			 now;
+};
+
+static int
+verified_keep(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	const struct verified_sweep	*sw = arg;
+	const unsigned char		*digest;
+	time_t				 until;
+
+	(void)key;
+	return klen == IDENTITY_SHA256_LEN &&
+	    verified_head(val, vlen, &digest, &until) == 0 &&
+	    memcmp(digest, sw->digest, CHAIN_DIGEST_LEN) == 0 &&
+	    until > sw->now;
+}
+
+static void
+verified_metrics(struct metrics_buf *b, void *arg)
+{
+	size_t			 kept;
+	unsigned long long	 hits, writes;
+
+	(void)arg;
+	verified_stats(&kept, &hits, &writes);
+	metrics_head(b, "authd_verified_chains", "gauge",
+	    "Verified chains kept in data_dir across restarts.");
+	metrics_printf(b, "authd_verified_chains %zu\n", kept);
+	metrics_head(b, "authd_verified_chain_hits_total", "counter",
+	    "Chains taken from data_dir instead of verified again.");
+	metrics_printf(b, "authd_verified_chain_hits_total %llu\n", hits);
+	metrics_head(b, "authd_verified_chain_writes_total", "counter",
+	    "Verified chains written to data_dir.");
+	metrics_printf(b, "authd_verified_chain_writes_total %llu\n", writes);
+}
+
+void
+verified_init(struct store *store, size_t max,
+    const unsigned char digest[CHAIN_DIGEST_LEN], time_t now)
+{
+	struct verified_sweep	 sw = { digest, now };
+	size_t			 n = 0, dropped;
+
+	verified_shutdown();
+	if (store == NULL || max == 0 ||
+	    store_kv_open(store, "verified", &verified_dbi) != 0 ||
+	    store_kv_count(store, verified_dbi, &n) != 0)
+		return;
+	if (n >= max - max / 10 && store_kv_sweep(store, verified_dbi,
+	    verified_keep, &sw, &dropped) == 0) {
+		log_info("verified chains: %zu kept, verified_cache_size %zu: "
+		    "dropped %zu of another trust store or expired", n, max,
+		    dropped);
+		n -= dropped;
+		if (n >= max - max / 10 && store_kv_sweep(store, verified_dbi,
+		    NULL, NULL, &dropped) == 0) {
+			log_info("verified chains: still nine tenths full: "
+			    "dropped all %zu", dropped);
+			n = 0;
+		}
+	}
+	atomic_store(&verified_count, n);
+	verified_max = max;
+	verified_store = store;
+	(void)metrics_register(verified_metrics, NULL);
+}
+
+void
+verified_shutdown(void)
+{
+	if (verified_store != NULL)
+		metrics_unregister(verified_metrics, NULL);
+	verified_store = NULL;
+	verified_max = 0;
+	atomic_store(&verified_count, 0);
+	atomic_store(&verified_full_said, 0);
+}
+
+int
+verified_get(const unsigned char digest[CHAIN_DIGEST_LEN],
+    const unsigned char md[IDENTITY_SHA256_LEN], time_t now,
+    struct verified *out, unsigned char *buf, size_t cap)
+{
+	struct verified_rd	 r;
+	const unsigned char	*d, *b;
+	size_t			 len, i, n;
+
+	if (verified_store == NULL || store_kv_get(verified_store,
+	    verified_dbi, md, IDENTITY_SHA256_LEN, verified_buf,
+	    sizeof(verified_buf), &len) != 1)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	r.p = verified_buf;
+	r.off = 0;
+	r.len = len;
+	r.short_read = 0;
+	if (rd_uint(&r, 4) != VERIFIED_MAGIC ||
+	    (d = rd_bytes(&r, CHAIN_DIGEST_LEN)) == NULL ||
+	    memcmp(d, digest, CHAIN_DIGEST_LEN) != 0)
+		return 0;
+	out->chain_until = (time_t)(int64_t)rd_uint(&r, 8);
+	out->id.not_before = (time_t)(int64_t)rd_uint(&r, 8);
+	out->id.not_after = (time_t)(int64_t)rd_uint(&r, 8);
+	if (out->chain_until <= now || out->id.not_before > now)
+		return 0;
+	if ((n = (size_t)rd_uint(&r, 1)) > VERIFIED_ISSUERS_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((b = rd_bytes(&r, CHAIN_SHA1_LEN)) != NULL)
+			memcpy(out->issuer_sha1[i], b, CHAIN_SHA1_LEN);
+	out->nissuers = n;
+	if (rd_str(&r, (size_t)rd_uint(&r, 2), out->id.subject,
+	    sizeof(out->id.subject)) != 0 ||
+	    rd_str(&r, (size_t)rd_uint(&r, 2), out->id.issuer,
+	    sizeof(out->id.issuer)) != 0 ||
+	    rd_str(&r, (size_t)rd_uint(&r, 1), out->id.serial,
+	    sizeof(out->id.serial)) != 0)
+		return 0;
+	n = (size_t)rd_uint(&r, 4);
+	if (n > cap || (b = rd_bytes(&r, n)) == NULL || r.off != r.len)
+		return 0;
+	if (n > 0) {
+		memcpy(buf, b, n);
+		out->blob = buf;
+		out->bloblen = n;
+	}
+	identity_hex(md, out->id.fingerprint);
+	atomic_fetch_add_explicit(&verified_hits, 1, memory_order_relaxed);
+	return 1;
+}
+
+void
+verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
+    const unsigned char md[IDENTITY_SHA256_LEN], const struct identity *id,
+    time_t chain_until, STACK_OF(X509) *chain, const unsigned char *blob,
+    size_t bloblen)
+{
+	struct verified_wr	 w = { verified_buf, 0, sizeof(verified_buf), 0 };
+	unsigned char		 sha1[EVP_MAX_MD_SIZE];
+	unsigned int		 sha1len;
+	size_t			 n, i, subj, iss, ser;
+
+	if (verified_store == NULL)
+		return;
+	if (atomic_fetch_add(&verified_count, 1) >= verified_max) {
+		atomic_fetch_sub(&verified_count, 1);
+		if (atomic_exchange(&verified_full_said, 1) == 0)
+			log_warnx("verified chains: %zu kept, the most "
+			    "verified_cache_size allows: new chains are not "
+			    "kept across restarts until the next start, which "
+			    "drops the stale ones", verified_max);
+		return;
+	}
+	n = chain != NULL && sk_X509_num(chain) > 1 ?
+	    (size_t)sk_X509_num(chain) - 1 : 0;
+	subj = strlen(id->subject);
+	iss = strlen(id->issuer);
+	ser = strlen(id->serial);
+	if (n > VERIFIED_ISSUERS_MAX || subj > UINT16_MAX ||
+	    iss > UINT16_MAX || ser > UINT8_MAX)
+		goto fail;
+	wr_uint(&w, VERIFIED_MAGIC, 4);
+	wr_bytes(&w, digest, CHAIN_DIGEST_LEN);
+	wr_uint(&w, (uint64_t)(int64_t)chain_until, 8);
+	wr_uint(&w, (uint64_t)(int64_t)id->not_before, 8);
+	wr_uint(&w, (uint64_t)(int64_t)id->not_after, 8);
+	wr_uint(&w, n, 1);
+	for (i = 0; i < n; i++) {
+		if (!X509_digest(sk_X509_value(chain, (int)i + 1), EVP_sha1(),
+		    sha1, &sha1len) || sha1len != CHAIN_SHA1_LEN) {
+			ERR_clear_error();
+			goto fail;
+		}
+		wr_bytes(&w, sha1, CHAIN_SHA1_LEN);
+	}
+	wr_uint(&w, subj, 2);
+	wr_bytes(&w, id->subject, subj);
+	wr_uint(&w, iss, 2);
+	wr_bytes(&w, id->issuer, iss);
+	wr_uint(&w, ser, 1);
+	wr_bytes(&w, id->serial, ser);
+	wr_uint(&w, bloblen, 4);
+	if (bloblen > 0)
+		wr_bytes(&w, blob, bloblen);
+	if (w.overflow || store_kv_put_queued(verified_store, verified_dbi, md,
+	    IDENTITY_SHA256_LEN, w.p, w.off) != 0)
+		goto fail;
+	atomic_fetch_add_explicit(&verified_writes, 1, memory_order_relaxed);
+	return;
+fail:
+	atomic_fetch_sub(&verified_count, 1);
+}
+
+STACK_OF(X509) *
+verified_chain(const struct verified *v, X509 *leaf,
+    const struct chain_store *store)
+{
+	STACK_OF(X509)	*sk;
+	X509		*x;
+	size_t		 i;
+
+	if (v->nissuers == 0 || (sk = sk_X509_new_null()) == NULL)
+		return NULL;
+	if (!sk_X509_push(sk, leaf))
+		goto fail;
+	X509_up_ref(leaf);
+	for (i = 0; i < v->nissuers; i++) {
+		if ((x = chain_store_find(store, v->issuer_sha1[i])) == NULL ||
+		    !sk_X509_push(sk, x))
+			goto fail;
+		X509_up_ref(x);
+	}
+	return sk;
+fail:
+	sk_X509_pop_free(sk, X509_free);
+	return NULL;
+}
+
+void
+verified_stats(size_t *kept, unsigned long long *hits,
+    unsigned long long *writes)
+{
+	*kept = atomic_load(&verified_count);
+	*hits = atomic_load(&verified_hits);
+	*writes = atomic_load(&verified_writes);
+}

@@ -1,0 +1,89 @@
+/*
+ * verified.h: chains verified by this run or an earlier one, kept in LMDB
+ * (data_dir) so that a restart costs no signature check and no certificate
+ * parse for a certificate seen before.
+ *
+ * A record is keyed by the SHA-256 of the certificate's DER and holds what
+ * the chain step found: the identity, how long every certificate of the
+ * chain stays valid, the SHA-1 of each issuer up to the anchor (to rebuild
+ * the chain from the snapshot's certificates when revocation needs it),
+ * and the identity fields the policy reads.  It answers only under a
+ * snapshot whose verified_digest (the trust store and the certificate
+ * policy settings) is the one it was written under: a changed trust store
+ * makes every record a miss.  Revocation and the policy are decided afresh
+ * on every request, kept chain or not.
+ *
+ * Only chains that verified are kept, only from the trust store's own
+ * certificates (never one with an issuer fetched from a caIssuers URL):
+ * a client cannot add records with certificates of its own making.  The
+ * table holds at most verified_cache_size records; at start-up, when it is
+ * nine tenths full, records of another trust store or past their chain's
+ * validity are dropped, and if that is not enough, all of them.  Once full
+ * while serving, new chains are not kept until the next start.
+ */
+#ifndef AUTHD_VERIFIED_H
+#define AUTHD_VERIFIED_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "chain.h"
+#include "identity.h"
+
+#define VERIFIED_ISSUERS_MAX	 CHAIN_PATH_DEPTH_MAX
+
+struct verified {
+	struct identity	 id;
+	time_t		 chain_until;	/* every certificate valid until */
+	size_t		 nissuers;	/* above the leaf, anchor last */
+	unsigned char	 issuer_sha1[VERIFIED_ISSUERS_MAX][CHAIN_SHA1_LEN];
+	const unsigned char *blob;	/* identity fields, or NULL */
+	size_t		 bloblen;
+};
+
+struct store;
+
+/*
+ * Use dbi "verified" of store (NULL: keep nothing), at most max records
+ * (0: keep nothing), under digest (the current snapshot's
+ * verified_digest): sweeps as said above.  Call once before serving.
+ */
+void	 verified_init(struct store *store, size_t max,
+	    const unsigned char digest[CHAIN_DIGEST_LEN], time_t now);
+void	 verified_shutdown(void);
+
+/*
+ * The record of the certificate md made under digest and valid at now, into
+ * out (its blob copied to buf, at most cap bytes): 1, or 0 when there is
+ * none that answers.
+ */
+int	 verified_get(const unsigned char digest[CHAIN_DIGEST_LEN],
+	    const unsigned char md[IDENTITY_SHA256_LEN], time_t now,
+	    struct verified *out, unsigned char *buf, size_t cap);
+
+/*
+ * Keep a chain that verified: id, chain_until and chain (leaf to anchor, or
+ * NULL when only the leaf is known), with the identity fields blob (NULL
+ * when no policy reads them).  Queued: returns at once; failure loses the
+ * record only.
+ */
+void	 verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
+	    const unsigned char md[IDENTITY_SHA256_LEN],
+	    const struct identity *id, time_t chain_until, STACK_OF(X509) *chain,
+	    const unsigned char *blob, size_t bloblen);
+
+/*
+ * The chain of a record, rebuilt from leaf and the certificates of store
+ * (their SHA-1): a new stack holding references, or NULL when the record
+ * names none or one store lacks.
+ */
+STACK_OF(X509) *verified_chain(const struct verified *v, X509 *leaf,
+	    const struct chain_store *store);
+
+/* Records kept, answered and written since start (for /metrics). */
+void	 verified_stats(size_t *kept, unsigned long long *hits,
+	    unsigned long long *writes);
+
+#endif
