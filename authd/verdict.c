@@ -787,13 +787,6 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 		f = NULL;
 	}
 
-	if (use_cache && verdict_restore(snap, md, der, derlen, now, &x, &res,
-	    out, &bloblen)) {
-		/* Verified by an earlier run: no signature check. */
-		restored = 1;
-		chain_until = res.valid_until;
-		goto verified;
-	}
 	if (verdict_hold_take(hold, snap, md, now, &x, &res, &chain_until)) {
 		/* Parsed and verified by this request's first pass. */
 		if (identity_extract(x, md, &out->id) != 0) {
@@ -802,6 +795,13 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 			goto end;
 		}
 		out->has_identity = 1;
+		goto verified;
+	}
+	if (use_cache && verdict_restore(snap, md, der, derlen, now, &x, &res,
+	    out, &bloblen)) {
+		/* Verified by an earlier run: no signature check. */
+		restored = 1;
+		chain_until = res.valid_until;
 		goto verified;
 	}
 	p = der;

@@ -84,14 +84,15 @@
 #                          restarted), each on leaves of its own; target >=
 #                          0.90 (issue 13)
 #   BENCH_RESTART [1]      0 skips the restart rows (port PORT+19): authd with
-#                          a data_dir sees the cold leaves once (seed, 2 x
-#                          duration), then again (warm, from memory), then is
+#                          a data_dir sees the cold leaves once (seed, 3 x
+#                          duration; against the same daemon keeping
+#                          nothing), then again (warm, from memory), then is
 #                          restarted and sees them again (restored: each chain
 #                          from LMDB, verified_cache_size); plain, and with
 #                          the PKI's CRLs (revocation parses the leaf);
 #                          target restored / warm >= 0.67, i.e. CPU per
 #                          request at most 1.5x warm (issue 14)
-#   BENCH_RESTART_SECONDS [2]  the warm and restored runs (each line of the
+#   BENCH_RESTART_SECONDS [1]  the warm and restored runs (each line of the
 #                          seeded list once: the run must not wrap)
 #   BENCH_CRL_ENTRIES [1000000]   revoked serials in the generated CRL
 #   BENCH_CRL_QUERIES [100000]    crl_check calls per crlbench pass (3 passes)
@@ -133,7 +134,7 @@ PCY_PORT_A=$((PORT + 14)) PCY_PORT_B=$((PORT + 15))
 AIA_BENCH=${BENCH_AIA:-1}
 AIA_PORT_A=$((PORT + 16)) AIA_PORT_B=$((PORT + 17)) AIA_WWW_PORT=$((PORT + 18))
 RESTART=${BENCH_RESTART:-1}
-RESTART_SECONDS=${BENCH_RESTART_SECONDS:-2}
+RESTART_SECONDS=${BENCH_RESTART_SECONDS:-1}
 RESTART_PORT=$((PORT + 19))
 CRL_ENTRIES=${BENCH_CRL_ENTRIES:-1000000}
 CRL_QUERIES=${BENCH_CRL_QUERIES:-100000}
@@ -780,7 +781,7 @@ if [ "$RESTART" = 1 ]; then
         RS_PID=$DAEMON_PID
         wait_http "http://127.0.0.1:$RESTART_PORT/healthz" || die "authd (restart) did not start"
         wait_idle
-        run_wrk "rs-$tag-seed" "$url" $(( 2 * DURATION )) BENCH_CERTS="$T/cold.txt"
+        run_wrk "rs-$tag-seed" "$url" $(( 3 * DURATION )) BENCH_CERTS="$T/cold.txt"
         k=$(sed -n 's/^BENCH requests=\([0-9]*\) .*/\1/p' "$T/rs-$tag-seed.wrk")
         [ "${k:-0}" -gt 0 ] || die "restart: no seed requests"
         head -n "$k" "$T/cold.txt" > "$T/seen-$tag.txt"
@@ -798,6 +799,16 @@ if [ "$RESTART" = 1 ]; then
         RS_HIT[$tag]=${RS_HITS:-0}
         stop "$RS_PID"
     }
+    # what keeping costs a cold request: the same daemon keeping nothing
+    say "bench: restart (cold, nothing kept)"
+    rm -rf "$T/data-restart-off"
+    start_daemon "$RESTART_PORT" "$T/authd-restart-off.log" --data-dir "$T/data-restart-off" \
+        --cache-size 2000000 --verified-cache-size 0
+    RS_PID=$DAEMON_PID
+    wait_http "http://127.0.0.1:$RESTART_PORT/healthz" || die "authd (restart) did not start"
+    wait_idle
+    run_wrk "rs-off-seed" "http://127.0.0.1:$RESTART_PORT/auth" "$DURATION" BENCH_CERTS="$T/cold.txt"
+    stop "$RS_PID"
     restart_case plain
     restart_case crl --crl "$PKI/crl/int.crl.pem" --crl "$PKI/crl/root.crl.pem" --crl-fetch off
 fi
@@ -978,8 +989,9 @@ le_target() { # le_target VALUE LIMIT UNIT: "<= LIMITUNIT ok|MISS"
         row "authd cold, issuer fetched" aiafetch "$(rps_of aiaconf)" 0.90
     fi
     if [ "$RESTART" = 1 ]; then
+        row "cold, nothing kept (ref)" rs-off-seed
         for tag in plain crl; do
-            row "restart $tag: seed (cold)" "rs-$tag-seed" "$(rps_of "rs-$tag-warm")"
+            row "restart $tag: seed (cold)" "rs-$tag-seed" "$(rps_of rs-off-seed)"
             row "restart $tag: warm" "rs-$tag-warm"
             row "restart $tag: restored" "rs-$tag-restored" "$(rps_of "rs-$tag-warm")" 0.67
             echo "  (${RS_SEEN[$tag]} leaves seeded; chains taken from data_dir after the restart: ${RS_HIT[$tag]})"
