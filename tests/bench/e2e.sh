@@ -101,6 +101,26 @@ tls() { # the server part every row shares
         root $N/www;
 EOF
 }
+floor() { # floor PORT EXTRA: auth_request to the no-op upstream, EXTRA in it
+    cat <<EOF
+    server {
+        listen 127.0.0.1:$1 ssl;
+$(tls)
+        ssl_verify_client optional;
+        location / { auth_request /_noop; try_files /ok =404; }
+        location = /_noop {
+            internal;
+            proxy_pass http://noop;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
+            $2
+        }
+    }
+EOF
+}
 cat > "$N/nginx.conf" <<EOF
 user root;
 worker_processes 1;
@@ -130,39 +150,10 @@ $(tls)
         ssl_crl $T/crls.pem;
         location / { try_files /ok =404; }
     }
-    server {
-        listen 127.0.0.1:$P_FLOOR ssl;
-$(tls)
-        ssl_verify_client optional;
-        location / { auth_request /_noop; try_files /ok =404; }
-        location = /_noop {
-            internal;
-            proxy_pass http://noop;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
-        }
-    }
-    server {
-        listen 127.0.0.1:$P_FLOORC ssl;
-$(tls)
-        ssl_verify_client optional;
-        location / { auth_request /_noop; try_files /ok =404; }
-        location = /_noop {
-            internal;
-            proxy_pass http://noop;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
-            proxy_cache noop;
-            proxy_cache_key "\$ssl_client_fingerprint \$ssl_client_verify";
-            proxy_cache_lock on;
-        }
-    }
+$(floor "$P_FLOOR" "")
+$(floor "$P_FLOORC" 'proxy_cache noop;
+            proxy_cache_key "$ssl_client_fingerprint $ssl_client_verify";
+            proxy_cache_lock on;')
     server {
         listen 127.0.0.1:$P_AUTHD ssl;
 $(tls)

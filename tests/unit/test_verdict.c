@@ -983,19 +983,27 @@ test_policy_rows(struct snapshot *snap, const char *polpath, const char *mode)
 	}
 }
 
+/* A configuration trusting the fixtures' trust.pem and intermediates.pem. */
+static void
+pki_config(struct config *cfg)
+{
+	char	 path[512];
+
+	config_init(cfg);
+	snprintf(path, sizeof(path), "%s/trust.pem", pki);
+	config_set_flag(cfg, "trust", path);
+	snprintf(path, sizeof(path), "%s/intermediates.pem", pki);
+	config_set_flag(cfg, "intermediates", path);
+}
+
 static struct snapshot *
 policy_snapshot(const char *pol, const char *shadow, struct store *store)
 {
 	struct config	 cfg;
 	struct snapshot	*snap = NULL;
-	char		 path[512];
 	int		 rc;
 
-	config_init(&cfg);
-	snprintf(path, sizeof(path), "%s/trust.pem", pki);
-	config_set_flag(&cfg, "trust", path);
-	snprintf(path, sizeof(path), "%s/intermediates.pem", pki);
-	config_set_flag(&cfg, "intermediates", path);
+	pki_config(&cfg);
 	config_set_flag(&cfg, "policy", pol);
 	if (shadow != NULL)
 		config_set_flag(&cfg, "shadow_policy", shadow);
@@ -1093,11 +1101,7 @@ crl_snapshot(const char *const *crls, const char *pol)
 	char		 path[512];
 	int		 rc;
 
-	config_init(&cfg);
-	snprintf(path, sizeof(path), "%s/trust.pem", pki);
-	config_set_flag(&cfg, "trust", path);
-	snprintf(path, sizeof(path), "%s/intermediates.pem", pki);
-	config_set_flag(&cfg, "intermediates", path);
+	pki_config(&cfg);
 	config_set_flag(&cfg, "crl_fetch", "off");
 	for (; crls != NULL && *crls != NULL; crls++) {
 		snprintf(path, sizeof(path), "%s/crl/%s", pki, *crls);
