@@ -15,6 +15,12 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include <curl/curl.h>
+#include <lmdb.h>
+#include <microhttpd.h>
+#define PCRE2_CODE_UNIT_WIDTH	 8
+#include <pcre2.h>
+
 #include "aia.h"
 #include "audit.h"
 #include "cache.h"
@@ -31,10 +37,10 @@
 #include "policy.h"
 #include "priv.h"
 #include "request.h"
-#include "verified.h"
 #include "snapshot.h"
 #include "store.h"
 #include "verdict.h"
+#include "verified.h"
 
 #define EXIT_DENY	 1
 #define EXIT_USAGE	 2
@@ -704,6 +710,40 @@ main_policy_check(const struct cli *cli)
 	return 0;
 }
 
+/*
+ * authd version: the version, how it was built, and each library's
+ * version as loaded at run time (with the headers it was built against
+ * where they differ).
+ */
+static void
+main_version(void)
+{
+	char	 pcre[64] = "";
+	int	 maj, min, patch;
+
+	printf("authd %s\n", AUTHD_VERSION);
+	printf("build: %s, %s, sanitizers %s%s\n", AUTHD_BUILD_TYPE,
+	    AUTHD_BUILD_CC, AUTHD_BUILD_SANITIZE, AUTHD_BUILD_FUZZ);
+	printf("%s", OpenSSL_version(OPENSSL_VERSION));
+	if (OpenSSL_version_num() != OPENSSL_VERSION_NUMBER)
+		printf(" (built with %s)", OPENSSL_VERSION_TEXT);
+	printf("\nlibmicrohttpd %s\n", MHD_get_version());
+	if (pcre2_config(PCRE2_CONFIG_VERSION, pcre) < 0)
+		snprintf(pcre, sizeof(pcre), "?");
+	printf("PCRE2 %s\n", pcre);
+	(void)mdb_version(&maj, &min, &patch);
+	printf("LMDB %d.%d.%d", maj, min, patch);
+	if (maj != MDB_VERSION_MAJOR || min != MDB_VERSION_MINOR ||
+	    patch != MDB_VERSION_PATCH)
+		printf(" (built with %d.%d.%d)", MDB_VERSION_MAJOR,
+		    MDB_VERSION_MINOR, MDB_VERSION_PATCH);
+	printf("\nlibcurl %s", curl_version_info(CURLVERSION_NOW)->version);
+	if (strcmp(curl_version_info(CURLVERSION_NOW)->version,
+	    LIBCURL_VERSION) != 0)
+		printf(" (built with %s)", LIBCURL_VERSION);
+	printf("\n");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -725,8 +765,7 @@ main(int argc, char *argv[])
 	case CLI_DOCTOR:
 		return main_doctor(&cli);
 	case CLI_VERSION:
-		printf("authd %s (%s)\n", AUTHD_VERSION,
-		    OpenSSL_version(OPENSSL_VERSION));
+		main_version();
 		return 0;
 	default:
 		cli_usage(stdout);
