@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ struct http_server {
 	struct cache		*cache;
 	int			 fd;
 	char			*unix_path;
+	int			 activated;	/* the listener is systemd's */
 	/* Shutdown (http_quiesce and after). */
 	int			 lfd;		/* listener, back from MHD */
 	atomic_int		 draining;	/* answer with Connection: close */
@@ -812,10 +814,87 @@ http_connection_limit(void)
 	return (unsigned int)(n - HTTP_FDS_RESERVED);
 }
 
+/*
+ * systemd socket activation (sd_listen_fds(3)): when LISTEN_PID names this
+ * process, LISTEN_FDS sockets start at descriptor 3; authd serves on one,
+ * which must be a listening stream socket (TCP or unix).  The variables
+ * are removed so that nothing authd starts inherits them.  Returns the
+ * descriptor, -1 when none was passed, or AUTHD_EINVAL (logged).
+ */
+#define HTTP_LISTEN_FDS_START	 3
+static int
+http_activated(void)
+{
+	const char	*pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	char		*end;
+	long		 p, k;
+	int		 type = 0, acc = 0;
+	socklen_t	 len;
+	struct stat	 sb;
+
+	if (pid == NULL || n == NULL)
+		return -1;
+	errno = 0;
+	p = strtol(pid, &end, 10);
+	if (errno != 0 || *end != '\0' || p != (long)getpid())
+		return -1;		/* another process's (a parent's) */
+	k = strtol(n, &end, 10);
+	if (*end != '\0')
+		k = -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (k != 1) {
+		log_error("socket activation: LISTEN_FDS is %s; authd serves "
+		    "on exactly one socket (one ListenStream= in authd.socket)",
+		    n);
+		return AUTHD_EINVAL;
+	}
+	len = sizeof(type);
+	if (fstat(HTTP_LISTEN_FDS_START, &sb) == -1 || !S_ISSOCK(sb.st_mode) ||
+	    getsockopt(HTTP_LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type,
+	    &len) == -1 || type != SOCK_STREAM ||
+	    (len = sizeof(acc), getsockopt(HTTP_LISTEN_FDS_START, SOL_SOCKET,
+	    SO_ACCEPTCONN, &acc, &len)) == -1 || !acc) {
+		log_error("socket activation: descriptor %d is not a "
+		    "listening stream socket", HTTP_LISTEN_FDS_START);
+		return AUTHD_EINVAL;
+	}
+	if (fcntl(HTTP_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) == -1) {
+		log_warn("socket activation: descriptor %d",
+		    HTTP_LISTEN_FDS_START);
+		return AUTHD_EINVAL;
+	}
+	return HTTP_LISTEN_FDS_START;
+}
+
+/* The address a passed listener has, for the log. */
+static void
+http_sockname(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 host[NI_MAXHOST], port[NI_MAXSERV];
+
+	snprintf(buf, len, "descriptor %d", fd);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	if (ss.ss_family == AF_UNIX && sl > offsetof(struct sockaddr_un,
+	    sun_path) && sun->sun_path[0] != '\0')
+		snprintf(buf, len, "unix:%.*s", (int)(sl - offsetof(struct
+		    sockaddr_un, sun_path)), sun->sun_path);
+	else if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%s" :
+		    "%s:%s", host, port);
+}
+
 int
 http_start(const struct config *cfg, struct cache *cache,
     struct http_server **out)
 {
+	char			 passed[160];
 	unsigned int		 maxconn;
 	struct http_server	*srv;
 	const char		*listen_on;
@@ -830,7 +909,18 @@ http_start(const struct config *cfg, struct cache *cache,
 	srv->cache = cache;
 	listen_on = cfg->listen.value != NULL ? cfg->listen.value :
 	    "127.0.0.1:9180";
-	if (strncmp(listen_on, "unix:", 5) == 0) {
+	if ((rc = http_activated()) != -1) {
+		if (rc < 0)
+			goto fail;
+		srv->fd = rc;
+		srv->activated = 1;
+		rc = 0;
+		http_sockname(srv->fd, passed, sizeof(passed));
+		if (cfg->listen.value != NULL)
+			log_info("listen %s: not used, serving on the socket "
+			    "systemd passed (%s)", cfg->listen.value, passed);
+		listen_on = passed;
+	} else if (strncmp(listen_on, "unix:", 5) == 0) {
 		if ((srv->unix_path = strdup(listen_on + 5)) == NULL) {
 			rc = AUTHD_ENOMEM;
 			goto fail;
@@ -962,6 +1052,14 @@ http_quiesce(struct http_server *srv)
 		return;
 	}
 	srv->lfd = fd;
+	if (srv->activated) {
+		/*
+		 * systemd's socket, shared with it: refuse nothing and take
+		 * nothing more.  New connections queue in the kernel for the
+		 * next process (a restart), which serves them.
+		 */
+		return;
+	}
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
 		log_warn("shutdown: listener");
@@ -990,7 +1088,7 @@ http_busy(struct http_server *srv, unsigned long *requests,
 	long	 r = 0, f = 0;
 
 	if (srv != NULL) {
-		if (srv->lfd != -1)
+		if (srv->lfd != -1 && !srv->activated)
 			http_accept_queued(srv);
 		r = atomic_load(&srv->inflight);
 		f = atomic_load(&srv->fresh);

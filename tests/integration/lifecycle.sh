@@ -21,7 +21,8 @@
 #     nobody.  An unknown user is a configuration error.
 #  5  `listen_owner nobody:nogroup` with listen_mode 0660 on a unix socket;
 #     the socket is gone after SIGTERM; listen_owner on TCP is an error.
-#  6  contrib/systemd/authd.service passes systemd-analyze verify silently.
+#  6  contrib/systemd/authd.service and authd.socket pass systemd-analyze
+#     verify silently.
 # About 20 s.
 . "$(dirname "$0")/lib.bash"
 
@@ -313,8 +314,10 @@ fi
 UNIT="$REPO/contrib/systemd/authd.service"
 mkdir -p "$WORK/unit"
 sed "s#/usr/local/bin/authd#$AUTHD_BIN#g" "$UNIT" > "$WORK/unit/authd.service"
-out=$(systemd-analyze verify "$WORK/unit/authd.service" 2>&1) && rc=0 || rc=$?
-check_eq "6: systemd-analyze verify authd.service: exit status" "$rc" 0
-check_eq "6: systemd-analyze verify authd.service: no complaints" "$out" ""
+cp "$REPO/contrib/systemd/authd.socket" "$WORK/unit/authd.socket"
+out=$(systemd-analyze verify "$WORK/unit/authd.socket" "$WORK/unit/authd.service" 2>&1) && rc=0 || rc=$?
+check_eq "6: systemd-analyze verify authd.socket authd.service: exit status" "$rc" 0
+check_eq "6: systemd-analyze verify authd.socket authd.service: no complaints" "$out" ""
+check_eq "6: the socket unit passes one listener" "$(grep -c "^ListenStream=" "$WORK/unit/authd.socket")" 1
 check_contains "6: the unit reloads with SIGHUP" "$(cat "$UNIT")" 'ExecReload=/bin/kill -HUP $MAINPID'
 check_contains "6: the unit waits longer than shutdown_timeout + 1s" "$(cat "$UNIT")" "TimeoutStopSec=30s"
