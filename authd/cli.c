@@ -8,6 +8,31 @@
 #include "cli.h"
 #include "config.h"
 
+/* "Keys: a, b, ..." from config.c's table, wrapped at 72 columns. */
+static void
+cli_usage_keys(FILE *f)
+{
+	const char	*k;
+	size_t		 i, col = 5;
+
+	fputs("Keys:", f);
+	for (i = 0; (k = config_key_name(i)) != NULL; i++) {
+		if (col + 2 + strlen(k) > 72) {
+			fputs(i > 0 ? ",\n" : "\n", f);
+			col = 0;
+		} else if (i > 0) {
+			fputs(", ", f);
+			col += 2;
+		} else {
+			fputc(' ', f);
+			col++;
+		}
+		fputs(k, f);
+		col += strlen(k);
+	}
+	fputs(".\n", f);
+}
+
 void
 cli_usage(FILE *f)
 {
@@ -24,15 +49,9 @@ cli_usage(FILE *f)
 "       authd version\n"
 "\n"
 "Every configuration key is also a flag: \"trust FILE\" in the file is\n"
-"--trust FILE here (dashes and underscores are the same); the flag wins.\n"
-"Keys: listen, listen_mode, listen_owner, user, threads,\n"
-"shutdown_timeout, trust, intermediates, verify_depth, purpose, crl,\n"
-"crl_scope, crl_missing, crl_grace, crl_fetch, crl_max_size,\n"
-"crl_fetch_cache_size, fetch_timeout, fetch_threads, fetch_proxy, ocsp,\n"
-"ocsp_responder, ocsp_certid, ocsp_skew, ocsp_max_age, ocsp_default_ttl,\n"
-"ocsp_nonce, ocsp_failure, ocsp_max_size, ocsp_signer, ocsp_cache_size,\n"
-"revocation_order, policy, shadow_policy, data_dir, watch_interval,\n"
-"cache_size, cache_ttl, max_request_size, log_level, audit_log.\n"
+"--trust FILE here (dashes and underscores are the same); the flag wins.\n");
+	cli_usage_keys(f);
+	fprintf(f,
 "See docs/configuration.md and docs/policy.md.\n"
 "\n"
 "serve -n     check the configuration and exit (0 good, 2 bad)\n"

@@ -107,6 +107,12 @@ static const struct config_key config_keys[] = {
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
+const char *
+config_key_name(size_t i)
+{
+	return i < NKEYS ? config_keys[i].name : NULL;
+}
+
 void
 config_init(struct config *cfg)
 {

@@ -133,6 +133,8 @@ int	 config_is_set(const struct config *cfg, const char *key);
 
 /* Whether key (either spelling) names a configuration key. */
 int	 config_is_key(const char *key);
+/* The i-th configuration key (the table's order), NULL past the last. */
+const char	*config_key_name(size_t i);
 
 /*
  * Checks that need the whole configuration (required keys, keys that
