@@ -61,7 +61,7 @@ summary() {
 PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libpcre2-dev
           liblmdb-dev libcurl4-openssl-dev nginx curl openssl ca-certificates python3 iproute2 systemd
           python3-requests chromium libnss3-tools python3-prometheus-client
-          python3-yaml python3-cryptography clang libclang-rt-14-dev)
+          python3-yaml python3-cryptography clang libclang-rt-14-dev mandoc man-db)
 install_packages() {
     local missing=() p
     for p in "${PACKAGES[@]}"; do
