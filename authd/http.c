@@ -246,6 +246,19 @@ http_reply(struct http_server *srv, struct MHD_Connection *c,
 }
 
 /*
+ * Whether a warning kept in *last may be said again, at most once every
+ * secs seconds (one thread wins the turn; a clock set back says it at once).
+ */
+static int
+http_warn_due(_Atomic time_t *last, time_t secs)
+{
+	time_t	 now = time(NULL), prev = atomic_load(last);
+
+	return (now - prev >= secs || now < prev) &&
+	    atomic_compare_exchange_strong(last, &prev, now);
+}
+
+/*
  * A rule set nginx asks for and the policy lacks is a configuration
  * mistake worth a warning, but not one per request: at most one a second.
  */
@@ -253,10 +266,9 @@ static void
 http_log_unknown_ruleset(const struct request_headers *h)
 {
 	static _Atomic time_t	 last;
-	time_t			 now = time(NULL), prev = last;
 	char			 rs[80];
 
-	if (now == prev || !atomic_compare_exchange_strong(&last, &prev, now))
+	if (!http_warn_due(&last, 1))
 		return;
 	log_escape(rs, sizeof(rs), h->ruleset != NULL ? h->ruleset : "",
 	    h->ruleset != NULL ? strlen(h->ruleset) : 0);
@@ -368,24 +380,21 @@ http_revocation(const struct verdict *v, const struct snapshot *snap)
  * is reused, but nothing is reused either.  Said once a minute at most.
  */
 static void
-http_warn_scope(const struct request_headers *h)
+http_warn_scope(const struct request_headers *h, enum verdict_cache_scope scope)
 {
 	static _Atomic time_t	 last;
-	time_t			 now = time(NULL), prev = last;
 	char			 rs[80], sc[40];
-	int			 client;
 
-	if (now - prev < 60 || !atomic_compare_exchange_strong(&last, &prev,
-	    now))
+	if (!http_warn_due(&last, 60))
 		return;
 	log_escape(rs, sizeof(rs), h->ruleset != NULL ? h->ruleset :
 	    "default", h->ruleset != NULL ? strlen(h->ruleset) : 7);
 	log_escape(sc, sizeof(sc), h->cache_scope, strlen(h->cache_scope));
-	client = strcmp(h->cache_scope, "client") == 0;
 	log_warnx("rule set \"%s\": nginx caches its answers per \"%s\" "
 	    "(X-Authd-Cache-Scope), but %s: answered with X-Accel-Expires: 0; "
 	    "use $authd_cache_scope request there (authd policy check says "
-	    "which scope each rule set allows)", rs, sc, client ?
+	    "which scope each rule set allows)", rs, sc,
+	    scope == VERDICT_SCOPE_CLIENT ?
 	    "its rules read the request's method, path or host" :
 	    "authd knows only \"request\" and \"client\"");
 }
@@ -654,7 +663,7 @@ http_handle(void *cls, struct MHD_Connection *c, const char *url,
 	http_log_verdict(v, h);
 	if (in.cache_scope != VERDICT_SCOPE_REQUEST &&
 	    !verdict_scope_ok(snap, &in, v))
-		http_warn_scope(h);
+		http_warn_scope(h, in.cache_scope);
 	http_account(v, h, snap, http_elapsed_us(&start));
 	/* Header names set by the policy live in the snapshot: reply first. */
 	ret = http_reply(srv, c, (unsigned int)verdict_reason_status(v->reason),

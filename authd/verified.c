@@ -119,18 +119,16 @@ rd_str(struct verified_rd *r, size_t n, char *out, size_t cap)
 	return 0;
 }
 
-/* The digest and validity of a record, read without the rest. */
+/* A record's format, digest and validity: the part a sweep reads too. */
 static int
-verified_head(const unsigned char *p, size_t len,
-    const unsigned char **digest, time_t *chain_until)
+verified_head(struct verified_rd *r, const unsigned char **digest,
+    time_t *chain_until)
 {
-	struct verified_rd	 r = { p, 0, len, 0 };
-
-	if (rd_uint(&r, 4) != VERIFIED_MAGIC)
+	if (rd_uint(r, 4) != VERIFIED_MAGIC)
 		return -1;
-	*digest = rd_bytes(&r, CHAIN_DIGEST_LEN);
-	*chain_until = (time_t)(int64_t)rd_uint(&r, 8);
-	return r.short_read ? -1 : 0;
+	*digest = rd_bytes(r, CHAIN_DIGEST_LEN);
+	*chain_until = (time_t)(int64_t)rd_uint(r, 8);
+	return r->short_read ? -1 : 0;
 }
 
 struct verified_sweep {
@@ -143,12 +141,13 @@ verified_keep(const void *key, size_t klen, const void *val, size_t vlen,
     void *arg)
 {
 	const struct verified_sweep	*sw = arg;
+	struct verified_rd		 r = { val, 0, vlen, 0 };
 	const unsigned char		*digest;
 	time_t				 until;
 
 	(void)key;
 	return klen == IDENTITY_SHA256_LEN &&
-	    verified_head(val, vlen, &digest, &until) == 0 &&
+	    verified_head(&r, &digest, &until) == 0 &&
 	    memcmp(digest, sw->digest, CHAIN_DIGEST_LEN) == 0 &&
 	    until > sw->now;
 }
@@ -232,11 +231,9 @@ verified_get(const unsigned char digest[CHAIN_DIGEST_LEN],
 	r.off = 0;
 	r.len = len;
 	r.short_read = 0;
-	if (rd_uint(&r, 4) != VERIFIED_MAGIC ||
-	    (d = rd_bytes(&r, CHAIN_DIGEST_LEN)) == NULL ||
+	if (verified_head(&r, &d, &out->chain_until) != 0 ||
 	    memcmp(d, digest, CHAIN_DIGEST_LEN) != 0)
 		return 0;
-	out->chain_until = (time_t)(int64_t)rd_uint(&r, 8);
 	out->id.not_before = (time_t)(int64_t)rd_uint(&r, 8);
 	out->id.not_after = (time_t)(int64_t)rd_uint(&r, 8);
 	if (out->chain_until <= now || out->id.not_before > now)
