@@ -150,7 +150,7 @@ mkdir -p "$N/authd" "$N/tmp"
 cp contrib/nginx/authd.conf contrib/nginx/authd-protect.conf contrib/nginx/authd-upstream.conf "$N/authd/"
 sed -i "s#server 127\.0\.0\.1:9180;#server 127.0.0.1:$AUTHD_PORT;#" "$N/authd/authd-upstream.conf"
 sed -e "s#listen 443 ssl;#listen 127.0.0.1:$TLS_PORT ssl;#" \
-    -e "s#/etc/nginx/authd/#$N/authd/#g" -e "s#/etc/authd/#$P/#g" -e "s#/etc/nginx/tls/#$P/#g" \
+    -e "s#/etc/nginx/snippets/authd/#$N/authd/#g" -e "s#/etc/authd/#$P/#g" -e "s#/etc/nginx/tls/#$P/#g" \
     -e "s#127\.0\.0\.1:8080#127.0.0.1:$BACKEND_PORT#g" contrib/nginx/mtls-mandatory.conf > "$N/server.conf"
 USER_LINE=; [ "$(id -u)" -eq 0 ] && USER_LINE="user root;"
 cat > "$N/nginx.conf" <<NGINX

@@ -263,7 +263,7 @@ example_server() {
     local src="$CONTRIB/$1" port=$2 backend=$3 pki=${4:-$PKI}
     local dst="$NGX/$1"
     sed -e "s#listen 443 ssl;#listen 127.0.0.1:$port ssl;#" \
-        -e "s#/etc/nginx/authd/#$NGX/authd/#g" \
+        -e "s#/etc/nginx/snippets/authd/#$NGX/authd/#g" \
         -e "s#/etc/authd/#$pki/#g" \
         -e "s#/etc/nginx/tls/#$pki/#g" \
         -e "s#127\.0\.0\.1:8080#127.0.0.1:$backend#g" "$src" > "$dst"

@@ -311,11 +311,13 @@ fi
 # systemd-analyze verify works without systemd running; it exits 0 even for
 # unknown settings, so any message at all is a failure.  Paths point at the
 # binary under test (verify checks that ExecStart exists).
+# --man=no: the Documentation= pages are installed by the package
+# (tests/package.sh verifies the installed units with them).
 UNIT="$REPO/contrib/systemd/authd.service"
 mkdir -p "$WORK/unit"
-sed "s#/usr/local/bin/authd#$AUTHD_BIN#g" "$UNIT" > "$WORK/unit/authd.service"
+sed "s#/usr/sbin/authd#$AUTHD_BIN#g" "$UNIT" > "$WORK/unit/authd.service"
 cp "$REPO/contrib/systemd/authd.socket" "$WORK/unit/authd.socket"
-out=$(systemd-analyze verify "$WORK/unit/authd.socket" "$WORK/unit/authd.service" 2>&1) && rc=0 || rc=$?
+out=$(systemd-analyze verify --man=no "$WORK/unit/authd.socket" "$WORK/unit/authd.service" 2>&1) && rc=0 || rc=$?
 check_eq "6: systemd-analyze verify authd.socket authd.service: exit status" "$rc" 0
 check_eq "6: systemd-analyze verify authd.socket authd.service: no complaints" "$out" ""
 check_eq "6: the socket unit passes one listener" "$(grep -c "^ListenStream=" "$WORK/unit/authd.socket")" 1
