@@ -82,6 +82,121 @@ static _Thread_local struct store_rtxn	*store_tls;
 static _Thread_local unsigned long	 store_tls_id;
 static atomic_ulong			 store_ids;
 
+#define STORE_FORMAT_DB		"format"
+#define STORE_FORMAT_KEY	"version"
+
+/*
+ * The format record's value: "authd-store N", N in decimal.  *found is 0
+ * without a record, 1 for a record that is not one, 2 with *fmt its N.
+ */
+static int
+store_format_get(MDB_txn *txn, MDB_dbi dbi, int *found, unsigned long *fmt)
+{
+	static const char	 pfx[] = "authd-store ";
+	static char		 key[] = STORE_FORMAT_KEY;
+	MDB_val			 k, v;
+	const char		*p;
+	size_t			 i;
+	int			 rc;
+
+	*found = 0;
+	*fmt = 0;
+	k.mv_data = key;
+	k.mv_size = sizeof(STORE_FORMAT_KEY) - 1;
+	if ((rc = mdb_get(txn, dbi, &k, &v)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	*found = 1;
+	p = v.mv_data;
+	if (v.mv_size <= sizeof(pfx) - 1 || v.mv_size > sizeof(pfx) - 1 + 9 ||
+	    memcmp(p, pfx, sizeof(pfx) - 1) != 0)
+		return 0;
+	for (i = sizeof(pfx) - 1; i < v.mv_size; i++) {
+		if (p[i] < '0' || p[i] > '9') {
+			*fmt = 0;
+			return 0;
+		}
+		*fmt = *fmt * 10 + (unsigned long)(p[i] - '0');
+	}
+	*found = 2;
+	return 0;
+}
+
+static int
+store_format_put(MDB_txn *txn, MDB_dbi dbi)
+{
+	static char	 key[] = STORE_FORMAT_KEY;
+	char		 buf[32];
+	MDB_val		 k, v;
+	int		 n;
+
+	n = snprintf(buf, sizeof(buf), "authd-store %d", STORE_FORMAT);
+	k.mv_data = key;
+	k.mv_size = sizeof(STORE_FORMAT_KEY) - 1;
+	v.mv_data = buf;
+	v.mv_size = (size_t)n;
+	return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* See STORE_FORMAT in store.h. */
+static int
+store_format_check(struct store *st, const char *dir, char *err,
+    size_t errlen)
+{
+	static const char *const keep[] = { STORE_FORMAT_DB };
+	MDB_txn		*txn = NULL;
+	MDB_dbi		 dbi;
+	unsigned long	 fmt;
+	int		 found, rc, dropped;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, STORE_FORMAT_DB, MDB_CREATE, &dbi)) != 0 ||
+	    (rc = store_format_get(txn, dbi, &found, &fmt)) != 0)
+		goto fail;
+	if (found == 2 && fmt == STORE_FORMAT) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if (found) {
+		/* Emptied in its own transaction, then the record written. */
+		mdb_txn_abort(txn);
+		txn = NULL;
+		if (found == 2)
+			log_warnx("data_dir %s: on-disk format %lu, this authd "
+			    "keeps format %d: emptying it (lists, CRL indexes, "
+			    "fetched CRLs and issuers, OCSP answers, verified "
+			    "chains are rebuilt from their sources)", dir, fmt,
+			    STORE_FORMAT);
+		else
+			log_warnx("data_dir %s: the format record is damaged: "
+			    "emptying it (everything in it is rebuilt from its "
+			    "sources)", dir);
+		if ((dropped = store_set_retain(st, "", keep, 1)) < 0) {
+			snprintf(err, errlen, "data_dir %s: cannot empty a "
+			    "store of another format", dir);
+			return AUTHD_EIO;
+		}
+		log_info("data_dir %s: %d database(s) dropped", dir, dropped);
+		if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0 ||
+		    (rc = mdb_dbi_open(txn, STORE_FORMAT_DB, 0, &dbi)) != 0)
+			goto fail;
+	}
+	if ((rc = store_format_put(txn, dbi)) != 0)
+		goto fail;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	return 0;
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	snprintf(err, errlen, "data_dir %s: cannot read or write its format "
+	    "record: %s", dir, mdb_strerror(rc));
+	return AUTHD_EIO;
+}
+
 int
 store_open(const char *dir, size_t mapsize, struct store **out, char *err,
     size_t errlen)
@@ -120,6 +235,10 @@ store_open(const char *dir, size_t mapsize, struct store **out, char *err,
 	}
 	/* Reader slots of a process that died are freed here. */
 	mdb_reader_check(st->env, NULL);
+	if ((rc = store_format_check(st, dir, err, errlen)) != 0) {
+		store_close(&st);
+		return rc;
+	}
 	if (realpath(dir, path) == NULL ||
 	    strlen(path) + sizeof("/data.mdb") > sizeof(st->datafile))
 		st->datafile[0] = '\0';

@@ -29,9 +29,22 @@ struct store_writer;
 typedef unsigned int store_set_t;
 
 /*
+ * The on-disk format: the layout of every database and record authd keeps
+ * (sets, CRL indexes, fetched CRLs, OCSP answers, issuers, verified
+ * chains), recorded in the database "format".  Raise it with any change a
+ * reader of the old layout would misread.  Everything in the store can be
+ * rebuilt from its sources (files, responders, distribution points), so a
+ * store of another format is emptied, with a warning, and rebuilt.
+ */
+#define STORE_FORMAT		 1
+
+/*
  * Open (creating dir if needed) the environment in dir with a map of
- * mapsize bytes.  On error returns a negative authd_err and writes a
- * message into err.
+ * mapsize bytes, and check its format (above): a store without a format
+ * record gets the current one (a new store, or one written before the
+ * record existed, whose layout is format 1), one with another format (an
+ * older or newer authd, or a damaged record) is emptied first.  On error
+ * returns a negative authd_err and writes a message into err.
  */
 int	 store_open(const char *dir, size_t mapsize, struct store **out,
 	    char *err, size_t errlen);

@@ -3,10 +3,13 @@
 
 #include <pthread.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <lmdb.h>
 
 #include "err.h"
 #include "store.h"
@@ -138,6 +141,133 @@ test_queued(void)
 	store_close(&st);
 }
 
+/*
+ * The format record, read or set behind the store's back: what another
+ * authd (older, newer) or a damaged disk leaves.  value NULL deletes it.
+ */
+static void
+format_raw(const char *value, char *out, size_t outlen)
+{
+	MDB_env	*env = NULL;
+	MDB_txn	*txn = NULL;
+	MDB_dbi	 dbi;
+	MDB_val	 k, v;
+	char	 key[] = "version";
+	int	 rc;
+
+	if (out != NULL)
+		out[0] = '\0';
+	k.mv_data = key;
+	k.mv_size = strlen(key);
+	rc = mdb_env_create(&env);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(env, 16);
+	if (rc == 0)
+		rc = mdb_env_open(env, dir, 0, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "format", 0, &dbi);
+	if (rc == 0 && out != NULL && mdb_get(txn, dbi, &k, &v) == 0)
+		snprintf(out, outlen, "%.*s", (int)v.mv_size,
+		    (const char *)v.mv_data);
+	if (rc == 0 && out == NULL) {
+		if (value == NULL)
+			rc = mdb_del(txn, dbi, &k, NULL);
+		else {
+			v.mv_data = (void *)(uintptr_t)value;
+			v.mv_size = strlen(value);
+			rc = mdb_put(txn, dbi, &k, &v, 0);
+		}
+	}
+	if (txn != NULL)
+		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+	CHECK(rc == 0, "format record: %s", mdb_strerror(rc));
+	mdb_env_close(env);
+}
+
+/* A store holding a set and a record, closed. */
+static void
+format_fill(void)
+{
+	struct store		*st = NULL;
+	struct store_writer	*w = NULL;
+	store_set_t		 set, kv;
+	size_t			 count;
+	char			 err[256];
+
+	CHECK(store_open(dir, (size_t)16 << 20, &st, err, sizeof(err)) == 0,
+	    "open: %s", err);
+	CHECK(store_writer_new(st, "list:f", 10, &w) == 0, "got otherwise");
+	CHECK(store_writer_add(w, "k", 1) == 0, "got otherwise");
+	CHECK(store_writer_commit(&w, &set, &count, err, sizeof(err)) == 0,
+	    "got otherwise");
+	CHECK(store_kv_open(st, "verified", &kv) == 0, "got otherwise");
+	CHECK(store_kv_put(st, kv, "key", 3, "value", 5) == 0, "got otherwise");
+	store_close(&st);
+}
+
+/* 1 when the store still holds what format_fill wrote, 0 when emptied. */
+static int
+format_kept(void)
+{
+	struct store	*st = NULL;
+	store_set_t	 set, kv;
+	size_t		 count = 0, n = 0;
+	char		 err[256];
+	int		 found;
+
+	CHECK(store_open(dir, (size_t)16 << 20, &st, err, sizeof(err)) == 0,
+	    "open: %s", err);
+	if (st == NULL)
+		return -1;
+	found = store_set_find(st, "list:f", &set, &count) == 0;
+	CHECK(store_kv_open(st, "verified", &kv) == 0, "got otherwise");
+	CHECK(store_kv_count(st, kv, &n) == 0, "got otherwise");
+	CHECK(found == (n == 1), "the set and the record went together "
+	    "(set %d, records %zu)", found, n);
+	store_close(&st);
+	return found;
+}
+
+/* STORE_FORMAT: the store says which layout it holds. */
+static void
+test_format(void)
+{
+	char	 got[64];
+
+	cleanup_dir();
+	CHECK(mkdir(dir, 0700) == 0, "got otherwise");
+	format_fill();
+	format_raw(NULL, got, sizeof(got));
+	CHECK(strcmp(got, "authd-store 1") == 0, "a new store's format: %s",
+	    got);
+	CHECK(format_kept() == 1, "the same format: kept");
+
+	/* written before the record existed (format 1's layout): kept */
+	format_raw(NULL, NULL, 0);
+	CHECK(format_kept() == 1, "no record: kept");
+	format_raw(NULL, got, sizeof(got));
+	CHECK(strcmp(got, "authd-store 1") == 0, "the record written: %s", got);
+
+	/* a newer authd's store, an older one's, a damaged record: emptied */
+	format_raw("authd-store 2", NULL, 0);
+	CHECK(format_kept() == 0, "format 2: emptied");
+	format_raw(NULL, got, sizeof(got));
+	CHECK(strcmp(got, "authd-store 1") == 0, "format 1 again: %s", got);
+	format_fill();
+	format_raw("authd-store 0", NULL, 0);
+	CHECK(format_kept() == 0, "format 0: emptied");
+	format_fill();
+	format_raw("authd-store 1x", NULL, 0);
+	CHECK(format_kept() == 0, "a damaged record: emptied");
+	format_fill();
+	format_raw("", NULL, 0);
+	CHECK(format_kept() == 0, "an empty record: emptied");
+	format_fill();
+	CHECK(format_kept() == 1, "filled again, and kept");
+}
+
 int
 main(void)
 {
@@ -231,6 +361,7 @@ main(void)
 	store_close(&st);
 
 	test_queued();
+	test_format();
 
 	/* a map too small for the set: a clean error, not a crash */
 	cleanup_dir();
