@@ -3,7 +3,8 @@
 # (build/: RelWithDebInfo, build-asan/: AUTHD_SANITIZE=ON, i.e. ASan+UBSan),
 # and runs the unit tests (ctest) and every tests/integration/*.sh against
 # each build, then the fuzzers' smoke run (tests/fuzz/run.sh: build-fuzz/,
-# clang with libFuzzer, ASan + UBSan).
+# clang with libFuzzer, ASan + UBSan), then the Debian package
+# (tests/package.sh: build, lintian, install, upgrade, purge).
 #
 #   tests/run.sh            everything
 #   tests/run.sh --no-asan  skip the sanitizer build
@@ -61,7 +62,8 @@ summary() {
 PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libpcre2-dev
           liblmdb-dev libcurl4-openssl-dev nginx curl openssl ca-certificates python3 iproute2 systemd
           python3-requests chromium libnss3-tools python3-prometheus-client
-          python3-yaml python3-cryptography clang libclang-rt-14-dev mandoc man-db)
+          python3-yaml python3-cryptography clang libclang-rt-14-dev mandoc man-db
+          debhelper lintian logrotate)
 install_packages() {
     local missing=() p
     for p in "${PACKAGES[@]}"; do
@@ -119,6 +121,12 @@ fi
 if [ "$DO_BUILD" = 1 ]; then
     step "fuzz smoke (tests/fuzz/run.sh 10)" bash tests/fuzz/run.sh 10
 fi
+
+# ------------------------------------------------------------ the package
+# built from a clean export, installed, used through nginx, upgraded under
+# load and purged (system-wide: last, after every test that shares
+# /var/lib/authd)
+step "package (tests/package.sh)" bash tests/package.sh
 
 summary
 [ "$FAILED" -eq 0 ]

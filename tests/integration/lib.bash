@@ -17,14 +17,18 @@ CONTRIB="$REPO/contrib/nginx"
 TEST_NAME=$(basename "$0" .sh)
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 
-if [ -z "${AUTHD_BIN:-}" ]; then
-    echo "$TEST_NAME: AUTHD_BIN is not set (path to the authd binary)" >&2
-    exit 2
-fi
-case "$AUTHD_BIN" in /*) ;; *) AUTHD_BIN="$PWD/$AUTHD_BIN";; esac
-if [ ! -x "$AUTHD_BIN" ]; then
-    echo "$TEST_NAME: AUTHD_BIN=$AUTHD_BIN is not executable" >&2
-    exit 2
+# LIB_NO_AUTHD_BIN=1: the caller brings its own authd (tests/package.sh
+# installs one), so AUTHD_BIN is neither needed nor checked.
+if [ "${LIB_NO_AUTHD_BIN:-0}" != 1 ]; then
+    if [ -z "${AUTHD_BIN:-}" ]; then
+        echo "$TEST_NAME: AUTHD_BIN is not set (path to the authd binary)" >&2
+        exit 2
+    fi
+    case "$AUTHD_BIN" in /*) ;; *) AUTHD_BIN="$PWD/$AUTHD_BIN";; esac
+    if [ ! -x "$AUTHD_BIN" ]; then
+        echo "$TEST_NAME: AUTHD_BIN=$AUTHD_BIN is not executable" >&2
+        exit 2
+    fi
 fi
 for tool in curl openssl; do
     command -v "$tool" >/dev/null || { echo "$TEST_NAME: $tool not found" >&2; exit 2; }
