@@ -687,12 +687,11 @@ verdict_reuse_seconds(const struct snapshot *snap,
  */
 static int
 verdict_restore(const struct snapshot *snap, const unsigned char *md,
-    const unsigned char *der, size_t derlen, time_t now, X509 **xp,
-    struct chain_result *res, struct verdict *out, size_t *bloblen)
+    time_t now, X509 **xp, struct chain_result *res, struct verdict *out,
+    size_t *bloblen)
 {
 	struct verified		 v;
-	const unsigned char	*p = der;
-	X509			*x = NULL;
+	X509			*x = NULL, *issuer;
 
 	if (!snap->verified_ok || !verified_get(snap->verified_digest, md, now,
 	    &v, verdict_blob, sizeof(verdict_blob)))
@@ -700,8 +699,10 @@ verdict_restore(const struct snapshot *snap, const unsigned char *md,
 	if (snap->policy != NULL && v.blob == NULL)
 		return 0;		/* kept before a policy read fields */
 	if (snap->crl != NULL || snap->cfg.ocsp_mode != 0) {
-		if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
-		    p != der + derlen ||
+		/* Revocation reads the leaf: the record's, not a parse. */
+		if (v.nissuers == 0 || (issuer = chain_store_find(snap->chain,
+		    v.issuer_sha1[0])) == NULL ||
+		    (x = verified_leaf(&v, issuer)) == NULL ||
 		    (res->chain = verified_chain(&v, x, snap->chain)) == NULL) {
 			ERR_clear_error();
 			X509_free(x);
@@ -715,6 +716,32 @@ verdict_restore(const struct snapshot *snap, const unsigned char *md,
 	res->valid_until = v.chain_until;
 	*bloblen = v.bloblen;
 	*xp = x;
+	return 1;
+}
+
+/*
+ * A CA of the chain is revoked and verdict_avoid_revoked will look for
+ * another path: that verifies the leaf, so a restored chain's leaf (the
+ * record's, verified_leaf) is replaced by the certificate itself.  0 when
+ * it cannot be parsed: the revoked answer stands.
+ */
+static int
+verdict_real_leaf(const unsigned char *der, size_t derlen, int restored,
+    X509 **x)
+{
+	const unsigned char	*p = der;
+	X509			*leaf;
+
+	if (!restored)
+		return 1;
+	if ((leaf = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
+	    p != der + derlen) {
+		ERR_clear_error();
+		X509_free(leaf);
+		return 0;
+	}
+	X509_free(*x);
+	*x = leaf;
 	return 1;
 }
 
@@ -797,8 +824,8 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 		out->has_identity = 1;
 		goto verified;
 	}
-	if (use_cache && verdict_restore(snap, md, der, derlen, now, &x, &res,
-	    out, &bloblen)) {
+	if (use_cache && verdict_restore(snap, md, now, &x, &res, out,
+	    &bloblen)) {
 		/* Verified by an earlier run: no signature check. */
 		restored = 1;
 		chain_until = res.valid_until;
@@ -866,7 +893,8 @@ verified:
 		}
 	}
 	if (out->reason == VERDICT_OK &&
-	    (rdepth = verdict_revocation(snap, in, &res, now, out)) > 0) {
+	    (rdepth = verdict_revocation(snap, in, &res, now, out)) > 0 &&
+	    verdict_real_leaf(der, derlen, restored, &x)) {
 		verdict_avoid_revoked(snap, in, x, at, now, flags, rdepth, &res,
 		    out);
 		chain_until = res.valid_until;
@@ -941,15 +969,18 @@ verified:
 	    snap->verified_ok && !res.fetched &&
 	    (snap->policy == NULL || bloblen > 0))
 		verified_put(snap->verified_digest, md, &out->id, chain_until,
-		    res.chain, f != NULL ? verdict_blob : NULL, bloblen);
+		    x, res.chain, f != NULL ? verdict_blob : NULL, bloblen);
 	if (f != NULL && out->reason == VERDICT_OK)
 		verdict_policy(snap, in, f, now, out);
 end:
 	if (loaded)
 		identity_fields_cleanup(f);
 	if (hold != NULL && out->pending && x != NULL && res.chain != NULL &&
-	    res.status == CHAIN_OK) {
-		/* The next pass, after the wait, starts from here. */
+	    res.status == CHAIN_OK && !restored) {
+		/*
+		 * The next pass, after the wait, starts from here (a restored
+		 * chain's leaf is the record's: that pass restores it again).
+		 */
 		verdict_hold_cleanup(hold);
 		hold->x = x;
 		hold->res = res;

@@ -10,9 +10,23 @@
  *   u16 subject length, subject; u16 issuer length, issuer
  *   u8  serial length, serial
  *   u32 blob length, blob	(identity fields; 0: none)
+ *   u8  the leaf's version (0: v1, 2: v3)
+ *   u8  serial length, serial	(DER INTEGER, as in the certificate)
+ *   u16 subject length, subject	(DER Name, as in the certificate)
+ *   u16 extensions length, extensions (DER Extensions: the leaf's
+ *	 VERIFIED_LEAF_EXTS, in its order; 0: none of them)
  *
  * Lengths are checked against the record's size and the identity's bounds
  * when read: a damaged record is a miss, never a verdict.
+ *
+ * The last four are what revocation reads of a leaf (RFC 5280 6.3 and RFC
+ * 6960): its serial and issuer, its CRL distribution points and freshest
+ * CRL, whether it is a CA, its OCSP URLs, its notAfter.  verified_leaf
+ * makes a certificate of them alone, without the 100 us that parsing the
+ * whole leaf costs with OpenSSL 3.0 (its key, names and every extension):
+ * its issuer is the issuer's subject (the name the chain was built on),
+ * its validity the record's.  It carries no key and no signature and is
+ * never verified, nor is it shown to the policy: the record's fields are.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,8 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "cache.h"
 #include "log.h"
@@ -29,11 +45,23 @@
 #include "store.h"
 #include "verified.h"
 
-#define VERIFIED_MAGIC	 0x31727661u	/* "avr1" */
+#define VERIFIED_MAGIC	 0x32727661u	/* "avr2" */
 #define VERIFIED_FIXED	 (4 + CHAIN_DIGEST_LEN + 3 * 8 + 1)
+#define VERIFIED_SERIAL_DER_MAX	 64	/* RFC 5280: 20 octets; some more */
+#define VERIFIED_NAME_DER_MAX	 2048
+#define VERIFIED_EXTS_DER_MAX	 4096
 #define VERIFIED_REC_MAX (VERIFIED_FIXED + VERIFIED_ISSUERS_MAX * \
 			    CHAIN_SHA1_LEN + 2 * (2 + IDENTITY_DN_MAX) + 1 + \
-			    IDENTITY_SERIAL_MAX + 4 + CACHE_BLOB_MAX)
+			    IDENTITY_SERIAL_MAX + 4 + CACHE_BLOB_MAX + 1 + \
+			    1 + VERIFIED_SERIAL_DER_MAX + \
+			    2 + VERIFIED_NAME_DER_MAX + 2 + VERIFIED_EXTS_DER_MAX)
+
+/* The extensions of a leaf that revocation reads (see above). */
+static const int verified_leaf_exts[] = {
+	NID_basic_constraints, NID_key_usage, NID_crl_distribution_points,
+	NID_freshest_crl, NID_info_access, NID_authority_key_identifier,
+	NID_subject_key_identifier,
+};
 
 static struct store		*verified_store;
 static store_set_t		 verified_dbi;
@@ -252,30 +280,100 @@ verified_get(const unsigned char digest[CHAIN_DIGEST_LEN],
 	    sizeof(out->id.serial)) != 0)
 		return 0;
 	n = (size_t)rd_uint(&r, 4);
-	if (n > cap || (b = rd_bytes(&r, n)) == NULL || r.off != r.len)
+	if (n > cap || (b = rd_bytes(&r, n)) == NULL)
 		return 0;
 	if (n > 0) {
 		memcpy(buf, b, n);
 		out->blob = buf;
 		out->bloblen = n;
 	}
+	out->leaf_version = (int)rd_uint(&r, 1);
+	out->serial_len = (size_t)rd_uint(&r, 1);
+	out->serial_der = rd_bytes(&r, out->serial_len);
+	out->subject_len = (size_t)rd_uint(&r, 2);
+	out->subject_der = rd_bytes(&r, out->subject_len);
+	out->exts_len = (size_t)rd_uint(&r, 2);
+	out->exts_der = rd_bytes(&r, out->exts_len);
+	if (r.short_read || r.off != r.len || out->leaf_version > 2 ||
+	    out->serial_len == 0 || out->serial_len > VERIFIED_SERIAL_DER_MAX ||
+	    out->subject_len > VERIFIED_NAME_DER_MAX ||
+	    out->exts_len > VERIFIED_EXTS_DER_MAX)
+		return 0;
 	identity_hex(md, out->id.fingerprint);
 	atomic_fetch_add_explicit(&verified_hits, 1, memory_order_relaxed);
 	return 1;
 }
 
+/*
+ * The leaf's facts for revocation (see above) at the end of w: 0, or -1
+ * when they are larger than a record keeps.
+ */
+static int
+verified_put_leaf(struct verified_wr *w, X509 *leaf)
+{
+	STACK_OF(X509_EXTENSION)	*exts = NULL;
+	const unsigned char		*name;
+	unsigned char			*der = NULL;
+	size_t				 namelen, i;
+	long				 version;
+	int				 n, pos, rc = -1;
+
+	version = X509_get_version(leaf);
+	if (version < 0 || version > 2)
+		return -1;
+	wr_uint(w, (uint64_t)version, 1);
+	if ((n = i2d_ASN1_INTEGER(X509_get0_serialNumber(leaf), &der)) <= 0 ||
+	    n > VERIFIED_SERIAL_DER_MAX)
+		goto end;
+	wr_uint(w, (uint64_t)n, 1);
+	wr_bytes(w, der, (size_t)n);
+	OPENSSL_free(der);
+	der = NULL;
+	if (!X509_NAME_get0_der(X509_get_subject_name(leaf), &name, &namelen) ||
+	    namelen > VERIFIED_NAME_DER_MAX)
+		goto end;
+	wr_uint(w, namelen, 2);
+	wr_bytes(w, name, namelen);
+	if ((exts = sk_X509_EXTENSION_new_null()) == NULL)
+		goto end;
+	/* In the leaf's order: what OpenSSL finds first stays first. */
+	for (pos = 0; pos < X509_get_ext_count(leaf); pos++)
+		for (i = 0; i < sizeof(verified_leaf_exts) /
+		    sizeof(verified_leaf_exts[0]); i++)
+			if (OBJ_obj2nid(X509_EXTENSION_get_object(X509_get_ext(
+			    leaf, pos))) == verified_leaf_exts[i] &&
+			    !sk_X509_EXTENSION_push(exts, X509_get_ext(leaf,
+			    pos)))
+				goto end;
+	n = 0;
+	if (sk_X509_EXTENSION_num(exts) > 0 &&
+	    ((n = i2d_X509_EXTENSIONS(exts, &der)) <= 0 ||
+	    n > VERIFIED_EXTS_DER_MAX))
+		goto end;
+	wr_uint(w, (uint64_t)n, 2);
+	if (n > 0)
+		wr_bytes(w, der, (size_t)n);
+	rc = 0;
+end:
+	/* The stack holds the leaf's own extensions: not freed one by one. */
+	sk_X509_EXTENSION_free(exts);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return rc;
+}
+
 void
 verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
     const unsigned char md[IDENTITY_SHA256_LEN], const struct identity *id,
-    time_t chain_until, STACK_OF(X509) *chain, const unsigned char *blob,
-    size_t bloblen)
+    time_t chain_until, X509 *leaf, STACK_OF(X509) *chain,
+    const unsigned char *blob, size_t bloblen)
 {
 	struct verified_wr	 w = { verified_buf, 0, sizeof(verified_buf), 0 };
 	unsigned char		 sha1[EVP_MAX_MD_SIZE];
 	unsigned int		 sha1len;
 	size_t			 n, i, subj, iss, ser;
 
-	if (verified_store == NULL)
+	if (verified_store == NULL || leaf == NULL)
 		return;
 	if (atomic_fetch_add(&verified_count, 1) >= verified_max) {
 		atomic_fetch_sub(&verified_count, 1);
@@ -317,6 +415,8 @@ verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
 	wr_uint(&w, bloblen, 4);
 	if (bloblen > 0)
 		wr_bytes(&w, blob, bloblen);
+	if (verified_put_leaf(&w, leaf) != 0)
+		goto fail;
 	if (w.overflow || store_kv_put_queued(verified_store, verified_dbi, md,
 	    IDENTITY_SHA256_LEN, w.p, w.off) != 0)
 		goto fail;
@@ -349,6 +449,60 @@ verified_chain(const struct verified *v, X509 *leaf,
 fail:
 	sk_X509_pop_free(sk, X509_free);
 	return NULL;
+}
+
+X509 *
+verified_leaf(const struct verified *v, X509 *issuer)
+{
+	STACK_OF(X509_EXTENSION)	*exts = NULL;
+	ASN1_INTEGER			*serial = NULL;
+	X509_NAME			*subject = NULL;
+	const unsigned char		*p;
+	X509				*x;
+	int				 i, ok;
+
+	if ((x = X509_new()) == NULL)
+		return NULL;
+	p = v->serial_der;
+	ok = (serial = d2i_ASN1_INTEGER(NULL, &p, (long)v->serial_len)) !=
+	    NULL && p == v->serial_der + v->serial_len;
+	p = v->subject_der;
+	ok = ok && (subject = d2i_X509_NAME(NULL, &p, (long)v->subject_len)) !=
+	    NULL && p == v->subject_der + v->subject_len;
+	if (ok && v->exts_len > 0) {
+		p = v->exts_der;
+		ok = (exts = d2i_X509_EXTENSIONS(NULL, &p, (long)v->exts_len)) !=
+		    NULL && p == v->exts_der + v->exts_len;
+	}
+	ok = ok && X509_set_version(x, v->leaf_version) &&
+	    X509_set_serialNumber(x, serial) &&
+	    X509_set_subject_name(x, subject) &&
+	    X509_set_issuer_name(x, X509_get_subject_name(issuer)) &&
+	    ASN1_TIME_set(X509_getm_notBefore(x), v->id.not_before) != NULL &&
+	    ASN1_TIME_set(X509_getm_notAfter(x), v->id.not_after) != NULL;
+	for (i = 0; ok && i < sk_X509_EXTENSION_num(exts); i++)
+		ok = X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1);
+	ASN1_INTEGER_free(serial);
+	X509_NAME_free(subject);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	/*
+	 * OpenSSL decodes the extensions once, on first use, and computes the
+	 * certificate's SHA-1 then: without a key and a signature this one has
+	 * no encoding, so the first use says "invalid" (X509_check_ca 0 for a
+	 * CA) and the later ones do not.  Make that first use here; the
+	 * SHA-1 stays unset (EXFLAG_NO_FINGERPRINT: nothing compares it, the
+	 * chain's issuers are the snapshot's own certificates).
+	 */
+	if (ok) {
+		(void)X509_get_extension_flags(x);
+		ok = !(X509_get_extension_flags(x) & EXFLAG_INVALID);
+	}
+	if (!ok) {
+		ERR_clear_error();
+		X509_free(x);
+		return NULL;
+	}
+	return x;
 }
 
 void

@@ -41,6 +41,13 @@ struct verified {
 	unsigned char	 issuer_sha1[VERIFIED_ISSUERS_MAX][CHAIN_SHA1_LEN];
 	const unsigned char *blob;	/* identity fields, or NULL */
 	size_t		 bloblen;
+	/*
+	 * The leaf's facts for revocation (verified.c), pointing into the
+	 * calling thread's record buffer: valid until its next verified_get.
+	 */
+	int		 leaf_version;
+	const unsigned char *serial_der, *subject_der, *exts_der;
+	size_t		 serial_len, subject_len, exts_len;
 };
 
 struct store;
@@ -64,15 +71,24 @@ int	 verified_get(const unsigned char digest[CHAIN_DIGEST_LEN],
 	    struct verified *out, unsigned char *buf, size_t cap);
 
 /*
- * Keep a chain that verified: id, chain_until and chain (leaf to anchor, or
- * NULL when only the leaf is known), with the identity fields blob (NULL
- * when no policy reads them).  Queued: returns at once; failure loses the
- * record only.
+ * Keep a chain that verified: id, chain_until, the leaf and chain (leaf to
+ * anchor, or NULL when only the leaf is known), with the identity fields
+ * blob (NULL when no policy reads them).  Queued: returns at once; failure
+ * loses the record only.
  */
 void	 verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
 	    const unsigned char md[IDENTITY_SHA256_LEN],
-	    const struct identity *id, time_t chain_until, STACK_OF(X509) *chain,
-	    const unsigned char *blob, size_t bloblen);
+	    const struct identity *id, time_t chain_until, X509 *leaf,
+	    STACK_OF(X509) *chain, const unsigned char *blob, size_t bloblen);
+
+/*
+ * The leaf of a record as revocation reads it (verified.c: serial,
+ * subject, issuer the subject of issuer, validity, the extensions
+ * revocation reads; no key, no signature), from the record v that this
+ * thread's last verified_get returned: a new certificate, or NULL.  Never
+ * verify it or show it to the policy.
+ */
+X509	*verified_leaf(const struct verified *v, X509 *issuer);
 
 /*
  * The chain of a record, rebuilt from leaf and the certificates of store

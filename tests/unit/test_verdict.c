@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cache.h"
 #include "config.h"
@@ -1276,6 +1277,173 @@ test_verified(void)
 	t_rmtree(dir);
 }
 
+/* Whether a and b carry the same extension nid (both without: yes). */
+static int
+same_ext(X509 *a, X509 *b, int nid)
+{
+	int	 ia = X509_get_ext_by_NID(a, nid, -1);
+	int	 ib = X509_get_ext_by_NID(b, nid, -1);
+
+	if (ia < 0 || ib < 0)
+		return ia < 0 && ib < 0;
+	return X509_EXTENSION_get_critical(X509_get_ext(a, ia)) ==
+	    X509_EXTENSION_get_critical(X509_get_ext(b, ib)) &&
+	    ASN1_OCTET_STRING_cmp(X509_EXTENSION_get_data(X509_get_ext(a, ia)),
+	    X509_EXTENSION_get_data(X509_get_ext(b, ib))) == 0;
+}
+
+/*
+ * A kept chain's leaf as revocation reads it (verified_leaf) says what the
+ * certificate says: serial, names, validity, CA or not, every extension
+ * revocation reads.
+ */
+static void
+test_verified_leaf(void)
+{
+	static const char *const leaves[] = { "client.pem", "partitioned.pem",
+	    "smartcard.pem", "noeku.pem", "aia/der.pem", "intermediate.pem" };
+	static const int nids[] = { NID_basic_constraints, NID_key_usage,
+	    NID_crl_distribution_points, NID_freshest_crl, NID_info_access,
+	    NID_authority_key_identifier, NID_subject_key_identifier };
+	char			 dir[] = "/tmp/authd-vleaf.XXXXXX", err[256];
+	unsigned char		 digest[CHAIN_DIGEST_LEN], md[32], blob[64];
+	struct identity		 id;
+	struct verified		 v;
+	struct store		*st = NULL;
+	STACK_OF(X509)		*chain;
+	X509			*leaf, *issuer, *stub;
+	size_t			 i, k;
+	time_t			 now = time(NULL);
+
+	memset(digest, 7, sizeof(digest));
+	if (mkdtemp(dir) == NULL || store_open(dir, (size_t)16 << 20, &st,
+	    err, sizeof(err)) != 0) {
+		CHECK(0, "verified leaf: no store: %s", err);
+		return;
+	}
+	verified_init(st, 100, digest, now);
+	for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		leaf = fixture_x509(leaves[i]);
+		issuer = fixture_x509(strncmp(leaves[i], "aia/", 4) == 0 ?
+		    "aia/ica.pem" : strcmp(leaves[i], "intermediate.pem") == 0 ?
+		    "root.pem" : "intermediate.pem");
+		if (leaf == NULL || issuer == NULL) {
+			CHECK(0, "verified leaf: %s: no fixture", leaves[i]);
+			X509_free(leaf);
+			X509_free(issuer);
+			continue;
+		}
+		memset(&id, 0, sizeof(id));
+		CHECK(identity_extract(leaf, md, &id) == 0, "verified leaf: %s: "
+		    "identity", leaves[i]);
+		X509_digest(leaf, EVP_sha256(), md, NULL);
+		chain = sk_X509_new_null();
+		sk_X509_push(chain, leaf);
+		sk_X509_push(chain, issuer);
+		verified_put(digest, md, &id, now + 3600, leaf, chain, NULL, 0);
+		store_kv_flush(st);
+		if (!verified_get(digest, md, now, &v, blob, sizeof(blob))) {
+			CHECK(0, "verified leaf: %s: no record", leaves[i]);
+			sk_X509_pop_free(chain, X509_free);
+			continue;
+		}
+		stub = verified_leaf(&v, issuer);
+		CHECK(stub != NULL, "verified leaf: %s: made", leaves[i]);
+		if (stub == NULL) {
+			sk_X509_pop_free(chain, X509_free);
+			continue;
+		}
+		CHECK(ASN1_INTEGER_cmp(X509_get0_serialNumber(stub),
+		    X509_get0_serialNumber(leaf)) == 0 &&
+		    X509_NAME_cmp(X509_get_subject_name(stub),
+		    X509_get_subject_name(leaf)) == 0 &&
+		    X509_NAME_cmp(X509_get_issuer_name(stub),
+		    X509_get_issuer_name(leaf)) == 0 &&
+		    X509_get_version(stub) == X509_get_version(leaf),
+		    "verified leaf: %s: serial, names, version", leaves[i]);
+		CHECK(ASN1_TIME_compare(X509_get0_notAfter(stub),
+		    X509_get0_notAfter(leaf)) == 0 &&
+		    ASN1_TIME_compare(X509_get0_notBefore(stub),
+		    X509_get0_notBefore(leaf)) == 0,
+		    "verified leaf: %s: validity", leaves[i]);
+		CHECK(X509_check_ca(stub) == X509_check_ca(leaf),
+		    "verified leaf: %s: CA %d, the certificate %d", leaves[i],
+		    X509_check_ca(stub), X509_check_ca(leaf));
+		for (k = 0; k < sizeof(nids) / sizeof(nids[0]); k++)
+			CHECK(same_ext(stub, leaf, nids[k]), "verified leaf: %s: "
+			    "extension %s", leaves[i], OBJ_nid2sn(nids[k]));
+		CHECK(X509_get_pubkey(stub) == NULL, "verified leaf: %s: no key",
+		    leaves[i]);
+		X509_free(stub);
+		sk_X509_pop_free(chain, X509_free);
+	}
+	verified_shutdown();
+	store_close(&st);
+	t_rmtree(dir);
+}
+
+/*
+ * Revocation on a kept chain reads the record's leaf: a partitioned CRL
+ * (RFC 5280 5.2.5, the leaf's CRL distribution point against the CRL's
+ * issuing distribution point) applies to it as it does to the certificate.
+ */
+static void
+test_verified_partition(void)
+{
+	static const char *const full[] = { "int.crl.pem", "root.crl.pem",
+					    NULL };
+	static const char *const part1[] = { "int-part1.crl.pem",
+					     "root.crl.pem", NULL };
+	static const char *const part2[] = { "int-part2.crl.pem",
+					     "root.crl.pem", NULL };
+	static const char *const *const sets[] = { part1, part2 };
+	char			 dir[] = "/tmp/authd-vpart.XXXXXX", err[256];
+	struct store		*st = NULL;
+	struct snapshot		*s0, *s;
+	struct verdict		 v, cold;
+	struct input		 in;
+	unsigned long long	 h0;
+	size_t			 i;
+	time_t			 now = time(NULL);
+
+	if (mkdtemp(dir) == NULL || store_open(dir, (size_t)16 << 20, &st,
+	    err, sizeof(err)) != 0) {
+		CHECK(0, "verified partition: no store: %s", err);
+		return;
+	}
+	make_input(IN_FILE, "partitioned.pem", NULL, &in);
+	s0 = crl_snapshot(full, NULL);
+	verified_init(st, 100, s0->verified_digest, now);
+	decide_fresh(s0, &in, &v);
+	store_kv_flush(st);
+	CHECK(v.reason == VERDICT_OK, "verified partition: kept under the "
+	    "full CRL: %s (%s)", reason_name(v.reason), v.detail);
+	for (i = 0; i < 2; i++) {
+		s = crl_snapshot(sets[i], NULL);
+		/* the certificate itself: no record answers under NULL */
+		verified_shutdown();
+		decide_fresh(s, &in, &cold);
+		verified_init(st, 100, s0->verified_digest, now);
+		h0 = verified_hits_now();
+		decide_fresh(s, &in, &v);
+		CHECK(verified_hits_now() == h0 + 1 && v.reason == cold.reason &&
+		    strcmp(v.detail, cold.detail) == 0 &&
+		    v.revocation == cold.revocation,
+		    "verified partition: part%zu: kept %s, the certificate %s "
+		    "(%s)", i + 1, reason_name(v.reason),
+		    reason_name(cold.reason), cold.detail);
+		CHECK(cold.reason == (i == 0 ? VERDICT_REVOKED :
+		    VERDICT_REVOCATION_UNKNOWN), "verified partition: part%zu: "
+		    "%s", i + 1, reason_name(cold.reason));
+		snapshot_release(s);
+	}
+	verified_shutdown();
+	snapshot_release(s0);
+	free(in.buf);
+	store_close(&st);
+	t_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1307,6 +1475,8 @@ main(int argc, char **argv)
 	test_threads();
 	test_policy();
 	test_verified();
+	test_verified_leaf();
+	test_verified_partition();
 
 	/* a new generation: the old entries do not answer */
 	cache = cache_new(1000);
