@@ -53,7 +53,7 @@
 #   AUTHD [build-bench/authd, built with cmake Release if missing or stale]
 #   AUTHD_ARGS []          extra arguments for `authd serve`
 #   BENCH_PERF [unset]     directory: `perf record --call-graph dwarf` of authd during
-#                          the warm and cold runs there (perturbs the figures)
+#                          the warm, cold and restored runs there (perturbs the figures)
 #   BENCH_KEEP [0]         1 keeps the temporary directory
 #   BENCH_POLICY [1]       0 skips the policy rows (and ports PORT+3, PORT+4)
 #   BENCH_LIST_ENTRIES [1000000]  entries of the big list
@@ -419,10 +419,10 @@ start_authd
 check_200 "http://127.0.0.1:$AUTHD_PORT/auth" "$T/warm.txt" "authd, warm certificate"
 check_200 "http://127.0.0.1:$AUTHD_PORT/auth" "$T/probe.txt" "authd, fresh certificate"
 
-perf_start() { # perf_start NAME
+perf_start() { # perf_start NAME [PID]
     [ -n "$PERF_DIR" ] || return 0
     mkdir -p "$PERF_DIR"
-    perf record --call-graph dwarf,16384 -F 499 -o "$PERF_DIR/$1.data" -p "$AUTHD_PID" >/dev/null 2>&1 &
+    perf record --call-graph dwarf,16384 -F 499 -o "$PERF_DIR/$1.data" -p "${2:-$AUTHD_PID}" >/dev/null 2>&1 &
     PERF_PID=$!
     PIDS+=("$PERF_PID")
 }
@@ -792,7 +792,9 @@ if [ "$RESTART" = 1 ]; then
         RS_PID=$DAEMON_PID
         wait_http "http://127.0.0.1:$RESTART_PORT/healthz" || die "authd (restart) did not restart"
         wait_idle
+        perf_start "restored-$tag" "$RS_PID"
         run_wrk "rs-$tag-restored" "$url" "$RESTART_SECONDS" BENCH_CERTS="$T/seen-$tag.txt"
+        perf_stop
         RS_HITS=$(curl -s "http://127.0.0.1:$RESTART_PORT/metrics" |
             awk '$1 == "authd_verified_chain_hits_total" { print $2 }')
         RS_SEEN[$tag]=$k
