@@ -56,6 +56,9 @@
 			    1 + VERIFIED_SERIAL_DER_MAX + \
 			    2 + VERIFIED_NAME_DER_MAX + 2 + VERIFIED_EXTS_DER_MAX)
 
+_Static_assert(VERIFIED_REC_MAX <= VERIFIED_RECORD_MAX,
+    "VERIFIED_RECORD_MAX (verified.h) is below the largest record");
+
 /* The extensions of a leaf that revocation reads (see above). */
 static const int verified_leaf_exts[] = {
 	NID_basic_constraints, NID_key_usage, NID_crl_distribution_points,
@@ -242,23 +245,15 @@ verified_shutdown(void)
 }
 
 int
-verified_get(const unsigned char digest[CHAIN_DIGEST_LEN],
-    const unsigned char md[IDENTITY_SHA256_LEN], time_t now,
+verified_decode(const unsigned char *rec, size_t len,
+    const unsigned char digest[CHAIN_DIGEST_LEN], time_t now,
     struct verified *out, unsigned char *buf, size_t cap)
 {
-	struct verified_rd	 r;
+	struct verified_rd	 r = { rec, 0, len, 0 };
 	const unsigned char	*d, *b;
-	size_t			 len, i, n;
+	size_t			 i, n;
 
-	if (verified_store == NULL || store_kv_get(verified_store,
-	    verified_dbi, md, IDENTITY_SHA256_LEN, verified_buf,
-	    sizeof(verified_buf), &len) != 1)
-		return 0;
 	memset(out, 0, sizeof(*out));
-	r.p = verified_buf;
-	r.off = 0;
-	r.len = len;
-	r.short_read = 0;
 	if (verified_head(&r, &d, &out->chain_until) != 0 ||
 	    memcmp(d, digest, CHAIN_DIGEST_LEN) != 0)
 		return 0;
@@ -298,6 +293,21 @@ verified_get(const unsigned char digest[CHAIN_DIGEST_LEN],
 	    out->serial_len == 0 || out->serial_len > VERIFIED_SERIAL_DER_MAX ||
 	    out->subject_len > VERIFIED_NAME_DER_MAX ||
 	    out->exts_len > VERIFIED_EXTS_DER_MAX)
+		return 0;
+	return 1;
+}
+
+int
+verified_get(const unsigned char digest[CHAIN_DIGEST_LEN],
+    const unsigned char md[IDENTITY_SHA256_LEN], time_t now,
+    struct verified *out, unsigned char *buf, size_t cap)
+{
+	size_t	 len;
+
+	if (verified_store == NULL || store_kv_get(verified_store,
+	    verified_dbi, md, IDENTITY_SHA256_LEN, verified_buf,
+	    sizeof(verified_buf), &len) != 1 ||
+	    !verified_decode(verified_buf, len, digest, now, out, buf, cap))
 		return 0;
 	identity_hex(md, out->id.fingerprint);
 	atomic_fetch_add_explicit(&verified_hits, 1, memory_order_relaxed);
@@ -362,36 +372,25 @@ end:
 	return rc;
 }
 
-void
-verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
-    const unsigned char md[IDENTITY_SHA256_LEN], const struct identity *id,
-    time_t chain_until, X509 *leaf, STACK_OF(X509) *chain,
-    const unsigned char *blob, size_t bloblen)
+int
+verified_encode(const unsigned char digest[CHAIN_DIGEST_LEN],
+    const struct identity *id, time_t chain_until, X509 *leaf,
+    STACK_OF(X509) *chain, const unsigned char *blob, size_t bloblen,
+    unsigned char *buf, size_t cap, size_t *len)
 {
-	struct verified_wr	 w = { verified_buf, 0, sizeof(verified_buf), 0 };
+	struct verified_wr	 w = { buf, 0, cap, 0 };
 	unsigned char		 sha1[EVP_MAX_MD_SIZE];
 	unsigned int		 sha1len;
 	size_t			 n, i, subj, iss, ser;
 
-	if (verified_store == NULL || leaf == NULL)
-		return;
-	if (atomic_fetch_add(&verified_count, 1) >= verified_max) {
-		atomic_fetch_sub(&verified_count, 1);
-		if (atomic_exchange(&verified_full_said, 1) == 0)
-			log_warnx("verified chains: %zu kept, the most "
-			    "verified_cache_size allows: new chains are not "
-			    "kept across restarts until the next start, which "
-			    "drops the stale ones", verified_max);
-		return;
-	}
 	n = chain != NULL && sk_X509_num(chain) > 1 ?
 	    (size_t)sk_X509_num(chain) - 1 : 0;
 	subj = strlen(id->subject);
 	iss = strlen(id->issuer);
 	ser = strlen(id->serial);
-	if (n > VERIFIED_ISSUERS_MAX || subj > UINT16_MAX ||
+	if (leaf == NULL || n > VERIFIED_ISSUERS_MAX || subj > UINT16_MAX ||
 	    iss > UINT16_MAX || ser > UINT8_MAX)
-		goto fail;
+		return -1;
 	wr_uint(&w, VERIFIED_MAGIC, 4);
 	wr_bytes(&w, digest, CHAIN_DIGEST_LEN);
 	wr_uint(&w, (uint64_t)(int64_t)chain_until, 8);
@@ -402,7 +401,7 @@ verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
 		if (!X509_digest(sk_X509_value(chain, (int)i + 1), EVP_sha1(),
 		    sha1, &sha1len) || sha1len != CHAIN_SHA1_LEN) {
 			ERR_clear_error();
-			goto fail;
+			return -1;
 		}
 		wr_bytes(&w, sha1, CHAIN_SHA1_LEN);
 	}
@@ -415,15 +414,39 @@ verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
 	wr_uint(&w, bloblen, 4);
 	if (bloblen > 0)
 		wr_bytes(&w, blob, bloblen);
-	if (verified_put_leaf(&w, leaf) != 0)
-		goto fail;
-	if (w.overflow || store_kv_put_queued(verified_store, verified_dbi, md,
-	    IDENTITY_SHA256_LEN, w.p, w.off) != 0)
-		goto fail;
+	if (verified_put_leaf(&w, leaf) != 0 || w.overflow)
+		return -1;
+	*len = w.off;
+	return 0;
+}
+
+void
+verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
+    const unsigned char md[IDENTITY_SHA256_LEN], const struct identity *id,
+    time_t chain_until, X509 *leaf, STACK_OF(X509) *chain,
+    const unsigned char *blob, size_t bloblen)
+{
+	size_t	 len;
+
+	if (verified_store == NULL || leaf == NULL)
+		return;
+	if (atomic_fetch_add(&verified_count, 1) >= verified_max) {
+		atomic_fetch_sub(&verified_count, 1);
+		if (atomic_exchange(&verified_full_said, 1) == 0)
+			log_warnx("verified chains: %zu kept, the most "
+			    "verified_cache_size allows: new chains are not "
+			    "kept across restarts until the next start, which "
+			    "drops the stale ones", verified_max);
+		return;
+	}
+	if (verified_encode(digest, id, chain_until, leaf, chain, blob,
+	    bloblen, verified_buf, sizeof(verified_buf), &len) != 0 ||
+	    store_kv_put_queued(verified_store, verified_dbi, md,
+	    IDENTITY_SHA256_LEN, verified_buf, len) != 0) {
+		atomic_fetch_sub(&verified_count, 1);
+		return;
+	}
 	atomic_fetch_add_explicit(&verified_writes, 1, memory_order_relaxed);
-	return;
-fail:
-	atomic_fetch_sub(&verified_count, 1);
 }
 
 STACK_OF(X509) *

@@ -84,6 +84,24 @@ void	 verified_put(const unsigned char digest[CHAIN_DIGEST_LEN],
 	    STACK_OF(X509) *chain, const unsigned char *blob, size_t bloblen);
 
 /*
+ * The record format itself (verified.c), for verified_get and verified_put
+ * and for the fuzzer.  verified_decode: 1 when rec (len bytes) is a record
+ * made under digest and valid at now, with out filled as verified_get
+ * fills it but the fingerprint (out's leaf facts point into rec); 0 for
+ * anything else.  verified_encode: the record of a chain into buf (cap
+ * bytes), its length in *len: 0, or -1 when it does not fit or cannot be
+ * made.
+ */
+#define VERIFIED_RECORD_MAX	 (96 * 1024)	/* the largest record */
+int	 verified_decode(const unsigned char *rec, size_t len,
+	    const unsigned char digest[CHAIN_DIGEST_LEN], time_t now,
+	    struct verified *out, unsigned char *buf, size_t cap);
+int	 verified_encode(const unsigned char digest[CHAIN_DIGEST_LEN],
+	    const struct identity *id, time_t chain_until, X509 *leaf,
+	    STACK_OF(X509) *chain, const unsigned char *blob, size_t bloblen,
+	    unsigned char *buf, size_t cap, size_t *len);
+
+/*
  * The leaf of a record as revocation reads it (verified.c: serial,
  * subject, issuer the subject of issuer, validity, the extensions
  * revocation reads; no key, no signature), from the record v that this

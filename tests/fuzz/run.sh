@@ -31,7 +31,7 @@ cmake --build "$B" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null || { cmake --b
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-TARGETS=${FUZZ_TARGETS:-http request cert policy config crl ocsp}
+TARGETS=${FUZZ_TARGETS:-http request cert policy config crl ocsp verified}
 SCRATCH=$(mktemp -d /tmp/authd-fuzz.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
 failed=0
