@@ -205,38 +205,19 @@ check_eq "3: its state in /var/lib/authd, its own" "$(mode /var/lib/authd/data.m
 # nginx with the installed snippets, unchanged, and the packaged example
 # server with only its listen port, server certificate and backend changed
 make_pki_copy
-NGX="$WORK/nginx"; mkdir -p "$NGX/tmp"; chmod 0755 "$NGX"
+NGX="$WORK/nginx"; mkdir -p "$NGX/tmp" "$NGX/logs"; chmod 0755 "$NGX"
 sed -e "s#listen 443 ssl;#listen 127.0.0.1:$TLS_PORT ssl;#" -e "s#/etc/nginx/tls/#$WORK/pki-copy/#g" \
     -e "s#127\.0\.0\.1:8080#127.0.0.1:$BACKEND_PORT#g" \
     /usr/share/doc/authd/examples/nginx/mtls-optional.conf > "$NGX/server.conf"
 check_eq "3: the example server includes the installed snippets" \
     "$(grep -c 'include /etc/nginx/snippets/authd/' "$NGX/server.conf")" 2
-cat > "$NGX/nginx.conf" <<NGINX
-user www-data;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log info;
-events { worker_connections 256; }
-http {
-    access_log $NGX/access.log;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path       $NGX/tmp/proxy;
-    fastcgi_temp_path     $NGX/tmp/fastcgi;
-    uwsgi_temp_path       $NGX/tmp/uwsgi;
-    scgi_temp_path        $NGX/tmp/scgi;
-    include /etc/nginx/snippets/authd/authd-upstream.conf;
-    include $NGX/server.conf;
-    server {
-        listen 127.0.0.1:$BACKEND_PORT;
-        location / { return 200 "subject=\$http_x_authd_subject\n"; }
-    }
-}
-NGINX
+NGINX_UPSTREAM_CONF=/etc/nginx/snippets/authd/authd-upstream.conf
+nginx_conf www-data "$NGX/server.conf"
 start_nginx "$TLS_PORT" "$BACKEND_PORT"
 C=(--cacert "$PKI/root.pem" --cert "$(chain client)" --key "$PKI/client.key")
 req "${C[@]}" "$U/api/x"
 check_eq "3: a good client through nginx" "$CODE" 200
-check_eq "3: the backend gets its identity" "$BODY" "subject=$(cert_subject "$PKI/client.pem")"
+check_eq "3: the backend gets its identity" "$(body_field subject)" "$(cert_subject "$PKI/client.pem")"
 req --cacert "$PKI/root.pem" --cert "$(chain revoked)" --key "$PKI/revoked.key" "$U/api/x"
 check_eq "3: a revoked client through nginx" "$CODE $(hdr X-Authd-Reason)" "401 revoked"
 req --cacert "$PKI/root.pem" "$U/api/x"

@@ -276,7 +276,8 @@ example_server() {
     printf '%s' "$dst"
 }
 # nginx_conf USER SERVER-FILES...: write NGX/nginx.conf with an echo backend
-# on BACKEND_PORT (set by the caller)
+# on BACKEND_PORT (set by the caller); the upstream snippet is NGX's copy,
+# or NGINX_UPSTREAM_CONF (tests/package.sh: the installed one)
 nginx_conf() {
     local user=$1; shift
     local inc="" f
@@ -296,7 +297,7 @@ http {
     scgi_temp_path        $NGX/tmp/scgi;
     default_type text/plain;
 
-    include $NGX/authd/authd-upstream.conf;
+    include ${NGINX_UPSTREAM_CONF:-$NGX/authd/authd-upstream.conf};
 $inc
     # The backend: echoes the identity headers it received (no auth_request
     # here, so return is fine).
