@@ -681,9 +681,10 @@ verdict_reuse_seconds(const struct snapshot *snap,
 /*
  * A chain verified by an earlier run (verified.h): the identity and the
  * fields from its record into out and verdict_blob (*bloblen), res as a
- * verified chain until the record says.  The leaf is parsed, and the chain
- * rebuilt from the snapshot's certificates, only when revocation needs
- * them (*xp and res->chain; else NULL).  Returns 1, or 0 to verify afresh.
+ * verified chain until the record says.  Only when revocation needs them,
+ * the leaf is made from the record (verified_leaf: never parsed) and the
+ * chain rebuilt from the snapshot's certificates (*xp and res->chain; else
+ * NULL).  Returns 1, or 0 to verify afresh.
  */
 static int
 verdict_restore(const struct snapshot *snap, const unsigned char *md,

@@ -516,10 +516,7 @@ verified_leaf(const struct verified *v, X509 *issuer)
 	 * SHA-1 stays unset (EXFLAG_NO_FINGERPRINT: nothing compares it, the
 	 * chain's issuers are the snapshot's own certificates).
 	 */
-	if (ok) {
-		(void)X509_get_extension_flags(x);
-		ok = !(X509_get_extension_flags(x) & EXFLAG_INVALID);
-	}
+	ok = ok && !(X509_get_extension_flags(x) & EXFLAG_INVALID);
 	if (!ok) {
 		ERR_clear_error();
 		X509_free(x);
