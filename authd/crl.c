@@ -615,8 +615,8 @@ crl_rejected_for(const struct crl_set *s, X509 *issuer)
  */
 static int
 crl_check_one(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
-    STACK_OF(X509) *chain, int i, time_t at, int missing_allow, time_t grace,
-    struct crl_result *res)
+    STACK_OF(X509) *chain, int i, const struct crl_leaf *leaf, time_t at,
+    int missing_allow, time_t grace, struct crl_result *res)
 {
 	struct crl_pick		 picks[CRL_PICK_MAX + 1];
 	const struct crl_pick	*p, *expired = NULL;
@@ -629,7 +629,16 @@ crl_check_one(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
 	time_t			 t;
 	int			 rc, stop = 1, grace_used = 0;
 
-	crl_cert_init(&c, chain, i);
+	if (leaf != NULL && i == 0) {
+		if (crl_cert_init_kept(&c, chain, leaf) != 0) {
+			res->status = CRL_ERROR;
+			res->depth = i;
+			snprintf(res->detail, sizeof(res->detail), "the kept "
+			    "chain's serial number is unreadable");
+			goto end;
+		}
+	} else
+		crl_cert_init(&c, chain, i);
 	n = crl_pick(s, &c, at, picks, CRL_PICK_MAX);
 	for (k = 0; ; k++) {
 		if (k == n) {
@@ -655,7 +664,7 @@ crl_check_one(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
 			n++;
 		}
 		p = &picks[k];
-		if ((rc = crl_revoked(p->base, p->delta, c.x)) != 0) {
+		if ((rc = crl_revoked(p->base, p->delta, &c)) != 0) {
 			/*
 			 * Without the certificate's name: the caller has it
 			 * (formatting a DN costs more than the lookup).
@@ -713,7 +722,11 @@ crl_check_one(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
 		goto end;
 	}
 	/* Names only for the answers that show them. */
-	identity_dn(X509_get_subject_name(c.x), dn, sizeof(dn));
+	if (c.x != NULL)
+		identity_dn(X509_get_subject_name(c.x), dn, sizeof(dn));
+	else
+		snprintf(dn, sizeof(dn), "%s", c.subject != NULL ? c.subject :
+		    "?");
 	res->status = CRL_MISSING;
 	res->depth = i;
 	if (covered != 0) {
@@ -763,15 +776,15 @@ crl_check(const struct crl_set *s, STACK_OF(X509) *chain, time_t at,
 	/* The anchor is trusted as configured: nothing above it to ask. */
 	last = scope == CRL_SCOPE_LEAF ? 1 : sk_X509_num(chain) - 1;
 	for (i = 0; i < last && i + 1 < sk_X509_num(chain); i++)
-		if (crl_check_one(s, NULL, chain, i, at, missing_allow, grace,
-		    res))
+		if (crl_check_one(s, NULL, chain, i, NULL, at, missing_allow,
+		    grace, res))
 			return;
 }
 
 void
 crl_check_depth(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
-    STACK_OF(X509) *chain, int depth, time_t at, int missing_allow,
-    time_t grace, struct crl_result *res)
+    STACK_OF(X509) *chain, int depth, const struct crl_leaf *leaf, time_t at,
+    int missing_allow, time_t grace, struct crl_result *res)
 {
 	crl_result_init(res);
 	if (s == NULL)
@@ -781,7 +794,14 @@ crl_check_depth(const struct crl_set *s, const struct crl_fetch_ctx *fetch,
 		snprintf(res->detail, sizeof(res->detail), "no chain to check");
 		return;
 	}
-	crl_check_one(s, fetch, chain, depth, at, missing_allow, grace, res);
+	if (leaf == NULL && sk_X509_value(chain, depth) == NULL) {
+		res->status = CRL_ERROR;
+		snprintf(res->detail, sizeof(res->detail), "no certificate "
+		    "at depth %d to check", depth);
+		return;
+	}
+	crl_check_one(s, fetch, chain, depth, leaf, at, missing_allow, grace,
+	    res);
 }
 
 static void

@@ -119,12 +119,13 @@ void		 crl_check(const struct crl_set *set, STACK_OF(X509) *chain,
 		    time_t grace, struct crl_result *res);
 /*
  * The same for the certificate at depth alone (below the anchor), with
- * fetch (NULL: no fetching) for its distribution points.
+ * fetch (NULL: no fetching) for its distribution points.  leaf, when not
+ * NULL, is the certificate at depth 0 (the chain's own may be NULL).
  */
 void		 crl_check_depth(const struct crl_set *set,
 		    const struct crl_fetch_ctx *fetch, STACK_OF(X509) *chain,
-		    int depth, time_t at, int missing_allow, time_t grace,
-		    struct crl_result *res);
+		    int depth, const struct crl_leaf *leaf, time_t at,
+		    int missing_allow, time_t grace, struct crl_result *res);
 
 /*
  * One line per CRL file used for chain at time at (issuer, number,

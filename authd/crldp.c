@@ -379,9 +379,9 @@ cdp_printable(const char *s, size_t len)
 	return 1;
 }
 
-/* The http CRL Distribution Points of x, in order, at most max. */
+/* The http CRL Distribution Points of cc, in order, at most max. */
 static size_t
-cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
+cdp_urls(struct crl_cert *cc, char urls[][FETCH_URL_MAX], size_t max)
 {
 	STACK_OF(DIST_POINT)	*cdp;
 	DIST_POINT		*dp;
@@ -389,8 +389,7 @@ cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
 	size_t			 n = 0, len;
 	int			 i, j;
 
-	if ((cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
-	    NULL)) == NULL)
+	if ((cdp = crl_cert_cdp(cc)) == NULL)
 		return 0;
 	for (i = 0; i < sk_DIST_POINT_num(cdp) && n < max; i++) {
 		dp = sk_DIST_POINT_value(cdp, i);
@@ -414,7 +413,6 @@ cdp_urls(X509 *x, char urls[][FETCH_URL_MAX], size_t max)
 				n++;
 		}
 	}
-	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
 	return n;
 }
 
@@ -435,7 +433,7 @@ crldp_for(const struct crl_fetch_ctx *ctx, struct crl_cert *cc, time_t at,
 	int		 covers, fresh;
 
 	pending[0] = why[0] = '\0';
-	if ((n = cdp_urls(cc->x, urls, 4)) == 0) {
+	if ((n = cdp_urls(cc, urls, 4)) == 0) {
 		snprintf(why, wlen, "no http CRL distribution point");
 		return NULL;
 	}

@@ -1011,10 +1011,10 @@ crl_meta_build(struct crl_meta *m, const struct chain_store *chain,
  */
 int
 crl_revoked(const struct crl_meta *base, const struct crl_meta *delta,
-    X509 *x)
+    const struct crl_cert *c)
 {
-	const ASN1_INTEGER	*serial = X509_get0_serialNumber(x);
-	const X509_NAME		*issuer = X509_get_issuer_name(x);
+	const ASN1_INTEGER	*serial = c->serial;
+	const X509_NAME		*issuer = c->iname;
 	int			 rc;
 
 	if (delta != NULL) {
@@ -1034,7 +1034,36 @@ crl_cert_init(struct crl_cert *c, STACK_OF(X509) *chain, int i)
 	c->x = sk_X509_value(chain, i);
 	c->issuer = sk_X509_value(chain, i + 1);
 	c->anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
+	c->iname = X509_get_issuer_name(c->x);
+	c->serial = X509_get0_serialNumber(c->x);
 	c->ca = X509_check_ca(c->x) != 0;
+}
+
+int
+crl_cert_init_kept(struct crl_cert *c, STACK_OF(X509) *chain,
+    const struct crl_leaf *leaf)
+{
+	const unsigned char	*p = leaf->serial_der;
+
+	memset(c, 0, sizeof(*c));
+	c->issuer = sk_X509_value(chain, 1);
+	c->anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
+	if (c->issuer == NULL)
+		return -1;
+	/* The name the chain was built on: X509_NAME_cmp equal to the leaf's. */
+	c->iname = X509_get_subject_name(c->issuer);
+	c->subject = leaf->subject;
+	c->ca = leaf->ca != 0;
+	c->kept_exts = leaf->exts_len > 0 ? leaf->exts_der : NULL;
+	c->kept_extslen = leaf->exts_len;
+	if ((c->kept_serial = d2i_ASN1_INTEGER(NULL, &p,
+	    (long)leaf->serial_len)) == NULL ||
+	    p != leaf->serial_der + leaf->serial_len) {
+		ERR_clear_error();
+		return -1;
+	}
+	c->serial = c->kept_serial;
+	return 0;
 }
 
 void
@@ -1042,13 +1071,27 @@ crl_cert_cleanup(struct crl_cert *c)
 {
 	sk_DIST_POINT_pop_free(c->cdp, DIST_POINT_free);
 	c->cdp = NULL;
+	ASN1_INTEGER_free(c->kept_serial);
+	c->kept_serial = NULL;
 }
 
-/*
- * The certificate's distribution points, each relative name made whole
- * against its cRLIssuer, else the certificate's issuer (RFC 5280 4.2.1.13).
- */
+/* A kept leaf's CRL Distribution Points, from its record's Extensions. */
 static STACK_OF(DIST_POINT) *
+crl_cert_kept_cdp(const struct crl_cert *c)
+{
+	STACK_OF(X509_EXTENSION)	*exts;
+	STACK_OF(DIST_POINT)		*cdp;
+	const unsigned char		*p = c->kept_exts;
+
+	if (p == NULL || (exts = d2i_X509_EXTENSIONS(NULL, &p,
+	    (long)c->kept_extslen)) == NULL)
+		return NULL;
+	cdp = X509V3_get_d2i(exts, NID_crl_distribution_points, NULL, NULL);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return cdp;
+}
+
+STACK_OF(DIST_POINT) *
 crl_cert_cdp(struct crl_cert *c)
 {
 	DIST_POINT		*dp;
@@ -1060,15 +1103,17 @@ crl_cert_cdp(struct crl_cert *c)
 		return c->cdp;
 	c->cdp_read = 1;
 	/* Most certificates have none: no decoding then. */
-	if (X509_get_ext_by_NID(c->x, NID_crl_distribution_points, -1) < 0)
-		return NULL;
-	c->cdp = X509_get_ext_d2i(c->x, NID_crl_distribution_points, NULL,
-	    NULL);
+	if (c->x == NULL)
+		c->cdp = crl_cert_kept_cdp(c);
+	else if (X509_get_ext_by_NID(c->x, NID_crl_distribution_points,
+	    -1) >= 0)
+		c->cdp = X509_get_ext_d2i(c->x, NID_crl_distribution_points,
+		    NULL, NULL);
 	for (i = 0; c->cdp != NULL && i < sk_DIST_POINT_num(c->cdp); i++) {
 		dp = sk_DIST_POINT_value(c->cdp, i);
 		if (dp->distpoint == NULL || dp->distpoint->type != 1)
 			continue;
-		iname = X509_get_issuer_name(c->x);
+		iname = c->iname;
 		for (j = 0; dp->CRLissuer != NULL &&
 		    j < sk_GENERAL_NAME_num(dp->CRLissuer); j++) {
 			g = sk_GENERAL_NAME_value(dp->CRLissuer, j);
@@ -1154,8 +1199,7 @@ crl_applies_why(const struct crl_meta *m, struct crl_cert *c, time_t at,
 	int			 i, direct, met = 0;
 
 	*why = CRL_MISS_NONE;
-	direct = X509_NAME_cmp(m->issuer_name,
-	    X509_get_issuer_name(c->x)) == 0;
+	direct = X509_NAME_cmp(m->issuer_name, c->iname) == 0;
 	if (!direct && !m->indirect) {
 		*why = CRL_MISS_ISSUER;
 		return 0;

@@ -121,16 +121,39 @@ struct crl_set {
 };
 
 /*
+ * A leaf known by what a kept chain recorded of it (verified.h), not as a
+ * certificate: all that CRL checking reads of it.  Points into the
+ * record; the subject is the identity's, for messages.
+ */
+struct crl_leaf {
+	const unsigned char	*serial_der;	/* its INTEGER */
+	size_t			 serial_len;
+	const unsigned char	*exts_der;	/* its Extensions, or NULL */
+	size_t			 exts_len;
+	int			 ca;		/* X509_check_ca of it */
+	const char		*subject;
+};
+
+/*
  * What the checks need of one certificate of a verified chain, its CRL
- * Distribution Points parsed at most once.
+ * Distribution Points parsed at most once: from the certificate
+ * (crl_cert_init), or for a kept leaf from its record (crl_cert_init_kept;
+ * x is NULL then).
  */
 struct crl_cert {
-	X509			*x;
+	X509			*x;		/* NULL: a kept leaf */
 	X509			*issuer;	/* its issuer in the chain */
 	X509			*anchor;	/* the chain's trust anchor */
+	const X509_NAME		*iname;		/* its issuer's name */
+	const ASN1_INTEGER	*serial;
+	const char		*subject;	/* a kept leaf's, for messages */
 	int			 ca;
 	int			 cdp_read;
 	STACK_OF(DIST_POINT)	*cdp;		/* NULL: none */
+	/* a kept leaf's, decoded from its record; freed by cleanup */
+	ASN1_INTEGER		*kept_serial;
+	const unsigned char	*kept_exts;	/* Extensions DER, or NULL */
+	size_t			 kept_extslen;
 };
 
 /* Why a CRL does not answer for a certificate (authd check explains). */
@@ -214,14 +237,25 @@ int	 crl_newer(const struct crl_meta *a, const struct crl_meta *b);
 /* Two hex numbers (BN_bn2hex form): <0, 0, >0. */
 int	 crl_hex_cmp(const char *a, const char *b);
 /*
- * Whether x is revoked by base, as changed by delta (NULL: none): 1 yes,
+ * Whether c is revoked by base, as changed by delta (NULL: none): 1 yes,
  * 0 no, negative when an index cannot be read.
  */
 int	 crl_revoked(const struct crl_meta *base, const struct crl_meta *delta,
-	    X509 *x);
+	    const struct crl_cert *c);
 /* chain[i], its issuer and the chain's anchor; cleanup frees its CDPs. */
 void	 crl_cert_init(struct crl_cert *c, STACK_OF(X509) *chain, int i);
+/*
+ * chain[0] known by its record (leaf; chain[0] itself may be NULL): 0, or
+ * -1 when the record's serial cannot be read.  Cleanup as above.
+ */
+int	 crl_cert_init_kept(struct crl_cert *c, STACK_OF(X509) *chain,
+	    const struct crl_leaf *leaf);
 void	 crl_cert_cleanup(struct crl_cert *c);
+/*
+ * Its CRL Distribution Points, decoded once (NULL: none), each relative
+ * name made whole against its cRLIssuer or the certificate's issuer.
+ */
+STACK_OF(DIST_POINT) *crl_cert_cdp(struct crl_cert *c);
 /* m, as /metrics and doctor list it, to fn. */
 void	 crl_info_call(const struct crl_meta *m, const char *source,
 	    void (*fn)(void *, const struct crl_info *), void *arg);

@@ -1311,8 +1311,8 @@ doctor_crl_wait(struct doctor *d, const struct snapshot *snap,
 	if ((w = doctor_wake_new()) == NULL)
 		return;
 	for (round = 0; round < DOCTOR_CDP_ROUNDS; round++) {
-		crl_check_depth(snap->crl, fetch, d->cchain, 0, time(NULL), 0,
-		    0, cr);
+		crl_check_depth(snap->crl, fetch, d->cchain, 0, NULL,
+		    time(NULL), 0, 0, cr);
 		if (cr->status != CRL_PENDING)
 			break;
 		pthread_mutex_lock(&w->lock);

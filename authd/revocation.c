@@ -76,7 +76,8 @@ revocation_crl_who(struct revocation_result *out, const char *leaf_subject,
 
 	if (depth == 0 && leaf_subject != NULL)
 		snprintf(dn, sizeof(dn), "%.250s", leaf_subject);
-	else if (chain != NULL && depth >= 0 && depth < sk_X509_num(chain))
+	else if (chain != NULL && depth >= 0 && depth < sk_X509_num(chain) &&
+	    sk_X509_value(chain, depth) != NULL)
 		identity_dn(X509_get_subject_name(sk_X509_value(chain, depth)),
 		    dn, sizeof(dn));
 	else
@@ -107,8 +108,8 @@ revocation_age(struct revocation_result *out, time_t this_update)
 
 static enum rev_answer
 revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
-    const char *leaf_subject, int depth, time_t now,
-    struct revocation_result *out, struct rev_pending *p,
+    const char *leaf_subject, const struct crl_leaf *leaf, int depth,
+    time_t now, struct revocation_result *out, struct rev_pending *p,
     struct rev_failure *f)
 {
 	struct crl_result	 cr;
@@ -117,8 +118,8 @@ revocation_crl_at(const struct snapshot *snap, struct chain_result *res,
 	 * A missing CRL is a failure like any other: crl_missing decides
 	 * with the others, never as an answer (missing_allow 0 here).
 	 */
-	crl_check_depth(snap->crl, &snap->crl_fetch, res->chain, depth, now, 0,
-	    snap->cfg.crl_grace, &cr);
+	crl_check_depth(snap->crl, &snap->crl_fetch, res->chain, depth, leaf,
+	    now, 0, snap->cfg.crl_grace, &cr);
 	if (cr.valid_until < res->valid_until)
 		res->valid_until = cr.valid_until;	/* bounds the cache */
 	f->src = REV_CRL;
@@ -163,6 +164,15 @@ revocation_ocsp_at(const struct snapshot *snap, struct chain_result *res,
 	struct ocsp_result	 or;
 	char			 why[64];
 
+	if (sk_X509_value(res->chain, depth) == NULL) {
+		/* a kept leaf without its certificate: fail closed */
+		f->src = REV_OCSP;
+		f->allow = 0;
+		f->outcome = REVOCATION_UNKNOWN;
+		snprintf(f->detail, sizeof(f->detail), "OCSP: no certificate "
+		    "at depth %d to ask about", depth);
+		return REV_FAILED;
+	}
 	ocsp_check_depth(&snap->ocsp, res->chain, depth, now, &or);
 	if (or.valid_until < res->valid_until)
 		res->valid_until = or.valid_until;	/* bounds the cache */
@@ -230,8 +240,8 @@ revocation_by(struct revocation_result *out, int depth, enum rev_source src)
 
 void
 revocation_check(const struct snapshot *snap, const char *ruleset,
-    const char *leaf_subject, struct chain_result *res, time_t now,
-    struct revocation_result *out)
+    const char *leaf_subject, const struct crl_leaf *leaf,
+    struct chain_result *res, time_t now, struct revocation_result *out)
 {
 	struct rev_failure	 fail[2];
 	struct rev_pending	 pend;
@@ -265,9 +275,8 @@ revocation_check(const struct snapshot *snap, const char *ruleset,
 			if (!revocation_covers(snap, order[o], depth))
 				continue;
 			ans = order[o] == REV_CRL ?
-			    revocation_crl_at(snap, res, leaf_subject, depth, now,
-			    out,
-			    &pend, &fail[nfail]) :
+			    revocation_crl_at(snap, res, leaf_subject, leaf,
+			    depth, now, out, &pend, &fail[nfail]) :
 			    revocation_ocsp_at(snap, res, depth, now, ocsp_allow,
 			    out, &pend, &fail[nfail]);
 			if (ans != REV_FAILED) {

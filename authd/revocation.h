@@ -73,17 +73,22 @@ struct revocation_result {
 };
 
 struct config;
+struct crl_leaf;
 struct snapshot;
 
 /*
  * Check res->chain (verified, leaf first; leaf_subject its subject for
  * details, or NULL) at time now, for the rule set ruleset (NULL: the
- * default).  Never fails: out says what was found, and out->pending when a
- * fetch is running (outcome REVOCATION_UNKNOWN meanwhile).  res->valid_until
- * is lowered to what the answers used allow (it bounds the verdict cache).
+ * default).  leaf, when not NULL, is the leaf as a kept chain recorded it
+ * (crlmeta.h) and the chain's own leaf is NULL: only CRLs can answer for
+ * it then (OCSP fails: the caller gives a certificate where OCSP is on).
+ * Never fails: out says what was found, and out->pending when a fetch is
+ * running (outcome REVOCATION_UNKNOWN meanwhile).  res->valid_until is
+ * lowered to what the answers used allow (it bounds the verdict cache).
  */
 void	 revocation_check(const struct snapshot *snap, const char *ruleset,
-	    const char *leaf_subject, struct chain_result *res, time_t now,
+	    const char *leaf_subject, const struct crl_leaf *leaf,
+	    struct chain_result *res, time_t now,
 	    struct revocation_result *out);
 
 /*

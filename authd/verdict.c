@@ -296,12 +296,13 @@ verdict_policy(const struct snapshot *snap, const struct verdict_input *in,
  */
 static int
 verdict_revocation(const struct snapshot *snap, const struct verdict_input *in,
-    struct chain_result *res, time_t now, struct verdict *out)
+    const struct crl_leaf *leaf, struct chain_result *res, time_t now,
+    struct verdict *out)
 {
 	static _Thread_local struct revocation_result rr;
 
 	revocation_check(snap, in->ruleset, out->has_identity ?
-	    out->id.subject : NULL, res, now, &rr);
+	    out->id.subject : NULL, leaf, res, now, &rr);
 	out->revocation = rr.source;
 	out->rev_by = rr.by;
 	out->rev_time = rr.rev_time;
@@ -365,7 +366,7 @@ verdict_avoid_revoked(const struct snapshot *snap,
 		out->revocation = REVOCATION_NONE;
 		out->rev_by = 0;
 		out->rev_time = 0;
-		depth = verdict_revocation(snap, in, res, now, out);
+		depth = verdict_revocation(snap, in, NULL, res, now, out);
 		if (out->reason != VERDICT_REVOKED)
 			break;
 	}
@@ -681,15 +682,16 @@ verdict_reuse_seconds(const struct snapshot *snap,
 /*
  * A chain verified by an earlier run (verified.h): the identity and the
  * fields from its record into out and verdict_blob (*bloblen), res as a
- * verified chain until the record says.  Only when revocation needs them,
- * the leaf is made from the record (verified_leaf: never parsed) and the
- * chain rebuilt from the snapshot's certificates (*xp and res->chain; else
- * NULL).  Returns 1, or 0 to verify afresh.
+ * verified chain until the record says.  Only when revocation needs it,
+ * the chain is rebuilt from the snapshot's certificates (res->chain) with
+ * the leaf as the record has it, never parsed: for CRLs alone its facts
+ * (*leaf, and the chain's leaf NULL), for OCSP a certificate made of them
+ * (verified_leaf, *xp; else NULL).  Returns 1, or 0 to verify afresh.
  */
 static int
 verdict_restore(const struct snapshot *snap, const unsigned char *md,
-    time_t now, X509 **xp, struct chain_result *res, struct verdict *out,
-    size_t *bloblen)
+    time_t now, X509 **xp, struct crl_leaf *leaf, struct chain_result *res,
+    struct verdict *out, size_t *bloblen)
 {
 	struct verified		 v;
 	X509			*x = NULL, *issuer;
@@ -700,15 +702,21 @@ verdict_restore(const struct snapshot *snap, const unsigned char *md,
 	if (snap->policy != NULL && v.blob == NULL)
 		return 0;		/* kept before a policy read fields */
 	if (snap->crl != NULL || snap->cfg.ocsp_mode != 0) {
-		/* Revocation reads the leaf: the record's, not a parse. */
 		if (v.nissuers == 0 || (issuer = chain_store_find(snap->chain,
 		    v.issuer_sha1[0])) == NULL ||
-		    (x = verified_leaf(&v, issuer)) == NULL ||
+		    (snap->cfg.ocsp_mode != 0 &&
+		    (x = verified_leaf(&v, issuer)) == NULL) ||
 		    (res->chain = verified_chain(&v, x, snap->chain)) == NULL) {
 			ERR_clear_error();
 			X509_free(x);
 			return 0;
 		}
+		leaf->serial_der = v.serial_der;
+		leaf->serial_len = v.serial_len;
+		leaf->exts_der = v.exts_der;
+		leaf->exts_len = v.exts_len;
+		leaf->ca = v.leaf_ca;
+		leaf->subject = out->id.subject;
 	}
 	out->id = v.id;
 	out->has_identity = 1;
@@ -765,6 +773,7 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 	size_t				 i;
 	int				 use_cache, loaded = 0, pcy_done = 0;
 	int				 restored = 0;
+	struct crl_leaf			 kept, *keptp = NULL;
 	int				 flags = CHAIN_WANT_CHAIN;
 	int				 rdepth;
 
@@ -825,10 +834,12 @@ verdict_run(const struct snapshot *snap, struct cache *cache,
 		out->has_identity = 1;
 		goto verified;
 	}
-	if (use_cache && verdict_restore(snap, md, now, &x, &res, out,
+	if (use_cache && verdict_restore(snap, md, now, &x, &kept, &res, out,
 	    &bloblen)) {
 		/* Verified by an earlier run: no signature check. */
 		restored = 1;
+		if (x == NULL && res.chain != NULL)
+			keptp = &kept;	/* CRLs read the record's leaf */
 		chain_until = res.valid_until;
 		goto verified;
 	}
@@ -893,8 +904,8 @@ verified:
 			    &pcy, NULL);
 		}
 	}
-	if (out->reason == VERDICT_OK &&
-	    (rdepth = verdict_revocation(snap, in, &res, now, out)) > 0 &&
+	if (out->reason == VERDICT_OK && (rdepth = verdict_revocation(snap, in,
+	    keptp, &res, now, out)) > 0 &&
 	    verdict_real_leaf(der, derlen, restored, &x)) {
 		verdict_avoid_revoked(snap, in, x, at, now, flags, rdepth, &res,
 		    out);

@@ -11,6 +11,7 @@
  *   u8  serial length, serial
  *   u32 blob length, blob	(identity fields; 0: none)
  *   u8  the leaf's version (0: v1, 2: v3)
+ *   u8  X509_check_ca of the leaf (0: not a CA; 1 to 5: OpenSSL's why)
  *   u8  serial length, serial	(DER INTEGER, as in the certificate)
  *   u16 subject length, subject	(DER Name, as in the certificate)
  *   u16 extensions length, extensions (DER Extensions: the leaf's
@@ -45,7 +46,7 @@
 #include "store.h"
 #include "verified.h"
 
-#define VERIFIED_MAGIC	 0x32727661u	/* "avr2" */
+#define VERIFIED_MAGIC	 0x33727661u	/* "avr3" */
 #define VERIFIED_FIXED	 (4 + CHAIN_DIGEST_LEN + 3 * 8 + 1)
 #define VERIFIED_SERIAL_DER_MAX	 64	/* RFC 5280: 20 octets; some more */
 #define VERIFIED_NAME_DER_MAX	 2048
@@ -53,7 +54,7 @@
 #define VERIFIED_REC_MAX (VERIFIED_FIXED + VERIFIED_ISSUERS_MAX * \
 			    CHAIN_SHA1_LEN + 2 * (2 + IDENTITY_DN_MAX) + 1 + \
 			    IDENTITY_SERIAL_MAX + 4 + CACHE_BLOB_MAX + 1 + \
-			    1 + VERIFIED_SERIAL_DER_MAX + \
+			    2 + VERIFIED_SERIAL_DER_MAX + \
 			    2 + VERIFIED_NAME_DER_MAX + 2 + VERIFIED_EXTS_DER_MAX)
 
 _Static_assert(VERIFIED_REC_MAX <= VERIFIED_RECORD_MAX,
@@ -283,6 +284,7 @@ verified_decode(const unsigned char *rec, size_t len,
 		out->bloblen = n;
 	}
 	out->leaf_version = (int)rd_uint(&r, 1);
+	out->leaf_ca = (int)rd_uint(&r, 1);
 	out->serial_len = (size_t)rd_uint(&r, 1);
 	out->serial_der = rd_bytes(&r, out->serial_len);
 	out->subject_len = (size_t)rd_uint(&r, 2);
@@ -290,6 +292,7 @@ verified_decode(const unsigned char *rec, size_t len,
 	out->exts_len = (size_t)rd_uint(&r, 2);
 	out->exts_der = rd_bytes(&r, out->exts_len);
 	if (r.short_read || r.off != r.len || out->leaf_version > 2 ||
+	    out->leaf_ca > 5 ||
 	    out->serial_len == 0 || out->serial_len > VERIFIED_SERIAL_DER_MAX ||
 	    out->subject_len > VERIFIED_NAME_DER_MAX ||
 	    out->exts_len > VERIFIED_EXTS_DER_MAX)
@@ -332,6 +335,7 @@ verified_put_leaf(struct verified_wr *w, X509 *leaf)
 	if (version < 0 || version > 2)
 		return -1;
 	wr_uint(w, (uint64_t)version, 1);
+	wr_uint(w, (uint64_t)X509_check_ca(leaf), 1);
 	if ((n = i2d_ASN1_INTEGER(X509_get0_serialNumber(leaf), &der)) <= 0 ||
 	    n > VERIFIED_SERIAL_DER_MAX)
 		goto end;
@@ -461,7 +465,8 @@ verified_chain(const struct verified *v, X509 *leaf,
 		return NULL;
 	if (!sk_X509_push(sk, leaf))
 		goto fail;
-	X509_up_ref(leaf);
+	if (leaf != NULL)
+		X509_up_ref(leaf);
 	for (i = 0; i < v->nissuers; i++) {
 		if ((x = chain_store_find(store, v->issuer_sha1[i])) == NULL ||
 		    !sk_X509_push(sk, x))

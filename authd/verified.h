@@ -48,6 +48,7 @@ struct verified {
 	 * calling thread's record buffer: valid until its next verified_get.
 	 */
 	int		 leaf_version;
+	int		 leaf_ca;	/* X509_check_ca of the leaf */
 	const unsigned char *serial_der, *subject_der, *exts_der;
 	size_t		 serial_len, subject_len, exts_len;
 };
@@ -113,7 +114,9 @@ X509	*verified_leaf(const struct verified *v, X509 *issuer);
 /*
  * The chain of a record, rebuilt from leaf and the certificates of store
  * (their SHA-1): a new stack holding references, or NULL when the record
- * names none or one store lacks.
+ * names none or one store lacks.  leaf may be NULL: the stack's first
+ * certificate is NULL then (revocation reads the record's, crlmeta.h's
+ * struct crl_leaf).
  */
 STACK_OF(X509) *verified_chain(const struct verified *v, X509 *leaf,
 	    const struct chain_store *store);

@@ -5,7 +5,7 @@
  * serial).  data_dir is authd's own (0700), but a damaged disk or another
  * version's record must be a miss, never a crash or a leak.
  *
- * An input that starts with the record's magic ("avr2") is a record.  Any
+ * An input that starts with the record's magic ("avr3") is a record.  Any
  * other is a splice into a valid record (made at start-up with
  * verified_encode from the fuzz PKI's certificates): byte 0 picks the
  * record, bytes 1-2 an offset in it, the rest overwrites from there (and
@@ -100,7 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_init();
 	if (size > sizeof(rec))
 		return 0;
-	if (size < 4 || memcmp(data, "avr2", 4) != 0) {
+	if (size < 4 || memcmp(data, "avr3", 4) != 0) {
 		if (size < 3)
 			return 0;
 		memcpy(rec, seed[data[0] % SEEDS], seedlen[data[0] % SEEDS]);

@@ -18,6 +18,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "crlmeta.h"
 #include "identity.h"
 #include "snapshot.h"
 #include "store.h"
@@ -1293,9 +1294,54 @@ same_ext(X509 *a, X509 *b, int nid)
 }
 
 /*
- * A kept chain's leaf as revocation reads it (verified_leaf) says what the
- * certificate says: serial, names, validity, CA or not, every extension
- * revocation reads.
+ * The CRL checks' view of a kept leaf (crl_cert_init_kept, from the record
+ * v, the chain's leaf NULL) is their view of the certificate (chain[0]):
+ * issuer name, serial, CA or not, the CRL distribution points.
+ */
+static int
+same_crl_cert(STACK_OF(X509) *chain, const struct verified *v,
+    const char *subject)
+{
+	struct crl_leaf		 kl;
+	struct crl_cert		 a, b;
+	STACK_OF(X509)		*kchain;
+	STACK_OF(DIST_POINT)	*pa, *pb;
+	unsigned char		*da = NULL, *db = NULL;
+	int			 la = 0, lb = 0, ok;
+
+	kl.serial_der = v->serial_der;
+	kl.serial_len = v->serial_len;
+	kl.exts_der = v->exts_der;
+	kl.exts_len = v->exts_len;
+	kl.ca = v->leaf_ca;
+	kl.subject = subject;
+	if ((kchain = sk_X509_dup(chain)) == NULL)
+		return 0;
+	(void)sk_X509_set(kchain, 0, NULL);
+	crl_cert_init(&a, chain, 0);
+	ok = crl_cert_init_kept(&b, kchain, &kl) == 0 && b.x == NULL &&
+	    X509_NAME_cmp(a.iname, b.iname) == 0 &&
+	    ASN1_INTEGER_cmp(a.serial, b.serial) == 0 && a.ca == b.ca;
+	pa = crl_cert_cdp(&a);
+	pb = crl_cert_cdp(&b);
+	if (pa != NULL)
+		la = i2d_CRL_DIST_POINTS(pa, &da);
+	if (pb != NULL)
+		lb = i2d_CRL_DIST_POINTS(pb, &db);
+	ok = ok && (pa == NULL) == (pb == NULL) && la == lb && la >= 0 &&
+	    (la == 0 || memcmp(da, db, (size_t)la) == 0);
+	OPENSSL_free(da);
+	OPENSSL_free(db);
+	crl_cert_cleanup(&a);
+	crl_cert_cleanup(&b);
+	sk_X509_free(kchain);
+	return ok;
+}
+
+/*
+ * A kept chain's leaf as revocation reads it (verified_leaf for OCSP,
+ * crl_cert_init_kept for CRLs) says what the certificate says: serial,
+ * names, validity, CA or not, every extension revocation reads.
  */
 static void
 test_verified_leaf(void)
@@ -1374,6 +1420,10 @@ test_verified_leaf(void)
 			    "extension %s", leaves[i], OBJ_nid2sn(nids[k]));
 		CHECK(X509_get_pubkey(stub) == NULL, "verified leaf: %s: no key",
 		    leaves[i]);
+		CHECK(v.leaf_ca == X509_check_ca(leaf) &&
+		    same_crl_cert(chain, &v, id.subject), "verified leaf: %s: "
+		    "the CRL checks' view (CA %d, the certificate %d)",
+		    leaves[i], v.leaf_ca, X509_check_ca(leaf));
 		X509_free(stub);
 		sk_X509_pop_free(chain, X509_free);
 	}
