@@ -43,6 +43,14 @@ struct chain_store {
 	unsigned int		 depth;
 	enum config_purpose	 purpose;
 	int			 partial;	/* trust_partial: any anchor ends a chain */
+	struct chain_sha1	*bysha1;	/* ints and anchors, by SHA-1 */
+	size_t			 nbysha1;
+};
+
+/* A certificate of the store by its SHA-1 (chain_store_find). */
+struct chain_sha1 {
+	unsigned char	 sha1[CHAIN_SHA1_LEN];
+	X509		*x;
 };
 
 static int
@@ -494,6 +502,46 @@ chain_add_fast(struct chain_store *st, X509 *ic)
 	return rc < 0 ? rc : 0;
 }
 
+static int
+chain_sha1_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct chain_sha1 *)a)->sha1,
+	    ((const struct chain_sha1 *)b)->sha1, CHAIN_SHA1_LEN);
+}
+
+/*
+ * Every certificate of the store by its SHA-1, sorted: a kept chain names
+ * its issuers so (verified.h), one lookup a certificate per request, and a
+ * store may hold many CAs.
+ */
+static int
+chain_index_sha1(struct chain_store *st)
+{
+	STACK_OF(X509)	*sk[2] = { st->ints, st->anchors };
+	unsigned int	 len;
+	size_t		 k, n;
+	int		 i;
+
+	n = (size_t)sk_X509_num(st->ints) + (size_t)sk_X509_num(st->anchors);
+	if (n == 0)
+		return 0;
+	if ((st->bysha1 = calloc(n, sizeof(*st->bysha1))) == NULL)
+		return AUTHD_ENOMEM;
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < sk_X509_num(sk[k]); i++) {
+			st->bysha1[st->nbysha1].x = sk_X509_value(sk[k], i);
+			if (!X509_digest(st->bysha1[st->nbysha1].x,
+			    EVP_sha1(), st->bysha1[st->nbysha1].sha1, &len) ||
+			    len != CHAIN_SHA1_LEN) {
+				ERR_clear_error();
+				return AUTHD_ECRYPTO;
+			}
+			st->nbysha1++;
+		}
+	qsort(st->bysha1, st->nbysha1, sizeof(*st->bysha1), chain_sha1_cmp);
+	return 0;
+}
+
 /*
  * The store from anchors and intermediates read already; takes both
  * stacks (freed here whatever happens).
@@ -548,6 +596,8 @@ chain_store_build(STACK_OF(X509) *anchors, STACK_OF(X509) *ints,
 	for (i = 0; i < n; i++)
 		if ((rc = chain_add_fast(st, sk_X509_value(st->ints, (int)i))) != 0)
 			goto end;
+	if ((rc = chain_index_sha1(st)) != 0)
+		goto end;
 	*out = st;
 	st = NULL;
 	rc = 0;
@@ -665,6 +715,7 @@ chain_store_free(struct chain_store **pst)
 	free(st->fast);
 	sk_X509_pop_free(st->ints, X509_free);
 	X509_STORE_free(st->full);
+	free(st->bysha1);
 	free(st);
 	*pst = NULL;
 }
@@ -716,31 +767,16 @@ chain_store_digest(const struct chain_store *st,
 	return 0;
 }
 
-static X509 *
-chain_find_in(STACK_OF(X509) *sk, const unsigned char sha1[CHAIN_SHA1_LEN])
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen;
-	int		 i;
-
-	/* OpenSSL keeps each certificate's SHA-1: no hashing here. */
-	for (i = 0; i < sk_X509_num(sk); i++)
-		if (X509_digest(sk_X509_value(sk, i), EVP_sha1(), md,
-		    &mdlen) && mdlen == CHAIN_SHA1_LEN &&
-		    memcmp(md, sha1, CHAIN_SHA1_LEN) == 0)
-			return sk_X509_value(sk, i);
-	return NULL;
-}
-
 X509 *
 chain_store_find(const struct chain_store *st,
     const unsigned char sha1[CHAIN_SHA1_LEN])
 {
-	X509	*x;
+	struct chain_sha1	 key, *e;
 
-	if ((x = chain_find_in(st->ints, sha1)) == NULL)
-		x = chain_find_in(st->anchors, sha1);
-	return x;
+	memcpy(key.sha1, sha1, CHAIN_SHA1_LEN);
+	e = st->nbysha1 == 0 ? NULL : bsearch(&key, st->bysha1, st->nbysha1,
+	    sizeof(*st->bysha1), chain_sha1_cmp);
+	return e != NULL ? e->x : NULL;
 }
 
 size_t

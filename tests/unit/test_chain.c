@@ -625,6 +625,52 @@ test_store_new(void)
 	}
 }
 
+/* chain_store_find: each anchor and intermediate by its SHA-1, nothing else. */
+static void
+test_store_find(void)
+{
+	static const char *const anchors[] = { "root.pem", "other-root.pem" };
+	static const char *const ints[] = { "intermediate.pem",
+	    "intermediate-nocrlsign.pem", "aia/ica.pem" };
+	static const char *const others[] = { "client.pem", "server.pem" };
+	unsigned char		 sha1[CHAIN_SHA1_LEN];
+	struct chain_store	*st = NULL;
+	STACK_OF(X509)		*a, *m;
+	X509			*x, *found;
+	size_t			 i;
+
+	a = sk_X509_new_null();
+	m = sk_X509_new_null();
+	for (i = 0; i < sizeof(anchors) / sizeof(anchors[0]); i++)
+		sk_X509_push(a, load_cert(anchors[i]));
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		sk_X509_push(m, load_cert(ints[i]));
+	CHECK(chain_store_new(a, m, 4, CONFIG_PURPOSE_CLIENT, &st) == 0 &&
+	    st != NULL, "find: chain_store_new");
+	for (i = 0; st != NULL && i < (size_t)sk_X509_num(a) +
+	    (size_t)sk_X509_num(m); i++) {
+		x = i < (size_t)sk_X509_num(a) ? sk_X509_value(a, (int)i) :
+		    sk_X509_value(m, (int)(i - (size_t)sk_X509_num(a)));
+		X509_digest(x, EVP_sha1(), sha1, NULL);
+		found = chain_store_find(st, sha1);
+		CHECK(found != NULL && X509_cmp(found, x) == 0, "find: "
+		    "certificate %zu of the store by its SHA-1", i);
+	}
+	for (i = 0; st != NULL && i < sizeof(others) / sizeof(others[0]);
+	    i++) {
+		x = load_cert(others[i]);
+		X509_digest(x, EVP_sha1(), sha1, NULL);
+		CHECK(chain_store_find(st, sha1) == NULL, "find: %s is not in "
+		    "the store", others[i]);
+		X509_free(x);
+	}
+	memset(sha1, 0, sizeof(sha1));
+	CHECK(st == NULL || chain_store_find(st, sha1) == NULL, "find: zeros");
+	sk_X509_pop_free(a, X509_free);
+	sk_X509_pop_free(m, X509_free);
+	chain_store_free(&st);
+}
+
 #define PIV_AUTH	 "2.16.840.1.101.3.2.1.3.13"
 #define PCY_LOW		 "1.3.6.1.4.1.99999.2.1"
 #define BRIDGE_MED	 "1.3.6.1.4.1.99999.9.1"
@@ -955,6 +1001,7 @@ main(int argc, char **argv)
 	test_stores();
 	test_load_errors();
 	test_store_new();
+	test_store_find();
 	test_policies();
 	test_partial();
 	test_paths();
