@@ -1054,8 +1054,8 @@ crl_cert_init_kept(struct crl_cert *c, STACK_OF(X509) *chain,
 	c->iname = X509_get_subject_name(c->issuer);
 	c->subject = leaf->subject;
 	c->ca = leaf->ca != 0;
-	c->kept_exts = leaf->exts_len > 0 ? leaf->exts_der : NULL;
-	c->kept_extslen = leaf->exts_len;
+	c->kept_cdp = leaf->cdp_len > 0 ? leaf->cdp_der : NULL;
+	c->kept_cdplen = leaf->cdp_len;
 	if ((c->kept_serial = d2i_ASN1_INTEGER(NULL, &p,
 	    (long)leaf->serial_len)) == NULL ||
 	    p != leaf->serial_der + leaf->serial_len) {
@@ -1075,19 +1075,20 @@ crl_cert_cleanup(struct crl_cert *c)
 	c->kept_serial = NULL;
 }
 
-/* A kept leaf's CRL Distribution Points, from its record's Extensions. */
+/* A kept leaf's CRL Distribution Points, as its record has them. */
 static STACK_OF(DIST_POINT) *
 crl_cert_kept_cdp(const struct crl_cert *c)
 {
-	STACK_OF(X509_EXTENSION)	*exts;
-	STACK_OF(DIST_POINT)		*cdp;
-	const unsigned char		*p = c->kept_exts;
+	STACK_OF(DIST_POINT)	*cdp;
+	const unsigned char	*p = c->kept_cdp;
 
-	if (p == NULL || (exts = d2i_X509_EXTENSIONS(NULL, &p,
-	    (long)c->kept_extslen)) == NULL)
+	if (p == NULL || (cdp = d2i_CRL_DIST_POINTS(NULL, &p,
+	    (long)c->kept_cdplen)) == NULL)
 		return NULL;
-	cdp = X509V3_get_d2i(exts, NID_crl_distribution_points, NULL, NULL);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	if (p != c->kept_cdp + c->kept_cdplen) {
+		sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+		return NULL;
+	}
 	return cdp;
 }
 

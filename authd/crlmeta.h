@@ -128,8 +128,8 @@ struct crl_set {
 struct crl_leaf {
 	const unsigned char	*serial_der;	/* its INTEGER */
 	size_t			 serial_len;
-	const unsigned char	*exts_der;	/* its Extensions, or NULL */
-	size_t			 exts_len;
+	const unsigned char	*cdp_der;	/* CRLDistributionPoints, or NULL */
+	size_t			 cdp_len;
 	int			 ca;		/* X509_check_ca of it */
 	const char		*subject;
 };
@@ -152,8 +152,8 @@ struct crl_cert {
 	STACK_OF(DIST_POINT)	*cdp;		/* NULL: none */
 	/* a kept leaf's, decoded from its record; freed by cleanup */
 	ASN1_INTEGER		*kept_serial;
-	const unsigned char	*kept_exts;	/* Extensions DER, or NULL */
-	size_t			 kept_extslen;
+	const unsigned char	*kept_cdp;	/* DER, or NULL */
+	size_t			 kept_cdplen;
 };
 
 /* Why a CRL does not answer for a certificate (authd check explains). */

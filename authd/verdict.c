@@ -713,8 +713,8 @@ verdict_restore(const struct snapshot *snap, const unsigned char *md,
 		}
 		leaf->serial_der = v.serial_der;
 		leaf->serial_len = v.serial_len;
-		leaf->exts_der = v.exts_der;
-		leaf->exts_len = v.exts_len;
+		leaf->cdp_der = v.cdp_der;
+		leaf->cdp_len = v.cdp_len;
 		leaf->ca = v.leaf_ca;
 		leaf->subject = out->id.subject;
 	}

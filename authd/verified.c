@@ -16,6 +16,8 @@
  *   u16 subject length, subject	(DER Name, as in the certificate)
  *   u16 extensions length, extensions (DER Extensions: the leaf's
  *	 VERIFIED_LEAF_EXTS, in its order; 0: none of them)
+ *   u16 distribution points length, distribution points (DER
+ *	 CRLDistributionPoints as OpenSSL reads the leaf's; 0: none)
  *
  * Lengths are checked against the record's size and the identity's bounds
  * when read: a damaged record is a miss, never a verdict.
@@ -55,7 +57,8 @@
 			    CHAIN_SHA1_LEN + 2 * (2 + IDENTITY_DN_MAX) + 1 + \
 			    IDENTITY_SERIAL_MAX + 4 + CACHE_BLOB_MAX + 1 + \
 			    2 + VERIFIED_SERIAL_DER_MAX + \
-			    2 + VERIFIED_NAME_DER_MAX + 2 + VERIFIED_EXTS_DER_MAX)
+			    2 + VERIFIED_NAME_DER_MAX + 2 + VERIFIED_EXTS_DER_MAX + \
+			    2 + VERIFIED_EXTS_DER_MAX)
 
 _Static_assert(VERIFIED_REC_MAX <= VERIFIED_RECORD_MAX,
     "VERIFIED_RECORD_MAX (verified.h) is below the largest record");
@@ -291,11 +294,14 @@ verified_decode(const unsigned char *rec, size_t len,
 	out->subject_der = rd_bytes(&r, out->subject_len);
 	out->exts_len = (size_t)rd_uint(&r, 2);
 	out->exts_der = rd_bytes(&r, out->exts_len);
+	out->cdp_len = (size_t)rd_uint(&r, 2);
+	out->cdp_der = rd_bytes(&r, out->cdp_len);
 	if (r.short_read || r.off != r.len || out->leaf_version > 2 ||
 	    out->leaf_ca > 5 ||
 	    out->serial_len == 0 || out->serial_len > VERIFIED_SERIAL_DER_MAX ||
 	    out->subject_len > VERIFIED_NAME_DER_MAX ||
-	    out->exts_len > VERIFIED_EXTS_DER_MAX)
+	    out->exts_len > VERIFIED_EXTS_DER_MAX ||
+	    out->cdp_len > VERIFIED_EXTS_DER_MAX)
 		return 0;
 	return 1;
 }
@@ -325,6 +331,7 @@ static int
 verified_put_leaf(struct verified_wr *w, X509 *leaf)
 {
 	STACK_OF(X509_EXTENSION)	*exts = NULL;
+	STACK_OF(DIST_POINT)		*cdp = NULL;
 	const unsigned char		*name;
 	unsigned char			*der = NULL;
 	size_t				 namelen, i;
@@ -367,10 +374,26 @@ verified_put_leaf(struct verified_wr *w, X509 *leaf)
 	wr_uint(w, (uint64_t)n, 2);
 	if (n > 0)
 		wr_bytes(w, der, (size_t)n);
+	OPENSSL_free(der);
+	der = NULL;
+	/*
+	 * The distribution points again, as OpenSSL decodes them (none when
+	 * absent, doubled or unreadable): what the CRL checks match, read
+	 * back without the other extensions (crl_cert_init_kept).
+	 */
+	n = 0;
+	if ((cdp = X509_get_ext_d2i(leaf, NID_crl_distribution_points, NULL,
+	    NULL)) != NULL && ((n = i2d_CRL_DIST_POINTS(cdp, &der)) <= 0 ||
+	    n > VERIFIED_EXTS_DER_MAX))
+		goto end;
+	wr_uint(w, (uint64_t)n, 2);
+	if (n > 0)
+		wr_bytes(w, der, (size_t)n);
 	rc = 0;
 end:
 	/* The stack holds the leaf's own extensions: not freed one by one. */
 	sk_X509_EXTENSION_free(exts);
+	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
 	OPENSSL_free(der);
 	ERR_clear_error();
 	return rc;

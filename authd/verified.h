@@ -49,8 +49,8 @@ struct verified {
 	 */
 	int		 leaf_version;
 	int		 leaf_ca;	/* X509_check_ca of the leaf */
-	const unsigned char *serial_der, *subject_der, *exts_der;
-	size_t		 serial_len, subject_len, exts_len;
+	const unsigned char *serial_der, *subject_der, *exts_der, *cdp_der;
+	size_t		 serial_len, subject_len, exts_len, cdp_len;
 };
 
 struct store;

@@ -1311,8 +1311,8 @@ same_crl_cert(STACK_OF(X509) *chain, const struct verified *v,
 
 	kl.serial_der = v->serial_der;
 	kl.serial_len = v->serial_len;
-	kl.exts_der = v->exts_der;
-	kl.exts_len = v->exts_len;
+	kl.cdp_der = v->cdp_der;
+	kl.cdp_len = v->cdp_len;
 	kl.ca = v->leaf_ca;
 	kl.subject = subject;
 	if ((kchain = sk_X509_dup(chain)) == NULL)
