@@ -22,14 +22,16 @@
  * Lengths are checked against the record's size and the identity's bounds
  * when read: a damaged record is a miss, never a verdict.
  *
- * The last four are what revocation reads of a leaf (RFC 5280 6.3 and RFC
+ * The last seven are what revocation reads of a leaf (RFC 5280 6.3 and RFC
  * 6960): its serial and issuer, its CRL distribution points and freshest
- * CRL, whether it is a CA, its OCSP URLs, its notAfter.  verified_leaf
- * makes a certificate of them alone, without the 100 us that parsing the
- * whole leaf costs with OpenSSL 3.0 (its key, names and every extension):
- * its issuer is the issuer's subject (the name the chain was built on),
- * its validity the record's.  It carries no key and no signature and is
- * never verified, nor is it shown to the policy: the record's fields are.
+ * CRL, whether it is a CA, its OCSP URLs, its notAfter; parsing the whole
+ * leaf costs 100 us with OpenSSL 3.0 (its key, names and every extension).
+ * The CRL checks read the serial, the CA flag and the distribution points
+ * as they are (crlmeta.h's struct crl_leaf; the issuer's name is the
+ * subject of the issuer the chain was built on).  For OCSP, verified_leaf
+ * makes a certificate of them alone: its issuer the issuer's subject, its
+ * validity the record's.  It carries no key and no signature and is never
+ * verified, nor is it shown to the policy: the record's fields are.
  */
 #include <pthread.h>
 #include <stdatomic.h>

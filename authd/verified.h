@@ -8,11 +8,10 @@
  * chain stays valid, the SHA-1 of each issuer up to the anchor (to rebuild
  * the chain from the snapshot's certificates when revocation needs it),
  * the identity fields the policy reads, and what revocation reads of the
- * leaf (verified_leaf: so a kept chain with CRLs or OCSP is not parsed
- * either).  It answers only under a
- * snapshot whose verified_digest (the trust store and the certificate
- * policy settings) is the one it was written under: a changed trust store
- * makes every record a miss.  Revocation and the policy are decided afresh
+ * leaf (so a kept chain with CRLs or OCSP is not parsed either).  It
+ * answers only under a snapshot whose verified_digest (the trust store and
+ * the certificate policy settings) is the one it was written under: a
+ * changed trust store makes every record a miss.  Revocation and the policy are decided afresh
  * on every request, kept chain or not.
  *
  * Only chains that verified are kept, only from the trust store's own
