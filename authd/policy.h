@@ -126,6 +126,7 @@ struct policy_decision {
 	const char	*reason;
 	const char	*file;		/* the deciding rule, NULL/0 if none */
 	int		 line;
+	size_t		 nmatches;	/* regex matches run, prefilters too */
 	size_t		 nheaders;	/* set by the deciding allow rule */
 	struct {
 		const char	*name;	/* owned by the policy */
@@ -270,6 +271,22 @@ struct policy_list {
 	size_t		 n;
 };
 
+/*
+ * A prefilter: the plain regexes of a rule set on one value (field and
+ * attribute), in file order, as one pattern (?:r1)|(?:r2)|...  A request
+ * whose values it matches none of has every member false for one match
+ * per value; any other outcome (a match, a limit) runs each member on its
+ * own as if there were no prefilter.  "Plain": see policy_parse.c.
+ */
+#define POLICY_PREFILTER_MEMBERS 64	/* regexes per prefilter */
+#define POLICY_PREFILTER_LEN	 8192	/* bytes of its pattern */
+#define POLICY_MAX_PREFILTERS	 32	/* per rule set; past it, alone */
+struct policy_prefilter {
+	pcre2_code		*re;
+	size_t			 i;		/* in the rule set's array */
+	size_t			 nmembers;
+};
+
 struct policy_node {
 	enum policy_node_kind	 kind;
 	struct policy_node	**kids;		/* AND, OR (n), NOT (1) */
@@ -277,10 +294,12 @@ struct policy_node {
 	enum policy_field	 field;
 	char			*attr;		/* PF_*_ATTR: canonical type */
 	enum policy_op		 op;
-	char			*str;		/* literal, normalised per field */
+	char			*str;		/* literal, normalised per field;
+						   ~: the regex's text */
 	size_t			 len;
 	long			 num;
 	pcre2_code		*re;
+	const struct policy_prefilter *pf;	/* ~: its prefilter, or NULL */
 	const struct policy_list *list;
 };
 
@@ -309,6 +328,8 @@ struct policy_ruleset {
 	int			 pcy_index;	/* among those with one, or -1 */
 	struct policy_rule	*rules;
 	size_t			 nrules;
+	struct policy_prefilter	*pf;
+	size_t			 npf;
 };
 
 struct policy {
@@ -333,6 +354,8 @@ struct policy {
 size_t	 policy_list_hash(const char *norm);
 int	 policy_list_lookup(const struct policy_list *l, const char *norm);
 void	 policy_node_free(struct policy_node *n);
+/* Prefilters of all rule sets; *members (if not NULL): their regexes. */
+size_t	 policy_prefilters(const struct policy *p, size_t *members);
 #endif
 
 #endif

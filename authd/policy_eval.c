@@ -4,6 +4,8 @@
  * Read-only on the policy, so any number of threads share one.  Nothing
  * is allocated per request: regex matches use one pcre2 match data per
  * thread, made on the thread's first match and freed when it exits.
+ * What a request learns of the rule set's prefilters is kept in its
+ * struct eval, on the stack.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -211,15 +213,31 @@ field_nocase(enum policy_field f)
 	return f == PF_HOST || f == PF_SAN_DNS;
 }
 
+/* What one evaluation knows of a prefilter (policy.h). */
+enum pf_state { PFS_UNKNOWN = 0, PFS_NONE, PFS_RUN };
+
+/*
+ * One evaluation: the policy stays read-only, what this request learns
+ * lives here, on the evaluating thread's stack.
+ */
+struct eval {
+	const struct policy		*p;
+	const struct policy_identity	*id;
+	const struct policy_request	*rq;
+	int				 err;		/* undecidable */
+	size_t				 nmatches;
+	unsigned char			 pf[POLICY_MAX_PREFILTERS];
+};
+
 /*
  * One value against one comparison.  A comparison that cannot be decided
- * (a regex past its limits, a list that cannot be read) sets *err: the
+ * (a regex past its limits, a list that cannot be read) sets ev->err: the
  * request is then denied, whatever the rule says (fail closed).
  */
 static int
-test_one(const struct policy *p, const struct policy_node *n, const char *v,
-    int *err)
+test_one(struct eval *ev, const struct policy_node *n, const char *v)
 {
+	const struct policy	*p = ev->p;
 	pcre2_match_data	*md;
 	char			 norm[POLICY_HEX_MAX];
 	int			 rc;
@@ -240,15 +258,16 @@ test_one(const struct policy *p, const struct policy_node *n, const char *v,
 		if (policy_hex_norm(v, strlen(v), norm) < 0)
 			return 0;
 		if ((rc = policy_list_lookup(n->list, norm)) < 0)
-			*err = 1;
+			ev->err = 1;
 		return rc == 1;
 	case PO_MATCH:
 		if ((md = eval_match_data()) == NULL) {
 			atomic_fetch_add_explicit(p->match_errors, 1,
 			    memory_order_relaxed);
-			*err = 1;
+			ev->err = 1;
 			return 0;
 		}
+		ev->nmatches++;
 		rc = pcre2_match(n->re, (PCRE2_SPTR)v, strlen(v), 0, 0, md,
 		    p->mctx);
 		if (rc >= 0)
@@ -256,7 +275,7 @@ test_one(const struct policy *p, const struct policy_node *n, const char *v,
 		if (rc != PCRE2_ERROR_NOMATCH) {
 			atomic_fetch_add_explicit(p->match_errors, 1,
 			    memory_order_relaxed);
-			*err = 1;
+			ev->err = 1;
 		}
 		return 0;
 	default:
@@ -279,32 +298,62 @@ test_days(const struct policy_node *n, long d)
 }
 
 /*
+ * Whether regex n is false by its prefilter: the prefilter matched none
+ * of the field's values.  Matched once per evaluation, when a member is
+ * first reached.  A match or a failure (a limit) leaves every member to
+ * its own regex, which then reports any error as it would alone.
+ */
+static int
+prefilter_none(struct eval *ev, const struct policy_node *n)
+{
+	const struct policy_prefilter	*pf = n->pf;
+	pcre2_match_data		*md;
+	struct vals			 vs;
+	const char			*v;
+	size_t				 i = 0;
+	int				 rc = PCRE2_ERROR_NOMATCH;
+
+	if (ev->pf[pf->i] != PFS_UNKNOWN)
+		return ev->pf[pf->i] == PFS_NONE;
+	if ((md = eval_match_data()) == NULL) {
+		ev->pf[pf->i] = PFS_RUN;
+		return 0;
+	}
+	field_vals(n->field, n->attr, ev->id, ev->rq, &vs);
+	while (rc == PCRE2_ERROR_NOMATCH && (v = vals_get(&vs, &i)) != NULL) {
+		ev->nmatches++;
+		rc = pcre2_match(pf->re, (PCRE2_SPTR)v, strlen(v), 0, 0, md,
+		    ev->p->mctx);
+	}
+	ev->pf[pf->i] = rc == PCRE2_ERROR_NOMATCH ? PFS_NONE : PFS_RUN;
+	return ev->pf[pf->i] == PFS_NONE;
+}
+
+/*
  * A comparison over a multi-valued field holds if any value matches;
  * != holds if no value equals (so a field without values is != anything).
  */
 static int
-test_eval(const struct policy *p, const struct policy_node *n,
-    const struct policy_identity *id, const struct policy_request *rq,
-    int *err)
+test_eval(struct eval *ev, const struct policy_node *n)
 {
 	struct vals	 vs;
 	const char	*v;
 	size_t		 i = 0;
 
 	if (n->field == PF_DAYS_LEFT)
-		return test_days(n, id->days_left);
-	field_vals(n->field, n->attr, id, rq, &vs);
+		return test_days(n, ev->id->days_left);
+	if (n->pf != NULL && prefilter_none(ev, n))
+		return 0;				/* n->op is ~ */
+	field_vals(n->field, n->attr, ev->id, ev->rq, &vs);
 	while ((v = vals_get(&vs, &i)) != NULL)
-		if (test_one(p, n, v, err))
+		if (test_one(ev, n, v))
 			return n->op != PO_NE;
 	return n->op == PO_NE;
 }
 
 /* Recursion is bounded by POLICY_MAX_DEPTH: and/or are n-ary. */
 static int
-node_eval(const struct policy *p, const struct policy_node *n,
-    const struct policy_identity *id, const struct policy_request *rq,
-    int *err)
+node_eval(struct eval *ev, const struct policy_node *n)
 {
 	size_t	 i;
 
@@ -312,17 +361,17 @@ node_eval(const struct policy *p, const struct policy_node *n,
 	case PN_TRUE:
 		return 1;
 	case PN_TEST:
-		return test_eval(p, n, id, rq, err);
+		return test_eval(ev, n);
 	case PN_NOT:
-		return !node_eval(p, n->kids[0], id, rq, err);
+		return !node_eval(ev, n->kids[0]);
 	case PN_AND:
 		for (i = 0; i < n->nkids; i++)
-			if (!node_eval(p, n->kids[i], id, rq, err))
+			if (!node_eval(ev, n->kids[i]))
 				return 0;
 		return 1;
 	case PN_OR:
 		for (i = 0; i < n->nkids; i++)
-			if (node_eval(p, n->kids[i], id, rq, err))
+			if (node_eval(ev, n->kids[i]))
 				return 1;
 		return 0;
 	}
@@ -448,24 +497,32 @@ policy_eval(const struct policy *p, const char *ruleset,
 {
 	const struct policy_ruleset	*rs;
 	const struct policy_rule	*r;
+	struct eval			 ev;
 	size_t				 i, j;
-	int				 err, match;
+	int				 match;
 
 	out->allow = 0;
 	out->outcome = POLICY_NO_RULESET;
 	out->reason = "policy-deny";
 	out->file = NULL;
 	out->line = 0;
+	out->nmatches = 0;
 	out->nheaders = 0;
 	if ((rs = ruleset_get(p, ruleset)) == NULL)
 		return;
 	out->outcome = POLICY_NO_MATCH;
 	out->reason = "no-matching-rule";
+	ev.p = p;
+	ev.id = id;
+	ev.rq = rq;
+	ev.nmatches = 0;
+	memset(ev.pf, PFS_UNKNOWN, rs->npf);
 	for (i = 0; i < rs->nrules; i++) {
 		r = &rs->rules[i];
-		err = 0;
-		match = node_eval(p, r->cond, id, rq, &err);
-		if (err) {
+		ev.err = 0;
+		match = node_eval(&ev, r->cond);
+		out->nmatches = ev.nmatches;
+		if (ev.err) {
 			/* Undecidable: deny, naming the rule. */
 			out->outcome = POLICY_UNDECIDABLE;
 			out->reason = "policy-error";
@@ -534,6 +591,21 @@ policy_list_entries(const struct policy *p)
 
 	for (i = 0; i < p->nlists; i++)
 		n += p->lists[i].n;
+	return n;
+}
+
+size_t
+policy_prefilters(const struct policy *p, size_t *members)
+{
+	size_t	 i, j, n = 0;
+
+	if (members != NULL)
+		*members = 0;
+	for (i = 0; i < p->nrulesets; i++) {
+		n += p->rulesets[i].npf;
+		for (j = 0; members != NULL && j < p->rulesets[i].npf; j++)
+			*members += p->rulesets[i].pf[j].nmembers;
+	}
 	return n;
 }
 

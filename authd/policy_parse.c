@@ -1023,6 +1023,10 @@ parse_regex(struct parser *ps, struct policy_node *n)
 	}
 	/* Without JIT (not built in, or no executable memory) it still works. */
 	(void)pcre2_jit_compile(n->re, PCRE2_JIT_COMPLETE);
+	/* Its text, for a prefilter (prefilter_build). */
+	if ((n->str = xstrndup(ps, ps->sbuf, ps->slen)) == NULL)
+		return -1;
+	n->len = ps->slen;
 	return 0;
 }
 
@@ -1516,6 +1520,9 @@ ruleset_cleanup(struct policy_ruleset *rs)
 	free(rs->rules);
 	free(rs->name);
 	free(rs->pcy);
+	for (i = 0; i < rs->npf; i++)
+		pcre2_code_free(rs->pf[i].re);
+	free(rs->pf);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -1778,6 +1785,198 @@ parse_ruleset(struct parser *ps)
 		ruleset_cleanup(&rs);
 }
 
+/* ------------------------------------------------------------ prefilters */
+
+/*
+ * Whether the text t after "(?" opens a group whose effect PCRE2 keeps
+ * inside the group: non-capturing, lookaround, atomic, or option letters
+ * scoped to the enclosing group.  Not x or xx: their '#' comments would
+ * run over the ')' that closes a member.  Anything else (named groups,
+ * references, recursion, conditions, callouts, branch reset, comments)
+ * is refused.
+ */
+static int
+regex_group_plain(const char *t, size_t len)
+{
+	size_t	 i;
+
+	if (len >= 1 && memchr(":=!>", t[0], 4) != NULL)
+		return 1;
+	if (len >= 2 && t[0] == '<' && (t[1] == '=' || t[1] == '!'))
+		return 1;
+	for (i = 0; i < len && memchr("imnsU^-", t[i], 7) != NULL; i++)
+		;
+	return i < len && (t[i] == ')' || t[i] == ':');
+}
+
+/*
+ * Whether regex n means inside "(?:...)|" what it means alone, so that
+ * it may join a prefilter.  Refused: references to a group by number or
+ * name (numbers shift in an alternation: \1 to \9, and \10 and up may be
+ * octal alone and a reference there), recursion and subroutine calls,
+ * anything that acts on the whole match ((* verbs and start options,
+ * callouts, \K, \G), anything that reads to the end of the pattern (\Q,
+ * x mode), and bytes outside printable ASCII.  A text scan that ignores
+ * escapes and classes, so it refuses more than it must, never less.
+ */
+static int
+regex_plain(const struct policy_node *n)
+{
+	const char	*s = n->str;
+	uint32_t	 refs;
+	size_t		 i;
+
+	if (n->len > POLICY_REGEX_MAX || pcre2_pattern_info(n->re,
+	    PCRE2_INFO_BACKREFMAX, &refs) != 0 || refs != 0)
+		return 0;
+	for (i = 0; i < n->len; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+		if (i + 1 == n->len)
+			break;
+		if (s[i] == '\\' && memchr("QKGgk123456789", s[i + 1], 14) !=
+		    NULL)
+			return 0;
+		if (s[i] == '(' && s[i + 1] == '*')
+			return 0;
+		if (s[i] == '(' && s[i + 1] == '?' &&
+		    !regex_group_plain(s + i + 2, n->len - i - 2))
+			return 0;
+	}
+	return 1;
+}
+
+/* The plain regexes under n, in evaluation order; counts them if !v. */
+static void
+prefilter_collect(struct policy_node *n, struct policy_node **v, size_t *nv)
+{
+	size_t	 i;
+
+	if (n->kind == PN_TEST && n->op == PO_MATCH && regex_plain(n)) {
+		if (v != NULL)
+			v[*nv] = n;
+		(*nv)++;
+	}
+	for (i = 0; i < n->nkids; i++)
+		prefilter_collect(n->kids[i], v, nv);
+}
+
+static int
+prefilter_same_value(const struct policy_node *a, const struct policy_node *b)
+{
+	return a->field == b->field && (a->attr == NULL ? b->attr == NULL :
+	    b->attr != NULL && strcmp(a->attr, b->attr) == 0);
+}
+
+/*
+ * One pattern of the members of slot k, compiled and JIT-compiled; NULL
+ * when PCRE2 refuses it (the members then run alone, as without).
+ */
+static pcre2_code *
+prefilter_compile(struct parser *ps, struct policy_node **v, size_t nv,
+    const size_t *slot, size_t k, size_t len)
+{
+	pcre2_code	*re = NULL;
+	PCRE2_SIZE	 off;
+	char		*text;
+	size_t		 i, o = 0;
+	int		 code;
+
+	if ((text = malloc(len + 1)) == NULL) {
+		perr_oom(ps);
+		return NULL;
+	}
+	for (i = 0; i < nv; i++) {
+		if (slot[i] != k)
+			continue;
+		if (o > 0)
+			text[o++] = '|';
+		memcpy(text + o, "(?:", 3);
+		memcpy(text + o + 3, v[i]->str, v[i]->len);
+		o += 3 + v[i]->len;
+		text[o++] = ')';
+	}
+	re = pcre2_compile((PCRE2_SPTR)text, o, 0, &code, &off, NULL);
+	if (re != NULL && pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) != 0) {
+		pcre2_code_free(re);
+		re = NULL;
+	}
+	free(text);
+	return re;
+}
+
+/*
+ * The prefilters of a rule set.  Its plain regexes, in file order, join
+ * the first prefilter of their value with room (POLICY_PREFILTER_MEMBERS,
+ * POLICY_PREFILTER_LEN), or start one while there are fewer than
+ * POLICY_MAX_PREFILTERS; a prefilter of one member, or one PCRE2 will not
+ * compile, is dropped.  Out of memory is reported, as ps->oom.
+ */
+static void
+prefilter_build(struct parser *ps, struct policy_ruleset *rs)
+{
+	struct policy_node	**v = NULL;
+	struct policy_node	*first[POLICY_MAX_PREFILTERS];
+	size_t			 len[POLICY_MAX_PREFILTERS];
+	size_t			 cnt[POLICY_MAX_PREFILTERS];
+	size_t			*slot = NULL, nv = 0, nslots = 0, i, k;
+	pcre2_code		*re;
+
+	for (i = 0; i < rs->nrules; i++)
+		prefilter_collect(rs->rules[i].cond, NULL, &nv);
+	if (nv < 2)
+		return;
+	if ((v = calloc(nv, sizeof(*v))) == NULL ||
+	    (slot = calloc(nv, sizeof(*slot))) == NULL ||
+	    (rs->pf = calloc(POLICY_MAX_PREFILTERS, sizeof(*rs->pf))) ==
+	    NULL) {
+		perr_oom(ps);
+		goto end;
+	}
+	nv = 0;
+	for (i = 0; i < rs->nrules; i++)
+		prefilter_collect(rs->rules[i].cond, v, &nv);
+	for (i = 0; i < nv; i++) {
+		for (k = 0; k < nslots; k++)
+			if (prefilter_same_value(first[k], v[i]) &&
+			    cnt[k] < POLICY_PREFILTER_MEMBERS &&
+			    len[k] + 1 + v[i]->len + 4 <= POLICY_PREFILTER_LEN)
+				break;
+		if (k == nslots) {
+			if (nslots == POLICY_MAX_PREFILTERS) {
+				slot[i] = POLICY_MAX_PREFILTERS;	/* alone */
+				continue;
+			}
+			first[k] = v[i];
+			len[k] = cnt[k] = 0;
+			nslots++;
+		}
+		slot[i] = k;
+		len[k] += (cnt[k] > 0) + v[i]->len + 4;
+		cnt[k]++;
+	}
+	for (k = 0; k < nslots; k++) {
+		if (cnt[k] < 2)
+			continue;
+		if ((re = prefilter_compile(ps, v, nv, slot, k, len[k])) ==
+		    NULL) {
+			if (ps->oom)
+				goto end;
+			continue;
+		}
+		rs->pf[rs->npf].re = re;
+		rs->pf[rs->npf].i = rs->npf;
+		rs->pf[rs->npf].nmembers = cnt[k];
+		for (i = 0; i < nv; i++)
+			if (slot[i] == k)
+				v[i]->pf = &rs->pf[rs->npf];
+		rs->npf++;
+	}
+end:
+	free(v);
+	free(slot);
+}
+
 /* ------------------------------------------------------------ file */
 
 /* Whole file into ps->buf, bounded; line length and NUL checked here. */
@@ -1853,6 +2052,7 @@ policy_load_store(const char *path, FILE *errf, struct store *store,
 	struct parser	*ps = NULL;
 	struct policy	*pol = NULL;
 	const char	*slash;
+	size_t		 i;
 	int		 rc = AUTHD_ENOMEM;
 
 	*out = NULL;
@@ -1900,6 +2100,8 @@ policy_load_store(const char *path, FILE *errf, struct store *store,
 			sync_top(ps);
 		}
 	}
+	for (i = 0; !ps->oom && ps->nerrors == 0 && i < pol->nrulesets; i++)
+		prefilter_build(ps, &pol->rulesets[i]);
 	if (ps->oom)
 		rc = AUTHD_ENOMEM;
 	else if (ps->nerrors > 0)

@@ -1,8 +1,8 @@
 /*
  * test_policy_eval.c PKI_DIR POLICIES_DIR: policy_eval over a synthetic
  * identity (every field and operator), rule semantics, set headers,
- * regex limits, threads, the shipped policies, and real certificates
- * through identity_fields_load.
+ * regex limits, prefilters, threads, the shipped policies, and real
+ * certificates through identity_fields_load.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#define POLICY_INTERNAL			/* prefilters: formed, detached */
 #include "err.h"
 #include "identity.h"
 #include "policy.h"
@@ -456,6 +457,273 @@ test_match_limit(void)
 	policy_free(&p);
 }
 
+/* The policy without its prefilters: every regex runs alone, as before. */
+static void
+pf_detach(struct policy_node *n)
+{
+	size_t	 i;
+
+	n->pf = NULL;
+	for (i = 0; i < n->nkids; i++)
+		pf_detach(n->kids[i]);
+}
+
+static void
+pf_off(struct policy *p)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < p->nrulesets; i++)
+		for (j = 0; j < p->rulesets[i].nrules; j++)
+			pf_detach(p->rulesets[i].rules[j].cond);
+}
+
+static int
+same_decision(const struct policy_decision *a, const struct policy_decision *b)
+{
+	size_t	 i;
+
+	if (a->allow != b->allow || a->outcome != b->outcome ||
+	    strcmp(a->reason, b->reason) != 0 || a->line != b->line ||
+	    a->nheaders != b->nheaders)
+		return 0;
+	for (i = 0; i < a->nheaders; i++)
+		if (strcmp(a->headers[i].name, b->headers[i].name) != 0 ||
+		    strcmp(a->headers[i].value, b->headers[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Which regexes join a prefilter: plain ones do, each construct whose
+ * meaning would change inside an alternation does not (then the policy
+ * has no prefilter: one plain regex is left).  Both ways decide alike.
+ */
+static void
+test_prefilter_plain(void)
+{
+	static const struct {
+		const char	*re;
+		int		 plain;
+	} cases[] = {
+		{ "^/api/v[0-9]+/", 1 },
+		{ "(?i)^/API/", 1 },
+		{ "(?i:/x)|/y", 1 },
+		{ "(?m-s)^/z$", 1 },
+		{ "(?)/e", 1 },
+		{ "(?<=/)admin(?!x)(?=/|$)", 1 },
+		{ "(?>/a+)b|/c++d", 1 },
+		{ "[(]\\.x", 1 },
+		{ "(a)\\\\1", 0 },		/* backreference */
+		{ "(a)\\\\g1", 0 },
+		{ "(?<n>a)\\\\k<n>", 0 },
+		{ "(?P<n>a)(?P=n)", 0 },
+		{ "a(*COMMIT)b", 0 },		/* verbs */
+		{ "a(*SKIP)(*FAIL)|b", 0 },
+		{ "(*UTF)a", 0 },		/* start-of-pattern option */
+		{ "(?x)a # b", 0 },		/* extended: '#' comments */
+		{ "(?ix:a)", 0 },
+		{ "(?^x)a", 0 },
+		{ "\\\\Qa", 0 },		/* quotes to the end */
+		{ "(?<n>a)", 0 },		/* named groups */
+		{ "(?'n'a)", 0 },
+		{ "(a)(?1)", 0 },		/* subroutines, recursion */
+		{ "(a)(?-1)", 0 },
+		{ "(a)(?+1)(b)", 0 },
+		{ "a(?R)?b", 0 },
+		{ "(?<n>a)(?&n)", 0 },
+		{ "(a)?(?(1)b|c)", 0 },		/* condition on a group */
+		{ "a\\\\Kb", 0 },		/* \K */
+		{ "\\\\Ga", 0 },		/* \G */
+		{ "(?C1)a", 0 },		/* callout */
+		{ "(?|(a)|(b))", 0 },		/* branch reset */
+		{ "(?#c)a", 0 },		/* comment */
+		{ "a\\\\11", 0 },		/* octal alone, a reference with 11 groups */
+	};
+	struct policy_request	 rq = { "GET", NULL, NULL };
+	struct policy_decision	 d, e;
+	struct policy		*p, *q;
+	char			 text[512];
+	size_t			 i, j, n, members;
+	static const char *const paths[] = { "/api/v1/x", "/API/v2/", "/a",
+	    "/zz", "aab", "admin" };
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "ruleset default {\n"
+		    "  deny path ~ \"^/plain/\" reason \"plain\"\n"
+		    "  deny path ~ \"%s\" reason \"it\"\n"
+		    "  allow true\n}\n", cases[i].re);
+		p = load("plain.policy", text);
+		q = load("plain.policy", text);
+		pf_off(q);
+		n = policy_prefilters(p, &members);
+		CHECK(cases[i].plain ? n == 1 && members == 2 : n == 0,
+		    "prefilter with %s: expected %s, got %zu (%zu members)",
+		    cases[i].re, cases[i].plain ? "one" : "none", n, members);
+		for (j = 0; j < sizeof(paths) / sizeof(paths[0]); j++) {
+			rq.path = paths[j];
+			policy_eval(p, NULL, &ident, &rq, &d);
+			policy_eval(q, NULL, &ident, &rq, &e);
+			CHECK(same_decision(&d, &e), "prefilter with %s, path %s: "
+			    "%s line %d, alone %s line %d", cases[i].re,
+			    paths[j], d.reason, d.line, e.reason, e.line);
+		}
+		policy_free(&p);
+		policy_free(&q);
+	}
+}
+
+/*
+ * A prefilter changes no decision: refused members next to grouped ones
+ * (a(*COMMIT)b in an alternation would fail "ac/deny" as a whole, so a
+ * naive one would skip the deny on line 3 and allow), first match wins,
+ * a value matched only by a field's second value, "not", (?i) beside a
+ * case-sensitive member, anchors, a limit inside a prefilter.  Each case
+ * is compared with the same policy without prefilters too.
+ */
+static void
+test_prefilter_eval(void)
+{
+	static const char text[] =
+	    "ruleset default {\n"					/* 1 */
+	    "  deny  path ~ \"a(*COMMIT)b\" reason \"commit\"\n"	/* 2 */
+	    "  deny  path ~ \"/deny\" reason \"deny\"\n"		/* 3 */
+	    "  deny  path ~ \"^/admin$\" reason \"admin\"\n"		/* 4 */
+	    "  allow san.dns ~ \"^www\\\\.\" and path ~ \"^/www/\"\n"	/* 5 */
+	    "  deny  san.dns ~ \"^evil\\\\.\" reason \"evil\"\n"	/* 6 */
+	    "  deny  san.email ~ \"^root@\" reason \"root\"\n"		/* 7 */
+	    "  deny  not san.email ~ \"@example\\\\.com$\" reason \"foreign\"\n"
+	    "  deny  subject.CN ~ \"(?i)^DEV-\" and path ~ \"^/ci/\" "	/* 9 */
+	    "reason \"ci\"\n"
+	    "  deny  subject.CN ~ \"^DEV-\" reason \"case\"\n"		/* 10 */
+	    "  allow path ~ \"^/ok$\" or path ~ \"^/ok/[0-9]+$\"\n"	/* 11 */
+	    "  allow true\n"						/* 12 */
+	    "}\n";
+	static const struct policy_attr	 upper[] = { { "CN", "DEV-1" } };
+	static const char *const	 bob[] = { "bob@other.org" };
+	static const char *const	 root[] = { "root@example.com" };
+	static const char *const	 evil[] = { "api.example.com",
+	    "evil.example.com" };
+	static const struct {
+		const char	*path;
+		int		 who;	/* 0 ident, 1 CN DEV-1, 2 bob, 3 root,
+					   4 evil.example.com 2nd */
+		int		 allow, line;
+	} cases[] = {
+		{ "ac/deny", 0, 0, 3 },
+		{ "/admin", 0, 0, 4 },
+		{ "/admin/x", 0, 1, 12 },
+		{ "/xadmin", 0, 1, 12 },
+		{ "/www/x", 0, 1, 5 },
+		{ "/www/x", 4, 0, 6 },
+		{ "/x", 3, 0, 7 },
+		{ "/x", 2, 0, 8 },
+		{ "/ci/build", 0, 0, 9 },
+		{ "/ci/build", 1, 0, 9 },
+		{ "/x", 1, 0, 10 },
+		{ "/ok", 0, 1, 11 },
+		{ "/ok/12", 0, 1, 11 },
+		{ "/ok/12x", 0, 1, 12 },
+		{ "/x", 0, 1, 12 },
+	};
+	struct policy_request	 rq = { "GET", NULL, NULL };
+	struct policy_identity	 id;
+	struct policy_decision	 d, e;
+	struct policy		*p = load("pfeval.policy", text);
+	struct policy		*q = load("pfeval.policy", text);
+	size_t			 i, n, members;
+	const char		*u[1];
+	char			 bad[64];
+
+	pf_off(q);
+	n = policy_prefilters(p, &members);
+	/* path (3, 4, 5, 9, 11, 11), san.dns, san.email, subject.CN */
+	CHECK(n == 4 && members == 12, "prefilters: %zu, %zu members", n,
+	    members);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		id = ident;
+		if (cases[i].who == 1) {
+			id.subject_attrs = upper;
+			id.nsubject_attrs = 1;
+		} else if (cases[i].who == 2 || cases[i].who == 3) {
+			id.san_email = cases[i].who == 2 ? bob : root;
+		} else if (cases[i].who == 4)
+			id.san_dns = evil;
+		rq.path = cases[i].path;
+		policy_eval(p, NULL, &id, &rq, &d);
+		policy_eval(q, NULL, &id, &rq, &e);
+		CHECK(d.allow == cases[i].allow && d.line == cases[i].line &&
+		    same_decision(&d, &e), "prefilter eval %s (%d): expected "
+		    "%d line %d, got %d line %d (%s); alone %d line %d",
+		    cases[i].path, cases[i].who, cases[i].allow, cases[i].line,
+		    d.allow, d.line, d.reason, e.allow, e.line);
+	}
+	policy_free(&p);
+	policy_free(&q);
+
+	/* A limit inside a prefilter is the member's own error again. */
+	p = load("pflimit.policy", "ruleset default {\n"
+	    "  allow san.uri ~ \"^(a+)+$\"\n"
+	    "  allow san.uri ~ \"^x\"\n"
+	    "  deny true reason \"fell-through\"\n}\n");
+	memset(bad, 'a', sizeof(bad) - 2);
+	bad[sizeof(bad) - 2] = 'b';
+	bad[sizeof(bad) - 1] = '\0';
+	u[0] = bad;
+	id = ident;
+	id.san_uri = u;
+	id.nsan_uri = 1;
+	policy_eval(p, NULL, &id, &req, &d);
+	CHECK(policy_prefilters(p, NULL) == 1 && !d.allow &&
+	    d.outcome == POLICY_UNDECIDABLE && d.line == 2 &&
+	    policy_match_errors(p) == 1, "limit in a prefilter: %d %s line "
+	    "%d, %lu errors", d.allow, d.reason, d.line,
+	    policy_match_errors(p));
+	policy_free(&p);
+}
+
+/*
+ * The prefilter is what runs: one match when no member matches, then
+ * only the members themselves.
+ */
+static void
+test_prefilter_used(void)
+{
+	static const struct {
+		const char	*path;
+		size_t		 matches, alone;
+		int		 line;
+	} cases[] = {
+		{ "/x", 1, 3, 5 },	/* the prefilter alone */
+		{ "/b/1", 3, 2, 3 },	/* the prefilter, ^/a/, ^/b/ */
+		{ "/c/", 4, 3, 4 },
+	};
+	static const char text[] = "ruleset default {\n"
+	    "  deny path ~ \"^/a/\"\n"
+	    "  deny path ~ \"^/b/\"\n"
+	    "  deny path ~ \"^/c/\"\n"
+	    "  allow true\n}\n";
+	struct policy_request	 rq = { "GET", NULL, NULL };
+	struct policy_decision	 d, e;
+	struct policy		*p = load("pfused.policy", text);
+	struct policy		*q = load("pfused.policy", text);
+	size_t			 i;
+
+	pf_off(q);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rq.path = cases[i].path;
+		policy_eval(p, NULL, &ident, &rq, &d);
+		policy_eval(q, NULL, &ident, &rq, &e);
+		CHECK(d.nmatches == cases[i].matches && d.line ==
+		    cases[i].line && e.nmatches == cases[i].alone &&
+		    same_decision(&d, &e), "prefilter used, %s: %zu matches "
+		    "line %d, alone %zu line %d", cases[i].path, d.nmatches,
+		    d.line, e.nmatches, e.line);
+	}
+	policy_free(&p);
+	policy_free(&q);
+}
+
 /* Many threads on one policy: same answers, no races (TSan/ASan). */
 struct thr {
 	const struct policy	*p;
@@ -789,6 +1057,9 @@ main(int argc, char **argv)
 	test_rules();
 	test_set_headers();
 	test_match_limit();
+	test_prefilter_plain();
+	test_prefilter_eval();
+	test_prefilter_used();
 	test_threads();
 	test_fields();
 	test_example_real();
