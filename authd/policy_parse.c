@@ -1846,26 +1846,43 @@ regex_plain(const struct policy_node *n)
 	return 1;
 }
 
-/* The plain regexes under n, in evaluation order; counts them if !v. */
+/*
+ * The plain regexes under n, in evaluation order, and whether each is the
+ * first comparison of its rule (*ntests counts the rule's); counts them
+ * if !v.
+ */
 static void
-prefilter_collect(struct policy_node *n, struct policy_node **v, size_t *nv)
+prefilter_collect(struct policy_node *n, struct policy_node **v,
+    int *leading, size_t *nv, size_t *ntests)
 {
 	size_t	 i;
 
 	if (n->kind == PN_TEST && n->op == PO_MATCH && regex_plain(n)) {
-		if (v != NULL)
+		if (v != NULL) {
 			v[*nv] = n;
+			leading[*nv] = *ntests == 0;
+		}
 		(*nv)++;
 	}
+	if (n->kind == PN_TEST)
+		(*ntests)++;
 	for (i = 0; i < n->nkids; i++)
-		prefilter_collect(n->kids[i], v, nv);
+		prefilter_collect(n->kids[i], v, leading, nv, ntests);
 }
 
+/*
+ * Members read the same value, and both lead their rules or both come
+ * after another comparison.  Those after one are often broad, made narrow
+ * by what comes first (san.uri ~ "..." and path ~ "^/api/"): beside the
+ * leading ones such a member would make their prefilter match on most
+ * requests, and run them all alone.
+ */
 static int
-prefilter_same_value(const struct policy_node *a, const struct policy_node *b)
+prefilter_together(const struct policy_node *a, int alead,
+    const struct policy_node *b, int blead)
 {
-	return a->field == b->field && (a->attr == NULL ? b->attr == NULL :
-	    b->attr != NULL && strcmp(a->attr, b->attr) == 0);
+	return alead == blead && a->field == b->field && (a->attr == NULL ?
+	    b->attr == NULL : b->attr != NULL && strcmp(a->attr, b->attr) == 0);
 }
 
 /*
@@ -1907,26 +1924,32 @@ prefilter_compile(struct parser *ps, struct policy_node **v, size_t nv,
 
 /*
  * The prefilters of a rule set.  Its plain regexes, in file order, join
- * the first prefilter of their value with room (POLICY_PREFILTER_MEMBERS,
- * POLICY_PREFILTER_LEN), or start one while there are fewer than
- * POLICY_MAX_PREFILTERS; a prefilter of one member, or one PCRE2 will not
- * compile, is dropped.  Out of memory is reported, as ps->oom.
+ * the first prefilter they go together with (prefilter_together) that
+ * has room (POLICY_PREFILTER_MEMBERS, POLICY_PREFILTER_LEN), or start one
+ * while there are fewer than POLICY_MAX_PREFILTERS; a prefilter of one
+ * member, or one PCRE2 will not compile, is dropped.  Out of memory is
+ * reported, as ps->oom.
  */
 static void
 prefilter_build(struct parser *ps, struct policy_ruleset *rs)
 {
 	struct policy_node	**v = NULL;
 	struct policy_node	*first[POLICY_MAX_PREFILTERS];
+	int			 firstlead[POLICY_MAX_PREFILTERS];
 	size_t			 len[POLICY_MAX_PREFILTERS];
 	size_t			 cnt[POLICY_MAX_PREFILTERS];
-	size_t			*slot = NULL, nv = 0, nslots = 0, i, k;
+	size_t			*slot = NULL, nv = 0, nslots = 0, i, k, nt;
+	int			*leading = NULL;
 	pcre2_code		*re;
 
-	for (i = 0; i < rs->nrules; i++)
-		prefilter_collect(rs->rules[i].cond, NULL, &nv);
+	for (i = 0; i < rs->nrules; i++) {
+		nt = 0;
+		prefilter_collect(rs->rules[i].cond, NULL, NULL, &nv, &nt);
+	}
 	if (nv < 2)
 		return;
 	if ((v = calloc(nv, sizeof(*v))) == NULL ||
+	    (leading = calloc(nv, sizeof(*leading))) == NULL ||
 	    (slot = calloc(nv, sizeof(*slot))) == NULL ||
 	    (rs->pf = calloc(POLICY_MAX_PREFILTERS, sizeof(*rs->pf))) ==
 	    NULL) {
@@ -1934,11 +1957,14 @@ prefilter_build(struct parser *ps, struct policy_ruleset *rs)
 		goto end;
 	}
 	nv = 0;
-	for (i = 0; i < rs->nrules; i++)
-		prefilter_collect(rs->rules[i].cond, v, &nv);
+	for (i = 0; i < rs->nrules; i++) {
+		nt = 0;
+		prefilter_collect(rs->rules[i].cond, v, leading, &nv, &nt);
+	}
 	for (i = 0; i < nv; i++) {
 		for (k = 0; k < nslots; k++)
-			if (prefilter_same_value(first[k], v[i]) &&
+			if (prefilter_together(first[k], firstlead[k], v[i],
+			    leading[i]) &&
 			    cnt[k] < POLICY_PREFILTER_MEMBERS &&
 			    len[k] + 1 + v[i]->len + 4 <= POLICY_PREFILTER_LEN)
 				break;
@@ -1948,6 +1974,7 @@ prefilter_build(struct parser *ps, struct policy_ruleset *rs)
 				continue;
 			}
 			first[k] = v[i];
+			firstlead[k] = leading[i];
 			len[k] = cnt[k] = 0;
 			nslots++;
 		}
@@ -1974,6 +2001,7 @@ prefilter_build(struct parser *ps, struct policy_ruleset *rs)
 	}
 end:
 	free(v);
+	free(leading);
 	free(slot);
 }
 

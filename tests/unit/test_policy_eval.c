@@ -637,8 +637,11 @@ test_prefilter_eval(void)
 
 	pf_off(q);
 	n = policy_prefilters(p, &members);
-	/* path (3, 4, 5, 9, 11, 11), san.dns, san.email, subject.CN */
-	CHECK(n == 4 && members == 12, "prefilters: %zu, %zu members", n,
+	/*
+	 * path leading its rule (3, 4, 11) and after another comparison (5,
+	 * 9, 11), san.dns, san.email, subject.CN
+	 */
+	CHECK(n == 5 && members == 12, "prefilters: %zu, %zu members", n,
 	    members);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		id = ident;
@@ -683,8 +686,8 @@ test_prefilter_eval(void)
 }
 
 /*
- * The prefilter is what runs: one match when no member matches, then
- * only the members themselves.
+ * The prefilter is what runs: one match when no member matches, else the
+ * prefilter and then the members themselves.
  */
 static void
 test_prefilter_used(void)
@@ -722,6 +725,25 @@ test_prefilter_used(void)
 	}
 	policy_free(&p);
 	policy_free(&q);
+
+	/*
+	 * A broad regex after another comparison has a prefilter apart:
+	 * beside ^/a/ and ^/b/, ^/ would match every path.  Two matches:
+	 * the leading path prefilter, the method one.
+	 */
+	p = load("pfbroad.policy", "ruleset default {\n"
+	    "  deny path ~ \"^/a/\"\n"
+	    "  deny path ~ \"^/b/\"\n"
+	    "  deny method ~ \"^POST$\" and path ~ \"^/\"\n"
+	    "  deny method ~ \"^PUT$\" and path ~ \"/\"\n"
+	    "  allow true\n}\n");
+	rq.path = "/x";
+	policy_eval(p, NULL, &ident, &rq, &d);
+	CHECK(policy_prefilters(p, NULL) == 3 && d.nmatches == 2 &&
+	    d.allow && d.line == 6, "broad regex apart: %zu prefilters, "
+	    "%zu matches, line %d", policy_prefilters(p, NULL), d.nmatches,
+	    d.line);
+	policy_free(&p);
 }
 
 /* Many threads on one policy: same answers, no races (TSan/ASan). */
