@@ -1,7 +1,8 @@
 /*
  * fuzz_policy: the policy language.  The input is written to a file (the
  * loader reads files, as authd does), loaded, and when it compiles,
- * evaluated for a fixed identity and a few requests and rule sets.
+ * evaluated for a fixed identity and a few requests and rule sets, with
+ * its regex prefilters and again without them: the decisions must agree.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#define POLICY_INTERNAL			/* prefilters, to detach them */
 #include "policy.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,6 +34,27 @@ fuzz_write(const uint8_t *data, size_t size)
 		return -1;
 	}
 	return fclose(f);
+}
+
+static void
+fuzz_pf_detach(struct policy_node *n)
+{
+	size_t	 i;
+
+	n->pf = NULL;
+	for (i = 0; i < n->nkids; i++)
+		fuzz_pf_detach(n->kids[i]);
+}
+
+/* The decision of p with every regex alone, as without prefilters. */
+static void
+fuzz_alone(struct policy *p)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < p->nrulesets; i++)
+		for (j = 0; j < p->rulesets[i].nrules; j++)
+			fuzz_pf_detach(p->rulesets[i].rules[j].cond);
 }
 
 int
@@ -62,8 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.san_ip = ip, .nsan_ip = 1, .eku = eku, .neku = 1,
 		.policy_oids = oids, .npolicy_oids = 1, .days_left = 30,
 	};
-	struct policy_decision	 d;
-	struct policy		*p = NULL;
+	struct policy_decision	 d, e;
+	struct policy		*p = NULL, *q = NULL;
 	FILE			*errf;
 	size_t			 i, j;
 
@@ -72,13 +95,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((errf = fopen("/dev/null", "w")) == NULL)
 		return 0;
 	if (policy_load(fuzz_path, errf, &p) == 0) {
+		if (policy_prefilters(p, NULL) > 0) {
+			if (policy_load(fuzz_path, errf, &q) != 0)
+				__builtin_trap();
+			fuzz_alone(q);
+		}
 		for (i = 0; i < 3; i++)
 			for (j = 0; j < 3; j++) {
 				policy_eval(p, rulesets[i], &id, &rqs[j], &d);
 				if (d.reason == NULL)
 					__builtin_trap();
+				if (q == NULL)
+					continue;
+				policy_eval(q, rulesets[i], &id, &rqs[j], &e);
+				if (d.allow != e.allow ||
+				    d.outcome != e.outcome ||
+				    strcmp(d.reason, e.reason) != 0 ||
+				    d.line != e.line)
+					__builtin_trap();
 			}
 		policy_free(&p);
+		policy_free(&q);
 	}
 	fclose(errf);
 	return 0;
