@@ -1816,18 +1816,23 @@ regex_group_plain(const char *t, size_t len)
  * octal alone and a reference there), recursion and subroutine calls,
  * anything that acts on the whole match ((* verbs and start options,
  * callouts, \K, \G), anything that reads to the end of the pattern (\Q,
- * x mode), and bytes outside printable ASCII.  A text scan that ignores
- * escapes and classes, so it refuses more than it must, never less.
+ * x mode), bytes outside printable ASCII, and a regex PCRE2 did not JIT
+ * compile (alone it would have the depth limit a JIT prefilter has not).
+ * A text scan that ignores escapes and classes, so it refuses more than
+ * it must, never less.
  */
 static int
 regex_plain(const struct policy_node *n)
 {
 	const char	*s = n->str;
 	uint32_t	 refs;
-	size_t		 i;
+	size_t		 i, jit;
 
 	if (n->len > POLICY_REGEX_MAX || pcre2_pattern_info(n->re,
 	    PCRE2_INFO_BACKREFMAX, &refs) != 0 || refs != 0)
+		return 0;
+	if (pcre2_pattern_info(n->re, PCRE2_INFO_JITSIZE, &jit) != 0 ||
+	    jit == 0)
 		return 0;
 	for (i = 0; i < n->len; i++) {
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
