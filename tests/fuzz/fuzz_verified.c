@@ -1,8 +1,9 @@
 /*
  * fuzz_verified: a kept chain's record as authd reads it back from
- * data_dir (verified_decode), and the leaf verified_leaf makes of it, used
- * as revocation uses it (CA or not, distribution points, OCSP URLs, names,
- * serial).  data_dir is authd's own (0700), but a damaged disk or another
+ * data_dir (verified_decode), the leaf's facts as the CRL checks read them
+ * (crl_cert_init_kept: serial, CA or not, distribution points), and the
+ * leaf verified_leaf makes of it for OCSP, used as revocation uses it (CA
+ * or not, distribution points, OCSP URLs, names, serial).  data_dir is authd's own (0700), but a damaged disk or another
  * version's record must be a miss, never a crash or a leak.
  *
  * An input that starts with the record's magic ("avr3") is a record.  Any
@@ -21,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "cache.h"
+#include "crlmeta.h"
 #include "identity.h"
 #include "verified.h"
 #include "fuzz_pki.h"
@@ -88,6 +90,38 @@ fuzz_use(X509 *x)
 	(void)X509_cmp_time(X509_get0_notAfter(x), NULL);
 }
 
+/* The record's leaf as the CRL checks read it (crl_cert_init_kept). */
+static void
+fuzz_crl_facts(const struct verified *v)
+{
+	STACK_OF(X509)		*chain;
+	STACK_OF(DIST_POINT)	*cdp;
+	struct crl_leaf		 kl;
+	struct crl_cert		 c;
+	char			 serial[128];
+	int			 i;
+
+	kl.serial_der = v->serial_der;
+	kl.serial_len = v->serial_len;
+	kl.cdp_der = v->cdp_der;
+	kl.cdp_len = v->cdp_len;
+	kl.ca = v->leaf_ca;
+	kl.subject = v->id.subject;
+	if ((chain = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(chain, NULL) || !sk_X509_push(chain, issuer)) {
+		sk_X509_free(chain);
+		return;
+	}
+	if (crl_cert_init_kept(&c, chain, &kl) == 0) {
+		identity_serial(c.serial, serial, sizeof(serial));
+		cdp = crl_cert_cdp(&c);
+		for (i = 0; i < sk_DIST_POINT_num(cdp); i++)
+			(void)sk_DIST_POINT_value(cdp, i)->reasons;
+	}
+	crl_cert_cleanup(&c);
+	sk_X509_free(chain);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -115,8 +149,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (len < 4 + CHAIN_DIGEST_LEN)
 		return 0;
-	if (verified_decode(r, len, r + 4, FUZZ_AT, &v, blob, sizeof(blob)) &&
-	    (x = verified_leaf(&v, issuer)) != NULL) {
+	if (!verified_decode(r, len, r + 4, FUZZ_AT, &v, blob, sizeof(blob)))
+		return 0;
+	fuzz_crl_facts(&v);
+	if ((x = verified_leaf(&v, issuer)) != NULL) {
 		fuzz_use(x);
 		X509_free(x);
 	}
