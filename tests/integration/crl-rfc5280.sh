@@ -8,7 +8,9 @@
 #   1. authd check (CRLs in memory)
 #   2. authd serve with a data_dir (CRLs indexed in LMDB), asked directly
 #   3. the same serve restarted on that data_dir: the CRLs come from the
-#      records of the first run, their signers validated again
+#      records of the first run, their signers validated again, and every
+#      chain allowed in the first run is the one kept there (the CRL checks
+#      read the kept leaf's facts, not the certificate: verified.h)
 . "$(dirname "$0")/lib.bash"
 
 PY=/usr/bin/python3
@@ -76,6 +78,12 @@ for key in "${CONFS[@]}"; do
             fi
         done <<<"${CONF_ROWS[$key]}"
         if [ "$run" = 2 ]; then
+            # each certificate allowed in the first run was decided on its
+            # kept chain (no parse, no signature), and decided the same
+            nok=$(grep -c $'\t200 ok\t' <<<"${CONF_ROWS[$key]}" || true)
+            check_eq "$fam ($crls): restarted, the allowed certificates' chains come from data_dir" \
+                "$(curl -sS --max-time 5 "http://127.0.0.1:$port/metrics" |
+                   awk '$1 == "authd_verified_chain_hits_total" { print $2 }')" "$nok"
             # the second run read the first run's records, not the files
             nfiles=$(wc -w <<<"$crls")
             # (a rejected file has no record: it is read, and rejected, again)
