@@ -356,6 +356,12 @@ int	 policy_list_lookup(const struct policy_list *l, const char *norm);
 void	 policy_node_free(struct policy_node *n);
 /* Prefilters of all rule sets; *members (if not NULL): their regexes. */
 size_t	 policy_prefilters(const struct policy *p, size_t *members);
+/*
+ * Detach every regex of p from its prefilter: p then decides as it would
+ * without them (the tests and the fuzzer compare the two).  The prefilters
+ * stay allocated until policy_free.
+ */
+void	 policy_prefilters_detach(struct policy *p);
 #endif
 
 #endif

@@ -594,6 +594,26 @@ policy_list_entries(const struct policy *p)
 	return n;
 }
 
+static void
+prefilter_detach(struct policy_node *n)
+{
+	size_t	 i;
+
+	n->pf = NULL;
+	for (i = 0; i < n->nkids; i++)
+		prefilter_detach(n->kids[i]);
+}
+
+void
+policy_prefilters_detach(struct policy *p)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < p->nrulesets; i++)
+		for (j = 0; j < p->rulesets[i].nrules; j++)
+			prefilter_detach(p->rulesets[i].rules[j].cond);
+}
+
 size_t
 policy_prefilters(const struct policy *p, size_t *members)
 {

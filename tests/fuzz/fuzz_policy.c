@@ -36,27 +36,6 @@ fuzz_write(const uint8_t *data, size_t size)
 	return fclose(f);
 }
 
-static void
-fuzz_pf_detach(struct policy_node *n)
-{
-	size_t	 i;
-
-	n->pf = NULL;
-	for (i = 0; i < n->nkids; i++)
-		fuzz_pf_detach(n->kids[i]);
-}
-
-/* The decision of p with every regex alone, as without prefilters. */
-static void
-fuzz_alone(struct policy *p)
-{
-	size_t	 i, j;
-
-	for (i = 0; i < p->nrulesets; i++)
-		for (j = 0; j < p->rulesets[i].nrules; j++)
-			fuzz_pf_detach(p->rulesets[i].rules[j].cond);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -98,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (policy_prefilters(p, NULL) > 0) {
 			if (policy_load(fuzz_path, errf, &q) != 0)
 				__builtin_trap();
-			fuzz_alone(q);
+			policy_prefilters_detach(q);
 		}
 		for (i = 0; i < 3; i++)
 			for (j = 0; j < 3; j++) {

@@ -457,27 +457,6 @@ test_match_limit(void)
 	policy_free(&p);
 }
 
-/* The policy without its prefilters: every regex runs alone, as before. */
-static void
-pf_detach(struct policy_node *n)
-{
-	size_t	 i;
-
-	n->pf = NULL;
-	for (i = 0; i < n->nkids; i++)
-		pf_detach(n->kids[i]);
-}
-
-static void
-pf_off(struct policy *p)
-{
-	size_t	 i, j;
-
-	for (i = 0; i < p->nrulesets; i++)
-		for (j = 0; j < p->rulesets[i].nrules; j++)
-			pf_detach(p->rulesets[i].rules[j].cond);
-}
-
 static int
 same_decision(const struct policy_decision *a, const struct policy_decision *b)
 {
@@ -555,7 +534,7 @@ test_prefilter_plain(void)
 		    "  allow true\n}\n", cases[i].re);
 		p = load("plain.policy", text);
 		q = load("plain.policy", text);
-		pf_off(q);
+		policy_prefilters_detach(q);
 		n = policy_prefilters(p, &members);
 		CHECK(cases[i].plain ? n == 1 && members == 2 : n == 0,
 		    "prefilter with %s: expected %s, got %zu (%zu members)",
@@ -635,7 +614,7 @@ test_prefilter_eval(void)
 	const char		*u[1];
 	char			 bad[64];
 
-	pf_off(q);
+	policy_prefilters_detach(q);
 	n = policy_prefilters(p, &members);
 	/*
 	 * path leading its rule (3, 4, 11) and after another comparison (5,
@@ -712,7 +691,7 @@ test_prefilter_used(void)
 	struct policy		*q = load("pfused.policy", text);
 	size_t			 i;
 
-	pf_off(q);
+	policy_prefilters_detach(q);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		rq.path = cases[i].path;
 		policy_eval(p, NULL, &ident, &rq, &d);
