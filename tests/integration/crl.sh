@@ -370,7 +370,7 @@ SCAN_LOGS+=("$WORK/check.err")
 # whole, CHK_RC its exit status
 chk() {
     CHK_OUT=$("$AUTHD_BIN" check "${BASE[@]}" "$@" 2>>"$WORK/check.err") && CHK_RC=0 || CHK_RC=$?
-    CHK=$(printf '%s\n' "$CHK_OUT" | head -n 1)
+    CHK=$(head -n 1 <<<"$CHK_OUT")
 }
 chk --crl "$CRLS/both.crl.pem" "$PKI/revoked.pem"; check_eq "check: revoked.pem" "$CHK" "deny revoked"
 check_eq "check: revoked.pem exit status" "$CHK_RC" 1
@@ -401,5 +401,5 @@ chk --crl "$CRLS/int-part1.crl.pem" --crl "$CRLS/root.crl.pem" "$PKI/partitioned
 chk --crl "$CRLS/int-part2.crl.pem" --crl "$CRLS/root.crl.pem" "$PKI/partitioned.pem"; check_eq "check: partition mismatch (part2)" "$CHK" "deny revocation-unknown"
 out=$("$AUTHD_BIN" check "${BASE[@]}" --crl "$CRLS/corrupt.crl.pem" "$PKI/client.pem" 2>&1) && rc=0 || rc=$?
 check_eq "check --crl corrupt: exit status (a denial, not a configuration error)" "$rc" 1
-check_eq "check --crl corrupt: the issuers have no CRL" "$(printf '%s\n' "$out" | grep -v ' authd ' | head -n 1)" "deny revocation-unknown"
+check_eq "check --crl corrupt: the issuers have no CRL" "$(grep -v -m 1 ' authd ' <<<"$out")" "deny revocation-unknown"
 check_contains "check --crl corrupt: names the file and why" "$out" "rejected: $CRLS/corrupt.crl.pem (unreadable)"
