@@ -18,13 +18,23 @@
 #                    with the PKI's CRLs
 #   authd, cached    the same plus authd-cache.conf, `set $authd_cache authd;`
 #
+# and two rows that say where authd's share goes (no target):
+#
+#   floor, own process   the floor with its no-op upstream in a second
+#                        nginx (one worker, on the server CPU too): what
+#                        any upstream of its own costs, authd or not
+#   authd's snippets,    authd.conf + authd-protect.conf as in the authd row,
+#     no-op authd        their upstream that second nginx answering 200
+#                        with the headers authd answered for the client
+#
 # Ratios: authd / floor and authd cached / floor cached (keep-alive; target
-# 0.95 each), and authd / native with new connections (target 0.95). nginx
-# and authd share the server CPU (E2E_SERVER_CPU, nginx worker_processes 1,
-# authd --threads 1); the clients run on E2E_CLIENT_CPU.
+# 0.95 each), and authd / native with new connections (target 0.95); for
+# keep-alive also authd / each of the two rows above. nginx and authd share
+# the server CPU (E2E_SERVER_CPU, nginx worker_processes 1, authd --threads
+# 1, the second nginx 1 worker); the clients run on E2E_CLIENT_CPU.
 #
 # Environment (defaults in brackets):
-#   E2E_SECONDS [10]  E2E_THREADS [8]  E2E_PORT [18600] (and the next 5)
+#   E2E_SECONDS [10]  E2E_THREADS [8]  E2E_PORT [18600] (and the next 9)
 #   E2E_SERVER_CPU [0]  E2E_CLIENT_CPU [1]
 #   AUTHD [build-bench/authd, built with cmake Release if missing]
 set -euo pipefail
@@ -80,13 +90,19 @@ cc -O2 -Wall -Wextra -o "$T/mtlsload" "$HERE/mtlsload.c" -lssl -lcrypto -pthread
 
 P_NATIVE=$PORT P_FLOOR=$((PORT + 1)) P_FLOORC=$((PORT + 2)) P_AUTHD=$((PORT + 3))
 P_AUTHDC=$((PORT + 4)) P_NOOP=$((PORT + 5)) P_DAEMON=$((PORT + 6))
+P_FLOOR2=$((PORT + 7)) P_FAKE=$((PORT + 8)) P_NOOP2=$((PORT + 9))
 N=$T/nginx
-mkdir -p "$N/authd" "$N/tmp" "$N/www" "$N/cache"
+N2=$T/nginx2
+mkdir -p "$N/authd" "$N/fake" "$N/tmp" "$N/www" "$N/cache" "$N2/tmp"
 printf 'ok\n' > "$N/www/ok"
 cp "$ROOT"/contrib/nginx/authd.conf "$ROOT"/contrib/nginx/authd-protect.conf \
     "$ROOT"/contrib/nginx/authd-upstream.conf "$ROOT"/contrib/nginx/authd-cache.conf "$N/authd/"
 sed -i "s#127\.0\.0\.1:9180;#127.0.0.1:$P_DAEMON;#" "$N/authd/authd-upstream.conf"
 sed -i "s#/run/nginx-authd-cache #$N/cache/authd #" "$N/authd/authd-cache.conf"
+# the snippets once more, their upstream the no-op authd of the second nginx
+cp "$ROOT"/contrib/nginx/authd.conf "$N/fake/"
+sed -i 's#http://authd\b#http://fakeauthd#' "$N/fake/authd.conf"
+grep -q 'http://fakeauthd/auth;' "$N/fake/authd.conf" || die "authd.conf: no proxy_pass to rewrite"
 cat "$PKI/crl/int.crl.pem" "$PKI/crl/root.crl.pem" > "$T/crls.pem"
 
 tls() { # the server part every row shares
@@ -101,7 +117,18 @@ tls() { # the server part every row shares
         root $N/www;
 EOF
 }
-floor() { # floor PORT EXTRA: auth_request to the no-op upstream, EXTRA in it
+http_common() { # http_common DIR: what both nginx instances' http {} start with
+    cat <<EOF
+    access_log off;
+    client_body_temp_path $1/tmp/body;
+    proxy_temp_path $1/tmp/proxy;
+    fastcgi_temp_path $1/tmp/fastcgi;
+    uwsgi_temp_path $1/tmp/uwsgi;
+    scgi_temp_path $1/tmp/scgi;
+    keepalive_requests 100000000;
+EOF
+}
+floor() { # floor PORT EXTRA [UPSTREAM]: auth_request to a no-op upstream, EXTRA in it
     cat <<EOF
     server {
         listen 127.0.0.1:$1 ssl;
@@ -110,7 +137,7 @@ $(tls)
         location / { auth_request /_noop; try_files /ok =404; }
         location = /_noop {
             internal;
-            proxy_pass http://noop;
+            proxy_pass http://${3:-noop};
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_pass_request_body off;
@@ -128,17 +155,13 @@ pid $N/nginx.pid;
 error_log $N/error.log warn;
 events { worker_connections 4096; }
 http {
-    access_log off;
-    client_body_temp_path $N/tmp/body;
-    proxy_temp_path $N/tmp/proxy;
-    fastcgi_temp_path $N/tmp/fastcgi;
-    uwsgi_temp_path $N/tmp/uwsgi;
-    scgi_temp_path $N/tmp/scgi;
-    keepalive_requests 100000000;
+$(http_common "$N")
     include $N/authd/authd-upstream.conf;
     include $N/authd/authd-cache.conf;
     proxy_cache_path $N/cache/noop levels=1:2 keys_zone=noop:16m max_size=256m inactive=10m use_temp_path=off;
     upstream noop { server 127.0.0.1:$P_NOOP; keepalive 32; }
+    upstream noop2 { server 127.0.0.1:$P_NOOP2; keepalive 32; }
+    upstream fakeauthd { server 127.0.0.1:$P_NOOP2; keepalive 32; }
     server {
         listen 127.0.0.1:$P_NOOP;
         location / { add_header X-Accel-Expires 60; return 200; }
@@ -151,6 +174,7 @@ $(tls)
         location / { try_files /ok =404; }
     }
 $(floor "$P_FLOOR" "")
+$(floor "$P_FLOOR2" "" noop2)
 $(floor "$P_FLOORC" 'proxy_cache noop;
             proxy_cache_key "$ssl_client_fingerprint $ssl_client_verify";
             proxy_cache_lock on;')
@@ -159,6 +183,13 @@ $(floor "$P_FLOORC" 'proxy_cache noop;
 $(tls)
         ssl_verify_client optional;
         include $N/authd/authd.conf;
+        location / { include $N/authd/authd-protect.conf; try_files /ok =404; }
+    }
+    server {
+        listen 127.0.0.1:$P_FAKE ssl;
+$(tls)
+        ssl_verify_client optional;
+        include $N/fake/authd.conf;
         location / { include $N/authd/authd-protect.conf; try_files /ok =404; }
     }
     server {
@@ -187,6 +218,43 @@ for i in $(seq 100); do
     sleep 0.1
 done
 
+# The second nginx: a no-op upstream of its own, and a no-op authd that
+# answers every /auth with the headers authd answers for the client.
+esc=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(open(sys.argv[1]).read(), safe=""))' \
+    "$PKI/client.pem")
+curl -sS --max-time 5 -o /dev/null -D "$T/authd-200.h" -H "X-SSL-Client-Cert: $esc" \
+    -H "X-SSL-Client-Verify: SUCCESS" -H "X-Original-URI: /x" -H "X-Original-Method: GET" \
+    -H "X-Original-Host: localhost" "http://127.0.0.1:$P_DAEMON/auth" || die "authd did not answer"
+grep -q '^HTTP/1.1 200' "$T/authd-200.h" || die "authd did not allow the client: $(head -1 "$T/authd-200.h")"
+fake_headers=$(tr -d '\r' <"$T/authd-200.h" | awk -F': ' '/^[Xx]-/ {
+    v = substr($0, length($1) + 3); gsub(/[\\"$]/, "\\\\&", v)
+    printf "            add_header %s \"%s\" always;\n", $1, v }')
+[ -n "$fake_headers" ] || die "authd answered no X- header"
+cat > "$N2/nginx.conf" <<EOF
+worker_processes 1;
+pid $N2/nginx.pid;
+error_log $N2/error.log warn;
+events { worker_connections 1024; }
+http {
+$(http_common "$N2")
+    server {
+        listen 127.0.0.1:$P_NOOP2;
+        location / { return 200; }
+        location = /auth {
+$fake_headers
+            return 200;
+        }
+    }
+}
+EOF
+nginx -t -q -p "$N2" -c "$N2/nginx.conf" -e "$N2/error.log" || die "nginx -t failed (second nginx)"
+taskset -c "$SCPU" nginx -p "$N2" -c "$N2/nginx.conf" -e "$N2/error.log" -g 'daemon off;' 2>>"$N2/stderr" &
+PIDS+=($!)
+for i in $(seq 100); do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$P_NOOP2/" && break
+    sleep 0.1
+done
+
 CLIENT=("$PKI/client-chain.pem" "$PKI/client.key" "$PKI/root.pem")
 # check PORT [NOCERT-CODE]: a good client gets 200 (and one without a
 # certificate NOCERT-CODE: the no-op rows allow anyone)
@@ -203,6 +271,8 @@ check() {
 check "$P_NATIVE" 400
 check "$P_FLOOR"
 check "$P_FLOORC"
+check "$P_FLOOR2"
+check "$P_FAKE"
 check "$P_AUTHD" 401
 check "$P_AUTHDC" 401
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$PKI/root.pem" \
@@ -223,6 +293,8 @@ for mode in keepalive new; do
     run "native-$mode" "$P_NATIVE" "$mode"
     run "floor-$mode" "$P_FLOOR" "$mode"
     run "floorc-$mode" "$P_FLOORC" "$mode"
+    run "floor2-$mode" "$P_FLOOR2" "$mode"
+    run "fake-$mode" "$P_FAKE" "$mode"
     run "authd-$mode" "$P_AUTHD" "$mode"
     run "authdc-$mode" "$P_AUTHDC" "$mode"
 done
@@ -252,9 +324,14 @@ row() { # row LABEL NAME [REF TARGET]
         row "nginx native (ref)" "native-$mode"
         row "auth_request, no-op (floor)" "floor-$mode" "native-$mode"
         row "auth_request, no-op, cached" "floorc-$mode" "native-$mode"
+        row "  no-op, own process" "floor2-$mode" "native-$mode"
+        row "  authd's snippets, no-op authd" "fake-$mode" "native-$mode"
         if [ "$mode" = keepalive ]; then
             row "authd" "authd-$mode" "floor-$mode" 0.95
             row "authd, authd-cache.conf" "authdc-$mode" "floorc-$mode" 0.95
+            printf '  authd / no-op in its own process %.2f, authd / its snippets with a no-op authd %.2f\n' \
+                "$(awk -v a="$(rps "authd-$mode")" -v b="$(rps "floor2-$mode")" 'BEGIN { print a / b }')" \
+                "$(awk -v a="$(rps "authd-$mode")" -v b="$(rps "fake-$mode")" 'BEGIN { print a / b }')"
         else
             row "authd" "authd-$mode" "native-$mode" 0.95
             row "authd, authd-cache.conf" "authdc-$mode" "native-$mode"
