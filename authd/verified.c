@@ -14,6 +14,7 @@
  *   u8  X509_check_ca of the leaf (0: not a CA; 1 to 5: OpenSSL's why)
  *   u8  serial length, serial	(DER INTEGER, as in the certificate)
  *   u16 subject length, subject	(DER Name, as in the certificate)
+ *   u16 issuer length, issuer	(DER Name, the certificate's issuer field)
  *   u16 extensions length, extensions (DER Extensions: the leaf's
  *	 VERIFIED_LEAF_EXTS, in its order; 0: none of them)
  *   u16 distribution points length, distribution points (DER
@@ -22,15 +23,15 @@
  * Lengths are checked against the record's size and the identity's bounds
  * when read: a damaged record is a miss, never a verdict.
  *
- * The last seven are what revocation reads of a leaf (RFC 5280 6.3 and RFC
+ * The last eight are what revocation reads of a leaf (RFC 5280 6.3 and RFC
  * 6960): its serial and issuer, its CRL distribution points and freshest
  * CRL, whether it is a CA, its OCSP URLs, its notAfter; parsing the whole
  * leaf costs 100 us with OpenSSL 3.0 (its key, names and every extension).
  * The CRL checks read the serial, the CA flag and the distribution points
  * as they are (crlmeta.h's struct crl_leaf; the issuer's name is the
  * subject of the issuer the chain was built on).  For OCSP, verified_leaf
- * makes a certificate of them alone: its issuer the issuer's subject, its
- * validity the record's.  It carries no key and no signature and is never
+ * makes a certificate of them alone: its issuer field the leaf's (the
+ * CertID hashes its bytes), its validity the record's.  It carries no key and no signature and is never
  * verified, nor is it shown to the policy: the record's fields are.
  */
 #include <pthread.h>
@@ -59,7 +60,8 @@
 			    CHAIN_SHA1_LEN + 2 * (2 + IDENTITY_DN_MAX) + 1 + \
 			    IDENTITY_SERIAL_MAX + 4 + CACHE_BLOB_MAX + 1 + \
 			    2 + VERIFIED_SERIAL_DER_MAX + \
-			    2 + VERIFIED_NAME_DER_MAX + 2 + VERIFIED_EXTS_DER_MAX + \
+			    2 + VERIFIED_NAME_DER_MAX + 2 + VERIFIED_NAME_DER_MAX + \
+			    2 + VERIFIED_EXTS_DER_MAX + \
 			    2 + VERIFIED_EXTS_DER_MAX)
 
 _Static_assert(VERIFIED_REC_MAX <= VERIFIED_RECORD_MAX,
@@ -294,6 +296,8 @@ verified_decode(const unsigned char *rec, size_t len,
 	out->serial_der = rd_bytes(&r, out->serial_len);
 	out->subject_len = (size_t)rd_uint(&r, 2);
 	out->subject_der = rd_bytes(&r, out->subject_len);
+	out->issuer_len = (size_t)rd_uint(&r, 2);
+	out->issuer_der = rd_bytes(&r, out->issuer_len);
 	out->exts_len = (size_t)rd_uint(&r, 2);
 	out->exts_der = rd_bytes(&r, out->exts_len);
 	out->cdp_len = (size_t)rd_uint(&r, 2);
@@ -302,6 +306,7 @@ verified_decode(const unsigned char *rec, size_t len,
 	    out->leaf_ca > 5 ||
 	    out->serial_len == 0 || out->serial_len > VERIFIED_SERIAL_DER_MAX ||
 	    out->subject_len > VERIFIED_NAME_DER_MAX ||
+	    out->issuer_len > VERIFIED_NAME_DER_MAX ||
 	    out->exts_len > VERIFIED_EXTS_DER_MAX ||
 	    out->cdp_len > VERIFIED_EXTS_DER_MAX)
 		return 0;
@@ -353,6 +358,11 @@ verified_put_leaf(struct verified_wr *w, X509 *leaf)
 	OPENSSL_free(der);
 	der = NULL;
 	if (!X509_NAME_get0_der(X509_get_subject_name(leaf), &name, &namelen) ||
+	    namelen > VERIFIED_NAME_DER_MAX)
+		goto end;
+	wr_uint(w, namelen, 2);
+	wr_bytes(w, name, namelen);
+	if (!X509_NAME_get0_der(X509_get_issuer_name(leaf), &name, &namelen) ||
 	    namelen > VERIFIED_NAME_DER_MAX)
 		goto end;
 	wr_uint(w, namelen, 2);
@@ -509,9 +519,10 @@ verified_leaf(const struct verified *v, X509 *issuer)
 {
 	STACK_OF(X509_EXTENSION)	*exts = NULL;
 	ASN1_INTEGER			*serial = NULL;
-	X509_NAME			*subject = NULL;
-	const unsigned char		*p;
+	X509_NAME			*subject = NULL, *iname = NULL;
+	const unsigned char		*p, *sder;
 	X509				*x;
+	size_t				 slen;
 	int				 i, ok;
 
 	if ((x = X509_new()) == NULL)
@@ -522,6 +533,18 @@ verified_leaf(const struct verified *v, X509 *issuer)
 	p = v->subject_der;
 	ok = ok && (subject = d2i_X509_NAME(NULL, &p, (long)v->subject_len)) !=
 	    NULL && p == v->subject_der + v->subject_len;
+	/*
+	 * Its issuer field as the leaf has it: an OCSP CertID hashes those
+	 * bytes.  Almost always the issuer's subject, byte for byte: no
+	 * decoding then.
+	 */
+	if (ok && (!X509_NAME_get0_der(X509_get_subject_name(issuer), &sder,
+	    &slen) || slen != v->issuer_len ||
+	    memcmp(sder, v->issuer_der, slen) != 0)) {
+		p = v->issuer_der;
+		ok = (iname = d2i_X509_NAME(NULL, &p, (long)v->issuer_len)) !=
+		    NULL && p == v->issuer_der + v->issuer_len;
+	}
 	if (ok && v->exts_len > 0) {
 		p = v->exts_der;
 		ok = (exts = d2i_X509_EXTENSIONS(NULL, &p, (long)v->exts_len)) !=
@@ -530,13 +553,15 @@ verified_leaf(const struct verified *v, X509 *issuer)
 	ok = ok && X509_set_version(x, v->leaf_version) &&
 	    X509_set_serialNumber(x, serial) &&
 	    X509_set_subject_name(x, subject) &&
-	    X509_set_issuer_name(x, X509_get_subject_name(issuer)) &&
+	    X509_set_issuer_name(x, iname != NULL ? iname :
+	    X509_get_subject_name(issuer)) &&
 	    ASN1_TIME_set(X509_getm_notBefore(x), v->id.not_before) != NULL &&
 	    ASN1_TIME_set(X509_getm_notAfter(x), v->id.not_after) != NULL;
 	for (i = 0; ok && i < sk_X509_EXTENSION_num(exts); i++)
 		ok = X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1);
 	ASN1_INTEGER_free(serial);
 	X509_NAME_free(subject);
+	X509_NAME_free(iname);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	/*
 	 * OpenSSL decodes the extensions once, on first use, and computes the

@@ -48,8 +48,9 @@ struct verified {
 	 */
 	int		 leaf_version;
 	int		 leaf_ca;	/* X509_check_ca of the leaf */
-	const unsigned char *serial_der, *subject_der, *exts_der, *cdp_der;
-	size_t		 serial_len, subject_len, exts_len, cdp_len;
+	const unsigned char *serial_der, *subject_der, *issuer_der, *exts_der;
+	const unsigned char *cdp_der;
+	size_t		 serial_len, subject_len, issuer_len, exts_len, cdp_len;
 };
 
 struct store;
@@ -103,8 +104,8 @@ int	 verified_encode(const unsigned char digest[CHAIN_DIGEST_LEN],
 
 /*
  * The leaf of a record as revocation reads it (verified.c: serial,
- * subject, issuer the subject of issuer, validity, the extensions
- * revocation reads; no key, no signature), from the record v that this
+ * subject, its issuer field (issuer's subject when the same bytes),
+ * validity, the extensions revocation reads; no key, no signature), from the record v that this
  * thread's last verified_get returned: a new certificate, or NULL.  Never
  * verify it or show it to the policy.
  */

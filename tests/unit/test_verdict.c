@@ -20,6 +20,7 @@
 #include "config.h"
 #include "crlmeta.h"
 #include "identity.h"
+#include "ocsp.h"
 #include "snapshot.h"
 #include "store.h"
 #include "verdict.h"
@@ -1339,6 +1340,111 @@ same_crl_cert(STACK_OF(X509) *chain, const struct verified *v,
 }
 
 /*
+ * client.pem again, its issuer field the intermediate's subject with every
+ * value a PrintableString (the intermediate's are UTF8Strings): the same
+ * name to X509_NAME_cmp, other bytes; signed by the intermediate.
+ */
+static X509 *
+reencoded_issuer_leaf(X509 *ca)
+{
+	const X509_NAME		*sn = X509_get_subject_name(ca);
+	const X509_NAME_ENTRY	*e;
+	const ASN1_STRING	*d;
+	X509_NAME		*n = X509_NAME_new();
+	EVP_PKEY		*key;
+	X509			*x = fixture_x509("client.pem");
+	char			*pem;
+	size_t			 len;
+	BIO			*bio;
+	int			 i, ok = n != NULL;
+
+	pem = fixture("intermediate.key", &len);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	free(pem);
+	for (i = 0; ok && i < X509_NAME_entry_count(sn); i++) {
+		e = X509_NAME_get_entry(sn, i);
+		d = X509_NAME_ENTRY_get_data(e);
+		ok = X509_NAME_add_entry_by_OBJ(n, X509_NAME_ENTRY_get_object(e),
+		    V_ASN1_PRINTABLESTRING, ASN1_STRING_get0_data(d),
+		    ASN1_STRING_length(d), -1, 0);
+	}
+	ok = ok && key != NULL && X509_set_issuer_name(x, n) &&
+	    X509_sign(x, key, EVP_sha256()) > 0;
+	X509_NAME_free(n);
+	EVP_PKEY_free(key);
+	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/*
+ * verified_leaf's issuer field is the leaf's own bytes, which an OCSP
+ * CertID hashes (RFC 6960 4.1.1), also where they differ from the issuer's
+ * subject: the CertID of the record's leaf is the certificate's.
+ */
+static void
+test_verified_issuer_field(void)
+{
+	char			 dir[] = "/tmp/authd-viss.XXXXXX", err[256];
+	char			 k1[256], k2[256];
+	unsigned char		 digest[CHAIN_DIGEST_LEN], md[32], blob[64];
+	const unsigned char	*d1, *d2, *d3;
+	size_t			 l1, l2, l3;
+	struct identity		 id;
+	struct verified		 v;
+	struct store		*st = NULL;
+	STACK_OF(X509)		*chain;
+	X509			*ca = fixture_x509("intermediate.pem"), *leaf, *stub;
+	time_t			 now = time(NULL);
+
+	leaf = reencoded_issuer_leaf(ca);
+	CHECK(leaf != NULL, "issuer field: no leaf");
+	if (leaf == NULL || mkdtemp(dir) == NULL || store_open(dir,
+	    (size_t)16 << 20, &st, err, sizeof(err)) != 0) {
+		X509_free(leaf);
+		X509_free(ca);
+		return;
+	}
+	X509_NAME_get0_der(X509_get_issuer_name(leaf), &d1, &l1);
+	X509_NAME_get0_der(X509_get_subject_name(ca), &d2, &l2);
+	CHECK(X509_NAME_cmp(X509_get_issuer_name(leaf),
+	    X509_get_subject_name(ca)) == 0 && (l1 != l2 ||
+	    memcmp(d1, d2, l1) != 0), "issuer field: the same name, other "
+	    "bytes");
+	memset(digest, 9, sizeof(digest));
+	verified_init(st, 100, digest, now);
+	memset(&id, 0, sizeof(id));
+	X509_digest(leaf, EVP_sha256(), md, NULL);
+	CHECK(identity_extract(leaf, md, &id) == 0, "issuer field: identity");
+	chain = sk_X509_new_null();
+	sk_X509_push(chain, leaf);
+	sk_X509_push(chain, ca);
+	verified_put(digest, md, &id, now + 3600, leaf, chain, NULL, 0);
+	store_kv_flush(st);
+	stub = verified_get(digest, md, now, &v, blob, sizeof(blob)) ?
+	    verified_leaf(&v, ca) : NULL;
+	CHECK(stub != NULL, "issuer field: no record or leaf");
+	if (stub != NULL) {
+		X509_NAME_get0_der(X509_get_issuer_name(stub), &d3, &l3);
+		CHECK(l3 == l1 && memcmp(d3, d1, l1) == 0, "issuer field: "
+		    "the leaf's bytes");
+		CHECK(ocsp_certid_key(stub, ca, 0, k1, sizeof(k1)) == 0 &&
+		    ocsp_certid_key(leaf, ca, 0, k2, sizeof(k2)) == 0 &&
+		    strcmp(k1, k2) == 0, "issuer field: the CertID is the "
+		    "certificate's");
+		X509_free(stub);
+	}
+	sk_X509_pop_free(chain, X509_free);
+	verified_shutdown();
+	store_close(&st);
+	t_rmtree(dir);
+}
+
+/*
  * A kept chain's leaf as revocation reads it (verified_leaf for OCSP,
  * crl_cert_init_kept for CRLs) says what the certificate says: serial,
  * names, validity, CA or not, every extension revocation reads.
@@ -1526,6 +1632,7 @@ main(int argc, char **argv)
 	test_policy();
 	test_verified();
 	test_verified_leaf();
+	test_verified_issuer_field();
 	test_verified_partition();
 
 	/* a new generation: the old entries do not answer */
