@@ -117,6 +117,17 @@ tls() { # the server part every row shares
         root $N/www;
 EOF
 }
+authd_server() { # authd_server PORT DIR [EXTRA]: the contrib snippets, DIR's authd.conf
+    cat <<EOF
+    server {
+        listen 127.0.0.1:$1 ssl;
+$(tls)
+        ssl_verify_client optional;
+        include $2/authd.conf;
+        location / { ${3:-} include $N/authd/authd-protect.conf; try_files /ok =404; }
+    }
+EOF
+}
 http_common() { # http_common DIR: what both nginx instances' http {} start with
     cat <<EOF
     access_log off;
@@ -178,31 +189,9 @@ $(floor "$P_FLOOR2" "" noop2)
 $(floor "$P_FLOORC" 'proxy_cache noop;
             proxy_cache_key "$ssl_client_fingerprint $ssl_client_verify";
             proxy_cache_lock on;')
-    server {
-        listen 127.0.0.1:$P_AUTHD ssl;
-$(tls)
-        ssl_verify_client optional;
-        include $N/authd/authd.conf;
-        location / { include $N/authd/authd-protect.conf; try_files /ok =404; }
-    }
-    server {
-        listen 127.0.0.1:$P_FAKE ssl;
-$(tls)
-        ssl_verify_client optional;
-        include $N/fake/authd.conf;
-        location / { include $N/authd/authd-protect.conf; try_files /ok =404; }
-    }
-    server {
-        listen 127.0.0.1:$P_AUTHDC ssl;
-$(tls)
-        ssl_verify_client optional;
-        include $N/authd/authd.conf;
-        location / {
-            set \$authd_cache authd;
-            include $N/authd/authd-protect.conf;
-            try_files /ok =404;
-        }
-    }
+$(authd_server "$P_AUTHD" "$N/authd")
+$(authd_server "$P_FAKE" "$N/fake")
+$(authd_server "$P_AUTHDC" "$N/authd" 'set $authd_cache authd;')
 }
 EOF
 nginx -t -q -p "$N" -c "$N/nginx.conf" -e "$N/error.log" || die "nginx -t failed"
