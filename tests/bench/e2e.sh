@@ -128,8 +128,13 @@ $(tls)
     }
 EOF
 }
-http_common() { # http_common DIR: what both nginx instances' http {} start with
+nginx_head() { # nginx_head DIR CONNECTIONS: both nginx instances' configuration up to http {
     cat <<EOF
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections $2; }
+http {
     access_log off;
     client_body_temp_path $1/tmp/body;
     proxy_temp_path $1/tmp/proxy;
@@ -161,12 +166,7 @@ EOF
 }
 cat > "$N/nginx.conf" <<EOF
 user root;
-worker_processes 1;
-pid $N/nginx.pid;
-error_log $N/error.log warn;
-events { worker_connections 4096; }
-http {
-$(http_common "$N")
+$(nginx_head "$N" 4096)
     include $N/authd/authd-upstream.conf;
     include $N/authd/authd-cache.conf;
     proxy_cache_path $N/cache/noop levels=1:2 keys_zone=noop:16m max_size=256m inactive=10m use_temp_path=off;
@@ -220,12 +220,7 @@ fake_headers=$(tr -d '\r' <"$T/authd-200.h" | awk -F': ' '/^[Xx]-/ {
     printf "            add_header %s \"%s\" always;\n", $1, v }')
 [ -n "$fake_headers" ] || die "authd answered no X- header"
 cat > "$N2/nginx.conf" <<EOF
-worker_processes 1;
-pid $N2/nginx.pid;
-error_log $N2/error.log warn;
-events { worker_connections 1024; }
-http {
-$(http_common "$N2")
+$(nginx_head "$N2" 1024)
     server {
         listen 127.0.0.1:$P_NOOP2;
         location / { return 200; }
